@@ -1,0 +1,11 @@
+"""The backend table. Adding a backend = one adapter module + one entry here."""
+
+from __future__ import annotations
+
+from .base import Backend, ReadPath
+from .jaeger import BACKEND as JAEGER
+from .zipkin import BACKEND as ZIPKIN
+
+BACKENDS: dict[str, Backend] = {backend.name: backend for backend in (JAEGER, ZIPKIN)}
+
+__all__ = ["BACKENDS", "Backend", "ReadPath"]

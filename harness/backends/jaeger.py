@@ -1,0 +1,129 @@
+"""Jaeger v2 (in-memory storage): two read paths.
+
+- `api_v3`: /api/v3/traces/{id}, OTLP JSON with hex ids: every link field can come back.
+- `api_traces`: /api/traces/{id}, the model Jaeger UI reads. Links become `references`
+  (refType FOLLOWS_FROM), which carry only trace id and span id.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..model import Link, Span
+from ..otlp import spans_from_json
+from ..runtime import Readiness, Service, ServiceSpec
+from .base import ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE, Answer, ReadPath, get_json
+
+NAME = "jaeger"
+
+
+def read_api_v3(base_url: str, trace_id: str) -> Answer:
+    status, body = get_json(f"{base_url}/api/v3/traces/{trace_id}")
+    return Answer(normalize_api_v3(body) if status == 200 else [], status, body)
+
+
+def normalize_api_v3(body: Any) -> list[Span]:
+    """The HTTP gateway wraps the OTLP TracesData as {"result": {...}}."""
+    if not isinstance(body, dict) or "result" not in body:
+        return []
+    return spans_from_json(body["result"], ids="hex")
+
+
+def read_api_traces(base_url: str, trace_id: str) -> Answer:
+    status, body = get_json(f"{base_url}/api/traces/{trace_id}")
+    return Answer(normalize_api_traces(body) if status == 200 else [], status, body)
+
+
+def normalize_api_traces(body: Any) -> list[Span]:
+    """Jaeger UI model → spans. The first CHILD_OF reference in the same trace is the parent (as
+    Jaeger UI reads it); every other reference is a link."""
+    spans: list[Span] = []
+    for trace in (body or {}).get("data") or []:
+        for span in trace.get("spans") or []:
+            parent = ""
+            links: list[Link] = []
+            for ref in span.get("references") or []:
+                is_parent = (not parent and ref.get("refType") == "CHILD_OF"
+                             and ref.get("traceID") == span["traceID"])
+                if is_parent:
+                    parent = ref["spanID"]
+                else:
+                    links.append(Link(trace_id=_pad(ref["traceID"], 32), span_id=_pad(ref["spanID"], 16),
+                                      flags=None))
+            spans.append(Span(trace_id=_pad(span["traceID"], 32), span_id=_pad(span["spanID"], 16),
+                              name=span.get("operationName", ""), parent_span_id=parent, links=tuple(links)))
+    return spans
+
+
+def _pad(hex_id: str, width: int) -> str:
+    """Jaeger's UI model drops leading zeros of ids ("0af7…" may come back as "af7…")."""
+    return hex_id.lower().rjust(width, "0")
+
+
+class Jaeger:
+    name = NAME
+    title = "Jaeger"
+    component = "jaeger"
+    ports = ("otlp_grpc", "query_http", "query_grpc", "health")
+    read_paths = (
+        ReadPath(NAME, "api_v3", "Jaeger /api/v3", read_api_v3),
+        ReadPath(NAME, "api_traces", "Jaeger UI model /api/traces", read_api_traces,
+                 cannot_carry=frozenset({ATTRIBUTES, TRACE_STATE, FLAGS, DROPPED_ATTRIBUTES_COUNT,
+                                         DROPPED_LINKS_COUNT}),
+                 notes={ATTRIBUTES: "references have refType, traceID and spanID only"}),
+    )
+
+    def config(self, ports: dict[str, int]) -> dict[str, Any]:
+        return {
+            "service": {
+                "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
+                "pipelines": {"traces": {"receivers": ["otlp"], "processors": [],
+                                         "exporters": ["jaeger_storage_exporter"]}},
+                # No metrics listener: its default port 8888 would clash with the collector's.
+                "telemetry": {"metrics": {"level": "none"}, "logs": {"level": "info"}},
+            },
+            "extensions": {
+                "healthcheckv2": {"use_v2": True, "http": {"endpoint": f"127.0.0.1:{ports['health']}"}},
+                "jaeger_query": {
+                    "storage": {"traces": "memstore"},
+                    "http": {"endpoint": f"127.0.0.1:{ports['query_http']}"},
+                    "grpc": {"endpoint": f"127.0.0.1:{ports['query_grpc']}"},
+                },
+                "jaeger_storage": {"backends": {"memstore": {"memory": {"max_traces": 100000}}}},
+            },
+            "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{ports['otlp_grpc']}"}}}},
+            "exporters": {"jaeger_storage_exporter": {"trace_storage": "memstore"}},
+        }
+
+    def service(self, binary: Path, ports: dict[str, int]) -> ServiceSpec:
+        return ServiceSpec(
+            name=NAME,
+            command=(str(binary), "--config", "jaeger.yaml"),
+            readiness=Readiness(port="health", path="/status"),
+            ports=ports,
+            config_files={"jaeger.yaml": yaml.safe_dump(self.config(ports), sort_keys=False)},
+            # Seen with 2.13.0: after SIGTERM it keeps retrying a gRPC connection to its own, already
+            # stopped, query server and never exits. Its store is in memory: nothing to lose.
+            stop_grace=3.0,
+        )
+
+    def collector_exporter(self, service: Service) -> tuple[str, dict[str, Any]]:
+        return "otlp_grpc/jaeger", {"endpoint": service.address("otlp_grpc"), "tls": {"insecure": True}}
+
+    def base_url(self, service: Service) -> str:
+        return service.url("query_http")
+
+    def version(self, binary: Path, service: Service | None) -> str:
+        result = subprocess.run([str(binary), "version"], capture_output=True, text=True, timeout=30)
+        try:
+            return json.loads(result.stdout.strip().splitlines()[-1])["gitVersion"].lstrip("v") or "unknown"
+        except (ValueError, KeyError, IndexError):
+            return "unknown"
+
+
+BACKEND = Jaeger()

@@ -1,0 +1,99 @@
+"""Zipkin 3 (in-memory storage). Zipkin's span has no link field: the collector's `zipkin`
+exporter writes each link as a tag `otlp.link.<i>` = `traceid|spanid|tracestate|{attributes json}|dropped`,
+and this reader decodes them back into links.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..model import AttrValue, Link, Span
+from ..runtime import Readiness, Service, ServiceSpec
+from .base import DROPPED_LINKS_COUNT, FLAGS, Answer, ReadPath, get_json
+
+NAME = "zipkin"
+LINK_TAG = re.compile(r"^otlp\.link\.(\d+)$")
+
+
+def read_api_v2(base_url: str, trace_id: str) -> Answer:
+    status, body = get_json(f"{base_url}/api/v2/trace/{trace_id}")
+    return Answer(normalize_api_v2(body) if status == 200 else [], status, body)
+
+
+def _attribute(value: Any) -> AttrValue:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def decode_link_tag(text: str) -> Link | None:
+    """Parse `traceid|spanid|tracestate|{json}|dropped`. A trace_state may itself hold '|', so the
+    fields are found from both ends: ids first, dropped count last, and the JSON object before it."""
+    head = text.split("|", 2)
+    if len(head) < 3:
+        return None
+    trace_id, span_id, rest = head
+    body, _, dropped = rest.rpartition("|")
+    for start in [i for i, char in enumerate(body) if char == "{" and (i == 0 or body[i - 1] == "|")]:
+        try:
+            attributes = json.loads(body[start:])
+        except ValueError:
+            continue
+        trace_state = body[:max(start - 1, 0)]
+        return Link(trace_id=trace_id or "0" * 32, span_id=span_id or "0" * 16, trace_state=trace_state,
+                    attributes={key: _attribute(value) for key, value in attributes.items()},
+                    dropped_attributes_count=int(dropped) if dropped.isdigit() else 0, flags=None)
+    return None
+
+
+def normalize_api_v2(body: Any) -> list[Span]:
+    spans: list[Span] = []
+    for span in body if isinstance(body, list) else []:
+        tags = span.get("tags") or {}
+        numbered = sorted((int(match[1]), value) for key, value in tags.items() if (match := LINK_TAG.match(key)))
+        links = tuple(link for _, value in numbered if (link := decode_link_tag(value)) is not None)
+        spans.append(Span(trace_id=span["traceId"].rjust(32, "0"), span_id=span["id"],
+                          name=span.get("name", ""), parent_span_id=span.get("parentId", ""), links=links))
+    return spans
+
+
+class Zipkin:
+    name = NAME
+    title = "Zipkin"
+    component = "zipkin"
+    ports = ("http",)
+    read_paths = (
+        ReadPath(NAME, "api_v2", "Zipkin /api/v2", read_api_v2,
+                 cannot_carry=frozenset({FLAGS, DROPPED_LINKS_COUNT}),
+                 notes={FLAGS: "the otlp.link.<i> tag has no flags field"}),
+    )
+
+    def service(self, binary: Path, ports: dict[str, int]) -> ServiceSpec:
+        port = ports["http"]
+        return ServiceSpec(
+            name=NAME,
+            command=("java", "-Xms128m", "-Xmx512m", "-jar", str(binary),
+                     # One listener, on loopback only (the default is every interface).
+                     f"--armeria.ports[0].port={port}", "--armeria.ports[0].ip=127.0.0.1",
+                     "--armeria.ports[0].protocols[0]=http"),
+            readiness=Readiness(port="http", path="/health"),
+            ports=ports,
+            env={"STORAGE_TYPE": "mem", "QUERY_PORT": str(port)},
+            stop_grace=15.0,
+        )
+
+    def collector_exporter(self, service: Service) -> tuple[str, dict[str, Any]]:
+        return "zipkin", {"endpoint": f"{service.url('http')}/api/v2/spans"}
+
+    def base_url(self, service: Service) -> str:
+        return service.url("http")
+
+    def version(self, binary: Path, service: Service | None) -> str:
+        if service is None:
+            return "unknown (not started)"
+        status, body = get_json(f"{service.url('http')}/info")
+        return body.get("zipkin", {}).get("version", "unknown") if isinstance(body, dict) else "unknown"
+
+
+BACKEND = Zipkin()

@@ -1,0 +1,123 @@
+"""`linkmatrix run | validate | list | backends` — the Makefile calls these."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from . import __version__, toolchain
+from .backends import BACKENDS
+from .errors import LinkmatrixError
+from .features import FEATURES
+from .scenario import load_all
+
+DEFAULT_SCENARIOS = "scenarios"
+DEFAULT_REPORTS = "reports"
+
+console = Console(stderr=True, highlight=False)
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C does, so every `finally` stops what it started.
+    raise SystemExit(128 + signum)
+
+
+def _progress(started: float):
+    def notify(message: str) -> None:
+        console.print(f"[dim]{time.monotonic() - started:6.1f}s[/] {message}", soft_wrap=True)
+    return notify
+
+
+@click.group()
+@click.version_option(__version__, prog_name="linkmatrix")
+def cli() -> None:
+    """Which OpenTelemetry span-link features survive a real Collector and real tracing backends?"""
+
+
+@cli.command()
+@click.argument("scenarios", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--reports", "reports_dir", default=DEFAULT_REPORTS, show_default=True, type=click.Path(path_type=Path),
+              help="Where run folders go; `latest` points at the newest.")
+@click.option("--backend", "backends", multiple=True, type=click.Choice(sorted(BACKENDS)),
+              help="Only these backends (repeatable). Default: all.")
+@click.option("--timeout", "visibility_timeout", default=60.0, show_default=True,
+              help="Seconds each read path may take to show every span.")
+def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float) -> None:
+    """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
+    from .matrix import MatrixRun, RunSettings
+    from .report import to_document, write
+    from .report.terminal import print_matrix
+
+    loaded = load_all(scenarios or [DEFAULT_SCENARIOS])  # validate everything before starting anything
+    started = time.monotonic()
+    notify = _progress(started)
+    notify(f"{len(loaded)} scenario(s): {', '.join(s.name for s in loaded)}")
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    settings = RunSettings(scenarios=loaded, reports_dir=reports_dir,
+                           backends=list(backends) or list(BACKENDS), visibility_timeout=visibility_timeout)
+    result = MatrixRun(settings, notify).run()
+    paths = write(result, reports_dir)
+    print_matrix(to_document(result), Console(highlight=False))
+    notify(f"wrote {paths['markdown']} and {paths['json']} (also reports/latest)")
+    if result.problems:
+        for problem in result.problems:
+            console.print(f"[yellow]problem:[/] {problem.splitlines()[0]}")
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("scenarios", nargs=-1, type=click.Path(path_type=Path))
+def validate(scenarios: tuple[Path, ...]) -> None:
+    """Check scenario files without running anything."""
+    for scenario in load_all(scenarios or [DEFAULT_SCENARIOS]):
+        click.echo(f"ok  {scenario.path}  ({scenario.name})")
+
+
+@cli.command(name="list")
+@click.argument("scenarios", nargs=-1, type=click.Path(path_type=Path))
+def list_(scenarios: tuple[Path, ...]) -> None:
+    """List scenarios, features and backend read paths."""
+    click.echo("scenarios:")
+    for scenario in load_all(scenarios or [DEFAULT_SCENARIOS]):
+        click.echo(f"  {scenario.name:28} {scenario.problem.splitlines()[0][:90]}")
+    click.echo("features:")
+    for feature in FEATURES.values():
+        click.echo(f"  {feature.id:28} {feature.question}")
+    click.echo("read paths:")
+    for backend in BACKENDS.values():
+        for path in backend.read_paths:
+            cannot = f"  (cannot carry: {', '.join(sorted(path.cannot_carry))})" if path.cannot_carry else ""
+            click.echo(f"  {path.id:28} {path.label}{cannot}")
+
+
+@cli.command()
+def backends() -> None:
+    """Fetch or build the pinned collector, Jaeger and Zipkin into the cache (seconds when cached)."""
+    notify = _progress(time.monotonic())
+    notify(f"cache: {toolchain.cache_dir()}")
+    for name, path in toolchain.ensure(report=notify).items():
+        component = toolchain.COMPONENTS[name]
+        notify(f"{name} {component.version}: {path}")
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        console.print("interrupted")
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        console.print("interrupted: every service this run started has been stopped")
+        sys.exit(130)
+    except LinkmatrixError as error:
+        console.print(f"[red]error:[/] {error}", soft_wrap=True)
+        sys.exit(error.exit_code)

@@ -1,0 +1,218 @@
+"""Emit a scenario's spans with the OpenTelemetry Python SDK and record what was meant and made.
+
+Two truths come out of here:
+- `requested` (hop "requested"): the links exactly as the scenario's code asked for them;
+- `sdk` (hop "sdk"): the SDK's own finished spans, after its limits and rules.
+The wire and later hops are recorded by other stages.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from opentelemetry import trace as trace_api
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.export import (BatchSpanProcessor, SimpleSpanProcessor, SpanExporter,
+                                            SpanExportResult)
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Link as SdkLink
+from opentelemetry.trace import SpanContext, SpanKind, TraceState
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from .errors import LinkmatrixError
+from .model import FLAG_CONTEXT_HAS_IS_REMOTE, FLAG_CONTEXT_IS_REMOTE, AttrValue, Link, Span
+from .otlp import RUN_ID_ATTRIBUTE
+from .scenario import ALL_INSTANCES, LinkSpec, Scenario, SpanRef
+
+SCENARIO_ATTRIBUTE = "linkmatrix.scenario"
+_KINDS = {"internal": SpanKind.INTERNAL, "server": SpanKind.SERVER, "client": SpanKind.CLIENT,
+          "producer": SpanKind.PRODUCER, "consumer": SpanKind.CONSUMER}
+_PROPAGATOR = TraceContextTextMapPropagator()
+
+
+@dataclass
+class Emission:
+    """What one scenario sent: every span at the hops this stage can see, and how to name them."""
+
+    scenario: str
+    run_id: str
+    requested: list[Span]
+    sdk: list[Span]
+    labels: dict[tuple[str, str], str]  # (trace_id, span_id) → "producer[1].produce"
+    messages: list[dict[str, str]] = field(default_factory=list)  # headers that carried contexts
+
+    @property
+    def trace_ids(self) -> list[str]:
+        return sorted({span.trace_id for span in self.sdk})
+
+    @property
+    def linking_spans(self) -> list[Span]:
+        return [span for span in self.requested if span.links]
+
+
+class _ExportRecorder(SpanExporter):
+    """Wraps the OTLP exporter so a failed export stops the run instead of passing silently."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self.failures = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = self._inner.export(spans)
+        if result is not SpanExportResult.SUCCESS:
+            with self._lock:
+                self.failures += 1
+        return result
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+def link_flags(context: SpanContext) -> int:
+    """OTLP Span.Link.flags as the OTLP spec defines them: W3C trace flags + is-remote bits."""
+    flags = int(context.trace_flags) | FLAG_CONTEXT_HAS_IS_REMOTE
+    return flags | FLAG_CONTEXT_IS_REMOTE if context.is_remote else flags
+
+
+def _model_link(context: SpanContext, attributes: dict[str, AttrValue], dropped: int = 0) -> Link:
+    return Link(
+        trace_id=f"{context.trace_id:032x}",
+        span_id=f"{context.span_id:016x}",
+        trace_state=context.trace_state.to_header() if context.trace_state else "",
+        attributes={key: tuple(value) if isinstance(value, (list, tuple)) else value
+                    for key, value in attributes.items()},
+        dropped_attributes_count=dropped,
+        flags=link_flags(context),
+    )
+
+
+def _model_span(span: ReadableSpan) -> Span:
+    context = span.get_span_context()
+    return Span(
+        trace_id=f"{context.trace_id:032x}",
+        span_id=f"{context.span_id:016x}",
+        name=span.name,
+        parent_span_id=f"{span.parent.span_id:016x}" if span.parent else "",
+        links=tuple(_model_link(link.context, dict(link.attributes or {}), link.dropped_attributes)
+                    for link in span.links),
+        dropped_links_count=span.dropped_links,
+    )
+
+
+def _fill_index(value: AttrValue, index: int) -> AttrValue:
+    if isinstance(value, str):
+        return value.replace("{index}", str(index))
+    return value
+
+
+class _ScenarioRun:
+    """Builds the spans of one scenario, trace by trace, span by span, in file order."""
+
+    def __init__(self, scenario: Scenario, tracer: trace_api.Tracer) -> None:
+        self.scenario = scenario
+        self.tracer = tracer
+        self.contexts: dict[tuple[str, int, str], SpanContext] = {}
+        self.headers: dict[tuple[str, int, str], dict[str, str]] = {}
+        self.requested_links: dict[tuple[str, str], list[Link]] = {}
+        self.labels: dict[tuple[str, str], str] = {}
+
+    def _targets(self, ref: SpanRef, own_trace: str, own_instance: int) -> list[tuple[str, int, str]]:
+        if ref.trace == own_trace:
+            return [(ref.trace, own_instance, ref.span)]
+        repeat = self.scenario.trace(ref.trace).repeat
+        instances = range(repeat) if ref.index == ALL_INSTANCES else [ref.index or 0]
+        return [(ref.trace, int(instance), ref.span) for instance in instances]
+
+    def _link_context(self, spec: LinkSpec, target: tuple[str, int, str]) -> SpanContext:
+        if spec.via == "message":
+            # The consumer sees only the message headers: extract, as a real consumer would.
+            extracted = _PROPAGATOR.extract(carrier=self.headers[target])
+            context = trace_api.get_current_span(extracted).get_span_context()
+        else:
+            context = self.contexts[target]
+        if spec.trace_state is not None:
+            pairs = [tuple(item.split("=", 1)) for item in spec.trace_state.split(",") if "=" in item]
+            context = SpanContext(context.trace_id, context.span_id, context.is_remote,
+                                  context.trace_flags, TraceState(pairs))
+        return context
+
+    def _links(self, specs: Sequence[LinkSpec], trace_id: str, instance: int) -> list[SdkLink]:
+        links: list[SdkLink] = []
+        for spec in specs:
+            for index, target in enumerate(self._targets(spec.to, trace_id, instance)):
+                attributes = {key: _fill_index(value, index) for key, value in spec.attributes.items()}
+                links.append(SdkLink(self._link_context(spec, target), attributes))
+        return links
+
+    def emit_trace_instance(self, trace_id: str, instance: int) -> None:
+        spec = self.scenario.trace(trace_id)
+        started: list[trace_api.Span] = []
+        by_name: dict[str, trace_api.Span] = {}
+        for span_spec in spec.spans:
+            parent = by_name.get(span_spec.parent) if span_spec.parent else (started[0] if started else None)
+            parent_context = trace_api.set_span_in_context(parent) if parent else trace_api.Context()
+            links = self._links(span_spec.links, trace_id, instance)
+            # Record before start_span: the SDK rewrites each Link's attributes in place.
+            requested = [_model_link(link.context, dict(link.attributes or {})) for link in links]
+            span = self.tracer.start_span(span_spec.name, context=parent_context,
+                                          kind=_KINDS[span_spec.kind], links=links)
+            context = span.get_span_context()
+            key = (trace_id, instance, span_spec.name)
+            self.contexts[key] = context
+            span_key = (f"{context.trace_id:032x}", f"{context.span_id:016x}")
+            suffix = f"[{instance}]" if spec.repeat > 1 else ""
+            self.labels[span_key] = f"{trace_id}{suffix}.{span_spec.name}"
+            self.requested_links[span_key] = requested
+            if span_spec.inject_message:
+                carrier: dict[str, str] = {}
+                _PROPAGATOR.inject(carrier, context=trace_api.set_span_in_context(span))
+                self.headers[key] = carrier
+            started.append(span)
+            by_name[span_spec.name] = span
+        time.sleep(0.001)  # non-zero durations: some UIs hide zero-length spans
+        for span in reversed(started):
+            span.end()
+
+
+def _span_limits(scenario: Scenario) -> SpanLimits:
+    # Unset fields fall back to OTEL_SPAN_LINK_COUNT_LIMIT / OTEL_LINK_ATTRIBUTE_COUNT_LIMIT.
+    return SpanLimits(max_links=scenario.span_limits.max_links,
+                      max_link_attributes=scenario.span_limits.max_attributes_per_link)
+
+
+def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, export_timeout_s: float = 10.0) -> Emission:
+    """Send every span of `scenario` over OTLP/gRPC to `otlp_endpoint` ("127.0.0.1:4317")."""
+    resource = Resource.create({"service.name": f"linkmatrix-{scenario.name}",
+                                RUN_ID_ATTRIBUTE: run_id, SCENARIO_ATTRIBUTE: scenario.name})
+    provider = TracerProvider(resource=resource, span_limits=_span_limits(scenario))
+    finished = InMemorySpanExporter()
+    exporter = _ExportRecorder(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True,
+                                                timeout=export_timeout_s))
+    provider.add_span_processor(SimpleSpanProcessor(finished))
+    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=100))
+    run = _ScenarioRun(scenario, provider.get_tracer("linkmatrix"))
+    try:
+        for trace_spec in scenario.traces:
+            for instance in range(trace_spec.repeat):
+                run.emit_trace_instance(trace_spec.id, instance)
+        provider.force_flush()
+    finally:
+        provider.shutdown()
+    if exporter.failures:
+        raise LinkmatrixError(f"scenario {scenario.name}: the OTLP exporter failed to send "
+                              f"{exporter.failures} batch(es) to {otlp_endpoint}")
+
+    sdk_spans = [_model_span(span) for span in finished.get_finished_spans()]
+    requested = [Span(span.trace_id, span.span_id, span.name, span.parent_span_id,
+                      tuple(run.requested_links.get(span.key, [])))
+                 for span in sdk_spans]
+    return Emission(scenario.name, run_id, requested, sdk_spans, run.labels, list(run.headers.values()))

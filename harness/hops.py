@@ -1,0 +1,98 @@
+"""Verdicts per (scenario, feature, read path), with the first hop where each feature changed.
+
+The baseline is what the scenario's code asked for ("requested"). Each hop is compared with it
+in flow order; a loss that happens before the backend is reported as that hop's loss in every
+column, not as a backend failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backends.base import ReadPath
+from .checks import CHECKS, ERROR, NOT_APPLICABLE, Outcome, Subject, selected_features
+from .emit import Emission
+from .model import Span, index_spans
+
+# Hops before the backend, in flow order, each with the spans it showed.
+UPSTREAM_HOPS = ("sdk", "wire", "collector")
+BACKEND_HOP = "backend"
+
+
+@dataclass
+class Cell:
+    scenario: str
+    feature: str
+    backend: str
+    read_path: str
+    pipeline: str
+    verdict: str
+    hop: str | None = None
+    summary: str = ""
+    reason: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    hops: dict[str, str] = field(default_factory=dict)  # hop → verdict at that hop
+
+    def to_json(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "scenario": self.scenario, "feature": self.feature, "backend": self.backend,
+            "read_path": self.read_path, "pipeline": self.pipeline, "verdict": self.verdict,
+        }
+        if self.hop:
+            record["hop"] = self.hop
+        if self.summary:
+            record["summary"] = self.summary
+        if self.reason:
+            record["reason"] = self.reason
+        record["hops"] = self.hops
+        record["evidence"] = self.evidence
+        return record
+
+
+def _subject(emission: Emission, spans: list[Span]) -> Subject:
+    return Subject(emission.linking_spans, index_spans(spans), emission.labels)
+
+
+def _evidence(outcome: Outcome) -> dict[str, Any]:
+    return {"sent": outcome.sent, "received": outcome.received,
+            "difference": [difference.to_json() for difference in outcome.differences]}
+
+
+def exercised_features(emission: Emission, wanted: tuple[str, ...] | None) -> list[str]:
+    """Features the scenario's own sent data exercises (a check of the baseline against itself)."""
+    baseline = _subject(emission, emission.requested)
+    return [feature for feature in selected_features(wanted) if CHECKS[feature][0](baseline) is not None]
+
+
+def upstream_outcomes(emission: Emission, feature: str, hop_spans: dict[str, list[Span]]) -> dict[str, Outcome]:
+    check = CHECKS[feature][0]
+    outcomes = {}
+    for hop in UPSTREAM_HOPS:
+        if hop in hop_spans:
+            outcome = check(_subject(emission, hop_spans[hop]))
+            assert outcome is not None  # the baseline exercised it, so every hop does
+            outcomes[hop] = outcome
+    return outcomes
+
+
+def cell_for(emission: Emission, feature: str, read_path: ReadPath, pipeline: str,
+             upstream: dict[str, Outcome], received: list[Span] | Exception) -> Cell:
+    check, needs_field = CHECKS[feature]
+    cell = Cell(emission.scenario, feature, read_path.backend, read_path.name, pipeline, ERROR,
+                hops={hop: outcome.verdict for hop, outcome in upstream.items()})
+    if needs_field and needs_field in read_path.cannot_carry:
+        cell.verdict = NOT_APPLICABLE
+        note = read_path.notes.get(needs_field, "")
+        cell.reason = f"{read_path.label} cannot carry link {needs_field}" + (f": {note}" if note else "")
+        return cell
+    if isinstance(received, Exception):
+        cell.reason = str(received)
+        return cell
+    outcome = check(_subject(emission, received))
+    assert outcome is not None
+    cell.verdict, cell.summary, cell.evidence = outcome.verdict, outcome.summary, _evidence(outcome)
+    cell.hops[BACKEND_HOP] = outcome.verdict
+    if outcome.changed:
+        cell.hop = next((hop for hop, earlier in upstream.items() if earlier.changed), BACKEND_HOP)
+    return cell

@@ -1,0 +1,104 @@
+"""The normalized span/link model every stage speaks.
+
+Readers turn each backend's answer into these types; checks compare them. Attribute values keep
+their OpenTelemetry type, because "42 came back as the string '42'" is a finding, not a match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+Scalar = Union[str, bool, int, float]
+AttrValue = Union[Scalar, tuple[Scalar, ...]]
+
+INVALID_TRACE_ID = "0" * 32
+INVALID_SPAN_ID = "0" * 16
+
+# W3C trace-flags bit and the OTLP Span.Link.flags bits that say whether is_remote is known/true.
+FLAG_SAMPLED = 0x01
+FLAG_CONTEXT_HAS_IS_REMOTE = 0x100
+FLAG_CONTEXT_IS_REMOTE = 0x200
+
+
+def value_type(value: AttrValue) -> str:
+    """The OpenTelemetry type name of an attribute value (bool is checked before int on purpose)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "double"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, tuple):
+        inner = {value_type(item) for item in value}
+        return f"{inner.pop() if len(inner) == 1 else 'mixed'}_array" if value else "empty_array"
+    raise TypeError(f"not an attribute value: {value!r}")
+
+
+def typed(value: AttrValue) -> tuple[str, AttrValue]:
+    """(type, value) pair: compares 42 and 42.0 and True as three different things."""
+    return value_type(value), value
+
+
+def to_json_value(value: AttrValue) -> dict[str, Any]:
+    """A JSON form that keeps the type: {"int": 42}, {"string_array": ["a", "b"]}."""
+    kind = value_type(value)
+    return {kind: list(value) if isinstance(value, tuple) else value}
+
+
+def attributes_to_json(attributes: dict[str, AttrValue]) -> dict[str, Any]:
+    return {key: to_json_value(attributes[key]) for key in sorted(attributes)}
+
+
+@dataclass(frozen=True)
+class Link:
+    trace_id: str  # 32 lowercase hex digits
+    span_id: str  # 16 lowercase hex digits
+    trace_state: str = ""
+    attributes: dict[str, AttrValue] = field(default_factory=dict)
+    dropped_attributes_count: int = 0
+    flags: int | None = None  # None: the read path did not say
+
+    @property
+    def target(self) -> tuple[str, str]:
+        return self.trace_id, self.span_id
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "trace_id": self.trace_id,
+            "span_id": self.span_id,
+            "trace_state": self.trace_state,
+            "attributes": attributes_to_json(self.attributes),
+            "dropped_attributes_count": self.dropped_attributes_count,
+            "flags": self.flags,
+        }
+
+
+@dataclass(frozen=True)
+class Span:
+    trace_id: str
+    span_id: str
+    name: str
+    parent_span_id: str = ""
+    links: tuple[Link, ...] = ()
+    dropped_links_count: int = 0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.trace_id, self.span_id
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "trace_id": self.trace_id,
+            "span_id": self.span_id,
+            "name": self.name,
+            "parent_span_id": self.parent_span_id,
+            "links": [link.to_json() for link in self.links],
+            "dropped_links_count": self.dropped_links_count,
+        }
+
+
+def index_spans(spans: list[Span]) -> dict[tuple[str, str], Span]:
+    return {span.key: span for span in spans}

@@ -1,0 +1,77 @@
+"""Reports of a run: matrix.json (the contract), matrix.md (for people), and `reports/latest`."""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from ..features import FEATURE_ORDER, FEATURES
+from ..matrix import RunResult
+
+SCHEMA_VERSION = 1
+VERDICT_MARK = {"preserved": "✅", "degraded": "⚠️", "lost": "❌", "n/a": "➖", "error": "💥"}
+
+
+def schema() -> dict[str, Any]:
+    return json.loads(resources.files(__package__).joinpath("matrix.schema.json").read_text())
+
+
+def to_document(result: RunResult) -> dict[str, Any]:
+    scenario_order = {scenario.name: i for i, scenario in enumerate(result.scenarios)}
+    column_order = {(path.backend, path.name): i for i, path in enumerate(result.columns)}
+    # Deterministic order, so two runs diff cleanly.
+    cells = sorted(result.cells, key=lambda cell: (scenario_order.get(cell.scenario, 0),
+                                                   FEATURE_ORDER.get(cell.feature, 0),
+                                                   column_order.get((cell.backend, cell.read_path), 0)))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": {
+            "id": result.run_id,
+            "started": result.started,
+            "ended": result.ended,
+            "runtime": result.runtime,
+            "pipeline": "collector",
+            "stages": result.stages,
+            "stage_detail": result.stage_detail,
+            "versions": result.versions,
+            "services": result.services,
+            "problems": result.problems,
+        },
+        "scenarios": [{"name": s.name, "file": Path(s.path).name, "problem": s.problem} for s in result.scenarios],
+        "columns": [{"backend": p.backend, "read_path": p.name, "label": p.label,
+                     "cannot_carry": sorted(p.cannot_carry)} for p in result.columns],
+        "features": [{"id": f.id, "title": f.title, "question": f.question} for f in FEATURES.values()],
+        "cells": [cell.to_json() for cell in cells],
+    }
+
+
+def validate(document: dict[str, Any]) -> None:
+    jsonschema.Draft202012Validator(schema()).validate(document)
+
+
+def write(result: RunResult, reports_dir: Path) -> dict[str, Path]:
+    from .markdown import render_markdown
+
+    document = to_document(result)
+    validate(document)
+    run_dir = result.run_dir
+    paths = {"json": run_dir / "matrix.json", "markdown": run_dir / "matrix.md"}
+    paths["json"].write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    paths["markdown"].write_text(render_markdown(document))
+    point_latest(reports_dir, run_dir)
+    return paths
+
+
+def point_latest(reports_dir: Path, run_dir: Path) -> None:
+    """reports/latest → the newest run (a relative symlink, replaced atomically)."""
+    latest = reports_dir / "latest"
+    temporary = reports_dir / f".latest-{os.getpid()}"
+    if temporary.is_symlink():
+        temporary.unlink()
+    temporary.symlink_to(run_dir.name)
+    os.replace(temporary, latest)

@@ -1,0 +1,64 @@
+"""Runtimes start and stop services and hand back their endpoints; they know nothing about links.
+
+A backend adapter describes its service with a `ServiceSpec` (what to run, which ports it needs,
+how to tell it is ready); a runtime turns that into a running `Service`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Ready when GET http://127.0.0.1:<port>/<path> answers `status`."""
+
+    port: str
+    path: str
+    status: int = 200
+    timeout: float = 90.0
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    command: tuple[str, ...]
+    readiness: Readiness
+    ports: dict[str, int]
+    config_files: dict[str, str] = field(default_factory=dict)  # file name → content
+    env: dict[str, str] = field(default_factory=dict)
+    version: str = ""
+    stop_grace: float = 10.0  # seconds between SIGTERM and SIGKILL
+
+
+# Builds a spec once ports are known, since configs name each other's ports.
+SpecFactory = Callable[[dict[str, int], Path], ServiceSpec]
+
+
+@dataclass
+class Service:
+    spec: ServiceSpec
+    log_path: Path
+    startup_seconds: float
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def address(self, port: str) -> str:
+        return f"127.0.0.1:{self.spec.ports[port]}"
+
+    def url(self, port: str) -> str:
+        return f"http://{self.address(port)}"
+
+
+class Runtime(Protocol):
+    name: str
+
+    def allocate_ports(self, names: tuple[str, ...]) -> dict[str, int]: ...
+
+    def start(self, spec: ServiceSpec) -> Service: ...
+
+    def stop_all(self) -> None: ...

@@ -1,0 +1,156 @@
+"""The `local` runtime: each service is a process on 127.0.0.1, stopped however the run ends."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import requests
+
+from ..errors import PortInUseError, ServiceError
+from ..wait import wait_until
+from . import Service, ServiceSpec
+from .ports import free_port, holder, is_free
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """If linkmatrix itself is killed (even by SIGKILL), the kernel stops the child too."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class LocalRuntime:
+    name = "local"
+
+    def __init__(self, run_dir: Path) -> None:
+        self.config_dir = run_dir / "config"
+        self.log_dir = run_dir / "logs"
+        self._taken_ports: set[int] = set()
+        self._processes: list[tuple[ServiceSpec, subprocess.Popen[bytes]]] = []
+
+    def __enter__(self) -> "LocalRuntime":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop_all()
+
+    def allocate_ports(self, names: tuple[str, ...]) -> dict[str, int]:
+        return {name: free_port(self._taken_ports) for name in names}
+
+    def _write_configs(self, spec: ServiceSpec) -> None:
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        for file_name, content in spec.config_files.items():
+            (self.config_dir / file_name).write_text(content)
+
+    def _check_ports(self, spec: ServiceSpec) -> None:
+        for port_name, port in spec.ports.items():
+            if not is_free(port):
+                raise PortInUseError(spec.name, f"port {port} ({port_name}) on 127.0.0.1 is taken by {holder(port)}")
+
+    def start(self, spec: ServiceSpec) -> Service:
+        self._check_ports(spec)
+        self._write_configs(spec)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{spec.name}.log"
+        started = time.monotonic()
+        with open(log_path, "wb") as log:
+            try:
+                process = subprocess.Popen(
+                    spec.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    cwd=self.config_dir, env={**os.environ, **spec.env},
+                    start_new_session=True,  # its own process group: Ctrl-C is ours to handle
+                    preexec_fn=_die_with_parent,
+                )
+            except OSError as error:
+                raise ServiceError(spec.name, f"cannot run {spec.command[0]}: {error.strerror}") from None
+        self._processes.append((spec, process))
+        self._wait_ready(spec, process, log_path)
+        return Service(spec, log_path, time.monotonic() - started)
+
+    def _wait_ready(self, spec: ServiceSpec, process: subprocess.Popen[bytes], log_path: Path) -> None:
+        ready = spec.readiness
+        url = f"http://127.0.0.1:{spec.ports[ready.port]}{ready.path}"
+
+        def probe() -> int:
+            if process.poll() is not None:
+                self._raise_died(spec, process, log_path)
+            return requests.get(url, timeout=2).status_code
+
+        try:
+            wait_until(probe, lambda status: status == ready.status, timeout=ready.timeout,
+                       what=f"{spec.name} readiness at {url}", describe=lambda status: f"HTTP {status}",
+                       max_delay=0.5)
+        except ServiceError:
+            raise
+        except Exception as error:
+            raise ServiceError(spec.name, f"{error} (hint: its log is {log_path})", log_tail(log_path)) from None
+
+    def _raise_died(self, spec: ServiceSpec, process: subprocess.Popen[bytes], log_path: Path) -> None:
+        tail = log_tail(log_path)
+        if "address already in use" in tail.lower():
+            taken = [f"{port} ({holder(port)})" for port in spec.ports.values() if not is_free(port)]
+            raise PortInUseError(spec.name, f"exited: a port was taken: {', '.join(taken) or 'unknown'}", tail)
+        raise ServiceError(spec.name, f"exited with code {process.returncode} before it was ready", tail)
+
+    def stop_all(self) -> None:
+        """SIGTERM every service, wait its grace, then SIGKILL what is left."""
+        with _signals_deferred():  # a second Ctrl-C must not cut the clean-up short
+            stopping = [threading.Thread(target=stop_process_group, args=(process, spec.stop_grace))
+                        for spec, process in self._processes]
+            for thread in stopping:  # in parallel: the slowest grace bounds the whole clean-up
+                thread.start()
+            for thread in stopping:
+                thread.join()
+            self._processes.clear()
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, _frame: received.append(signum))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received:
+        signal.raise_signal(received[0])  # deliver it now that everything is stopped
+
+
+def stop_process_group(process: subprocess.Popen[bytes], grace: float) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass  # a server that ignores SIGTERM (seen: an API hanging for minutes) gets SIGKILL
+    except ProcessLookupError:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)

@@ -1,0 +1,238 @@
+"""Fetch or build every backend binary by its official route, pinned, into a cache outside the repo.
+
+The versions table below is the one place a pin changes. Each component is built once; later runs
+find it in the cache and take seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Protocol
+
+import requests
+import yaml
+
+from ..errors import ToolchainError
+
+Report = Callable[[str], None]
+
+
+def cache_dir() -> Path:
+    """$LINKMATRIX_CACHE, else $XDG_CACHE_HOME/linkmatrix, else ~/.cache/linkmatrix."""
+    if os.environ.get("LINKMATRIX_CACHE"):
+        return Path(os.environ["LINKMATRIX_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "linkmatrix"
+
+
+def _run(command: list[str], log: Path, cwd: Path, env: dict[str, str] | None = None,
+         what: str = "") -> None:
+    with open(log, "ab") as out:
+        out.write(f"\n$ {' '.join(command)}\n".encode())
+        out.flush()
+        try:
+            result = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                    env={**os.environ, **(env or {})})
+        except FileNotFoundError:
+            raise ToolchainError(f"{what}: `{command[0]}` is not installed or not on PATH") from None
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-12:])
+        raise ToolchainError(f"{what}: `{' '.join(command[:3])} …` failed (exit {result.returncode}); "
+                             f"full log: {log}\n{tail}")
+
+
+def _require(tool: str, version_args: list[str], pattern: str, minimum: tuple[int, ...], why: str) -> None:
+    path = shutil.which(tool)
+    if not path:
+        raise ToolchainError(f"{tool} is needed {why}, and it is not on PATH")
+    output = subprocess.run([path, *version_args], capture_output=True, text=True)
+    match = re.search(pattern, output.stdout + output.stderr)
+    found = tuple(int(part) for part in match.groups()) if match else ()
+    if found < minimum:
+        raise ToolchainError(f"{tool} {'.'.join(map(str, minimum))} or newer is needed {why}; "
+                             f"found {'.'.join(map(str, found)) or 'an unknown version'}")
+
+
+class Component(Protocol):
+    name: str
+    version: str
+    source: str
+
+    def path(self, cache: Path) -> Path: ...
+
+    def ensure(self, cache: Path, report: Report) -> Path: ...
+
+
+@dataclass(frozen=True)
+class GoProgram:
+    """A Go program built from the Go module proxy, inside a throwaway module (`go get -tool`)."""
+
+    name: str
+    version: str  # the product version reports show
+    module_version: str
+    package: str
+    ldflags: str = ""
+
+    @property
+    def source(self) -> str:
+        return f"{self.package}@{self.module_version} (Go module proxy)"
+
+    def path(self, cache: Path) -> Path:
+        return cache / "bin" / f"{self.name}-{self.version}"
+
+    def ensure(self, cache: Path, report: Report) -> Path:
+        target = self.path(cache)
+        if target.exists():
+            return target
+        _require("go", ["version"], r"go(\d+)\.(\d+)", (1, 24), f"to build {self.name}")
+        report(f"building {self.name} {self.version} from {self.source} (first time only, a few minutes)")
+        work = cache / "build" / f"{self.name}-{self.version}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        log = cache / "logs" / f"{self.name}-build.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("")
+        env = {"CGO_ENABLED": "0"}  # static: runs anywhere, and in a FROM-scratch image
+        _run(["go", "mod", "init", f"linkmatrix.build/{self.name}"], log, work, env, self.name)
+        _run(["go", "get", "-tool", f"{self.package}@{self.module_version}"], log, work, env, self.name)
+        partial = work / self.name
+        _run(["go", "build", "-trimpath", f"-ldflags=-s -w {self.ldflags}", "-o", str(partial), self.package],
+             log, work, env, self.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(partial, target)
+        shutil.rmtree(work, ignore_errors=True)
+        return target
+
+
+@dataclass(frozen=True)
+class CollectorBuild:
+    """A collector made by the official builder (ocb) from the manifest kept in this package."""
+
+    name: str
+    version: str
+    builder_version: str
+    manifest: str = "otelcol-builder.yaml"
+
+    @property
+    def source(self) -> str:
+        return f"ocb {self.builder_version} + {self.manifest} (Go module proxy)"
+
+    def _manifest(self) -> dict:
+        return yaml.safe_load(resources.files(__package__).joinpath(self.manifest).read_text())
+
+    def _digest(self) -> str:
+        text = resources.files(__package__).joinpath(self.manifest).read_text()
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+    def path(self, cache: Path) -> Path:
+        # The manifest's digest is in the name: editing the manifest builds a new collector.
+        return cache / "bin" / f"{self.name}-{self.version}-{self._digest()}"
+
+    def ensure(self, cache: Path, report: Report) -> Path:
+        target = self.path(cache)
+        if target.exists():
+            return target
+        _require("go", ["version"], r"go(\d+)\.(\d+)", (1, 24), f"to build {self.name}")
+        log = cache / "logs" / f"{self.name}-build.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("")
+        tools = cache / "tools" / f"ocb-{self.builder_version}"
+        builder = tools / "builder"
+        if not builder.exists():
+            report(f"installing the collector builder ocb {self.builder_version}")
+            _run(["go", "install", f"go.opentelemetry.io/collector/cmd/builder@{self.builder_version}"],
+                 log, cache, {"GOBIN": str(tools), "CGO_ENABLED": "0"}, "ocb")
+        report(f"building {self.name} {self.version} with ocb (first time only, a few minutes)")
+        work = cache / "build" / f"{self.name}-{self._digest()}"
+        shutil.rmtree(work, ignore_errors=True)
+        manifest = self._manifest()
+        manifest["dist"]["output_path"] = str(work)
+        manifest_path = cache / "build" / f"{self.name}-{self._digest()}.yaml"
+        manifest_path.parent.mkdir(parents=True, exist_ok=True)
+        manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+        _run([str(builder), "--config", str(manifest_path)], log, cache, {"CGO_ENABLED": "0"}, self.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(work / manifest["dist"]["name"], target)
+        shutil.rmtree(work, ignore_errors=True)
+        return target
+
+
+@dataclass(frozen=True)
+class MavenJar:
+    """A jar from Maven Central, checked against its pinned SHA-1."""
+
+    name: str
+    version: str
+    group: str
+    artifact: str
+    classifier: str
+    sha1: str
+    needs_java: int = 17
+
+    @property
+    def source(self) -> str:
+        return f"{self.group}:{self.artifact}:{self.version}:{self.classifier} (Maven Central)"
+
+    def path(self, cache: Path) -> Path:
+        return cache / "jars" / f"{self.artifact}-{self.version}-{self.classifier}.jar"
+
+    def url(self) -> str:
+        repository = os.environ.get("LINKMATRIX_MAVEN_REPO", "https://repo1.maven.org/maven2").rstrip("/")
+        group = self.group.replace(".", "/")
+        return (f"{repository}/{group}/{self.artifact}/{self.version}/"
+                f"{self.artifact}-{self.version}-{self.classifier}.jar")
+
+    def ensure(self, cache: Path, report: Report) -> Path:
+        _require("java", ["-version"], r'version "(\d+)', (self.needs_java,), f"to run {self.name}")
+        target = self.path(cache)
+        if target.exists():
+            return target
+        report(f"downloading {self.source}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha1()
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as partial:
+            try:
+                with requests.get(self.url(), stream=True, timeout=60) as response:
+                    response.raise_for_status()
+                    for chunk in response.iter_content(1 << 20):
+                        partial.write(chunk)
+                        digest.update(chunk)
+            except requests.RequestException as error:
+                os.unlink(partial.name)
+                raise ToolchainError(f"{self.name}: download of {self.url()} failed: {error}") from None
+        if digest.hexdigest() != self.sha1:
+            os.unlink(partial.name)
+            raise ToolchainError(f"{self.name}: {self.url()} has SHA-1 {digest.hexdigest()}, "
+                                 f"expected the pinned {self.sha1}")
+        os.chmod(partial.name, 0o644)
+        os.replace(partial.name, target)
+        return target
+
+
+# The versions table: one entry per component. Change a pin here and nowhere else.
+COLLECTOR = CollectorBuild(name="otelcol-linkmatrix", version="0.161.0", builder_version="v0.161.0")
+JAEGER = GoProgram(
+    name="jaeger", version="2.13.0",
+    module_version="v1.76.0",
+    package="github.com/jaegertracing/jaeger/cmd/jaeger",
+    # Jaeger's own release builds set these; without them `jaeger version` is blank.
+    ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v2.13.0",
+)
+ZIPKIN = MavenJar(name="zipkin", version="3.6.1", group="io.zipkin", artifact="zipkin-server",
+                  classifier="exec", sha1="5800cc1f3d2eb8f38d2d6905d59f9a0414b6d7dd")
+
+COMPONENTS: dict[str, Component] = {c.name: c for c in (COLLECTOR, JAEGER, ZIPKIN)}
+
+
+def ensure(names: list[str] | None = None, report: Report = print) -> dict[str, Path]:
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    return {name: COMPONENTS[name].ensure(cache, report) for name in (names or list(COMPONENTS))}

@@ -1,0 +1,67 @@
+"""The one wait helper: a deadline, capped exponential backoff, attempts and the last value kept.
+
+Used for service readiness and for span visibility; nothing in linkmatrix sleeps a fixed time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Generic, TypeVar
+
+import requests
+import tenacity
+
+from .errors import NotVisibleError
+
+T = TypeVar("T")
+
+# Failures that mean "not there yet": the server is still starting, or a read found nothing.
+TRANSIENT = (requests.RequestException, ConnectionError, TimeoutError)
+
+
+@dataclass
+class Waited(Generic[T]):
+    value: T
+    attempts: int
+    seconds: float
+
+
+def wait_until(probe: Callable[[], T], done: Callable[[T], bool], *, timeout: float, what: str,
+               describe: Callable[[T], str] = repr, first_delay: float = 0.05,
+               max_delay: float = 1.0) -> Waited[T]:
+    """Call `probe` until `done(value)`; raise NotVisibleError naming `what` and the last value.
+
+    Exceptions in TRANSIENT count as "not yet"; any other exception stops the wait at once (a
+    service that died should not be waited for).
+    """
+    started = time.monotonic()
+    last: dict[str, object] = {"text": "no attempt finished"}
+
+    def remember(state: tenacity.RetryCallState) -> None:
+        outcome = state.outcome
+        if outcome is None:
+            return
+        if outcome.failed:
+            error = outcome.exception()
+            last["text"] = f"{type(error).__name__}: {error}"
+        else:
+            last["text"] = describe(outcome.result())
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_delay(timeout),
+        wait=tenacity.wait_exponential(multiplier=first_delay, max=max_delay),
+        retry=(tenacity.retry_if_exception_type(TRANSIENT)
+               | tenacity.retry_if_result(lambda value: not done(value))),
+        after=remember,
+        reraise=True,
+    )
+    try:
+        value = retrying(probe)
+        return Waited(value, retrying.statistics.get("attempt_number", 1), time.monotonic() - started)
+    except tenacity.RetryError as error:
+        attempts = error.last_attempt.attempt_number
+    except TRANSIENT:
+        attempts = retrying.statistics.get("attempt_number", 0)
+    raise NotVisibleError(
+        f"{what}: still not there after {timeout:.0f}s and {attempts} attempts; last seen: {last['text']}")

@@ -1,0 +1,55 @@
+"""End-to-end: the real collector, Jaeger and Zipkin, started once for the session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from harness import toolchain
+from harness.matrix import MatrixRun, RunResult, RunSettings
+from harness.report import to_document, write
+from harness.scenario import load_all
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def binaries() -> dict[str, Path]:
+    cache = toolchain.cache_dir()
+    missing = [name for name, component in toolchain.COMPONENTS.items() if not component.path(cache).exists()]
+    if missing:
+        pytest.fail(f"backends not built: {', '.join(missing)} — run `make backends` first", pytrace=False)
+    return {name: component.path(cache) for name, component in toolchain.COMPONENTS.items()}
+
+
+@pytest.fixture(scope="session")
+def shipped_run(binaries: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    reports = tmp_path_factory.mktemp("reports")
+    settings = RunSettings(scenarios=load_all([ROOT / "scenarios"]), reports_dir=reports)
+    result = MatrixRun(settings, notify=lambda message: None).run()
+    write(result, reports)
+    return result
+
+
+@pytest.fixture(scope="session")
+def document(shipped_run: RunResult) -> dict[str, Any]:
+    return to_document(shipped_run)
+
+
+def processes_in(directory: Path) -> list[str]:
+    """Processes whose working directory is inside `directory` (every service runs in its run folder)."""
+    found = []
+    for process in psutil.process_iter(["pid", "cwd", "cmdline"]):
+        cwd = process.info.get("cwd") or ""
+        if cwd.startswith(str(directory)):
+            found.append(f"{process.info['pid']} {' '.join(process.info['cmdline'] or [])[:100]}")
+    return found

@@ -1,0 +1,64 @@
+"""The CLI as a user runs it: bad input, Ctrl-C and SIGTERM in the middle of a real run."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, processes_in
+
+
+def linkmatrix(*args: str, stdout: int = subprocess.PIPE) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=ROOT, text=True,
+                            stdout=stdout, stderr=subprocess.PIPE)
+
+
+def test_malformed_scenario_gives_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nproblem: p\ntraces:\n  - id: t\n    spans:\n      - name: s\n        links: [{to: 5}]\n")
+    reports = tmp_path / "reports"
+    process = linkmatrix("run", str(bad), "--reports", str(reports))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert f"{bad}:7: traces[0].spans[0].links[0].to:" in lines[0]
+    assert "Traceback" not in err
+    assert not reports.exists()  # nothing started, nothing written
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupting_a_run_leaves_no_service(binaries: dict[str, Path], tmp_path: Path, signum: int,
+                                              code: int) -> None:
+    reports = tmp_path / "reports"
+    process = linkmatrix("run", "--reports", str(reports), stdout=subprocess.DEVNULL)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+    deadline = time.monotonic() + 120
+    seen = []
+    while time.monotonic() < deadline:  # interrupt once the backends are up: the worst moment
+        try:
+            seen.append(lines.get(timeout=1))
+        except queue.Empty:
+            continue
+        if "Zipkin ready" in seen[-1]:
+            break
+    else:
+        process.kill()
+        process.stderr.close()
+        pytest.fail("the run never got as far as starting Zipkin:\n" + "".join(seen))
+    assert processes_in(reports), "services should be running before the interrupt"
+    process.send_signal(signum)
+    try:
+        assert process.wait(timeout=60) == code
+    finally:
+        process.kill()
+        process.stderr.close()
+    assert processes_in(reports) == []

@@ -1,0 +1,103 @@
+"""Verdicts measured on the real stack. Each assertion is a claim about a real backend that a
+release of it (or of the SDK, or of the collector) could break."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.matrix import RunResult
+from harness.report import validate
+
+from .conftest import processes_in
+
+COLUMNS = [("jaeger", "api_v3"), ("jaeger", "api_traces"), ("zipkin", "api_v2")]
+
+
+def cell(document: dict[str, Any], scenario: str, feature: str, backend: str, read_path: str) -> dict[str, Any]:
+    matches = [c for c in document["cells"] if (c["scenario"], c["feature"], c["backend"], c["read_path"])
+               == (scenario, feature, backend, read_path)]
+    assert len(matches) == 1, f"no single cell for {scenario}/{feature}/{backend}/{read_path}"
+    return matches[0]
+
+
+def test_every_cell_comes_from_a_real_read(document: dict[str, Any]) -> None:
+    assert document["run"]["problems"] == []
+    assert {(c["backend"], c["read_path"]) for c in document["cells"]} == set(COLUMNS)
+    assert not [c for c in document["cells"] if c["verdict"] == "error"]
+    assert len({c["scenario"] for c in document["cells"]}) >= 3
+
+
+def test_report_is_valid_and_names_every_version(document: dict[str, Any], shipped_run: RunResult) -> None:
+    validate(document)
+    versions = document["run"]["versions"]
+    assert versions["jaeger"] == "2.13.0"
+    assert versions["zipkin"].startswith("3.")
+    assert versions["collector"] == "0.161.0"
+    assert versions["opentelemetry-sdk"] == "1.45.2"
+    for stage in ("startup", "emit", "visibility", "read"):
+        assert document["run"]["stages"][stage] >= 0
+    run_dir = shipped_run.run_dir
+    assert (run_dir / "matrix.md").read_text().count("|") > 50
+    assert (run_dir.parent / "latest").resolve() == run_dir.resolve()
+    for service in ("collector", "jaeger", "zipkin"):
+        assert (run_dir / "logs" / f"{service}.log").stat().st_size > 0
+
+
+@pytest.mark.parametrize("backend, read_path", COLUMNS)
+@pytest.mark.parametrize("scenario", ["cross-trace-attributes", "same-trace-link", "fan-in-via-headers"])
+def test_links_and_their_targets_survive_everywhere(document: dict[str, Any], scenario: str, backend: str,
+                                                     read_path: str) -> None:
+    for feature in ("link.present", "link.target_ids"):
+        assert cell(document, scenario, feature, backend, read_path)["verdict"] == "preserved"
+
+
+@pytest.mark.parametrize("kind", ["string", "int", "double", "bool", "string_array"])
+def test_typed_link_attributes_survive_api_v3_and_zipkin_tags_but_not_the_ui_model(document: dict[str, Any],
+                                                                                   kind: str) -> None:
+    feature = f"link.attribute.{kind}"
+    assert cell(document, "cross-trace-attributes", feature, "jaeger", "api_v3")["verdict"] == "preserved"
+    ui_model = cell(document, "cross-trace-attributes", feature, "jaeger", "api_traces")
+    assert ui_model["verdict"] == "n/a" and "cannot carry link attributes" in ui_model["reason"]
+    # Zipkin has no link field: the values travel JSON-encoded inside the otlp.link.<i> tag.
+    assert cell(document, "cross-trace-attributes", feature, "zipkin", "api_v2")["verdict"] == "preserved"
+
+
+def test_trace_state_is_lost_on_the_wire_not_in_a_backend(document: dict[str, Any]) -> None:
+    """opentelemetry-exporter-otlp-proto-grpc 1.45.2 does not encode Link.trace_state."""
+    for backend, read_path in [("jaeger", "api_v3"), ("zipkin", "api_v2")]:
+        trace_state = cell(document, "cross-trace-attributes", "link.trace_state", backend, read_path)
+        assert (trace_state["verdict"], trace_state["hop"]) == ("lost", "wire")
+        assert trace_state["hops"]["sdk"] == "preserved"
+    assert cell(document, "cross-trace-attributes", "link.trace_state", "jaeger", "api_traces")["verdict"] == "n/a"
+
+
+def test_sampled_flag_bit_is_dropped_by_the_exporter(document: dict[str, Any]) -> None:
+    flags = cell(document, "cross-trace-attributes", "link.flags", "jaeger", "api_v3")
+    assert (flags["verdict"], flags["hop"]) == ("degraded", "wire")
+    assert "sampled" in flags["summary"]
+    assert cell(document, "cross-trace-attributes", "link.flags", "zipkin", "api_v2")["verdict"] == "n/a"
+
+
+def test_fan_in_keeps_three_links_in_order_from_extracted_contexts(document: dict[str, Any],
+                                                                   shipped_run: RunResult) -> None:
+    present = cell(document, "fan-in-via-headers", "link.present", "jaeger", "api_v3")
+    assert present["evidence"]["received"] == {"consumer.consume-batch": 3}
+    for backend, read_path in COLUMNS:
+        assert cell(document, "fan-in-via-headers", "link.order", backend, read_path)["verdict"] == "preserved"
+    # The contexts really travelled in headers: the SDK marked the links remote.
+    sdk_flags = cell(document, "fan-in-via-headers", "link.flags", "jaeger", "api_v3")["evidence"]["sent"]
+    assert all("is-remote" in bits for bits in sdk_flags.values())
+    sent = (shipped_run.run_dir / "sent.json").read_text()
+    assert "traceparent" in sent
+
+
+def test_raw_answers_are_kept_as_evidence(shipped_run: RunResult) -> None:
+    for backend, read_path in COLUMNS:
+        assert list((shipped_run.run_dir / "raw" / backend / read_path).glob("*.json"))
+
+
+def test_no_service_is_left_after_a_run(shipped_run: RunResult) -> None:
+    assert processes_in(shipped_run.run_dir) == []

@@ -1,0 +1,144 @@
+"""Verdict logic: each check on hand-made spans, and hop attribution across hops."""
+
+from __future__ import annotations
+
+from harness import features as F
+from harness.backends.base import ATTRIBUTES, ReadPath
+from harness.checks import (CHECKS, DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED, Subject,
+                            pair_links)
+from harness.emit import Emission
+from harness.hops import cell_for, exercised_features, upstream_outcomes
+from harness.model import Link, Span, index_spans
+
+T1, T2, T3 = "1" * 32, "2" * 32, "3" * 32
+S1, S2, S3, S9 = "a" * 16, "b" * 16, "c" * 16, "9" * 16
+
+
+def link(trace: str = T1, span: str = S1, **fields) -> Link:
+    return Link(trace, span, **fields)
+
+
+def linking(*links: Link, span_id: str = S9) -> Span:
+    return Span(T3, span_id, "consume", links=tuple(links))
+
+
+def run(feature: str, sent: Span, received: Span | None):
+    observed = index_spans([received]) if received else {}
+    return CHECKS[feature][0](Subject([sent], observed, {sent.key: "consumer.consume"}))
+
+
+def test_present_counts_links() -> None:
+    sent = linking(link(T1, S1), link(T2, S2))
+    assert run(F.LINK_PRESENT, sent, sent).verdict == PRESERVED
+    assert run(F.LINK_PRESENT, sent, linking()).verdict == LOST
+    outcome = run(F.LINK_PRESENT, sent, linking(link(T1, S1)))
+    assert outcome.verdict == DEGRADED
+    assert outcome.summary == "1 of 2 links kept, 1 missing"
+    assert outcome.differences[0].path == "spans[consumer.consume].links"
+
+
+def test_present_flags_extra_links() -> None:
+    sent = linking(link(T1, S1))
+    assert run(F.LINK_PRESENT, sent, linking(link(T1, S1), link(T2, S2))).verdict == DEGRADED
+
+
+def test_target_ids_by_target_not_position() -> None:
+    sent = linking(link(T1, S1), link(T2, S2))
+    swapped = linking(link(T2, S2), link(T1, S1))
+    assert run(F.LINK_TARGET_IDS, sent, swapped).verdict == PRESERVED
+    assert run(F.LINK_ORDER, sent, swapped).verdict == DEGRADED
+    moved = linking(link(T1, S1), link(T2, S3))
+    outcome = run(F.LINK_TARGET_IDS, sent, moved)
+    assert outcome.verdict == DEGRADED
+    assert outcome.differences[0].path == "spans[consumer.consume].links[1]"
+    assert outcome.differences[0].note == "points elsewhere"
+
+
+def test_pairing_reuses_no_received_link_twice() -> None:
+    sent = linking(link(T1, S1), link(T1, S1))
+    pairs = pair_links(sent, linking(link(T1, S1)), "x")
+    assert [pair.received_index for pair in pairs] == [0, None]
+
+
+def test_attribute_types_are_compared_with_their_type() -> None:
+    sent = linking(link(attributes={"n": 42, "f": 1.5, "b": True, "s": "x", "a": ("a", "b")}))
+    same = linking(link(attributes={"n": 42, "f": 1.5, "b": True, "s": "x", "a": ("a", "b")}))
+    for kind in ("int", "double", "bool", "string", "string_array"):
+        assert run(F.attribute_feature(kind), sent, same).verdict == PRESERVED, kind
+    stringified = linking(link(attributes={"n": "42", "f": 1.5, "b": 1, "s": "x", "a": '["a","b"]'}))
+    int_outcome = run(F.attribute_feature("int"), sent, stringified)
+    assert int_outcome.verdict == DEGRADED and int_outcome.differences[0].note == "type int → string"
+    assert run(F.attribute_feature("bool"), sent, stringified).differences[0].note == "type bool → int"
+    assert run(F.attribute_feature("double"), sent, stringified).verdict == PRESERVED
+    assert run(F.attribute_feature("int"), sent, linking(link())).verdict == LOST
+    # A feature the scenario does not send is not checked at all.
+    assert run(F.attribute_feature("int_array"), sent, same) is None
+
+
+def test_attributes_of_a_missing_link_are_lost() -> None:
+    sent = linking(link(attributes={"k": "v"}))
+    assert run(F.attribute_feature("string"), sent, linking()).verdict == LOST
+
+
+def test_trace_state_and_flags() -> None:
+    sent = linking(link(trace_state="vendor=abc", flags=0x301))
+    assert run(F.LINK_TRACE_STATE, sent, sent).verdict == PRESERVED
+    assert run(F.LINK_TRACE_STATE, sent, linking(link(flags=0x301))).verdict == LOST
+    outcome = run(F.LINK_FLAGS, sent, linking(link(trace_state="vendor=abc", flags=0x300)))
+    assert outcome.verdict == DEGRADED
+    assert outcome.differences[0].note == "lost sampled"
+    assert "bits lost: sampled" in outcome.summary
+    assert run(F.LINK_TRACE_STATE, linking(link()), linking(link())) is None
+
+
+def test_missing_span_is_lost_everywhere() -> None:
+    sent = linking(link(attributes={"k": "v"}))
+    assert run(F.LINK_PRESENT, sent, None).verdict == LOST
+    assert run(F.LINK_TARGET_IDS, sent, None).verdict == LOST
+
+
+def _emission(requested: Span, sdk: Span) -> Emission:
+    return Emission("demo", "run", [requested], [sdk], {requested.key: "consumer.consume"})
+
+
+def _read_path(cannot_carry=frozenset()) -> ReadPath:
+    return ReadPath("b", "p", "B /p", read=lambda base, trace: None, cannot_carry=cannot_carry)  # type: ignore[arg-type]
+
+
+def test_a_loss_before_the_backend_is_that_hops_loss() -> None:
+    requested = linking(link(trace_state="vendor=abc", flags=0x101))
+    on_wire = linking(link(flags=0x100))
+    emission = _emission(requested, requested)
+    upstream = upstream_outcomes(emission, F.LINK_TRACE_STATE,
+                                 {"sdk": [requested], "wire": [on_wire], "collector": [on_wire]})
+    cell = cell_for(emission, F.LINK_TRACE_STATE, _read_path(), "collector", upstream, [on_wire])
+    assert (cell.verdict, cell.hop) == (LOST, "wire")
+    assert cell.hops == {"sdk": PRESERVED, "wire": LOST, "collector": LOST, "backend": LOST}
+
+
+def test_a_loss_at_the_backend_is_the_backends() -> None:
+    requested = linking(link(attributes={"k": "v"}))
+    emission = _emission(requested, requested)
+    upstream = upstream_outcomes(emission, F.attribute_feature("string"),
+                                 {"sdk": [requested], "wire": [requested], "collector": [requested]})
+    cell = cell_for(emission, F.attribute_feature("string"), _read_path(), "collector", upstream, [linking(link())])
+    assert (cell.verdict, cell.hop) == (LOST, "backend")
+    assert cell.evidence["difference"][0]["path"] == "spans[consumer.consume].links[0].attributes[k]"
+
+
+def test_declared_gap_is_not_applicable_and_errors_keep_their_reason() -> None:
+    requested = linking(link(attributes={"k": "v"}))
+    emission = _emission(requested, requested)
+    feature = F.attribute_feature("string")
+    upstream = upstream_outcomes(emission, feature, {"sdk": [requested]})
+    gap = cell_for(emission, feature, _read_path(frozenset({ATTRIBUTES})), "collector", upstream, [])
+    assert gap.verdict == NOT_APPLICABLE and "cannot carry link attributes" in gap.reason
+    failed = cell_for(emission, feature, _read_path(), "collector", upstream, RuntimeError("backend down"))
+    assert (failed.verdict, failed.reason) == (ERROR, "backend down")
+
+
+def test_exercised_features_follow_the_sent_data() -> None:
+    requested = linking(link(T1, S1, attributes={"k": "v"}, flags=0x100), link(T2, S2, flags=0x100))
+    features = exercised_features(_emission(requested, requested), None)
+    assert features == [F.LINK_PRESENT, F.LINK_TARGET_IDS, F.attribute_feature("string"), F.LINK_FLAGS, F.LINK_ORDER]
+    assert exercised_features(_emission(requested, requested), ("link.attribute",)) == [F.attribute_feature("string")]

@@ -1,0 +1,118 @@
+"""Scenario files: every shipped file is valid, and each kind of mistake names file, line and field."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ScenarioError
+from harness.scenario import ALL_INSTANCES, load_all, load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+VALID = """\
+name: demo
+problem: A demo.
+traces:
+  - id: producer
+    repeat: 2
+    spans:
+      - name: publish
+        inject: message
+  - id: consumer
+    spans:
+      - name: consume
+        links:
+          - to: producer[*].publish
+            via: message
+            attributes: {n: 1, ok: true, tags: [a, b]}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> ScenarioError:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write(tmp_path, text))
+    return caught.value
+
+
+def test_shipped_scenarios_are_valid() -> None:
+    scenarios = load_all([ROOT / "scenarios"])
+    assert len(scenarios) >= 3
+    assert len({s.name for s in scenarios}) == len(scenarios)
+
+
+def test_valid_scenario_is_built(tmp_path: Path) -> None:
+    scenario = load_scenario(write(tmp_path, VALID))
+    producer, consumer = scenario.traces
+    assert producer.repeat == 2 and producer.spans[0].inject_message
+    link = consumer.spans[0].links[0]
+    assert link.to.trace == "producer" and link.to.index == ALL_INSTANCES and link.to.span == "publish"
+    assert link.via == "message"
+    assert link.attributes == {"n": 1, "ok": True, "tags": ("a", "b")}
+
+
+@pytest.mark.parametrize("text, field, line, words", [
+    (VALID.replace("name: demo\n", ""), "name", 1, "is required"),
+    (VALID.replace("problem: A demo.", "problem: A demo.\ncolour: red"), "colour", 3, "unknown field"),
+    (VALID.replace("repeat: 2", "repeat: two"), "traces[0].repeat", 5, "'two' is not of type 'integer'"),
+    (VALID.replace("to: producer[*].publish", "to: nowhere"), "traces[1].spans[0].links[0].to", 13,
+     "does not match"),
+    (VALID.replace("to: producer[*].publish", "to: ghost[*].publish"), "traces[1].spans[0].links[0].to", 13,
+     "no trace 'ghost'"),
+    (VALID.replace("to: producer[*].publish", "to: producer[5].publish"), "traces[1].spans[0].links[0].to", 13,
+     "out of range"),
+    (VALID.replace("to: producer[*].publish", "to: producer.publish"), "traces[1].spans[0].links[0].to", 13,
+     "repeats 2 times"),
+    (VALID.replace("        inject: message\n", ""), "traces[1].spans[0].links[0].via", 13, "inject: message"),
+    (VALID.replace("{n: 1, ok: true, tags: [a, b]}", "{n: {nested: 1}}"),
+     "traces[1].spans[0].links[0].attributes.n", 15, "must be a string, bool, int, double"),
+    (VALID.replace("via: message", "via: carrier-pigeon"), "traces[1].spans[0].links[0].via", 14,
+     "is not one of memory, message"),
+])
+def test_mistakes_name_file_line_and_field(tmp_path: Path, text: str, field: str, line: int, words: str) -> None:
+    error = error_of(tmp_path, text)
+    assert error.field == field
+    assert error.line == line
+    assert words in error.message
+    assert str(error).startswith(f"{tmp_path / 'scenario.yaml'}:{line}: {field}: ")
+    assert "\n" not in str(error)
+
+
+def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
+    error = error_of(tmp_path, "name: x\ntraces: [\n  - id: a\n")
+    assert "not valid YAML" in error.message and error.line is not None
+
+
+def test_link_to_a_later_span_is_refused(tmp_path: Path) -> None:
+    error = error_of(tmp_path, """\
+        name: forward
+        problem: p
+        traces:
+          - id: t
+            spans:
+              - name: first
+                links: [{to: t.second}]
+              - name: second
+        """)
+    assert error.field == "traces[0].spans[0].links[0].to"
+    assert "not a span listed before" in error.message
+
+
+def test_duplicate_names_across_files(tmp_path: Path) -> None:
+    write(tmp_path, VALID, "a.yaml")
+    write(tmp_path, VALID, "b.yaml")
+    with pytest.raises(ScenarioError, match="also the name of"):
+        load_all([tmp_path])
+
+
+def test_unknown_check_is_refused(tmp_path: Path) -> None:
+    error = error_of(tmp_path, VALID + "checks: [link.present, link.teleport]\n")
+    assert error.field == "checks[1]" and "unknown feature 'link.teleport'" in error.message
