@@ -31,7 +31,7 @@ class Cell:
     hop: str | None = None
     summary: str = ""
     reason: str = ""
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=lambda: {"sent": None, "received": None, "difference": []})
     hops: dict[str, str] = field(default_factory=dict)  # hop → verdict at that hop
 
     def to_json(self) -> dict[str, Any]:

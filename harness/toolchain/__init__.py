@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -34,18 +35,32 @@ def cache_dir() -> Path:
 
 
 def _run(command: list[str], log: Path, cwd: Path, env: dict[str, str] | None = None,
-         what: str = "") -> None:
+         what: str = "", report: Report | None = None, heartbeat: float = 30.0) -> None:
+    """Run a build step, its output into `log`; say every `heartbeat` seconds that it still runs."""
+    started = time.monotonic()
     with open(log, "ab") as out:
         out.write(f"\n$ {' '.join(command)}\n".encode())
         out.flush()
         try:
-            result = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                    env={**os.environ, **(env or {})})
+            process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                       env={**os.environ, **(env or {})})
         except FileNotFoundError:
             raise ToolchainError(f"{what}: `{command[0]}` is not installed or not on PATH") from None
-    if result.returncode != 0:
+        try:
+            while True:
+                try:
+                    returncode = process.wait(timeout=heartbeat)
+                    break
+                except subprocess.TimeoutExpired:
+                    if report:
+                        report(f"  … still working on {what} ({time.monotonic() - started:.0f}s)")
+        finally:
+            if process.poll() is None:  # interrupted: do not leave a compiler running
+                process.kill()
+                process.wait()
+    if returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-12:])
-        raise ToolchainError(f"{what}: `{' '.join(command[:3])} …` failed (exit {result.returncode}); "
+        raise ToolchainError(f"{what}: `{' '.join(command[:3])} …` failed (exit {returncode}); "
                              f"full log: {log}\n{tail}")
 
 
@@ -102,10 +117,10 @@ class GoProgram:
         log.write_text("")
         env = {"CGO_ENABLED": "0"}  # static: runs anywhere, and in a FROM-scratch image
         _run(["go", "mod", "init", f"linkmatrix.build/{self.name}"], log, work, env, self.name)
-        _run(["go", "get", "-tool", f"{self.package}@{self.module_version}"], log, work, env, self.name)
+        _run(["go", "get", "-tool", f"{self.package}@{self.module_version}"], log, work, env, self.name, report)
         partial = work / self.name
         _run(["go", "build", "-trimpath", f"-ldflags=-s -w {self.ldflags}", "-o", str(partial), self.package],
-             log, work, env, self.name)
+             log, work, env, self.name, report)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(partial, target)
         shutil.rmtree(work, ignore_errors=True)
@@ -158,7 +173,7 @@ class CollectorBuild:
         manifest_path = cache / "build" / f"{self.name}-{self._digest()}.yaml"
         manifest_path.parent.mkdir(parents=True, exist_ok=True)
         manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
-        _run([str(builder), "--config", str(manifest_path)], log, cache, {"CGO_ENABLED": "0"}, self.name)
+        _run([str(builder), "--config", str(manifest_path)], log, cache, {"CGO_ENABLED": "0"}, self.name, report)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(work / manifest["dist"]["name"], target)
         shutil.rmtree(work, ignore_errors=True)

@@ -3,15 +3,19 @@ release of it (or of the SDK, or of the collector) could break."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.matrix import RunResult
-from harness.report import validate
+from harness.backends import BACKENDS
+from harness.matrix import MatrixRun, RunResult, RunSettings
+from harness.report import to_document, validate, write
+from harness.runtime import ServiceSpec
+from harness.scenario import load_all
 
-from .conftest import processes_in
+from .conftest import ROOT, processes_in
 
 COLUMNS = [("jaeger", "api_v3"), ("jaeger", "api_traces"), ("zipkin", "api_v2")]
 
@@ -101,3 +105,30 @@ def test_raw_answers_are_kept_as_evidence(shipped_run: RunResult) -> None:
 
 def test_no_service_is_left_after_a_run(shipped_run: RunResult) -> None:
     assert processes_in(shipped_run.run_dir) == []
+
+
+class _ZipkinThatCannotStart(type(BACKENDS["zipkin"])):  # type: ignore[misc]
+    def service(self, binary: Path, ports: dict[str, int]) -> ServiceSpec:
+        real = super().service(binary, ports)
+        return ServiceSpec(real.name, (sys.executable, "-c", "print('cannot open storage'); raise SystemExit(3)"),
+                           real.readiness, real.ports)
+
+
+def test_a_backend_that_fails_costs_only_its_own_columns(binaries: dict[str, Path], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(BACKENDS, "zipkin", _ZipkinThatCannotStart())
+    scenarios = load_all([ROOT / "scenarios" / "fan-in-via-headers.yaml"])
+    result = MatrixRun(RunSettings(scenarios=scenarios, reports_dir=tmp_path), notify=lambda m: None).run()
+    write(result, tmp_path)
+    document = to_document(result)
+    zipkin = [c for c in document["cells"] if c["backend"] == "zipkin"]
+    jaeger = [c for c in document["cells"] if c["backend"] == "jaeger"]
+    # Declared gaps stay n/a (a fact about the read path); everything measured is an error.
+    assert zipkin and {c["verdict"] for c in zipkin} == {"error", "n/a"}
+    failed = next(c for c in zipkin if c["verdict"] == "error")
+    assert "Zipkin did not start" in failed["reason"] and "cannot open storage" in failed["reason"]
+    assert jaeger and all(c["verdict"] != "error" for c in jaeger)
+    assert cell(document, "fan-in-via-headers", "link.present", "jaeger", "api_v3")["verdict"] == "preserved"
+    assert any("Zipkin did not start" in problem for problem in document["run"]["problems"])
+    assert (tmp_path / "latest" / "matrix.md").exists()
+    assert processes_in(tmp_path) == []

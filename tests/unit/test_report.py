@@ -1,0 +1,74 @@
+"""matrix.json follows its schema and a stable order; matrix.md links every finding to its evidence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from harness.backends import BACKENDS
+from harness.hops import Cell
+from harness.matrix import RunResult
+from harness.report import to_document, validate, write
+from harness.scenario import load_all
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def result(tmp_path: Path) -> RunResult:
+    scenarios = load_all([ROOT / "scenarios"])
+    run = RunResult(run_id="20261125T000000Z-abcdef", run_dir=tmp_path / "20261125T000000Z-abcdef",
+                    started="2026-11-25T00:00:00+00:00", ended="2026-11-25T00:00:09+00:00",
+                    stages={"startup": 4.5, "emit": 0.1, "visibility": 0.5, "read": 0.1},
+                    versions={"linkmatrix": "0.1.0", "opentelemetry-sdk": "1.45.2",
+                              "opentelemetry-exporter-otlp-proto-grpc": "1.45.2", "collector": "0.161.0"},
+                    scenarios=scenarios,
+                    columns=[path for backend in BACKENDS.values() for path in backend.read_paths])
+    lost = Cell(scenarios[0].name, "link.trace_state", "zipkin", "api_v2", "collector", "lost", hop="wire",
+                summary="0 of 1 trace_states kept, 1 missing",
+                evidence={"sent": {"x": "a=b"}, "received": {"x": ""},
+                          "difference": [{"path": "spans[a.b].links[0].trace_state", "expected": "a=b",
+                                          "actual": "", "note": "missing"}]},
+                hops={"sdk": "preserved", "wire": "lost"})
+    kept = Cell(scenarios[0].name, "link.present", "jaeger", "api_v3", "collector", "preserved")
+    gap = Cell(scenarios[0].name, "link.trace_state", "jaeger", "api_traces", "collector", "n/a",
+               reason="cannot carry link trace_state")
+    run.cells = [lost, gap, kept]  # out of order on purpose
+    return run
+
+
+def test_document_is_valid_and_ordered(tmp_path: Path) -> None:
+    document = to_document(result(tmp_path))
+    validate(document)
+    assert [(c["feature"], c["backend"], c["read_path"]) for c in document["cells"]] == [
+        ("link.present", "jaeger", "api_v3"), ("link.trace_state", "jaeger", "api_traces"),
+        ("link.trace_state", "zipkin", "api_v2")]
+    assert document["schema_version"] == 1
+
+
+def test_schema_rejects_a_loss_without_its_hop(tmp_path: Path) -> None:
+    document = to_document(result(tmp_path))
+    del document["cells"][2]["hop"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(document)
+
+
+def test_write_creates_reports_and_latest(tmp_path: Path) -> None:
+    run = result(tmp_path)
+    run.run_dir.mkdir()
+    paths = write(run, tmp_path)
+    assert (tmp_path / "latest").resolve() == run.run_dir.resolve()
+    assert json.loads(paths["json"].read_text())["run"]["id"] == run.run_id
+    markdown = paths["markdown"].read_text()
+    assert "| cross-trace-attributes | trace_state | " in markdown
+    assert "[❌ lost · wire](#d1)" in markdown
+    assert '<a id="d1"></a>' in markdown and "`spans[a.b].links[0].trace_state`" in markdown
+    assert "Per hop: sdk preserved → wire lost" in markdown
+    # A second run moves `latest`.
+    second = result(tmp_path)
+    second.run_id, second.run_dir = "20261125T000100Z-fedcba", tmp_path / "20261125T000100Z-fedcba"
+    second.run_dir.mkdir()
+    write(second, tmp_path)
+    assert (tmp_path / "latest").resolve() == second.run_dir.resolve()

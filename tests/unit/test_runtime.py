@@ -1,0 +1,79 @@
+"""The local runtime with small real processes: readiness, a taken port, a process that ignores SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.errors import PortInUseError, ServiceError
+from harness.runtime import Readiness, ServiceSpec
+from harness.runtime.local import LocalRuntime
+
+HTTP_SERVER = "import http.server, sys; http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), http.server.SimpleHTTPRequestHandler).serve_forever()"
+IGNORES_SIGTERM = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(120)"
+
+
+def spec(name: str, code: str, port: int, *args: str, timeout: float = 10, grace: float = 5) -> ServiceSpec:
+    return ServiceSpec(name=name, command=(sys.executable, "-c", code, *args),
+                       readiness=Readiness(port="http", path="/", timeout=timeout), ports={"http": port},
+                       config_files={f"{name}.conf": "x"}, stop_grace=grace)
+
+
+def test_start_waits_for_readiness_writes_config_and_log_and_stops(tmp_path: Path) -> None:
+    with LocalRuntime(tmp_path) as runtime:
+        port = runtime.allocate_ports(("http",))["http"]
+        service = runtime.start(spec("web", HTTP_SERVER, port, str(port)))
+        assert service.url("http") == f"http://127.0.0.1:{port}"
+        assert (tmp_path / "config" / "web.conf").read_text() == "x"
+        pid = runtime._processes[0][1].pid
+        assert psutil.pid_exists(pid)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert service.log_path == tmp_path / "logs" / "web.log"
+
+
+def test_a_taken_port_names_who_holds_it(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with LocalRuntime(tmp_path) as runtime, pytest.raises(PortInUseError) as caught:
+            runtime.start(spec("web", HTTP_SERVER, port, str(port)))
+    assert f"port {port} (http) on 127.0.0.1 is taken by pid {os.getpid()}" in str(caught.value)
+
+
+def test_a_service_that_dies_reports_its_log(tmp_path: Path) -> None:
+    with LocalRuntime(tmp_path) as runtime:
+        port = runtime.allocate_ports(("http",))["http"]
+        with pytest.raises(ServiceError) as caught:
+            runtime.start(spec("broken", "import sys; print('bad config: no such field'); sys.exit(3)", port))
+    assert "exited with code 3 before it was ready" in str(caught.value)
+    assert "bad config: no such field" in caught.value.log_tail
+
+
+def test_readiness_timeout_names_the_endpoint(tmp_path: Path) -> None:
+    with LocalRuntime(tmp_path) as runtime:
+        port = runtime.allocate_ports(("http",))["http"]
+        with pytest.raises(ServiceError) as caught:
+            runtime.start(spec("mute", "import time; time.sleep(60)", port, timeout=1))
+        pid = runtime._processes[0][1].pid
+    assert f"readiness at http://127.0.0.1:{port}/" in str(caught.value)
+    assert "its log is" in str(caught.value)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_process_ignoring_sigterm_is_killed_after_its_grace(tmp_path: Path) -> None:
+    runtime = LocalRuntime(tmp_path)
+    port = runtime.allocate_ports(("http",))["http"]
+    with pytest.raises(ServiceError):  # never ready; we only need it running
+        runtime.start(spec("stubborn", IGNORES_SIGTERM, port, timeout=1, grace=0.5))
+    process = runtime._processes[0][1]
+    started = time.monotonic()
+    runtime.stop_all()
+    assert time.monotonic() - started < 5
+    assert process.returncode is not None and process.returncode < 0  # killed by a signal
