@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from . import features as F
-from .backends.base import ATTRIBUTES, FLAGS, TRACE_STATE
+from .backends.base import ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE
 from .model import (FLAG_CONTEXT_HAS_IS_REMOTE, FLAG_CONTEXT_IS_REMOTE, FLAG_SAMPLED, Link, Span,
                     to_json_value, typed, value_type)
 
@@ -56,31 +56,55 @@ class LinkPair:
     sent: Link
     received: Link | None
     received_index: int | None
+    exact: bool = False  # matched on target *and* attributes, not on the target alone
 
     @property
     def path(self) -> str:
         return f"spans[{self.span}].links[{self.index}]"
 
 
+def _identity(link: Link) -> tuple:
+    return link.target, tuple(sorted((key, typed(value)) for key, value in link.attributes.items()))
+
+
 def pair_links(sent: Span, received: Span | None, label: str) -> list[LinkPair]:
-    """Match each sent link with a received one: same target first, then what is left by position."""
+    """Match each sent link with a received one: same target and attributes first (so we can tell
+    which of 200 links to one span survived), then same target, then what is left by position."""
     if received is None:
         return [LinkPair(label, i, link, None, None) for i, link in enumerate(sent.links)]
-    free: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for j, link in enumerate(received.links):
-        free[link.target].append(j)
+    unmatched_sent = list(range(len(sent.links)))
+    unmatched_received = list(range(len(received.links)))
     matched: dict[int, int] = {}
-    for i, link in enumerate(sent.links):
-        if free[link.target]:
-            matched[i] = free[link.target].pop(0)
-    leftover_received = sorted(j for js in free.values() for j in js)
-    pairs = []
-    for i, link in enumerate(sent.links):
-        j = matched.get(i)
-        if j is None and leftover_received:
-            j = leftover_received.pop(0)  # ids changed: still compare the rest of the link
-        pairs.append(LinkPair(label, i, link, received.links[j] if j is not None else None, j))
-    return pairs
+    exact: set[int] = set()
+    for key in (_identity, lambda link: link.target):
+        free: dict[object, list[int]] = defaultdict(list)
+        for j in unmatched_received:
+            free[key(received.links[j])].append(j)
+        for i in list(unmatched_sent):
+            candidates = free.get(key(sent.links[i]))
+            if candidates:
+                matched[i] = candidates.pop(0)
+                unmatched_sent.remove(i)
+                unmatched_received.remove(matched[i])
+                if key is _identity:
+                    exact.add(i)
+    for i in unmatched_sent:  # ids changed: still compare the rest of the link
+        if unmatched_received:
+            matched[i] = unmatched_received.pop(0)
+    return [LinkPair(label, i, link, received.links[matched[i]] if i in matched else None, matched.get(i),
+                     i in exact)
+            for i, link in enumerate(sent.links)]
+
+
+def index_ranges(indices: list[int]) -> str:
+    """[0, 1, 2, 5, 7, 8] → "0..2, 5, 7..8": readable evidence for spans with hundreds of links."""
+    parts: list[str] = []
+    for index in sorted(indices):
+        if parts and parts[-1][1] == index - 1:
+            parts[-1][1] = index
+        else:
+            parts.append([index, index])
+    return ", ".join(f"{a}..{b}" if a != b else f"{a}" for a, b in parts)
 
 
 def _verdict(statuses: list[str]) -> str:
@@ -133,15 +157,22 @@ Check = Callable[[Subject], "Outcome | None"]
 def check_present(subject: Subject) -> Outcome | None:
     statuses, differences, sent, received = [], [], {}, {}
     for label, span, seen in subject.spans():
+        pairs = pair_links(span, seen, label)
         got = len(seen.links) if seen else 0
         sent[label], received[label] = len(span.links), got
-        kept = min(got, len(span.links))
-        statuses += [OK] * kept + [MISSING] * (len(span.links) - kept)
-        if got != len(span.links):
+        missing = [pair.index for pair in pairs if pair.received is None]
+        statuses += [MISSING if pair.received is None else OK for pair in pairs]
+        ambiguous = (len({link.target for link in span.links}) < len(span.links)
+                     and any(pair.received is not None and not pair.exact for pair in pairs))
+        if missing:
+            which = (f"{len(missing)} links missing; which ones cannot be told here (links share a target "
+                     "and their attributes do not come back)" if ambiguous
+                     else f"missing: links[{index_ranges(missing)}]")
+            differences.append(Difference(f"spans[{label}].links", len(span.links), got, which))
+        if got > len(span.links):
+            statuses.append(CHANGED)
             differences.append(Difference(f"spans[{label}].links", len(span.links), got,
-                                          "links missing" if got < len(span.links) else "extra links"))
-            if got > len(span.links):
-                statuses.append(CHANGED)
+                                          f"{got - len(span.links)} extra links"))
     return _outcome(statuses, sent, received, differences, _count_summary(statuses, "links"))
 
 
@@ -248,29 +279,94 @@ def check_flags(subject: Subject) -> Outcome | None:
 
 
 def check_order(subject: Subject) -> Outcome | None:
+    """Among the links that came back, are they in the order they were added? (Missing links are
+    link.present's business, not this check's.)"""
     statuses, differences, sent, received = [], [], {}, {}
     for label, span, seen in subject.spans():
         if len(span.links) < 2:
             continue
-        sent_order = [f"{link.trace_id}/{link.span_id}" for link in span.links]
-        sent[label] = sent_order
-        if seen is None or not seen.links:
+        pairs = [pair for pair in pair_links(span, seen, label) if pair.received_index is not None]
+        sent[label] = f"{len(span.links)} links, in order"
+        if not pairs:
             statuses.append(MISSING)
             received[label] = None
             continue
-        targets = {link.target for link in span.links}
-        got_order = [f"{link.trace_id}/{link.span_id}" for link in seen.links if link.target in targets]
-        received[label] = got_order
-        if got_order == sent_order:
+        arrival = [pair.index for pair in sorted(pairs, key=lambda pair: pair.received_index)]
+        received[label] = "in order" if arrival == sorted(arrival) else f"sent positions in arrival order: {arrival[:20]}"
+        if arrival == sorted(arrival):
             statuses.append(OK)
         else:
             statuses.append(CHANGED)
-            differences.append(Difference(f"spans[{label}].links", sent_order, got_order,
-                                          "order changed" if sorted(got_order) == sorted(sent_order)
-                                          else "order not comparable: links missing or changed"))
+            differences.append(Difference(f"spans[{label}].links", sorted(arrival)[:20], arrival[:20], "order changed"))
     if not statuses:
         return None
     return _outcome(statuses, sent, received, differences, "links come back in another order")
+
+
+def check_dropped_links_count(subject: Subject) -> Outcome | None:
+    """Against the SDK's own count: a backend should say how many links the SDK dropped."""
+    statuses, differences, sent, received = [], [], {}, {}
+    for label, span, seen in subject.spans():
+        if not span.dropped_links_count:
+            continue
+        sent[label] = span.dropped_links_count
+        received[label] = seen.dropped_links_count if seen else None
+        if not received[label]:
+            statuses.append(MISSING)
+            differences.append(Difference(f"spans[{label}].dropped_links_count", sent[label], received[label], "missing"))
+        elif received[label] != sent[label]:
+            statuses.append(CHANGED)
+            differences.append(Difference(f"spans[{label}].dropped_links_count", sent[label], received[label],
+                                          "value changed"))
+        else:
+            statuses.append(OK)
+    if not statuses:
+        return None
+    return _outcome(statuses, sent, received, differences, _count_summary(statuses, "dropped-link counts"))
+
+
+def check_dropped_attributes_count(subject: Subject) -> Outcome | None:
+    statuses, differences, sent, received = [], [], {}, {}
+    for pair in subject.pairs():
+        if not pair.sent.dropped_attributes_count:
+            continue
+        path = f"{pair.path}.dropped_attributes_count"
+        sent[path] = pair.sent.dropped_attributes_count
+        received[path] = pair.received.dropped_attributes_count if pair.received else None
+        if not received[path]:
+            statuses.append(MISSING)
+            differences.append(Difference(path, sent[path], received[path], "missing"))
+        elif received[path] != sent[path]:
+            statuses.append(CHANGED)
+            differences.append(Difference(path, sent[path], received[path], "value changed"))
+        else:
+            statuses.append(OK)
+    if not statuses:
+        return None
+    return _outcome(statuses, sent, received, differences, _count_summary(statuses, "dropped-attribute counts"))
+
+
+def check_parent_kept(subject: Subject) -> Outcome | None:
+    """Only for spans that link their own parent: some models fold such a link into the parent ref."""
+    statuses, differences, sent, received = [], [], {}, {}
+    for label, span, seen in subject.spans():
+        if not any(link.target == (span.trace_id, span.parent_span_id) for link in span.links):
+            continue
+        sent[label] = span.parent_span_id
+        received[label] = seen.parent_span_id if seen else None
+        if not received[label]:
+            statuses.append(MISSING)
+            differences.append(Difference(f"spans[{label}].parent_span_id", sent[label], received[label],
+                                          "the span lost its parent (the link to it remains)"))
+        elif received[label] != sent[label]:
+            statuses.append(CHANGED)
+            differences.append(Difference(f"spans[{label}].parent_span_id", sent[label], received[label],
+                                          "another parent"))
+        else:
+            statuses.append(OK)
+    if not statuses:
+        return None
+    return _outcome(statuses, sent, received, differences, _count_summary(statuses, "parents"))
 
 
 # feature id → (check, the link field a read path must carry for the feature to apply)
@@ -281,7 +377,13 @@ CHECKS: dict[str, tuple[Check, str | None]] = {
     F.LINK_TRACE_STATE: (check_trace_state, TRACE_STATE),
     F.LINK_FLAGS: (check_flags, FLAGS),
     F.LINK_ORDER: (check_order, None),
+    F.LINK_DROPPED_ATTRIBUTES_COUNT: (check_dropped_attributes_count, DROPPED_ATTRIBUTES_COUNT),
+    F.SPAN_DROPPED_LINKS_COUNT: (check_dropped_links_count, DROPPED_LINKS_COUNT),
+    F.SPAN_PARENT_WITH_LINK_TO_PARENT: (check_parent_kept, None),
 }
+# Features judged against the SDK's finished span rather than the code's request: a dropped count
+# only exists once the SDK has dropped something.
+SDK_BASELINE = {F.LINK_DROPPED_ATTRIBUTES_COUNT, F.SPAN_DROPPED_LINKS_COUNT}
 assert set(CHECKS) == set(F.FEATURES), "every feature has exactly one check"
 
 

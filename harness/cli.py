@@ -27,6 +27,13 @@ def _terminate(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def _install_signal_handlers() -> None:
+    # Set SIGINT explicitly: a process started in the background by a script inherits SIGINT
+    # ignored, and Python then never raises KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminate)
+
+
 def _progress(started: float):
     def notify(message: str) -> None:
         console.print(f"[dim]{time.monotonic() - started:6.1f}s[/] {message}", soft_wrap=True)
@@ -106,18 +113,15 @@ def backends() -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _terminate)
+    _install_signal_handlers()
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        console.print("interrupted")
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        console.print("interrupted: every service this run started has been stopped")
         sys.exit(130)
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        console.print("interrupted: every service this run started has been stopped")
-        sys.exit(130)
     except LinkmatrixError as error:
         console.print(f"[red]error:[/] {error}", soft_wrap=True)
         sys.exit(error.exit_code)

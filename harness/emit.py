@@ -8,10 +8,13 @@ The wire and later hops are recorded by other stages.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from opentelemetry import trace as trace_api
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -21,15 +24,16 @@ from opentelemetry.sdk.trace.export import (BatchSpanProcessor, SimpleSpanProces
                                             SpanExportResult)
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link as SdkLink
-from opentelemetry.trace import SpanContext, SpanKind, TraceState
+from opentelemetry.trace import SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from .errors import LinkmatrixError
 from .model import FLAG_CONTEXT_HAS_IS_REMOTE, FLAG_CONTEXT_IS_REMOTE, AttrValue, Link, Span
 from .otlp import RUN_ID_ATTRIBUTE
-from .scenario import ALL_INSTANCES, LinkSpec, Scenario, SpanRef
+from .scenario import ALL_INSTANCES, INVALID, LinkSpec, Scenario, SpanRef
 
 SCENARIO_ATTRIBUTE = "linkmatrix.scenario"
+PIPELINE_ATTRIBUTE = "linkmatrix.pipeline"
 _KINDS = {"internal": SpanKind.INTERNAL, "server": SpanKind.SERVER, "client": SpanKind.CLIENT,
           "producer": SpanKind.PRODUCER, "consumer": SpanKind.CONSUMER}
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -41,6 +45,7 @@ class Emission:
 
     scenario: str
     run_id: str
+    pipeline: str
     requested: list[Span]
     sdk: list[Span]
     labels: dict[tuple[str, str], str]  # (trace_id, span_id) → "producer[1].produce"
@@ -52,7 +57,14 @@ class Emission:
 
     @property
     def linking_spans(self) -> list[Span]:
+        """The spans the code gave links to, as the code asked for them."""
         return [span for span in self.requested if span.links]
+
+    @property
+    def linking_spans_as_finished(self) -> list[Span]:
+        """The same spans as the SDK finished them (after its limits)."""
+        wanted = {span.key for span in self.linking_spans}
+        return [span for span in self.sdk if span.key in wanted]
 
 
 class _ExportRecorder(SpanExporter):
@@ -109,9 +121,39 @@ def _model_span(span: ReadableSpan) -> Span:
 
 
 def _fill_index(value: AttrValue, index: int) -> AttrValue:
+    """"{index}" alone becomes the int index; inside a longer string it is replaced by its digits."""
+    if value == "{index}":
+        return index
     if isinstance(value, str):
         return value.replace("{index}", str(index))
     return value
+
+
+def _random_context() -> SpanContext:
+    return SpanContext(random.getrandbits(128), random.getrandbits(64) or 1, is_remote=False,
+                       trace_flags=TraceFlags(TraceFlags.SAMPLED))
+
+
+def _unsampled_parent() -> trace_api.Context:
+    """A remote parent that was not sampled: the default ParentBased sampler then records nothing."""
+    parent = SpanContext(random.getrandbits(128), random.getrandbits(64) or 1, is_remote=True,
+                         trace_flags=TraceFlags(TraceFlags.DEFAULT))
+    return trace_api.set_span_in_context(trace_api.NonRecordingSpan(parent))
+
+
+@contextlib.contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """SDK limits read from the environment, set only while the SDK reads them."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class _ScenarioRun:
@@ -126,6 +168,8 @@ class _ScenarioRun:
         self.labels: dict[tuple[str, str], str] = {}
 
     def _targets(self, ref: SpanRef, own_trace: str, own_instance: int) -> list[tuple[str, int, str]]:
+        if ref.special:
+            return [(ref.trace, 0, "")]
         if ref.trace == own_trace:
             return [(ref.trace, own_instance, ref.span)]
         repeat = self.scenario.trace(ref.trace).repeat
@@ -133,7 +177,9 @@ class _ScenarioRun:
         return [(ref.trace, int(instance), ref.span) for instance in instances]
 
     def _link_context(self, spec: LinkSpec, target: tuple[str, int, str]) -> SpanContext:
-        if spec.via == "message":
+        if spec.to.special:
+            context = trace_api.INVALID_SPAN_CONTEXT if spec.to.trace == INVALID else _random_context()
+        elif spec.via == "message":
             # The consumer sees only the message headers: extract, as a real consumer would.
             extracted = _PROPAGATOR.extract(carrier=self.headers[target])
             context = trace_api.get_current_span(extracted).get_span_context()
@@ -148,8 +194,10 @@ class _ScenarioRun:
     def _links(self, specs: Sequence[LinkSpec], trace_id: str, instance: int) -> list[SdkLink]:
         links: list[SdkLink] = []
         for spec in specs:
-            for index, target in enumerate(self._targets(spec.to, trace_id, instance)):
+            targets = [target for target in self._targets(spec.to, trace_id, instance) for _ in range(spec.count)]
+            for index, target in enumerate(targets):
                 attributes = {key: _fill_index(value, index) for key, value in spec.attributes.items()}
+                attributes.update({f"gen.{n}": n for n in range(spec.generated_attributes)})
                 links.append(SdkLink(self._link_context(spec, target), attributes))
         return links
 
@@ -159,12 +207,20 @@ class _ScenarioRun:
         by_name: dict[str, trace_api.Span] = {}
         for span_spec in spec.spans:
             parent = by_name.get(span_spec.parent) if span_spec.parent else (started[0] if started else None)
-            parent_context = trace_api.set_span_in_context(parent) if parent else trace_api.Context()
-            links = self._links(span_spec.links, trace_id, instance)
+            if parent:
+                parent_context = trace_api.set_span_in_context(parent)
+            else:
+                parent_context = trace_api.Context() if spec.sampled else _unsampled_parent()
+            at_start = [l for l in span_spec.links if l.added == "at_start"]
+            after_start = [l for l in span_spec.links if l.added == "after_start"]
+            links = self._links(at_start, trace_id, instance)
+            later = self._links(after_start, trace_id, instance)
             # Record before start_span: the SDK rewrites each Link's attributes in place.
-            requested = [_model_link(link.context, dict(link.attributes or {})) for link in links]
+            requested = [_model_link(link.context, dict(link.attributes or {})) for link in links + later]
             span = self.tracer.start_span(span_spec.name, context=parent_context,
                                           kind=_KINDS[span_spec.kind], links=links)
+            for link in later:
+                span.add_link(link.context, link.attributes)
             context = span.get_span_context()
             key = (trace_id, instance, span_spec.name)
             self.contexts[key] = context
@@ -189,11 +245,13 @@ def _span_limits(scenario: Scenario) -> SpanLimits:
                       max_link_attributes=scenario.span_limits.max_attributes_per_link)
 
 
-def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, export_timeout_s: float = 10.0) -> Emission:
+def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, pipeline: str = "collector",
+         export_timeout_s: float = 10.0) -> Emission:
     """Send every span of `scenario` over OTLP/gRPC to `otlp_endpoint` ("127.0.0.1:4317")."""
-    resource = Resource.create({"service.name": f"linkmatrix-{scenario.name}",
-                                RUN_ID_ATTRIBUTE: run_id, SCENARIO_ATTRIBUTE: scenario.name})
-    provider = TracerProvider(resource=resource, span_limits=_span_limits(scenario))
+    resource = Resource.create({"service.name": f"linkmatrix-{scenario.name}", RUN_ID_ATTRIBUTE: run_id,
+                                SCENARIO_ATTRIBUTE: scenario.name, PIPELINE_ATTRIBUTE: pipeline})
+    with _environment(scenario.sdk_env):
+        provider = TracerProvider(resource=resource, span_limits=_span_limits(scenario))
     finished = InMemorySpanExporter()
     exporter = _ExportRecorder(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True,
                                                 timeout=export_timeout_s))
@@ -215,4 +273,4 @@ def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, export_timeout_s: 
     requested = [Span(span.trace_id, span.span_id, span.name, span.parent_span_id,
                       tuple(run.requested_links.get(span.key, [])))
                  for span in sdk_spans]
-    return Emission(scenario.name, run_id, requested, sdk_spans, run.labels, list(run.headers.values()))
+    return Emission(scenario.name, run_id, pipeline, requested, sdk_spans, run.labels, list(run.headers.values()))

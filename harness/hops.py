@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .backends.base import ReadPath
-from .checks import CHECKS, ERROR, NOT_APPLICABLE, Outcome, Subject, selected_features
+from .checks import CHECKS, ERROR, NOT_APPLICABLE, SDK_BASELINE, Outcome, Subject, selected_features
 from .emit import Emission
 from .model import Span, index_spans
 
-# Hops before the backend, in flow order, each with the spans it showed.
+# Hops before the backend, in flow order, each with the spans it showed. The baseline is what the
+# code asked for, except for SDK_BASELINE features, judged from the SDK's finished span on.
 UPSTREAM_HOPS = ("sdk", "wire", "collector")
 BACKEND_HOP = "backend"
 
@@ -33,6 +34,7 @@ class Cell:
     reason: str = ""
     evidence: dict[str, Any] = field(default_factory=lambda: {"sent": None, "received": None, "difference": []})
     hops: dict[str, str] = field(default_factory=dict)  # hop → verdict at that hop
+    changed_at: list[str] = field(default_factory=list)  # every hop that changed it, in flow order
 
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -41,6 +43,7 @@ class Cell:
         }
         if self.hop:
             record["hop"] = self.hop
+            record["changed_at"] = self.changed_at
         if self.summary:
             record["summary"] = self.summary
         if self.reason:
@@ -50,8 +53,9 @@ class Cell:
         return record
 
 
-def _subject(emission: Emission, spans: list[Span]) -> Subject:
-    return Subject(emission.linking_spans, index_spans(spans), emission.labels)
+def _subject(emission: Emission, feature: str, spans: list[Span]) -> Subject:
+    baseline = emission.linking_spans_as_finished if feature in SDK_BASELINE else emission.linking_spans
+    return Subject(baseline, index_spans(spans), emission.labels)
 
 
 def _evidence(outcome: Outcome) -> dict[str, Any]:
@@ -61,8 +65,9 @@ def _evidence(outcome: Outcome) -> dict[str, Any]:
 
 def exercised_features(emission: Emission, wanted: tuple[str, ...] | None) -> list[str]:
     """Features the scenario's own sent data exercises (a check of the baseline against itself)."""
-    baseline = _subject(emission, emission.requested)
-    return [feature for feature in selected_features(wanted) if CHECKS[feature][0](baseline) is not None]
+    return [feature for feature in selected_features(wanted)
+            if CHECKS[feature][0](_subject(emission, feature, emission.sdk if feature in SDK_BASELINE
+                                           else emission.requested)) is not None]
 
 
 def upstream_outcomes(emission: Emission, feature: str, hop_spans: dict[str, list[Span]]) -> dict[str, Outcome]:
@@ -70,16 +75,22 @@ def upstream_outcomes(emission: Emission, feature: str, hop_spans: dict[str, lis
     outcomes = {}
     for hop in UPSTREAM_HOPS:
         if hop in hop_spans:
-            outcome = check(_subject(emission, hop_spans[hop]))
+            outcome = check(_subject(emission, feature, hop_spans[hop]))
             assert outcome is not None  # the baseline exercised it, so every hop does
             outcomes[hop] = outcome
     return outcomes
 
 
-def cell_for(emission: Emission, feature: str, read_path: ReadPath, pipeline: str,
+def not_in_pipeline(emission: Emission, feature: str, read_path: ReadPath) -> Cell:
+    return Cell(emission.scenario, feature, read_path.backend, read_path.name, emission.pipeline, NOT_APPLICABLE,
+                reason=f"the {emission.pipeline} pipeline does not reach {read_path.backend} "
+                       f"(it has no OTLP receiver of its own)")
+
+
+def cell_for(emission: Emission, feature: str, read_path: ReadPath,
              upstream: dict[str, Outcome], received: list[Span] | Exception) -> Cell:
     check, needs_field = CHECKS[feature]
-    cell = Cell(emission.scenario, feature, read_path.backend, read_path.name, pipeline, ERROR,
+    cell = Cell(emission.scenario, feature, read_path.backend, read_path.name, emission.pipeline, ERROR,
                 hops={hop: outcome.verdict for hop, outcome in upstream.items()})
     if needs_field and needs_field in read_path.cannot_carry:
         cell.verdict = NOT_APPLICABLE
@@ -89,10 +100,32 @@ def cell_for(emission: Emission, feature: str, read_path: ReadPath, pipeline: st
     if isinstance(received, Exception):
         cell.reason = str(received)
         return cell
-    outcome = check(_subject(emission, received))
+    outcome = check(_subject(emission, feature, received))
     assert outcome is not None
     cell.verdict, cell.summary, cell.evidence = outcome.verdict, outcome.summary, _evidence(outcome)
+    warnings = _backend_warnings(emission, received)
+    if warnings and outcome.changed:
+        cell.evidence["backend_warnings"] = warnings
     cell.hops[BACKEND_HOP] = outcome.verdict
     if outcome.changed:
-        cell.hop = next((hop for hop, earlier in upstream.items() if earlier.changed), BACKEND_HOP)
+        cell.changed_at = changed_at({**upstream, BACKEND_HOP: outcome})
+        cell.hop = cell.changed_at[0] if cell.changed_at else BACKEND_HOP
     return cell
+
+
+def _backend_warnings(emission: Emission, received: list[Span]) -> dict[str, list[str]]:
+    linking = {span.key for span in emission.linking_spans}
+    return {emission.labels.get(span.key, span.name): sorted(set(span.warnings))
+            for span in received if span.key in linking and span.warnings}
+
+
+def changed_at(outcomes: dict[str, Outcome]) -> list[str]:
+    """Every hop whose view of the feature differs from the hop before it (the first compares
+    with what was sent): "sdk" alone, or "sdk" then "backend" when both took something away."""
+    hops: list[str] = []
+    previous = next(iter(outcomes.values())).sent
+    for hop, outcome in outcomes.items():
+        if outcome.received != previous:
+            hops.append(hop)
+        previous = outcome.received
+    return hops

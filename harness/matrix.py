@@ -1,13 +1,17 @@
-"""Run scenarios × backends × read paths and collect the cells of the matrix.
+"""Run scenarios × pipelines × backends × read paths and collect the cells of the matrix.
 
-Flow: start services → emit every scenario through the wire tap into the collector → wait until
-each hop and each read path shows every span → check every feature → cells. One backend failing
-costs only its own columns: its cells become `error` with the reason, the rest of the run goes on.
+Flow: start backends → put a recording tap in front of each → start the collector, exporting to
+those taps → emit every scenario through a wire tap (into the collector, or straight into each
+backend's OTLP receiver for the `direct` pipeline) → wait until each read path shows every span →
+check every feature at every hop → cells. One backend failing costs only its own columns: its
+cells become `error` with the reason, the rest of the run goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import platform
 import secrets
 import subprocess
@@ -18,22 +22,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import __version__, pipeline, toolchain
 from .backends import BACKENDS, Backend, ReadPath
 from .backends.base import Answer
+from .checks import ERROR
 from .emit import Emission, emit
 from .errors import LinkmatrixError, NotVisibleError
-from .hops import Cell, cell_for, exercised_features, upstream_outcomes
+from .hops import Cell, cell_for, exercised_features, not_in_pipeline, upstream_outcomes
 from .model import Span
 from .runtime import Service
 from .runtime.local import LocalRuntime
 from .scenario import Scenario
+from .taps import HttpPostTap, OtlpGrpcTap
 from .wait import wait_until
-from .wiretap import WireTap
 
 Notify = Callable[[str], None]
+COLLECTOR, DIRECT = "collector", "direct"
 
 
 @dataclass
@@ -42,7 +48,6 @@ class RunSettings:
     reports_dir: Path
     backends: list[str] = field(default_factory=lambda: list(BACKENDS))
     visibility_timeout: float = 60.0
-    pipeline: str = pipeline.DEFAULT_PIPELINE
 
 
 @dataclass
@@ -95,6 +100,28 @@ def _expected_keys(emission: Emission) -> dict[str, set[tuple[str, str]]]:
     return expected
 
 
+def _all_keys(emissions: list[Emission]) -> set[tuple[str, str]]:
+    return {span.key for emission in emissions for span in emission.sdk}
+
+
+class _Egress:
+    """The tap between the collector and one backend: what the collector forwarded to it."""
+
+    def __init__(self, backend: Backend, service: Service) -> None:
+        self.backend = backend
+        if backend.egress == "otlp_grpc":
+            self.tap: OtlpGrpcTap | HttpPostTap = OtlpGrpcTap([backend.otlp_address(service)])
+            self.target = self.tap.endpoint
+        else:
+            self.tap = HttpPostTap(backend.ingest_url(service))
+            self.target = self.tap.url
+
+    def spans(self, run_id: str) -> list[Span]:
+        if isinstance(self.tap, OtlpGrpcTap):
+            return self.tap.spans(run_id)
+        return self.backend.decode_egress(self.tap.recorded(), run_id)
+
+
 class MatrixRun:
     def __init__(self, settings: RunSettings, notify: Notify = print) -> None:
         self.settings = settings
@@ -107,24 +134,37 @@ class MatrixRun:
         self.backends: list[Backend] = [BACKENDS[name] for name in settings.backends]
         self.result.columns = [path for backend in self.backends for path in backend.read_paths]
         self.services: dict[str, Service] = {}
+        self.egress: dict[str, _Egress] = {}
         self.backend_errors: dict[str, str] = {}
         self.lock = threading.Lock()
+        self.emit_ended = 0.0
+
+    @property
+    def pipelines(self) -> list[str]:
+        return sorted({p for scenario in self.settings.scenarios for p in scenario.pipelines},
+                      key=[COLLECTOR, DIRECT].index)
 
     # -- stages -------------------------------------------------------------------------------
     def run(self) -> RunResult:
         result = self.result
         result.run_dir.mkdir(parents=True, exist_ok=True)
+        with _sdk_log(result.run_dir / "logs" / "sdk.log"):
+            return self._run()
+
+    def _run(self) -> RunResult:
+        result = self.result
         result.versions = library_versions()
         binaries = self._ensure_binaries()
-        with LocalRuntime(result.run_dir) as runtime:
+        with LocalRuntime(result.run_dir) as runtime, contextlib.ExitStack() as taps:
             result.runtime = runtime.name
-            collector = self._start_services(runtime, binaries)
-            emissions = self._emit_all(collector) if collector else []
+            self._start_backends(runtime, binaries, taps)
+            collector = self._start_collector(runtime, binaries) if COLLECTOR in self.pipelines else None
+            self._record_services()
             self._record_versions(binaries)
+            emissions, wire = self._emit_all(collector)
             if emissions:
-                hop_spans = self._upstream_hops(emissions)
                 reads = self._read_all(emissions)
-                self._evaluate(emissions, hop_spans, reads)
+                self._evaluate(emissions, wire, reads)
             else:
                 self._all_errors("nothing was emitted: " + "; ".join(result.problems))
         result.ended = _now()
@@ -137,7 +177,7 @@ class MatrixRun:
         self.result.stages["toolchain"] = round(time.monotonic() - started, 3)
         return binaries
 
-    def _start_services(self, runtime: LocalRuntime, binaries: dict[str, Path]) -> Service | None:
+    def _start_backends(self, runtime: LocalRuntime, binaries: dict[str, Path], taps: contextlib.ExitStack) -> None:
         self.notify("starting backends")
         started = time.monotonic()
         for backend in self.backends:
@@ -148,97 +188,131 @@ class MatrixRun:
                 self._backend_failed(backend.name, f"{backend.title} did not start: {error}")
                 continue
             self.services[backend.name] = service
+            self.egress[backend.name] = self._enter_egress(taps, backend, service)
             self.notify(f"  {backend.title} ready in {service.startup_seconds:.1f}s")
-        exporters = dict(backend.collector_exporter(self.services[backend.name])
-                         for backend in self.backends if backend.name in self.services)
-        collector = None
+        self.result.stages["startup"] = round(time.monotonic() - started, 3)
+
+    @staticmethod
+    def _enter_egress(taps: contextlib.ExitStack, backend: Backend, service: Service) -> _Egress:
+        egress = _Egress(backend, service)
+        taps.enter_context(egress.tap)
+        return egress
+
+    def _start_collector(self, runtime: LocalRuntime, binaries: dict[str, Path]) -> Service | None:
+        started = time.monotonic()
+        exporters = dict(egress.backend.collector_exporter(egress.target) for egress in self.egress.values())
         try:
-            spec = pipeline.collector_service(binaries[toolchain.COLLECTOR.name],
-                                              runtime.allocate_ports(pipeline.PORTS), exporters,
-                                              self._forwarded_path)
+            spec = pipeline.collector_service(binaries[toolchain.COLLECTOR.name], runtime.allocate_ports(pipeline.PORTS),
+                                              exporters, self.result.run_dir / pipeline.FORWARDED_FILE)
             collector = runtime.start(spec)
-            self.services[pipeline.NAME] = collector
-            self.notify(f"  collector ready in {collector.startup_seconds:.1f}s")
         except LinkmatrixError as error:
             self.result.problems.append(f"the collector did not start: {error}")
-        self.result.stages["startup"] = round(time.monotonic() - started, 3)
+            return None
+        self.services[pipeline.NAME] = collector
+        self.notify(f"  collector ready in {collector.startup_seconds:.1f}s")
+        self.result.stages["startup"] += round(time.monotonic() - started, 3)
+        return collector
+
+    def _record_services(self) -> None:
         self.result.stage_detail["startup"] = {name: round(service.startup_seconds, 3)
                                                for name, service in self.services.items()}
         for name, service in self.services.items():
-            self.result.services[name] = {"ports": dict(service.spec.ports), "log": str(service.log_path.relative_to(self.result.run_dir))}
-        return collector
+            self.result.services[name] = {"ports": dict(service.spec.ports),
+                                          "log": str(service.log_path.relative_to(self.result.run_dir))}
 
-    @property
-    def _forwarded_path(self) -> Path:
-        return self.result.run_dir / pipeline.FORWARDED_FILE
+    def _pipeline_upstreams(self, pipeline_name: str, collector: Service | None) -> list[str]:
+        if pipeline_name == COLLECTOR:
+            return [collector.address("otlp_grpc")] if collector else []
+        return [address for backend in self.backends if backend.name in self.services
+                if (address := backend.otlp_address(self.services[backend.name]))]
 
-    def _emit_all(self, collector: Service) -> list[Emission]:
+    def _emit_all(self, collector: Service | None) -> tuple[list[Emission], dict[str, list[Span]]]:
         started = time.monotonic()
         emissions: list[Emission] = []
-        with WireTap(collector.address("otlp_grpc")) as tap:
-            for scenario in self.settings.scenarios:
-                self.notify(f"emitting {scenario.name}")
-                try:
-                    emissions.append(emit(scenario, self.result.run_id, tap.endpoint))
-                except LinkmatrixError as error:
-                    self.result.problems.append(str(error))
-            self.wire_spans = tap.spans(self.result.run_id)
+        wire: dict[str, list[Span]] = {}
+        for pipeline_name in self.pipelines:
+            upstreams = self._pipeline_upstreams(pipeline_name, collector)
+            if not upstreams:
+                self.result.problems.append(f"pipeline {pipeline_name}: nothing to send to")
+                continue
+            with OtlpGrpcTap(upstreams) as tap:
+                for scenario in self.settings.scenarios:
+                    if pipeline_name not in scenario.pipelines:
+                        continue
+                    self.notify(f"emitting {scenario.name}" + (f" ({pipeline_name})" if pipeline_name != COLLECTOR else ""))
+                    try:
+                        emissions.append(emit(scenario, self.result.run_id, tap.endpoint, pipeline_name))
+                    except LinkmatrixError as error:
+                        self.result.problems.append(str(error))
+                wire[pipeline_name] = tap.spans(self.result.run_id)
+                tap.save(self.result.run_dir / "raw" / "wire" / f"{pipeline_name}.jsonl")
         self.emit_ended = time.monotonic()
         self.result.stages["emit"] = round(self.emit_ended - started, 3)
         self._write_json("sent.json", {
             "run_id": self.result.run_id,
-            "scenarios": {e.scenario: {"requested": [s.to_json() for s in e.requested],
-                                       "sdk": [s.to_json() for s in e.sdk],
-                                       "labels": {f"{t}/{s}": label for (t, s), label in e.labels.items()},
-                                       "messages": e.messages}
-                          for e in emissions}})
-        return emissions
+            "emissions": [{"scenario": e.scenario, "pipeline": e.pipeline,
+                           "requested": [s.to_json() for s in e.requested],
+                           "sdk": [s.to_json() for s in e.sdk],
+                           "labels": {f"{t}/{s}": label for (t, s), label in e.labels.items()},
+                           "messages": e.messages} for e in emissions]})
+        return emissions, wire
 
-    def _upstream_hops(self, emissions: list[Emission]) -> dict[str, list[Span]]:
-        expected = {key for emission in emissions for keys in _expected_keys(emission).values() for key in keys}
+    def _collector_hop(self, backend: str, emissions: list[Emission]) -> list[Span]:
+        """What the collector forwarded to `backend`, once it has all it should (or the deadline)."""
+        egress = self.egress[backend]
+        expected = _all_keys([e for e in emissions if e.pipeline == COLLECTOR])
         try:
-            waited = wait_until(lambda: pipeline.read_forwarded(self._forwarded_path, self.result.run_id),
-                                lambda spans: expected <= {span.key for span in spans},
-                                timeout=30, what="collector file export",
-                                describe=lambda spans: f"{len(spans)} of {len(expected)} spans")
-            forwarded = waited.value
+            spans = wait_until(lambda: egress.spans(self.result.run_id),
+                               lambda spans: expected <= {span.key for span in spans}, timeout=30,
+                               what=f"collector → {backend}",
+                               describe=lambda spans: f"{len({s.key for s in spans} & expected)} of {len(expected)} spans"
+                               ).value
         except NotVisibleError as error:
-            self.result.problems.append(str(error))
-            forwarded = pipeline.read_forwarded(self._forwarded_path, self.result.run_id)
-        sdk = [span for emission in emissions for span in emission.sdk]
-        return {"sdk": sdk, "wire": self.wire_spans, "collector": forwarded}
+            with self.lock:
+                self.result.problems.append(str(error))
+            spans = egress.spans(self.result.run_id)
+        egress.tap.save(self.result.run_dir / "raw" / backend / "collector-egress.jsonl")
+        return spans
 
-    def _read_path(self, path: ReadPath, emissions: list[Emission]) -> dict[str, list[Span] | Exception]:
-        """Poll one read path for every trace of every scenario; record visibility and read times."""
+    def _read_emission(self, path: ReadPath, base_url: str, emission: Emission, raw_dir: Path) -> tuple[list[Span], float, int]:
+        spans: list[Span] = []
+        read_seconds, attempts = 0.0, 0
+        for trace_id, keys in sorted(_expected_keys(emission).items()):
+            def probe(trace_id: str = trace_id) -> tuple[Answer, float]:
+                begun = time.monotonic()
+                return path.read(base_url, trace_id), time.monotonic() - begun
+
+            waited = wait_until(
+                probe, lambda got, keys=keys: keys <= {span.key for span in got[0].spans},
+                timeout=self.settings.visibility_timeout,
+                what=f"{path.label}: trace {trace_id} of {emission.scenario}",
+                describe=lambda got, keys=keys: _missing(keys, got[0], emission))
+            answer, seconds = waited.value
+            read_seconds += seconds
+            attempts += waited.attempts
+            spans.extend(answer.spans)
+            (raw_dir / f"{trace_id}.json").write_text(json.dumps(answer.raw, indent=1, sort_keys=True))
+        return spans, read_seconds, attempts
+
+    def _read_path(self, path: ReadPath, emissions: list[Emission]) -> dict[int, list[Span] | Exception]:
+        """Poll one read path for every trace of every emission; record visibility and read times."""
         backend_error = self.backend_errors.get(path.backend)
         if backend_error:
-            return {emission.scenario: LinkmatrixError(backend_error) for emission in emissions}
+            return {id(emission): LinkmatrixError(backend_error) for emission in emissions}
         base_url = BACKENDS[path.backend].base_url(self.services[path.backend])
         raw_dir = self.result.run_dir / "raw" / path.backend / path.name
         raw_dir.mkdir(parents=True, exist_ok=True)
-        results: dict[str, list[Span] | Exception] = {}
+        results: dict[int, list[Span] | Exception] = {}
         read_seconds, attempts = 0.0, 0
         for emission in emissions:
-            spans: list[Span] = []
+            if not self._reaches(emission, path.backend):
+                continue
             try:
-                for trace_id, keys in sorted(_expected_keys(emission).items()):
-                    def probe(trace_id: str = trace_id) -> tuple[Answer, float]:
-                        begun = time.monotonic()
-                        return path.read(base_url, trace_id), time.monotonic() - begun
-
-                    waited = wait_until(
-                        probe, lambda got, keys=keys: keys <= {span.key for span in got[0].spans},
-                        timeout=self.settings.visibility_timeout,
-                        what=f"{path.label}: trace {trace_id} of {emission.scenario}",
-                        describe=lambda got, keys=keys: _missing(keys, got[0], emission))
-                    answer, seconds = waited.value
-                    read_seconds += seconds
-                    attempts += waited.attempts
-                    spans.extend(answer.spans)
-                    (raw_dir / f"{trace_id}.json").write_text(json.dumps(answer.raw, indent=1, sort_keys=True))
-                results[emission.scenario] = spans
+                spans, seconds, tries = self._read_emission(path, base_url, emission, raw_dir)
+                results[id(emission)] = spans
+                read_seconds, attempts = read_seconds + seconds, attempts + tries
             except Exception as error:  # one read path failing costs only its own cells
-                results[emission.scenario] = error
+                results[id(emission)] = error
                 with self.lock:
                     self.result.problems.append(f"{path.label}: {error}")
         with self.lock:
@@ -248,29 +322,45 @@ class MatrixRun:
             detail.setdefault("read_attempts", {})[path.id] = attempts
         return results
 
-    def _read_all(self, emissions: list[Emission]) -> dict[str, dict[str, list[Span] | Exception]]:
+    def _reaches(self, emission: Emission, backend: str) -> bool:
+        """Whether spans of this emission were sent towards `backend` at all."""
+        if emission.pipeline == DIRECT:
+            service = self.services.get(backend)
+            return service is not None and BACKENDS[backend].otlp_address(service) is not None
+        return True
+
+    def _read_all(self, emissions: list[Emission]) -> dict[str, Any]:
         self.notify("waiting until every read path shows every span")
         started = time.monotonic()
         # Read paths poll in parallel: a slow one must not hold the others up.
-        with ThreadPoolExecutor(max_workers=max(1, len(self.result.columns))) as pool:
-            futures = {path.id: pool.submit(self._read_path, path, emissions) for path in self.result.columns}
-            reads = {path_id: future.result() for path_id, future in futures.items()}
+        with ThreadPoolExecutor(max_workers=max(1, len(self.result.columns) + len(self.egress))) as pool:
+            reads = {path.id: pool.submit(self._read_path, path, emissions) for path in self.result.columns}
+            collector = {name: pool.submit(self._collector_hop, name, emissions) for name in self.egress
+                         if COLLECTOR in self.pipelines}
+            outcome = {"reads": {key: future.result() for key, future in reads.items()},
+                       "collector": {key: future.result() for key, future in collector.items()}}
         detail = self.result.stage_detail
         self.result.stages["visibility"] = max(detail.get("visibility", {}).values(), default=0.0)
         self.result.stages["read"] = round(sum(detail.get("read", {}).values()), 3)
         self.result.stages["reads_total"] = round(time.monotonic() - started, 3)
-        return reads
+        return outcome
 
-    def _evaluate(self, emissions: list[Emission], hop_spans: dict[str, list[Span]],
-                  reads: dict[str, dict[str, list[Span] | Exception]]) -> None:
+    def _evaluate(self, emissions: list[Emission], wire: dict[str, list[Span]], reads: dict[str, Any]) -> None:
         started = time.monotonic()
+        sdk = [span for emission in emissions for span in emission.sdk]
         for emission in emissions:
             scenario = next(s for s in self.settings.scenarios if s.name == emission.scenario)
             for feature in exercised_features(emission, scenario.checks):
-                upstream = upstream_outcomes(emission, feature, hop_spans)
                 for path in self.result.columns:
-                    self.result.cells.append(cell_for(emission, feature, path, self.settings.pipeline,
-                                                      upstream, reads[path.id][emission.scenario]))
+                    hop_spans = {"sdk": sdk, "wire": wire.get(emission.pipeline, [])}
+                    if emission.pipeline == COLLECTOR and path.backend in reads["collector"]:
+                        hop_spans["collector"] = reads["collector"][path.backend]
+                    if not self._reaches(emission, path.backend) and path.backend not in self.backend_errors:
+                        self.result.cells.append(not_in_pipeline(emission, feature, path))
+                        continue
+                    upstream = upstream_outcomes(emission, feature, hop_spans)
+                    received = reads["reads"][path.id].get(id(emission), LinkmatrixError("not read"))
+                    self.result.cells.append(cell_for(emission, feature, path, upstream, received))
         self.result.stages["check"] = round(time.monotonic() - started, 3)
 
     # -- bookkeeping ----------------------------------------------------------------------------
@@ -280,11 +370,10 @@ class MatrixRun:
         self.notify(f"  ! {message.splitlines()[0]}")
 
     def _all_errors(self, reason: str) -> None:
-        from .checks import ERROR
         for scenario in self.settings.scenarios:
             for path in self.result.columns:
                 self.result.cells.append(Cell(scenario.name, "link.present", path.backend, path.name,
-                                              self.settings.pipeline, ERROR, reason=reason))
+                                              scenario.pipelines[0], ERROR, reason=reason))
 
     def _record_versions(self, binaries: dict[str, Path]) -> None:
         """Versions as the running programs report them, not as the pins say."""
@@ -299,6 +388,23 @@ class MatrixRun:
 
     def _write_json(self, name: str, data: Any) -> None:
         (self.result.run_dir / name).write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+@contextlib.contextmanager
+def _sdk_log(path: Path) -> Iterator[None]:
+    """The SDK's own warnings ("Attributes dict is full…") go to the run's logs, not the terminal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    sdk_logger = logging.getLogger("opentelemetry")
+    sdk_logger.addHandler(handler)
+    sdk_logger.propagate = False
+    try:
+        yield
+    finally:
+        sdk_logger.removeHandler(handler)
+        sdk_logger.propagate = True
+        handler.close()
 
 
 def _missing(keys: set[tuple[str, str]], answer: Answer, emission: Emission) -> str:

@@ -84,6 +84,8 @@ class Span:
     parent_span_id: str = ""
     links: tuple[Link, ...] = ()
     dropped_links_count: int = 0
+    attributes: dict[str, AttrValue] = field(default_factory=dict, compare=False)
+    warnings: tuple[str, ...] = ()  # what the backend said it did to the span ("Invalid span link removed")
 
     @property
     def key(self) -> tuple[str, str]:
@@ -97,6 +99,7 @@ class Span:
             "parent_span_id": self.parent_span_id,
             "links": [link.to_json() for link in self.links],
             "dropped_links_count": self.dropped_links_count,
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
 

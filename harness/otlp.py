@@ -14,7 +14,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, TracesData
 
-from .model import AttrValue, Link, Span
+from .model import INVALID_SPAN_ID, INVALID_TRACE_ID, AttrValue, Link, Span
 
 RUN_ID_ATTRIBUTE = "linkmatrix.run_id"
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
@@ -54,8 +54,9 @@ def spans_from_resource_spans(resource_spans: Iterable[ResourceSpans], run_id: s
                     parent_span_id=span.parent_span_id.hex(),
                     links=tuple(
                         Link(
-                            trace_id=link.trace_id.hex(),
-                            span_id=link.span_id.hex(),
+                            # proto3 JSON omits empty bytes: an absent id is the all-zero id
+                            trace_id=link.trace_id.hex() or INVALID_TRACE_ID,
+                            span_id=link.span_id.hex() or INVALID_SPAN_ID,
                             trace_state=link.trace_state,
                             attributes=attributes(link.attributes),
                             dropped_attributes_count=link.dropped_attributes_count,
@@ -64,6 +65,7 @@ def spans_from_resource_spans(resource_spans: Iterable[ResourceSpans], run_id: s
                         for link in span.links
                     ),
                     dropped_links_count=span.dropped_links_count,
+                    attributes=attributes(span.attributes),
                 ))
     return spans
 

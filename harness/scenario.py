@@ -21,16 +21,23 @@ from .features import FEATURES, LINK_ATTRIBUTE_PREFIX
 from .model import AttrValue
 
 ALL_INSTANCES = "*"
+INVALID = "invalid"  # the all-zero span context
+NOWHERE = "nowhere"  # a valid context whose span is never sent (a dangling link)
 _REFERENCE = re.compile(r"^(?P<trace>[a-z][a-z0-9_]*)(\[(?P<index>\*|[0-9]+)\])?\.(?P<span>.+)$")
 
 
 @dataclass(frozen=True)
 class SpanRef:
-    """`producer[2].produce`: a span by trace id, instance (None = same/only, '*' = every) and name."""
+    """`producer[2].produce`: a span by trace id, instance (None = same/only, '*' = every) and name.
+    The special targets `invalid` and `nowhere` have only `trace` set (to that word)."""
 
     trace: str
-    index: int | str | None
-    span: str
+    index: int | str | None = None
+    span: str = ""
+
+    @property
+    def special(self) -> bool:
+        return self.trace in (INVALID, NOWHERE) and not self.span
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,9 @@ class LinkSpec:
     via: str = "memory"  # "message": the target context travels in W3C headers and is extracted
     trace_state: str | None = None
     attributes: dict[str, AttrValue] = field(default_factory=dict)
+    added: str = "at_start"  # "after_start": span.add_link() once the span has started
+    count: int = 1
+    generated_attributes: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ class TraceSpec:
     id: str
     repeat: int
     spans: tuple[SpanSpec, ...]
+    sampled: bool = True
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,8 @@ class Scenario:
     path: str
     traces: tuple[TraceSpec, ...]
     span_limits: SpanLimitsSpec = SpanLimitsSpec()
+    sdk_env: dict[str, str] = field(default_factory=dict)
+    pipelines: tuple[str, ...] = ("collector",)
     checks: tuple[str, ...] | None = None  # None: every feature the scenario exercises
 
     def trace(self, trace_id: str) -> TraceSpec:
@@ -114,6 +127,9 @@ def _schema_message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
         return parts + [extra[0]], f"unknown field (allowed here: {allowed})"
     if error.validator == "anyOf" and parts and parts[-2:-1] == ["attributes"]:
         return parts, "must be a string, bool, int, double, or a list of one of those"
+    if error.validator == "pattern" and parts[-1:] == ["to"]:
+        return parts, (f"{error.instance!r} is not a span reference: write trace.span, trace[2].span, "
+                       "trace[*].span, invalid or nowhere")
     if error.validator == "pattern":
         return parts, f"{error.instance!r} does not match the expected form {error.schema['pattern']}"
     if error.validator == "enum":
@@ -121,7 +137,28 @@ def _schema_message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
     return parts, error.message
 
 
+def _attribute(value: Any) -> AttrValue:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict):  # {repeat: "x", times: 3000}
+        return value["repeat"] * value["times"]
+    return value
+
+
+def _non_string_keys(node: Any, parts: list[Any]) -> Iterable[tuple[list[Any], Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):
+                yield parts + [str(key)], key
+            yield from _non_string_keys(value, parts + [str(key)])
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _non_string_keys(item, parts + [index])
+
+
 def _parse_ref(text: str) -> SpanRef:
+    if text in (INVALID, NOWHERE):
+        return SpanRef(text)
     match = _REFERENCE.match(text)
     assert match, text  # the schema's pattern already guaranteed the form
     index = match["index"]
@@ -144,16 +181,18 @@ def _build(data: dict[str, Any], path: str) -> Scenario:
                             to=_parse_ref(link["to"]),
                             via=link.get("via", "memory"),
                             trace_state=link.get("trace_state"),
-                            attributes={
-                                key: tuple(value) if isinstance(value, list) else value
-                                for key, value in link.get("attributes", {}).items()
-                            },
+                            attributes={key: _attribute(value)
+                                        for key, value in link.get("attributes", {}).items()},
+                            added=link.get("added", "at_start"),
+                            count=link.get("count", 1),
+                            generated_attributes=link.get("generated_attributes", 0),
                         )
                         for link in span.get("links", [])
                     ),
                 )
                 for span in trace["spans"]
             ),
+            sampled=trace.get("sampled", True),
         )
         for trace in data["traces"]
     )
@@ -165,6 +204,8 @@ def _build(data: dict[str, Any], path: str) -> Scenario:
         path=path,
         traces=traces,
         span_limits=SpanLimitsSpec(limits.get("max_links"), limits.get("max_attributes_per_link")),
+        sdk_env=dict(data.get("sdk", {}).get("env", {})),
+        pipelines=tuple(data.get("pipelines", ["collector"])),
         checks=tuple(checks) if checks else None,
     )
 
@@ -198,6 +239,8 @@ def _semantic_errors(scenario: Scenario, data: dict[str, Any]) -> Iterable[tuple
 def _reference_problem(link: LinkSpec, own: TraceSpec, earlier_spans: list[str],
                        earlier_traces: dict[str, TraceSpec]) -> str | None:
     ref = link.to
+    if ref.special:
+        return f"via: message needs a span to carry the message, not {ref.trace!r}" if link.via == "message" else None
     if ref.trace == own.id:
         if ref.index is not None:
             return "a link inside its own trace names no instance: write trace.span"
@@ -238,6 +281,10 @@ def load_scenario(path: Path | str) -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError(shown, "", "must be a mapping with name, problem and traces", 1)
 
+    for parts, key in _non_string_keys(data, []):
+        raise ScenarioError(shown, _field_path(parts), f"the key {key!r} is not text: YAML reads unquoted "
+                            "on/off/yes/no/true/false and numbers as other types; put it in quotes",
+                            _line_of(root, parts[:-1]))
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data),
                     key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     if errors:

@@ -56,14 +56,25 @@ class Backend(Protocol):
     component: str  # key in the toolchain's versions table
     ports: tuple[str, ...]
     read_paths: tuple[ReadPath, ...]
+    egress: str  # how the collector sends to it: "otlp_grpc" or "http"
 
     def service(self, binary: Path, ports: dict[str, int]) -> ServiceSpec: ...
-
-    def collector_exporter(self, service: Service) -> tuple[str, dict[str, Any]]: ...
 
     def base_url(self, service: Service) -> str: ...
 
     def version(self, binary: Path, service: Service | None) -> str: ...
+
+    def otlp_address(self, service: Service) -> str | None:
+        """Its own OTLP/gRPC receiver ("127.0.0.1:port"), or None: then no `direct` pipeline."""
+
+    def ingest_url(self, service: Service) -> str:
+        """Where an HTTP exporter posts (egress "http")."""
+
+    def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
+        """The collector exporter (id, config) that sends to `target` (a tap in front of the backend)."""
+
+    def decode_egress(self, bodies: list[bytes], run_id: str) -> list[Span]:
+        """Spans in the HTTP requests the collector sent (egress "http")."""
 
 
 def get_json(url: str) -> tuple[int, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..runtime import Readiness, Service, ServiceSpec
 from .base import ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE, Answer, ReadPath, get_json
 
 NAME = "jaeger"
+WARNINGS_ATTRIBUTE = "@jaeger@warnings"  # where Jaeger says what it changed in a span
 
 
 def read_api_v3(base_url: str, trace_id: str) -> Answer:
@@ -31,7 +33,8 @@ def normalize_api_v3(body: Any) -> list[Span]:
     """The HTTP gateway wraps the OTLP TracesData as {"result": {...}}."""
     if not isinstance(body, dict) or "result" not in body:
         return []
-    return spans_from_json(body["result"], ids="hex")
+    return [replace(span, warnings=tuple(span.attributes.get(WARNINGS_ATTRIBUTE, ())))
+            for span in spans_from_json(body["result"], ids="hex")]
 
 
 def read_api_traces(base_url: str, trace_id: str) -> Answer:
@@ -56,7 +59,8 @@ def normalize_api_traces(body: Any) -> list[Span]:
                     links.append(Link(trace_id=_pad(ref["traceID"], 32), span_id=_pad(ref["spanID"], 16),
                                       flags=None))
             spans.append(Span(trace_id=_pad(span["traceID"], 32), span_id=_pad(span["spanID"], 16),
-                              name=span.get("operationName", ""), parent_span_id=parent, links=tuple(links)))
+                              name=span.get("operationName", ""), parent_span_id=parent, links=tuple(links),
+                              warnings=tuple(span.get("warnings") or ())))
     return spans
 
 
@@ -69,6 +73,7 @@ class Jaeger:
     name = NAME
     title = "Jaeger"
     component = "jaeger"
+    egress = "otlp_grpc"
     ports = ("otlp_grpc", "query_http", "query_grpc", "health")
     read_paths = (
         ReadPath(NAME, "api_v3", "Jaeger /api/v3", read_api_v3),
@@ -112,8 +117,11 @@ class Jaeger:
             stop_grace=3.0,
         )
 
-    def collector_exporter(self, service: Service) -> tuple[str, dict[str, Any]]:
-        return "otlp_grpc/jaeger", {"endpoint": service.address("otlp_grpc"), "tls": {"insecure": True}}
+    def otlp_address(self, service: Service) -> str | None:
+        return service.address("otlp_grpc")
+
+    def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
+        return "otlp_grpc/jaeger", {"endpoint": target, "tls": {"insecure": True}}
 
     def base_url(self, service: Service) -> str:
         return service.url("query_http")

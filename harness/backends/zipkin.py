@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import AttrValue, Link, Span
+from ..otlp import RUN_ID_ATTRIBUTE
 from ..runtime import Readiness, Service, ServiceSpec
 from .base import DROPPED_LINKS_COUNT, FLAGS, Answer, ReadPath, get_json
 
@@ -47,10 +48,12 @@ def decode_link_tag(text: str) -> Link | None:
     return None
 
 
-def normalize_api_v2(body: Any) -> list[Span]:
+def normalize_api_v2(body: Any, run_id: str | None = None) -> list[Span]:
     spans: list[Span] = []
     for span in body if isinstance(body, list) else []:
         tags = span.get("tags") or {}
+        if run_id is not None and tags.get(RUN_ID_ATTRIBUTE) != run_id:
+            continue  # resource attributes travel as tags
         numbered = sorted((int(match[1]), value) for key, value in tags.items() if (match := LINK_TAG.match(key)))
         links = tuple(link for _, value in numbered if (link := decode_link_tag(value)) is not None)
         spans.append(Span(trace_id=span["traceId"].rjust(32, "0"), span_id=span["id"],
@@ -62,6 +65,7 @@ class Zipkin:
     name = NAME
     title = "Zipkin"
     component = "zipkin"
+    egress = "http"
     ports = ("http",)
     read_paths = (
         ReadPath(NAME, "api_v2", "Zipkin /api/v2", read_api_v2,
@@ -83,8 +87,21 @@ class Zipkin:
             stop_grace=15.0,
         )
 
-    def collector_exporter(self, service: Service) -> tuple[str, dict[str, Any]]:
-        return "zipkin", {"endpoint": f"{service.url('http')}/api/v2/spans"}
+    def otlp_address(self, service: Service) -> str | None:
+        return None  # Zipkin's server has no OTLP receiver
+
+    def ingest_url(self, service: Service) -> str:
+        return service.url("http")
+
+    def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
+        return "zipkin", {"endpoint": f"{target}/api/v2/spans"}
+
+    def decode_egress(self, bodies: list[bytes], run_id: str) -> list[Span]:
+        """The exporter posts JSON v2 span lists, the same shape /api/v2/trace returns."""
+        spans: list[Span] = []
+        for body in bodies:
+            spans.extend(normalize_api_v2(json.loads(body), run_id=run_id))
+        return spans
 
     def base_url(self, service: Service) -> str:
         return service.url("http")

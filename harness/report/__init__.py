@@ -14,6 +14,7 @@ from ..features import FEATURE_ORDER, FEATURES
 from ..matrix import RunResult
 
 SCHEMA_VERSION = 1
+PIPELINE_ORDER = ["collector", "direct"]
 VERDICT_MARK = {"preserved": "✅", "degraded": "⚠️", "lost": "❌", "n/a": "➖", "error": "💥"}
 
 
@@ -26,6 +27,7 @@ def to_document(result: RunResult) -> dict[str, Any]:
     column_order = {(path.backend, path.name): i for i, path in enumerate(result.columns)}
     # Deterministic order, so two runs diff cleanly.
     cells = sorted(result.cells, key=lambda cell: (scenario_order.get(cell.scenario, 0),
+                                                   PIPELINE_ORDER.index(cell.pipeline),
                                                    FEATURE_ORDER.get(cell.feature, 0),
                                                    column_order.get((cell.backend, cell.read_path), 0)))
     return {
@@ -36,6 +38,7 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "ended": result.ended,
             "runtime": result.runtime,
             "pipeline": "collector",
+            "pipelines": sorted({cell.pipeline for cell in result.cells}, key=PIPELINE_ORDER.index),
             "stages": result.stages,
             "stage_detail": result.stage_detail,
             "versions": result.versions,
@@ -48,6 +51,11 @@ def to_document(result: RunResult) -> dict[str, Any]:
         "features": [{"id": f.id, "title": f.title, "question": f.question} for f in FEATURES.values()],
         "cells": [cell.to_json() for cell in cells],
     }
+
+
+def scenario_label(cell: dict[str, Any]) -> str:
+    """The scenario's name, with its pipeline when that is not the default one."""
+    return cell["scenario"] if cell["pipeline"] == "collector" else f"{cell['scenario']} ({cell['pipeline']})"
 
 
 def validate(document: dict[str, Any]) -> None:

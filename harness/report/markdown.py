@@ -7,7 +7,7 @@ from typing import Any
 
 import jinja2
 
-from . import VERDICT_MARK
+from . import VERDICT_MARK, scenario_label
 
 
 def _oneline(text: str) -> str:
@@ -24,7 +24,7 @@ def _cell_text(cell: dict[str, Any] | None) -> str:
         return ""
     text = f"{VERDICT_MARK[cell['verdict']]} {cell['verdict']}"
     if cell.get("hop"):
-        text += f" · {cell['hop']}"
+        text += f" · {' + '.join(cell.get('changed_at') or [cell['hop']])}"
     if cell.get("anchor"):
         text = f"[{text}](#{cell['anchor']})"
     return text
@@ -50,10 +50,10 @@ def render_markdown(document: dict[str, Any]) -> str:
         cell = dict(cell)
         if cell["verdict"] in ("degraded", "lost", "error"):
             cell["anchor"] = f"d{len(details) + 1}"
-            details.append({"hop": "", "summary": "", "reason": "", "hops": {}, **cell,
+            details.append({"hop": "", "changed_at": [], "summary": "", "reason": "", "hops": {}, **cell,
                             "column": labels[(cell["backend"], cell["read_path"])]})
-        row = rows.setdefault((cell["scenario"], cell["feature"]), {
-            "scenario": cell["scenario"], "feature_title": titles.get(cell["feature"], cell["feature"]),
+        row = rows.setdefault((cell["scenario"], cell["pipeline"], cell["feature"]), {
+            "scenario": scenario_label(cell), "feature_title": titles.get(cell["feature"], cell["feature"]),
             "by_column": {}})
         row["by_column"][(cell["backend"], cell["read_path"])] = cell
     for row in rows.values():

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import VERDICT_MARK
+from . import VERDICT_MARK, scenario_label
 
 _STYLE = {"preserved": "green", "degraded": "yellow", "lost": "red", "n/a": "dim", "error": "magenta"}
 
@@ -23,7 +23,7 @@ def print_matrix(document: dict[str, Any], console: Console) -> None:
         table.add_column(column["label"])
     rows: dict[tuple[str, str], dict[tuple[str, str], dict[str, Any]]] = {}
     for cell in document["cells"]:
-        rows.setdefault((cell["scenario"], cell["feature"]), {})[(cell["backend"], cell["read_path"])] = cell
+        rows.setdefault((scenario_label(cell), cell["feature"]), {})[(cell["backend"], cell["read_path"])] = cell
     previous = None
     for (scenario, feature), cells in rows.items():
         shown = [_text(cells.get((column["backend"], column["read_path"]))) for column in columns]
@@ -38,5 +38,5 @@ def _text(cell: dict[str, Any] | None) -> str:
     if cell is None:
         return ""
     verdict = cell["verdict"]
-    hop = f" · {cell['hop']}" if cell.get("hop") else ""
+    hop = f" · {' + '.join(cell.get('changed_at') or [cell['hop']])}" if cell.get("hop") else ""
     return f"[{_STYLE[verdict]}]{VERDICT_MARK[verdict]} {verdict}{hop}[/]"

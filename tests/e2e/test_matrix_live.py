@@ -20,10 +20,11 @@ from .conftest import ROOT, processes_in
 COLUMNS = [("jaeger", "api_v3"), ("jaeger", "api_traces"), ("zipkin", "api_v2")]
 
 
-def cell(document: dict[str, Any], scenario: str, feature: str, backend: str, read_path: str) -> dict[str, Any]:
-    matches = [c for c in document["cells"] if (c["scenario"], c["feature"], c["backend"], c["read_path"])
-               == (scenario, feature, backend, read_path)]
-    assert len(matches) == 1, f"no single cell for {scenario}/{feature}/{backend}/{read_path}"
+def cell(document: dict[str, Any], scenario: str, feature: str, backend: str, read_path: str,
+         pipeline: str = "collector") -> dict[str, Any]:
+    matches = [c for c in document["cells"] if (c["scenario"], c["feature"], c["backend"], c["read_path"],
+                                                c["pipeline"]) == (scenario, feature, backend, read_path, pipeline)]
+    assert len(matches) == 1, f"no single cell for {scenario}/{feature}/{backend}/{read_path}/{pipeline}"
     return matches[0]
 
 
@@ -31,7 +32,7 @@ def test_every_cell_comes_from_a_real_read(document: dict[str, Any]) -> None:
     assert document["run"]["problems"] == []
     assert {(c["backend"], c["read_path"]) for c in document["cells"]} == set(COLUMNS)
     assert not [c for c in document["cells"] if c["verdict"] == "error"]
-    assert len({c["scenario"] for c in document["cells"]}) >= 3
+    assert len({c["scenario"] for c in document["cells"]}) >= 17
 
 
 def test_report_is_valid_and_names_every_version(document: dict[str, Any], shipped_run: RunResult) -> None:
@@ -51,7 +52,9 @@ def test_report_is_valid_and_names_every_version(document: dict[str, Any], shipp
 
 
 @pytest.mark.parametrize("backend, read_path", COLUMNS)
-@pytest.mark.parametrize("scenario", ["cross-trace-attributes", "same-trace-link", "fan-in-via-headers"])
+@pytest.mark.parametrize("scenario", ["cross-trace-attributes", "same-trace-link", "fan-in-via-headers", "fan-out",
+                                      "messaging-batch", "add-link-after-start", "dangling-link",
+                                      "unsampled-target", "thousand-links", "root-and-child-links"])
 def test_links_and_their_targets_survive_everywhere(document: dict[str, Any], scenario: str, backend: str,
                                                      read_path: str) -> None:
     for feature in ("link.present", "link.target_ids"):
@@ -96,6 +99,75 @@ def test_fan_in_keeps_three_links_in_order_from_extracted_contexts(document: dic
     assert all("is-remote" in bits for bits in sdk_flags.values())
     sent = (shipped_run.run_dir / "sent.json").read_text()
     assert "traceparent" in sent
+
+
+def test_the_sdk_keeps_the_newest_128_links_and_says_how_many_it_dropped(document: dict[str, Any]) -> None:
+    for backend, read_path in COLUMNS:
+        present = cell(document, "link-count-over-default-limit", "link.present", backend, read_path)
+        assert (present["verdict"], present["changed_at"]) == ("degraded", ["sdk"])
+        assert present["evidence"]["received"] == {"consumer.consume-200": 128}
+        note = present["evidence"]["difference"][0]["note"]
+        if read_path == "api_traces":  # no attributes there: the 200 links to one span look alike
+            assert note.startswith("72 links missing; which ones cannot be told here")
+        else:
+            assert note == "missing: links[0..71]"  # the SDK drops the oldest
+        assert cell(document, "link-count-over-default-limit", "link.order", backend, read_path)["verdict"] == "preserved"
+    dropped = cell(document, "link-count-over-default-limit", "span.dropped_links_count", "jaeger", "api_v3")
+    assert dropped["verdict"] == "preserved" and dropped["evidence"]["sent"] == {"consumer.consume-200": 72}
+    assert cell(document, "link-count-over-default-limit", "span.dropped_links_count", "zipkin", "api_v2")["verdict"] == "n/a"
+    for backend, read_path in COLUMNS:  # the limit raised through the environment: everything arrives
+        assert cell(document, "link-count-limit-raised-by-env", "link.present", backend, read_path)["verdict"] == "preserved"
+
+
+def test_link_attribute_limit_keeps_the_newest_and_the_count_survives(document: dict[str, Any]) -> None:
+    attributes = cell(document, "link-attributes-over-env-limit", "link.attribute.int", "jaeger", "api_v3")
+    assert (attributes["verdict"], attributes["hop"]) == ("degraded", "sdk")
+    missing = {d["path"].rsplit("[", 1)[-1].rstrip("]") for d in attributes["evidence"]["difference"]}
+    assert missing == {"a", "b"}
+    for backend, read_path in [("jaeger", "api_v3"), ("zipkin", "api_v2")]:
+        dropped = cell(document, "link-attributes-over-env-limit", "link.dropped_attributes_count", backend, read_path)
+        assert dropped["verdict"] == "preserved"
+        assert list(dropped["evidence"]["sent"].values()) == [2]
+
+
+def test_invalid_context_links(document: dict[str, Any]) -> None:
+    """The SDK drops the bare one and keeps the two that carry data; Jaeger then removes both."""
+    zipkin = cell(document, "invalid-context-links", "link.present", "zipkin", "api_v2")
+    assert (zipkin["verdict"], zipkin["changed_at"]) == ("degraded", ["sdk"])
+    assert zipkin["evidence"]["received"] == {"job.run-job": 2}
+    jaeger = cell(document, "invalid-context-links", "link.present", "jaeger", "api_v3")
+    assert (jaeger["verdict"], jaeger["changed_at"]) == ("lost", ["sdk", "backend"])
+    assert jaeger["evidence"]["backend_warnings"] == {"job.run-job": ["Invalid span link removed"]}
+
+
+def test_a_link_to_the_parent_costs_the_ui_model_its_parent(document: dict[str, Any]) -> None:
+    ui = cell(document, "root-and-child-links", "span.parent_kept", "jaeger", "api_traces")
+    assert (ui["verdict"], ui["hop"]) == ("lost", "backend")
+    assert cell(document, "root-and-child-links", "span.parent_kept", "jaeger", "api_v3")["verdict"] == "preserved"
+    assert cell(document, "root-and-child-links", "span.parent_kept", "zipkin", "api_v2")["verdict"] == "preserved"
+
+
+def test_long_values_and_a_thousand_links_survive(document: dict[str, Any]) -> None:
+    for backend, read_path in [("jaeger", "api_v3"), ("zipkin", "api_v2")]:
+        assert cell(document, "long-link-attribute", "link.attribute.string", backend, read_path)["verdict"] == "preserved"
+    for backend, read_path in COLUMNS:
+        present = cell(document, "thousand-links", "link.present", backend, read_path)
+        assert present["verdict"] == "preserved" and present["evidence"]["received"] == {"consumer.consume-1000": 1000}
+
+
+def test_direct_pipeline_skips_the_collector_and_cannot_reach_zipkin(document: dict[str, Any]) -> None:
+    direct = cell(document, "cross-trace-attributes", "link.attribute.int", "jaeger", "api_v3", pipeline="direct")
+    assert direct["verdict"] == "preserved" and "collector" not in direct["hops"]
+    zipkin = cell(document, "cross-trace-attributes", "link.present", "zipkin", "api_v2", pipeline="direct")
+    assert zipkin["verdict"] == "n/a" and "no OTLP receiver" in zipkin["reason"]
+    trace_state = cell(document, "cross-trace-attributes", "link.trace_state", "jaeger", "api_v3", pipeline="direct")
+    assert (trace_state["verdict"], trace_state["hop"]) == ("lost", "wire")
+
+
+def test_unsampled_target_keeps_its_not_sampled_flags(document: dict[str, Any]) -> None:
+    flags = cell(document, "unsampled-target", "link.flags", "jaeger", "api_v3")
+    assert flags["verdict"] == "preserved"
+    assert list(flags["evidence"]["received"].values()) == [["has-is-remote", "is-remote"]]
 
 
 def test_raw_answers_are_kept_as_evidence(shipped_run: RunResult) -> None:

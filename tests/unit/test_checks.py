@@ -98,7 +98,7 @@ def test_missing_span_is_lost_everywhere() -> None:
 
 
 def _emission(requested: Span, sdk: Span) -> Emission:
-    return Emission("demo", "run", [requested], [sdk], {requested.key: "consumer.consume"})
+    return Emission("demo", "run", "collector", [requested], [sdk], {requested.key: "consumer.consume"})
 
 
 def _read_path(cannot_carry=frozenset()) -> ReadPath:
@@ -111,7 +111,7 @@ def test_a_loss_before_the_backend_is_that_hops_loss() -> None:
     emission = _emission(requested, requested)
     upstream = upstream_outcomes(emission, F.LINK_TRACE_STATE,
                                  {"sdk": [requested], "wire": [on_wire], "collector": [on_wire]})
-    cell = cell_for(emission, F.LINK_TRACE_STATE, _read_path(), "collector", upstream, [on_wire])
+    cell = cell_for(emission, F.LINK_TRACE_STATE, _read_path(), upstream, [on_wire])
     assert (cell.verdict, cell.hop) == (LOST, "wire")
     assert cell.hops == {"sdk": PRESERVED, "wire": LOST, "collector": LOST, "backend": LOST}
 
@@ -121,7 +121,7 @@ def test_a_loss_at_the_backend_is_the_backends() -> None:
     emission = _emission(requested, requested)
     upstream = upstream_outcomes(emission, F.attribute_feature("string"),
                                  {"sdk": [requested], "wire": [requested], "collector": [requested]})
-    cell = cell_for(emission, F.attribute_feature("string"), _read_path(), "collector", upstream, [linking(link())])
+    cell = cell_for(emission, F.attribute_feature("string"), _read_path(), upstream, [linking(link())])
     assert (cell.verdict, cell.hop) == (LOST, "backend")
     assert cell.evidence["difference"][0]["path"] == "spans[consumer.consume].links[0].attributes[k]"
 
@@ -131,9 +131,9 @@ def test_declared_gap_is_not_applicable_and_errors_keep_their_reason() -> None:
     emission = _emission(requested, requested)
     feature = F.attribute_feature("string")
     upstream = upstream_outcomes(emission, feature, {"sdk": [requested]})
-    gap = cell_for(emission, feature, _read_path(frozenset({ATTRIBUTES})), "collector", upstream, [])
+    gap = cell_for(emission, feature, _read_path(frozenset({ATTRIBUTES})), upstream, [])
     assert gap.verdict == NOT_APPLICABLE and "cannot carry link attributes" in gap.reason
-    failed = cell_for(emission, feature, _read_path(), "collector", upstream, RuntimeError("backend down"))
+    failed = cell_for(emission, feature, _read_path(), upstream, RuntimeError("backend down"))
     assert (failed.verdict, failed.reason) == (ERROR, "backend down")
 
 
@@ -142,3 +142,22 @@ def test_exercised_features_follow_the_sent_data() -> None:
     features = exercised_features(_emission(requested, requested), None)
     assert features == [F.LINK_PRESENT, F.LINK_TARGET_IDS, F.attribute_feature("string"), F.LINK_FLAGS, F.LINK_ORDER]
     assert exercised_features(_emission(requested, requested), ("link.attribute",)) == [F.attribute_feature("string")]
+
+
+def test_parent_kept_only_checked_for_links_to_the_parent() -> None:
+    child = Span(T1, S2, "retry", parent_span_id=S1, links=(link(T1, S1),))
+    folded = Span(T1, S2, "retry", parent_span_id="", links=(link(T1, S1),))
+    assert run(F.SPAN_PARENT_WITH_LINK_TO_PARENT, child, child).verdict == PRESERVED
+    outcome = run(F.SPAN_PARENT_WITH_LINK_TO_PARENT, child, folded)
+    assert outcome.verdict == LOST and "lost its parent" in outcome.differences[0].note
+    assert run(F.SPAN_PARENT_WITH_LINK_TO_PARENT, linking(link()), linking(link())) is None
+
+
+def test_changed_at_names_every_hop_that_took_something() -> None:
+    from harness.hops import changed_at
+    requested = linking(link(T1, S1), link(T2, S2), link(T3, S3))
+    after_sdk = linking(link(T2, S2), link(T3, S3))
+    emission = _emission(requested, after_sdk)
+    upstream = upstream_outcomes(emission, F.LINK_PRESENT, {"sdk": [after_sdk], "wire": [after_sdk]})
+    backend = CHECKS[F.LINK_PRESENT][0](Subject([requested], index_spans([linking()]), {}))
+    assert changed_at({**upstream, "backend": backend}) == ["sdk", "backend"]

@@ -22,8 +22,12 @@ NORMALIZERS = {
 }
 
 
-def sent_spans(scenario: str) -> list[dict[str, Any]]:
-    return SENT["scenarios"][scenario]["sdk"]
+EMISSIONS = {(e["scenario"], e["pipeline"]): e for e in SENT["emissions"]}
+SCENARIOS = sorted({scenario for scenario, _ in EMISSIONS})
+
+
+def sent_spans(scenario: str, pipeline: str = "collector") -> list[dict[str, Any]]:
+    return EMISSIONS[(scenario, pipeline)]["sdk"]
 
 
 def read_recorded(backend: str, read_path: str, scenario: str) -> dict[tuple[str, str], Span]:
@@ -39,14 +43,22 @@ def typed_attributes(link: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("backend, read_path", list(NORMALIZERS))
-@pytest.mark.parametrize("scenario", sorted(SENT["scenarios"]))
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_sent_span_and_link_target_is_read_back(backend: str, read_path: str, scenario: str) -> None:
     received = read_recorded(backend, read_path, scenario)
     for span in sent_spans(scenario):
         got = received[(span["trace_id"], span["span_id"])]
         assert got.name == span["name"]
+        targets = [(l["trace_id"], l["span_id"]) for l in span["links"]]
+        if scenario == "invalid-context-links" and backend == "jaeger":
+            assert got.links == () and got.warnings == ("Invalid span link removed",) * 2
+            continue
+        if scenario == "root-and-child-links" and read_path == "api_traces" and span["name"] == "retry-query":
+            # The link to its own parent replaces the parent reference (refType FOLLOWS_FROM).
+            assert got.parent_span_id == "" and [link.target for link in got.links] == targets
+            continue
         assert got.parent_span_id == span["parent_span_id"]
-        assert [link.target for link in got.links] == [(l["trace_id"], l["span_id"]) for l in span["links"]]
+        assert [link.target for link in got.links] == targets
 
 
 @pytest.mark.parametrize("backend, read_path", [("jaeger", "api_v3"), ("zipkin", "api_v2")])
@@ -79,7 +91,7 @@ def test_the_ui_model_tells_parent_from_links() -> None:
 def test_collector_file_export_is_filtered_by_run() -> None:
     path = RECORDED / "collector-forwarded.jsonl"
     ours = read_forwarded(path, SENT["run_id"])
-    assert len(ours) == sum(len(s["sdk"]) for s in SENT["scenarios"].values())
+    assert len(ours) == sum(len(e["sdk"]) for e in SENT["emissions"] if e["pipeline"] == "collector")
     assert read_forwarded(path, "another-run") == []
     assert read_forwarded(RECORDED / "missing.jsonl", SENT["run_id"]) == []
 
@@ -100,3 +112,31 @@ def test_not_found_answers_are_empty() -> None:
     assert normalize_api_v3({"error": {"httpCode": 404, "message": "No traces found"}}) == []
     assert normalize_api_traces({"data": None, "errors": [{"code": 404, "msg": "trace not found"}]}) == []
     assert normalize_api_v2(None) == []
+
+
+def test_invalid_links_keep_all_zero_ids_where_they_survive() -> None:
+    (linking,) = [span for span in sent_spans("invalid-context-links") if span["links"]]
+    key = (linking["trace_id"], linking["span_id"])
+    zipkin = read_recorded("zipkin", "api_v2", "invalid-context-links")[key]
+    assert [link.target for link in zipkin.links] == [("0" * 32, "0" * 16)] * 2
+    forwarded = {span.key: span for span in read_forwarded(RECORDED / "collector-forwarded.jsonl", SENT["run_id"])}
+    assert [link.attributes for link in forwarded[key].links] == [{"why": "kept-by-spec"}, {}]
+    assert forwarded[key].links[0].trace_id == "0" * 32  # proto3 JSON leaves empty ids out
+
+
+def test_collector_egress_decodes_for_both_kinds_of_exporter() -> None:
+    from harness.backends.zipkin import BACKEND as ZIPKIN
+    from harness.otlp import spans_from_json
+
+    bodies = (RECORDED / "raw" / "zipkin" / "collector-egress.jsonl").read_bytes().splitlines()
+    to_zipkin = {span.key: span for span in ZIPKIN.decode_egress(bodies, SENT["run_id"])}
+    otlp_lines = (RECORDED / "raw" / "jaeger" / "collector-egress.jsonl").read_text().splitlines()
+    to_jaeger = {span.key: span for line in otlp_lines
+                 for span in spans_from_json(json.loads(line), ids="base64", run_id=SENT["run_id"])}
+    for emission in SENT["emissions"]:
+        if emission["pipeline"] != "collector":
+            continue
+        for span in emission["sdk"]:
+            key = (span["trace_id"], span["span_id"])
+            assert len(to_zipkin[key].links) == len(span["links"]) == len(to_jaeger[key].links)
+    assert ZIPKIN.decode_egress(bodies, "another-run") == []

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def result(tmp_path: Path) -> RunResult:
-    scenarios = load_all([ROOT / "scenarios"])
+    scenarios = load_all([ROOT / "scenarios" / "cross-trace-attributes.yaml", ROOT / "scenarios" / "fan-out.yaml"])
     run = RunResult(run_id="20261125T000000Z-abcdef", run_dir=tmp_path / "20261125T000000Z-abcdef",
                     started="2026-11-25T00:00:00+00:00", ended="2026-11-25T00:00:09+00:00",
                     stages={"startup": 4.5, "emit": 0.1, "visibility": 0.5, "read": 0.1},
@@ -31,7 +31,8 @@ def result(tmp_path: Path) -> RunResult:
                 evidence={"sent": {"x": "a=b"}, "received": {"x": ""},
                           "difference": [{"path": "spans[a.b].links[0].trace_state", "expected": "a=b",
                                           "actual": "", "note": "missing"}]},
-                hops={"sdk": "preserved", "wire": "lost"})
+                hops={"sdk": "preserved", "wire": "lost"}, changed_at=["wire", "backend"])
+    lost.evidence["backend_warnings"] = {"a.b": ["Invalid span link removed"]}
     kept = Cell(scenarios[0].name, "link.present", "jaeger", "api_v3", "collector", "preserved")
     gap = Cell(scenarios[0].name, "link.trace_state", "jaeger", "api_traces", "collector", "n/a",
                reason="cannot carry link trace_state")
@@ -63,7 +64,9 @@ def test_write_creates_reports_and_latest(tmp_path: Path) -> None:
     assert json.loads(paths["json"].read_text())["run"]["id"] == run.run_id
     markdown = paths["markdown"].read_text()
     assert "| cross-trace-attributes | trace_state | " in markdown
-    assert "[❌ lost · wire](#d1)" in markdown
+    assert "[❌ lost · wire + backend](#d1)" in markdown
+    assert "changed at `wire`, then `backend`" in markdown
+    assert "Backend warnings: `a.b`: Invalid span link removed" in markdown
     assert '<a id="d1"></a>' in markdown and "`spans[a.b].links[0].trace_state`" in markdown
     assert "Per hop: sdk preserved → wire lost" in markdown
     # A second run moves `latest`.

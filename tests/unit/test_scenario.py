@@ -63,8 +63,10 @@ def test_valid_scenario_is_built(tmp_path: Path) -> None:
     (VALID.replace("name: demo\n", ""), "name", 1, "is required"),
     (VALID.replace("problem: A demo.", "problem: A demo.\ncolour: red"), "colour", 3, "unknown field"),
     (VALID.replace("repeat: 2", "repeat: two"), "traces[0].repeat", 5, "'two' is not of type 'integer'"),
-    (VALID.replace("to: producer[*].publish", "to: nowhere"), "traces[1].spans[0].links[0].to", 13,
-     "does not match"),
+    (VALID.replace("to: producer[*].publish", "to: Producer.publish"), "traces[1].spans[0].links[0].to", 13,
+     "'Producer.publish' is not a span reference"),
+    (VALID.replace("to: producer[*].publish", "to: nowhere"), "traces[1].spans[0].links[0].via", 14,
+     "via: message needs a span"),
     (VALID.replace("to: producer[*].publish", "to: ghost[*].publish"), "traces[1].spans[0].links[0].to", 13,
      "no trace 'ghost'"),
     (VALID.replace("to: producer[*].publish", "to: producer[5].publish"), "traces[1].spans[0].links[0].to", 13,
@@ -116,3 +118,10 @@ def test_duplicate_names_across_files(tmp_path: Path) -> None:
 def test_unknown_check_is_refused(tmp_path: Path) -> None:
     error = error_of(tmp_path, VALID + "checks: [link.present, link.teleport]\n")
     assert error.field == "checks[1]" and "unknown feature 'link.teleport'" in error.message
+
+
+def test_yaml_booleans_as_keys_are_refused(tmp_path: Path) -> None:
+    error = error_of(tmp_path, VALID.replace("{n: 1, ok: true, tags: [a, b]}", "{on: root}"))
+    assert error.field == "traces[1].spans[0].links[0].attributes.True"
+    assert "put it in quotes" in error.message
+    assert error.line == 15
