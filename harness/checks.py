@@ -210,7 +210,7 @@ def _attribute_check(kind: str) -> Check:
                     differences.append(Difference(path, sent[path], None, "missing"))
                 elif typed(got) != typed(value):
                     statuses.append(CHANGED)
-                    note = (f"type {kind} → {value_type(got)}" if value_type(got) != kind else "value changed")
+                    note = _change_note(value, got)
                     differences.append(Difference(path, sent[path], received[path], note))
                 else:
                     statuses.append(OK)
@@ -219,6 +219,14 @@ def _attribute_check(kind: str) -> Check:
         return _outcome(statuses, sent, received, differences, _count_summary(statuses, f"{kind} attributes"))
     check.__name__ = f"check_attribute_{kind}"
     return check
+
+
+def _change_note(sent: object, got: object) -> str:
+    if value_type(got) != value_type(sent):  # type: ignore[arg-type]
+        return f"type {value_type(sent)} → {value_type(got)}"  # type: ignore[arg-type]
+    if isinstance(sent, str) and isinstance(got, str) and len(got) < len(sent) and sent.startswith(got):
+        return f"truncated to {len(got)} of {len(sent)} characters"
+    return "value changed"
 
 
 def check_trace_state(subject: Subject) -> Outcome | None:
@@ -384,15 +392,16 @@ CHECKS: dict[str, tuple[Check, str | None]] = {
 # Features judged against the SDK's finished span rather than the code's request: a dropped count
 # only exists once the SDK has dropped something.
 SDK_BASELINE = {F.LINK_DROPPED_ATTRIBUTES_COUNT, F.SPAN_DROPPED_LINKS_COUNT}
-assert set(CHECKS) == set(F.FEATURES), "every feature has exactly one check"
+# Search features are judged from search answers (harness.searchability), not from spans.
+assert set(CHECKS) | set(F.SEARCH_FEATURES) == set(F.FEATURES), "every feature has exactly one check"
 
 
 def selected_features(wanted: tuple[str, ...] | None) -> list[str]:
-    """Feature ids a scenario asks for (None: all), in the catalog's order."""
+    """Feature ids a scenario asks for (None: every feature that is not opt-in), in catalog order."""
     if wanted is None:
-        return list(CHECKS)
+        return [feature for feature, spec in F.FEATURES.items() if not spec.opt_in]
     expanded = set()
     for item in wanted:
         expanded |= ({f for f in CHECKS if f.startswith(F.LINK_ATTRIBUTE_PREFIX)}
                      if item == F.LINK_ATTRIBUTE_PREFIX.rstrip(".") else {item})
-    return [feature for feature in CHECKS if feature in expanded]
+    return [feature for feature in F.FEATURES if feature in expanded]

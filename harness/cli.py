@@ -12,7 +12,7 @@ from rich.console import Console
 
 from . import __version__, toolchain
 from .backends import BACKENDS
-from .errors import LinkmatrixError
+from .errors import LinkmatrixError, UsageError
 from .features import FEATURES
 from .scenario import load_all
 
@@ -65,8 +65,12 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     notify = _progress(started)
     notify(f"{len(loaded)} scenario(s): {', '.join(s.name for s in loaded)}")
     reports_dir.mkdir(parents=True, exist_ok=True)
+    for name in backends:  # asked for by name: it must be able to run
+        reason = BACKENDS[name].unavailable()
+        if reason:
+            raise UsageError(f"--backend {name}: {reason}")
     settings = RunSettings(scenarios=loaded, reports_dir=reports_dir,
-                           backends=list(backends) or list(BACKENDS), visibility_timeout=visibility_timeout)
+                           backends=list(backends) or None, visibility_timeout=visibility_timeout)
     result = MatrixRun(settings, notify).run()
     paths = write(result, reports_dir)
     print_matrix(to_document(result), Console(highlight=False))

@@ -50,6 +50,8 @@ class Emission:
     sdk: list[Span]
     labels: dict[tuple[str, str], str]  # (trace_id, span_id) → "producer[1].produce"
     messages: list[dict[str, str]] = field(default_factory=list)  # headers that carried contexts
+    started: float = 0.0  # epoch seconds: the search window
+    ended: float = 0.0
 
     @property
     def trace_ids(self) -> list[str]:
@@ -258,6 +260,7 @@ def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, pipeline: str = "c
     provider.add_span_processor(SimpleSpanProcessor(finished))
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=100))
     run = _ScenarioRun(scenario, provider.get_tracer("linkmatrix"))
+    started = time.time()
     try:
         for trace_spec in scenario.traces:
             for instance in range(trace_spec.repeat):
@@ -273,4 +276,5 @@ def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, pipeline: str = "c
     requested = [Span(span.trace_id, span.span_id, span.name, span.parent_span_id,
                       tuple(run.requested_links.get(span.key, [])))
                  for span in sdk_spans]
-    return Emission(scenario.name, run_id, pipeline, requested, sdk_spans, run.labels, list(run.headers.values()))
+    return Emission(scenario.name, run_id, pipeline, requested, sdk_spans, run.labels, list(run.headers.values()),
+                    started, time.time())

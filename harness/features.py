@@ -10,6 +10,7 @@ class Feature:
     id: str
     title: str
     question: str
+    opt_in: bool = False  # measured only where a scenario lists it under `checks`
 
 
 LINK_PRESENT = "link.present"
@@ -21,6 +22,11 @@ LINK_ORDER = "link.order"
 LINK_DROPPED_ATTRIBUTES_COUNT = "link.dropped_attributes_count"
 SPAN_DROPPED_LINKS_COUNT = "span.dropped_links_count"
 SPAN_PARENT_WITH_LINK_TO_PARENT = "span.parent_kept"
+SEARCH_LINK_TRACE_ID = "search.link_trace_id"
+SEARCH_LINK_SPAN_ID = "search.link_span_id"
+SEARCH_LINK_ATTRIBUTE = "search.link_attribute"
+SEARCH_FEATURES = {SEARCH_LINK_TRACE_ID: "link_trace_id", SEARCH_LINK_SPAN_ID: "link_span_id",
+                   SEARCH_LINK_ATTRIBUTE: "link_attribute"}  # feature → query kind
 
 ATTRIBUTE_TYPES = ("string", "int", "double", "bool", "string_array", "int_array", "double_array",
                    "bool_array")
@@ -44,6 +50,12 @@ FEATURES: dict[str, Feature] = {
                 "When the SDK drops links over its limit, does the span still say how many?"),
         Feature(SPAN_PARENT_WITH_LINK_TO_PARENT, "parent kept beside a link to it",
                 "When a span links its own parent, does it still have its parent (not only a link)?"),
+        Feature(SEARCH_LINK_TRACE_ID, "find spans linking a trace",
+                "Can you search for the spans that link to a given trace?", opt_in=True),
+        Feature(SEARCH_LINK_SPAN_ID, "find spans linking a span",
+                "Can you search for the spans that link to a given span?", opt_in=True),
+        Feature(SEARCH_LINK_ATTRIBUTE, "find spans by link attribute",
+                "Can you search for spans by an attribute of their link?", opt_in=True),
     ]
 }
 

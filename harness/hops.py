@@ -13,6 +13,8 @@ from typing import Any
 from .backends.base import ReadPath
 from .checks import CHECKS, ERROR, NOT_APPLICABLE, SDK_BASELINE, Outcome, Subject, selected_features
 from .emit import Emission
+from .features import LINK_PRESENT, SEARCH_FEATURES
+from .searchability import Probe, control_failure, judge, probes_for
 from .model import Span, index_spans
 
 # Hops before the backend, in flow order, each with the spans it showed. The baseline is what the
@@ -65,13 +67,21 @@ def _evidence(outcome: Outcome) -> dict[str, Any]:
 
 def exercised_features(emission: Emission, wanted: tuple[str, ...] | None) -> list[str]:
     """Features the scenario's own sent data exercises (a check of the baseline against itself)."""
-    return [feature for feature in selected_features(wanted)
-            if CHECKS[feature][0](_subject(emission, feature, emission.sdk if feature in SDK_BASELINE
-                                           else emission.requested)) is not None]
+    exercised = []
+    for feature in selected_features(wanted):
+        if feature in SEARCH_FEATURES:
+            if probes_for(emission, [feature]):
+                exercised.append(feature)
+        elif CHECKS[feature][0](_subject(emission, feature, emission.sdk if feature in SDK_BASELINE
+                                         else emission.requested)) is not None:
+            exercised.append(feature)
+    return exercised
 
 
 def upstream_outcomes(emission: Emission, feature: str, hop_spans: dict[str, list[Span]]) -> dict[str, Outcome]:
-    check = CHECKS[feature][0]
+    # A search can only find what reached the backend: upstream, a search feature is the link itself.
+    check = CHECKS[LINK_PRESENT if feature in SEARCH_FEATURES else feature][0]
+    feature = LINK_PRESENT if feature in SEARCH_FEATURES else feature
     outcomes = {}
     for hop in UPSTREAM_HOPS:
         if hop in hop_spans:
@@ -110,6 +120,32 @@ def cell_for(emission: Emission, feature: str, read_path: ReadPath,
     if outcome.changed:
         cell.changed_at = changed_at({**upstream, BACKEND_HOP: outcome})
         cell.hop = cell.changed_at[0] if cell.changed_at else BACKEND_HOP
+    return cell
+
+
+def search_cell(emission: Emission, feature: str, read_path: ReadPath, upstream: dict[str, Outcome],
+                probes: list[Probe] | Exception) -> Cell:
+    cell = Cell(emission.scenario, feature, read_path.backend, read_path.name, emission.pipeline, ERROR,
+                hops={hop: outcome.verdict for hop, outcome in upstream.items()})
+    kind = SEARCH_FEATURES[feature]
+    if kind not in read_path.search_kinds:
+        cell.verdict = NOT_APPLICABLE
+        note = read_path.notes.get(kind, "")
+        cell.reason = f"{read_path.label} has no such query" + (f": {note}" if note else "")
+        return cell
+    if isinstance(probes, Exception):
+        cell.reason = str(probes)
+        return cell
+    broken = control_failure(probes)
+    if broken:
+        cell.reason = broken
+        return cell
+    outcome = judge([probe for probe in probes if probe.feature == feature])
+    cell.verdict, cell.summary, cell.evidence = outcome.verdict, outcome.summary, _evidence(outcome)
+    cell.hops[BACKEND_HOP] = outcome.verdict
+    if outcome.changed:
+        cell.changed_at = [hop for hop, earlier in upstream.items() if earlier.changed][:1] or [BACKEND_HOP]
+        cell.hop = cell.changed_at[0]
     return cell
 
 

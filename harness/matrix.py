@@ -24,17 +24,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import requests
+
 from . import __version__, pipeline, toolchain
 from .backends import BACKENDS, Backend, ReadPath
 from .backends.base import Answer
 from .checks import ERROR
 from .emit import Emission, emit
 from .errors import LinkmatrixError, NotVisibleError
-from .hops import Cell, cell_for, exercised_features, not_in_pipeline, upstream_outcomes
+from .features import SEARCH_FEATURES
+from .hops import Cell, cell_for, exercised_features, not_in_pipeline, search_cell, upstream_outcomes
 from .model import Span
-from .runtime import Service
+from .runtime import Service, external_service
 from .runtime.local import LocalRuntime
 from .scenario import Scenario
+from .searchability import probes_for, run_probes
 from .taps import HttpPostTap, OtlpGrpcTap
 from .wait import wait_until
 
@@ -46,7 +50,7 @@ COLLECTOR, DIRECT = "collector", "direct"
 class RunSettings:
     scenarios: list[Scenario]
     reports_dir: Path
-    backends: list[str] = field(default_factory=lambda: list(BACKENDS))
+    backends: list[str] | None = None  # None: every backend that can run here
     visibility_timeout: float = 60.0
 
 
@@ -65,6 +69,7 @@ class RunResult:
     scenarios: list[Scenario] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what went wrong, one line each
+    skipped: dict[str, str] = field(default_factory=dict)  # backend → why it did not run
 
 
 def new_run_id() -> str:
@@ -131,7 +136,13 @@ class MatrixRun:
         self.result = RunResult(run_id=run_id, run_dir=settings.reports_dir.resolve() / run_id, started=_now(),
                                 scenarios=settings.scenarios,
                                 stages={stage: 0.0 for stage in ("startup", "emit", "visibility", "read")})
-        self.backends: list[Backend] = [BACKENDS[name] for name in settings.backends]
+        self.backends: list[Backend] = []
+        for name in settings.backends or list(BACKENDS):
+            reason = BACKENDS[name].unavailable()
+            if reason:
+                self.result.skipped[name] = reason
+            else:
+                self.backends.append(BACKENDS[name])
         self.result.columns = [path for backend in self.backends for path in backend.read_paths]
         self.services: dict[str, Service] = {}
         self.egress: dict[str, _Egress] = {}
@@ -171,7 +182,7 @@ class MatrixRun:
         return result
 
     def _ensure_binaries(self) -> dict[str, Path]:
-        names = [toolchain.COLLECTOR.name] + [backend.component for backend in self.backends]
+        names = [toolchain.COLLECTOR.name] + [b.component for b in self.backends if b.component]
         started = time.monotonic()
         binaries = toolchain.ensure(names, report=self.notify)
         self.result.stages["toolchain"] = round(time.monotonic() - started, 3)
@@ -179,18 +190,31 @@ class MatrixRun:
 
     def _start_backends(self, runtime: LocalRuntime, binaries: dict[str, Path], taps: contextlib.ExitStack) -> None:
         self.notify("starting backends")
+        for name, reason in self.result.skipped.items():
+            self.notify(f"  {BACKENDS[name].title}: skipped — {reason}")
         started = time.monotonic()
         for backend in self.backends:
             try:
-                spec = backend.service(binaries[backend.component], runtime.allocate_ports(backend.ports))
-                service = runtime.start(spec)
-            except LinkmatrixError as error:
+                service = self._start_backend(runtime, backend, binaries)
+            except (LinkmatrixError, ValueError) as error:
                 self._backend_failed(backend.name, f"{backend.title} did not start: {error}")
                 continue
             self.services[backend.name] = service
             self.egress[backend.name] = self._enter_egress(taps, backend, service)
             self.notify(f"  {backend.title} ready in {service.startup_seconds:.1f}s")
         self.result.stages["startup"] = round(time.monotonic() - started, 3)
+
+    @staticmethod
+    def _start_backend(runtime: LocalRuntime, backend: Backend, binaries: dict[str, Path]) -> Service:
+        given = backend.external()
+        if given:  # someone else runs it: check it answers, never start or stop it
+            service = external_service(backend.name, *given, readiness_path="/ready")
+            url = f"{given[0]}{service.spec.readiness.path}"
+            wait_until(lambda: requests.get(url, timeout=5).status_code, lambda status: status == 200,
+                       timeout=30, what=f"{backend.title} at {url}", describe=lambda status: f"HTTP {status}")
+            return service
+        binary = binaries.get(backend.component) if backend.component else None
+        return runtime.start(backend.service(binary, runtime.allocate_ports(backend.ports)))
 
     @staticmethod
     def _enter_egress(taps: contextlib.ExitStack, backend: Backend, service: Service) -> _Egress:
@@ -217,8 +241,9 @@ class MatrixRun:
         self.result.stage_detail["startup"] = {name: round(service.startup_seconds, 3)
                                                for name, service in self.services.items()}
         for name, service in self.services.items():
-            self.result.services[name] = {"ports": dict(service.spec.ports),
-                                          "log": str(service.log_path.relative_to(self.result.run_dir))}
+            self.result.services[name] = {"ports": dict(service.spec.ports), "host": service.host,
+                                          "log": (str(service.log_path.relative_to(self.result.run_dir))
+                                                  if service.log_path else "not started by linkmatrix")}
 
     def _pipeline_upstreams(self, pipeline_name: str, collector: Service | None) -> list[str]:
         if pipeline_name == COLLECTOR:
@@ -294,11 +319,37 @@ class MatrixRun:
             (raw_dir / f"{trace_id}.json").write_text(json.dumps(answer.raw, indent=1, sort_keys=True))
         return spans, read_seconds, attempts
 
-    def _read_path(self, path: ReadPath, emissions: list[Emission]) -> dict[int, list[Span] | Exception]:
+    def _search_path(self, path: ReadPath, emissions: list[Emission]) -> dict[int, Any]:
+        """Run every search probe of every emission on one search read path, with its own deadline."""
+        base_url = BACKENDS[path.backend].base_url(self.services[path.backend])
+        by_emission = {}
+        for emission in emissions:
+            if not self._reaches(emission, path.backend):
+                continue
+            scenario = self._scenario(emission)
+            wanted = [f for f in exercised_features(emission, scenario.checks) if f in SEARCH_FEATURES]
+            by_emission[id(emission)] = probes_for(emission, wanted)
+        probes = [probe for group in by_emission.values() for probe in group]
+        seconds = run_probes(path, base_url, probes, self.notify) if probes else 0.0
+        raw_dir = self.result.run_dir / "raw" / path.backend / path.name
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        (raw_dir / "answers.json").write_text(json.dumps(
+            [{"query": p.answer.query_text, "expect": "/".join(p.expect), "found": p.found, "status": p.answer.status,
+              "answer": p.answer.raw} for p in probes if p.answer], indent=1, sort_keys=True))
+        with self.lock:
+            self.result.stage_detail.setdefault("search", {})[path.id] = round(seconds, 3)
+        return by_emission
+
+    def _scenario(self, emission: Emission) -> Scenario:
+        return next(s for s in self.settings.scenarios if s.name == emission.scenario)
+
+    def _read_path(self, path: ReadPath, emissions: list[Emission]) -> dict[int, Any]:
         """Poll one read path for every trace of every emission; record visibility and read times."""
         backend_error = self.backend_errors.get(path.backend)
         if backend_error:
             return {id(emission): LinkmatrixError(backend_error) for emission in emissions}
+        if path.is_search:
+            return self._search_path(path, emissions)
         base_url = BACKENDS[path.backend].base_url(self.services[path.backend])
         raw_dir = self.result.run_dir / "raw" / path.backend / path.name
         raw_dir.mkdir(parents=True, exist_ok=True)
@@ -341,6 +392,7 @@ class MatrixRun:
                        "collector": {key: future.result() for key, future in collector.items()}}
         detail = self.result.stage_detail
         self.result.stages["visibility"] = max(detail.get("visibility", {}).values(), default=0.0)
+        self.result.stages["search"] = max(detail.get("search", {}).values(), default=0.0)
         self.result.stages["read"] = round(sum(detail.get("read", {}).values()), 3)
         self.result.stages["reads_total"] = round(time.monotonic() - started, 3)
         return outcome
@@ -349,9 +401,11 @@ class MatrixRun:
         started = time.monotonic()
         sdk = [span for emission in emissions for span in emission.sdk]
         for emission in emissions:
-            scenario = next(s for s in self.settings.scenarios if s.name == emission.scenario)
+            scenario = self._scenario(emission)
             for feature in exercised_features(emission, scenario.checks):
                 for path in self.result.columns:
+                    if path.is_search != (feature in SEARCH_FEATURES):
+                        continue  # search features are read by search paths only, and the other way round
                     hop_spans = {"sdk": sdk, "wire": wire.get(emission.pipeline, [])}
                     if emission.pipeline == COLLECTOR and path.backend in reads["collector"]:
                         hop_spans["collector"] = reads["collector"][path.backend]
@@ -360,7 +414,8 @@ class MatrixRun:
                         continue
                     upstream = upstream_outcomes(emission, feature, hop_spans)
                     received = reads["reads"][path.id].get(id(emission), LinkmatrixError("not read"))
-                    self.result.cells.append(cell_for(emission, feature, path, upstream, received))
+                    make = search_cell if path.is_search else cell_for
+                    self.result.cells.append(make(emission, feature, path, upstream, received))
         self.result.stages["check"] = round(time.monotonic() - started, 3)
 
     # -- bookkeeping ----------------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from .base import Backend, ReadPath
 from .jaeger import BACKEND as JAEGER
+from .tempo import BACKEND as TEMPO
 from .zipkin import BACKEND as ZIPKIN
 
-BACKENDS: dict[str, Backend] = {backend.name: backend for backend in (JAEGER, ZIPKIN)}
+BACKENDS: dict[str, Backend] = {backend.name: backend for backend in (JAEGER, TEMPO, ZIPKIN)}
 
 __all__ = ["BACKENDS", "Backend", "ReadPath"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 import requests
 
@@ -37,44 +37,88 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class SearchQuery:
+    """Find the linking span by what its link carries: a target trace id, span id, or attribute."""
+
+    kind: str  # "link_trace_id" | "link_span_id" | "link_attribute"
+    value: Any
+    service: str  # service.name of the spans, for APIs that need one
+    start: int  # search window, epoch seconds
+    end: int
+    key: str = ""  # the attribute's name, for link_attribute
+
+
+@dataclass
+class SearchAnswer:
+    found: set[tuple[str, str]]  # (trace id, span id) it matched; whole traces where the API gives no span
+    status: int
+    raw: Any
+    query_text: str  # the query as the backend's API received it
+
+
+@dataclass(frozen=True)
 class ReadPath:
     backend: str
     name: str
     label: str
-    read: Callable[[str, str], Answer]  # (base url, trace id hex) → answer
+    read: Callable[[str, str], Answer] | None  # (base url, trace id hex) → answer
     cannot_carry: frozenset[str] = frozenset()
-    notes: dict[str, str] = field(default_factory=dict)  # field → why it cannot carry it
+    notes: dict[str, str] = field(default_factory=dict)  # field or search kind → why it cannot
+    search: Callable[[str, SearchQuery], SearchAnswer] | None = None  # a search read path
+    search_kinds: frozenset[str] = frozenset()  # the queries its API can express at all
+    search_timeout: float = 30.0  # search indexes lag: its own deadline, apart from trace reads
 
     @property
     def id(self) -> str:
         return f"{self.backend}/{self.name}"
 
+    @property
+    def is_search(self) -> bool:
+        return self.search is not None
 
-class Backend(Protocol):
+
+class Backend:
+    """The adapter every backend module fills in (and one entry in backends.BACKENDS)."""
+
     name: str
     title: str
-    component: str  # key in the toolchain's versions table
+    component: str | None  # key in the toolchain's versions table; None: the user provides it
     ports: tuple[str, ...]
     read_paths: tuple[ReadPath, ...]
     egress: str  # how the collector sends to it: "otlp_grpc" or "http"
 
-    def service(self, binary: Path, ports: dict[str, int]) -> ServiceSpec: ...
+    def service(self, binary: Path | None, ports: dict[str, int]) -> ServiceSpec:
+        raise NotImplementedError
 
-    def base_url(self, service: Service) -> str: ...
+    def base_url(self, service: Service) -> str:
+        raise NotImplementedError
 
-    def version(self, binary: Path, service: Service | None) -> str: ...
+    def version(self, binary: Path | None, service: Service | None) -> str:
+        raise NotImplementedError
+
+    def unavailable(self) -> str | None:
+        """Why it cannot run here (None: it can)."""
+        return None
+
+    def external(self) -> tuple[str, str] | None:
+        """(query URL, OTLP address) of an instance that already runs, if the user named one."""
+        return None
 
     def otlp_address(self, service: Service) -> str | None:
         """Its own OTLP/gRPC receiver ("127.0.0.1:port"), or None: then no `direct` pipeline."""
+        return None
 
     def ingest_url(self, service: Service) -> str:
         """Where an HTTP exporter posts (egress "http")."""
+        raise NotImplementedError
 
     def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
         """The collector exporter (id, config) that sends to `target` (a tap in front of the backend)."""
+        raise NotImplementedError
 
     def decode_egress(self, bodies: list[bytes], run_id: str) -> list[Span]:
         """Spans in the HTTP requests the collector sent (egress "http")."""
+        raise NotImplementedError
 
 
 def get_json(url: str) -> tuple[int, Any]:

@@ -13,12 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import requests
 import yaml
 
 from ..model import Link, Span
 from ..otlp import spans_from_json
 from ..runtime import Readiness, Service, ServiceSpec
-from .base import ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE, Answer, ReadPath, get_json
+from .base import HTTP_TIMEOUT, Backend, SearchAnswer, SearchQuery, ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE, Answer, ReadPath, get_json
 
 NAME = "jaeger"
 WARNINGS_ATTRIBUTE = "@jaeger@warnings"  # where Jaeger says what it changed in a span
@@ -69,7 +70,22 @@ def _pad(hex_id: str, width: int) -> str:
     return hex_id.lower().rjust(width, "0")
 
 
-class Jaeger:
+def search(base_url: str, query: SearchQuery) -> SearchAnswer:
+    """Jaeger UI's search: /api/traces?service=…&tags={"key":"value"}. Its tags match span and
+    process tags and log fields; whether they match link attributes is what this measures."""
+    params = {"service": query.service, "tags": json.dumps({query.key: _tag_text(query.value)}),
+              "start": query.start * 1_000_000, "end": query.end * 1_000_000, "limit": 100}
+    response = requests.get(f"{base_url}/api/traces", params=params, timeout=HTTP_TIMEOUT)
+    body = response.json() if response.content else None
+    found = {(span.trace_id, span.span_id) for span in normalize_api_traces(body)} if response.status_code == 200 else set()
+    return SearchAnswer(found, response.status_code, body, f"/api/traces?service={query.service}&tags={params['tags']}")
+
+
+def _tag_text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+class Jaeger(Backend):
     name = NAME
     title = "Jaeger"
     component = "jaeger"
@@ -81,6 +97,10 @@ class Jaeger:
                  cannot_carry=frozenset({ATTRIBUTES, TRACE_STATE, FLAGS, DROPPED_ATTRIBUTES_COUNT,
                                          DROPPED_LINKS_COUNT}),
                  notes={ATTRIBUTES: "references have refType, traceID and spanID only"}),
+        ReadPath(NAME, "search", "Jaeger search (UI)", read=None, search=search,
+                 search_kinds=frozenset({"link_attribute"}), search_timeout=15.0,
+                 notes={"link_trace_id": "its query API has no parameter for link targets",
+                        "link_span_id": "its query API has no parameter for link targets"}),
     )
 
     def config(self, ports: dict[str, int]) -> dict[str, Any]:

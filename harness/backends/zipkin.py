@@ -10,10 +10,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from ..model import AttrValue, Link, Span
 from ..otlp import RUN_ID_ATTRIBUTE
 from ..runtime import Readiness, Service, ServiceSpec
-from .base import DROPPED_LINKS_COUNT, FLAGS, Answer, ReadPath, get_json
+from .base import DROPPED_LINKS_COUNT, FLAGS, Answer, Backend, ReadPath, SearchAnswer, SearchQuery, get_json
 
 NAME = "zipkin"
 LINK_TAG = re.compile(r"^otlp\.link\.(\d+)$")
@@ -61,7 +63,24 @@ def normalize_api_v2(body: Any, run_id: str | None = None) -> list[Span]:
     return spans
 
 
-class Zipkin:
+def search(base_url: str, query: SearchQuery) -> SearchAnswer:
+    """Zipkin's tag query: annotationQuery=key=value matches a whole tag value exactly."""
+    annotation = f"{query.key}={_tag_text(query.value)}"
+    params = {"serviceName": query.service, "annotationQuery": annotation, "endTs": query.end * 1000,
+              "lookback": (query.end - query.start) * 1000, "limit": 100}
+    response = requests.get(f"{base_url}/api/v2/traces", params=params, timeout=10)
+    body = response.json() if response.content else None
+    found = ({(span.trace_id, span.span_id) for trace in body or [] for span in normalize_api_v2(trace)}
+             if response.status_code == 200 else set())
+    return SearchAnswer(found, response.status_code, body,
+                        f"/api/v2/traces?serviceName={query.service}&annotationQuery={annotation}")
+
+
+def _tag_text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+class Zipkin(Backend):
     name = NAME
     title = "Zipkin"
     component = "zipkin"
@@ -71,6 +90,10 @@ class Zipkin:
         ReadPath(NAME, "api_v2", "Zipkin /api/v2", read_api_v2,
                  cannot_carry=frozenset({FLAGS, DROPPED_LINKS_COUNT}),
                  notes={FLAGS: "the otlp.link.<i> tag has no flags field"}),
+        ReadPath(NAME, "search", "Zipkin search (tags)", read=None, search=search,
+                 search_kinds=frozenset({"link_attribute"}), search_timeout=15.0,
+                 notes={"link_trace_id": "a link target is only part of a tag value, and tag queries match whole values",
+                        "link_span_id": "a link target is only part of a tag value, and tag queries match whole values"}),
     )
 
     def service(self, binary: Path, ports: dict[str, int]) -> ServiceSpec:

@@ -44,6 +44,7 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "versions": result.versions,
             "services": result.services,
             "problems": result.problems,
+            "skipped": result.skipped,
         },
         "scenarios": [{"name": s.name, "file": Path(s.path).name, "problem": s.problem} for s in result.scenarios],
         "columns": [{"backend": p.backend, "read_path": p.name, "label": p.label,

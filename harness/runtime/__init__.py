@@ -40,18 +40,32 @@ SpecFactory = Callable[[dict[str, int], Path], ServiceSpec]
 @dataclass
 class Service:
     spec: ServiceSpec
-    log_path: Path
+    log_path: Path | None  # None: not started by linkmatrix (an external service)
     startup_seconds: float
+    host: str = "127.0.0.1"
 
     @property
     def name(self) -> str:
         return self.spec.name
 
     def address(self, port: str) -> str:
-        return f"127.0.0.1:{self.spec.ports[port]}"
+        return f"{self.host}:{self.spec.ports[port]}"
 
     def url(self, port: str) -> str:
         return f"http://{self.address(port)}"
+
+
+def external_service(name: str, url: str, otlp_address: str, readiness_path: str) -> Service:
+    """A service someone else runs: linkmatrix only talks to it, and never stops it."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    otlp_host, _, otlp_port = otlp_address.rpartition(":")
+    if otlp_host not in ("", parsed.hostname):
+        raise ValueError(f"{name}: its query URL and OTLP address must be on one host ({url}, {otlp_address})")
+    ports = {"http": parsed.port or 80, "otlp_grpc": int(otlp_port)}
+    spec = ServiceSpec(name=name, command=(), readiness=Readiness("http", readiness_path), ports=ports)
+    return Service(spec, None, 0.0, host=parsed.hostname or "127.0.0.1")
 
 
 class Runtime(Protocol):

@@ -1,0 +1,187 @@
+"""Grafana Tempo: three read paths.
+
+- `api_v1`: /api/traces/{id} (Accept: application/json) → {"batches": [...]}, ids in base64.
+- `api_v2`: /api/v2/traces/{id} → {"trace": {"resourceSpans": [...]}}; a trace Tempo does not
+  have (yet) is HTTP 200 with an empty `trace`, read here as "not visible yet".
+- `search`: TraceQL /api/search?q=… with link intrinsics (link:traceID, link:spanID) and link
+  attributes (`link.` + the attribute's own name). Search lags trace-by-id by tens of seconds.
+
+linkmatrix never builds or ships Tempo: it uses a `tempo` binary on PATH (or
+$LINKMATRIX_TEMPO_BIN), or a running Tempo named by $LINKMATRIX_TEMPO_URL (+ $LINKMATRIX_TEMPO_OTLP).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+import yaml
+
+from ..model import Span
+from ..otlp import spans_from_json
+from ..runtime import Readiness, Service, ServiceSpec
+from .base import Backend, HTTP_TIMEOUT, Answer, ReadPath, SearchAnswer, SearchQuery, get_json
+
+NAME = "tempo"
+BINARY_ENV, URL_ENV, OTLP_ENV = "LINKMATRIX_TEMPO_BIN", "LINKMATRIX_TEMPO_URL", "LINKMATRIX_TEMPO_OTLP"
+
+
+def read_api_v1(base_url: str, trace_id: str) -> Answer:
+    status, body = get_json(f"{base_url}/api/traces/{trace_id}")
+    return Answer(normalize_api_v1(body) if status == 200 else [], status, body)
+
+
+def normalize_api_v1(body: Any) -> list[Span]:
+    if not isinstance(body, dict) or not body.get("batches"):
+        return []
+    return spans_from_json({"resourceSpans": body["batches"]}, ids="base64")
+
+
+def read_api_v2(base_url: str, trace_id: str) -> Answer:
+    status, body = get_json(f"{base_url}/api/v2/traces/{trace_id}")
+    return Answer(normalize_api_v2(body) if status == 200 else [], status, body)
+
+
+def normalize_api_v2(body: Any) -> list[Span]:
+    trace = body.get("trace") if isinstance(body, dict) else None
+    if not trace or not trace.get("resourceSpans"):
+        return []  # {"trace": {}}: not visible (yet), not "a trace without spans"
+    return spans_from_json(trace, ids="base64")
+
+
+def traceql_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def traceql(query: SearchQuery) -> str:
+    if query.kind == "control":
+        return f"{{ resource.{query.key} = {traceql_literal(query.value)} }}"
+    if query.kind == "link_trace_id":
+        return f'{{ link:traceID = "{query.value}" }}'
+    if query.kind == "link_span_id":
+        return f'{{ link:spanID = "{query.value}" }}'
+    # The link scope is `link.` + the attribute's own name: `link.reason` is `link.link.reason`.
+    return f"{{ link.{query.key} = {traceql_literal(query.value)} }}"
+
+
+def search(base_url: str, query: SearchQuery) -> SearchAnswer:
+    text = traceql(query)
+    response = requests.get(f"{base_url}/api/search", params={"q": text, "limit": 100, "spss": 100,
+                                                               "start": query.start, "end": query.end},
+                            timeout=HTTP_TIMEOUT)
+    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else response.text
+    return SearchAnswer(normalize_search(body) if response.status_code == 200 else set(), response.status_code,
+                        body, text)
+
+
+def normalize_search(body: Any) -> set[tuple[str, str]]:
+    """(trace id, span id) of every matched span."""
+    found: set[tuple[str, str]] = set()
+    for trace in (body or {}).get("traces") or []:
+        trace_id = trace["traceID"].rjust(32, "0")
+        span_sets = trace.get("spanSets") or ([trace["spanSet"]] if trace.get("spanSet") else [])
+        for span_set in span_sets:
+            for span in span_set.get("spans") or []:
+                found.add((trace_id, span["spanID"].rjust(16, "0")))
+    return found
+
+
+TEMPO_READ_PATHS = (
+    ReadPath(NAME, "api_v1", "Tempo /api/traces", read_api_v1),
+    ReadPath(NAME, "api_v2", "Tempo /api/v2/traces", read_api_v2),
+    ReadPath(NAME, "search", "Tempo TraceQL search", read=None, search=search,
+             search_kinds=frozenset({"link_trace_id", "link_span_id", "link_attribute"}),
+             search_timeout=180.0),
+)
+
+
+class Tempo(Backend):
+    name = NAME
+    title = "Tempo"
+    component = None  # never fetched or built by linkmatrix
+    egress = "otlp_grpc"
+    ports = ("http", "grpc", "otlp_grpc", "memberlist")
+    read_paths = TEMPO_READ_PATHS
+
+    def binary(self) -> Path | None:
+        found = os.environ.get(BINARY_ENV) or shutil.which("tempo")
+        return Path(found) if found else None
+
+    def external(self) -> tuple[str, str] | None:
+        """(query URL, OTLP/gRPC address) of a Tempo that is already running, if one is named."""
+        url = os.environ.get(URL_ENV)
+        if not url:
+            return None
+        otlp = os.environ.get(OTLP_ENV) or f"{urlparse(url).hostname}:4317"
+        return url.rstrip("/"), otlp
+
+    def unavailable(self) -> str | None:
+        if self.external() or self.binary():
+            return None
+        return (f"no Tempo given: put a `tempo` binary on PATH (or set {BINARY_ENV}), or point "
+                f"{URL_ENV} (and {OTLP_ENV}) at a running Tempo")
+
+    def config(self, ports: dict[str, int], data_dir: Path) -> dict[str, Any]:
+        return {
+            "stream_over_http_enabled": True,
+            "server": {"http_listen_address": "127.0.0.1", "http_listen_port": ports["http"],
+                       "grpc_listen_address": "127.0.0.1", "grpc_listen_port": ports["grpc"], "log_level": "info"},
+            # Gossip on loopback and a free port: its default (every interface, 7946) may be taken.
+            "memberlist": {"bind_addr": ["127.0.0.1"], "bind_port": ports["memberlist"],
+                           "advertise_addr": "127.0.0.1", "advertise_port": ports["memberlist"]},
+            "distributor": {"receivers": {"otlp": {"protocols": {
+                "grpc": {"endpoint": f"127.0.0.1:{ports['otlp_grpc']}"}}}}},
+            "storage": {"trace": {"backend": "local", "wal": {"path": str(data_dir / "wal")},
+                                  "local": {"path": str(data_dir / "blocks")}}},
+            "usage_report": {"reporting_enabled": False},
+        }
+
+    def service(self, binary: Path | None, ports: dict[str, int]) -> ServiceSpec:
+        tempo = binary or self.binary()
+        return ServiceSpec(
+            name=NAME,
+            command=(str(tempo), "-config.file=tempo.yaml", "-target=all"),
+            readiness=Readiness(port="http", path="/ready", timeout=120.0),
+            ports=ports,
+            # Its data goes next to the run's config folder (the service's working directory).
+            config_files={"tempo.yaml": yaml.safe_dump(self.config(ports, Path("../tempo-data")), sort_keys=False)},
+            # Seen with 3.0.3: still running 120 s after SIGTERM, its API hanging. Bounded, then killed.
+            stop_grace=5.0,
+        )
+
+    def base_url(self, service: Service) -> str:
+        return service.url("http")
+
+    def version(self, binary: Path | None, service: Service | None) -> str:
+        if service is not None:
+            try:
+                body = requests.get(f"{service.url('http')}/api/status/buildinfo", timeout=HTTP_TIMEOUT).json()
+                return str(body.get("version", "unknown"))
+            except (requests.RequestException, ValueError):
+                pass
+        tempo = binary or self.binary()
+        if tempo:
+            output = subprocess.run([str(tempo), "-version"], capture_output=True, text=True, timeout=30)
+            match = re.search(r"version (\S+)", output.stdout + output.stderr)
+            if match:
+                return match.group(1)
+        return "unknown"
+
+    def otlp_address(self, service: Service) -> str | None:
+        return service.address("otlp_grpc")
+
+    def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
+        return "otlp_grpc/tempo", {"endpoint": target, "tls": {"insecure": True}}
+
+
+BACKEND = Tempo()
