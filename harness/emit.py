@@ -20,6 +20,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.export import (BatchSpanProcessor, SimpleSpanProcessor, SpanExporter,
                                             SpanExportResult)
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -158,12 +159,27 @@ def _environment(variables: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+class _PrefixedIds(RandomIdGenerator):
+    """Random ids, except that new trace ids can be made to start with given hex digits."""
+
+    def __init__(self) -> None:
+        self.prefix = ""
+
+    def generate_trace_id(self) -> int:
+        trace_id = super().generate_trace_id()
+        if not self.prefix:
+            return trace_id
+        shift = 128 - 4 * len(self.prefix)
+        return (int(self.prefix, 16) << shift) | (trace_id & ((1 << shift) - 1)) or 1
+
+
 class _ScenarioRun:
     """Builds the spans of one scenario, trace by trace, span by span, in file order."""
 
-    def __init__(self, scenario: Scenario, tracer: trace_api.Tracer) -> None:
+    def __init__(self, scenario: Scenario, tracer: trace_api.Tracer, ids: _PrefixedIds) -> None:
         self.scenario = scenario
         self.tracer = tracer
+        self.ids = ids
         self.contexts: dict[tuple[str, int, str], SpanContext] = {}
         self.headers: dict[tuple[str, int, str], dict[str, str]] = {}
         self.requested_links: dict[tuple[str, str], list[Link]] = {}
@@ -205,6 +221,7 @@ class _ScenarioRun:
 
     def emit_trace_instance(self, trace_id: str, instance: int) -> None:
         spec = self.scenario.trace(trace_id)
+        self.ids.prefix = spec.trace_id_prefix
         started: list[trace_api.Span] = []
         by_name: dict[str, trace_api.Span] = {}
         for span_spec in spec.spans:
@@ -252,14 +269,15 @@ def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, pipeline: str = "c
     """Send every span of `scenario` over OTLP/gRPC to `otlp_endpoint` ("127.0.0.1:4317")."""
     resource = Resource.create({"service.name": f"linkmatrix-{scenario.name}", RUN_ID_ATTRIBUTE: run_id,
                                 SCENARIO_ATTRIBUTE: scenario.name, PIPELINE_ATTRIBUTE: pipeline})
+    ids = _PrefixedIds()
     with _environment(scenario.sdk_env):
-        provider = TracerProvider(resource=resource, span_limits=_span_limits(scenario))
+        provider = TracerProvider(resource=resource, span_limits=_span_limits(scenario), id_generator=ids)
     finished = InMemorySpanExporter()
     exporter = _ExportRecorder(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True,
                                                 timeout=export_timeout_s))
     provider.add_span_processor(SimpleSpanProcessor(finished))
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=100))
-    run = _ScenarioRun(scenario, provider.get_tracer("linkmatrix"))
+    run = _ScenarioRun(scenario, provider.get_tracer("linkmatrix"), ids)
     started = time.time()
     try:
         for trace_spec in scenario.traces:

@@ -436,7 +436,8 @@ class MatrixRun:
         collector = _command_output([str(binaries[toolchain.COLLECTOR.name]), "--version"])
         versions["collector"] = collector.rsplit(" ", 1)[-1] if collector else "unknown"
         for backend in self.backends:
-            versions[backend.name] = backend.version(binaries[backend.component], self.services.get(backend.name))
+            binary = binaries.get(backend.component) if backend.component else None
+            versions[backend.name] = backend.version(binary, self.services.get(backend.name))
         if any(backend.name == "zipkin" for backend in self.backends):
             java = _command_output(["java", "-version"])
             versions["java"] = java.split('"')[1] if '"' in java else "unknown"

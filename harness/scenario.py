@@ -66,6 +66,7 @@ class TraceSpec:
     repeat: int
     spans: tuple[SpanSpec, ...]
     sampled: bool = True
+    trace_id_prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,7 @@ def _build(data: dict[str, Any], path: str) -> Scenario:
                 for span in trace["spans"]
             ),
             sampled=trace.get("sampled", True),
+            trace_id_prefix=trace.get("trace_id_prefix", ""),
         )
         for trace in data["traces"]
     )

@@ -100,7 +100,11 @@ class Zipkin(Backend):
         port = ports["http"]
         return ServiceSpec(
             name=NAME,
-            command=("java", "-Xms128m", "-Xmx512m", "-jar", str(binary),
+            command=("java", "-Xms128m", "-Xmx512m",
+                     # The JDK resolver reads /etc/hosts first; Armeria's own opens a UDP socket to
+                     # the system's name server even when nothing needs resolving.
+                     "-Dcom.linecorp.armeria.useJdkDnsResolver=true",
+                     "-jar", str(binary),
                      # One listener, on loopback only (the default is every interface).
                      f"--armeria.ports[0].port={port}", "--armeria.ports[0].ip=127.0.0.1",
                      "--armeria.ports[0].protocols[0]=http"),
