@@ -64,7 +64,8 @@ class LinkPair:
 
 
 def _identity(link: Link) -> tuple:
-    return link.target, tuple(sorted((key, typed(value)) for key, value in link.attributes.items()))
+    return (link.target, link.trace_state,
+            tuple(sorted((key, typed(value)) for key, value in link.attributes.items())))
 
 
 def pair_links(sent: Span, received: Span | None, label: str) -> list[LinkPair]:
@@ -286,12 +287,19 @@ def check_flags(subject: Subject) -> Outcome | None:
     return _outcome(statuses, sent, received, differences, summary)
 
 
+def _distinguishable(links: tuple[Link, ...]) -> bool:
+    """Order is only measurable when each link can be told apart by its target or its attributes."""
+    targets = [link.target for link in links]
+    attributes = [tuple(sorted((k, typed(v)) for k, v in link.attributes.items())) for link in links]
+    return len(set(targets)) == len(links) or (all(attributes) and len(set(attributes)) == len(links))
+
+
 def check_order(subject: Subject) -> Outcome | None:
     """Among the links that came back, are they in the order they were added? (Missing links are
     link.present's business, not this check's.)"""
     statuses, differences, sent, received = [], [], {}, {}
     for label, span, seen in subject.spans():
-        if len(span.links) < 2:
+        if len(span.links) < 2 or not _distinguishable(span.links):
             continue
         pairs = [pair for pair in pair_links(span, seen, label) if pair.received_index is not None]
         sent[label] = f"{len(span.links)} links, in order"

@@ -73,7 +73,8 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
                            backends=list(backends) or None, visibility_timeout=visibility_timeout)
     result = MatrixRun(settings, notify).run()
     paths = write(result, reports_dir)
-    print_matrix(to_document(result), Console(highlight=False))
+    # Wide when piped (CI logs, files): Rich would otherwise squeeze the table into 80 columns.
+    print_matrix(to_document(result), Console(highlight=False, width=None if sys.stdout.isatty() else 160))
     notify(f"wrote {paths['markdown']} and {paths['json']} (also reports/latest)")
     if result.problems:
         for problem in result.problems:

@@ -7,11 +7,12 @@ column, not as a backend failure.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from .backends.base import ReadPath
-from .checks import CHECKS, ERROR, NOT_APPLICABLE, SDK_BASELINE, Outcome, Subject, selected_features
+from .checks import CHECKS, ERROR, NOT_APPLICABLE, PRESERVED, SDK_BASELINE, Outcome, Subject, selected_features
 from .emit import Emission
 from .features import LINK_PRESENT, SEARCH_FEATURES
 from .searchability import Probe, control_failure, judge, probes_for
@@ -157,11 +158,19 @@ def _backend_warnings(emission: Emission, received: list[Span]) -> dict[str, lis
 
 def changed_at(outcomes: dict[str, Outcome]) -> list[str]:
     """Every hop whose view of the feature differs from the hop before it (the first compares
-    with what was sent): "sdk" alone, or "sdk" then "backend" when both took something away."""
+    with what was sent): "sdk" alone, or "sdk" then "backend" when both took something away.
+    Views are compared without positions, so re-pairing identical links is not a change."""
     hops: list[str] = []
-    previous = next(iter(outcomes.values())).sent
+    first = next(iter(outcomes.values()))
+    previous = _fingerprint(first.sent, PRESERVED, "")
     for hop, outcome in outcomes.items():
-        if outcome.received != previous:
+        current = _fingerprint(outcome.received, outcome.verdict, outcome.summary)
+        if current != previous:
             hops.append(hop)
-        previous = outcome.received
+        previous = current
     return hops
+
+
+def _fingerprint(view: Any, verdict: str, summary: str) -> tuple:
+    values = view.values() if isinstance(view, dict) else view if isinstance(view, list) else [view]
+    return verdict, summary, tuple(sorted(json.dumps(value, sort_keys=True, default=str) for value in values))

@@ -12,6 +12,7 @@ import jsonschema
 
 from ..features import FEATURE_ORDER, FEATURES
 from ..matrix import RunResult
+from ..meaning import meaning
 
 SCHEMA_VERSION = 1
 PIPELINE_ORDER = ["collector", "direct"]
@@ -50,8 +51,15 @@ def to_document(result: RunResult) -> dict[str, Any]:
         "columns": [{"backend": p.backend, "read_path": p.name, "label": p.label,
                      "cannot_carry": sorted(p.cannot_carry)} for p in result.columns],
         "features": [{"id": f.id, "title": f.title, "question": f.question} for f in FEATURES.values()],
-        "cells": [cell.to_json() for cell in cells],
+        "cells": [_with_meaning(cell.to_json(), result) for cell in cells],
     }
+
+
+def _with_meaning(record: dict[str, Any], result: RunResult) -> dict[str, Any]:
+    if record["verdict"] in ("degraded", "lost", "error"):
+        label = next(p.label for p in result.columns if (p.backend, p.name) == (record["backend"], record["read_path"]))
+        record["meaning"] = meaning(record, label, result.versions)
+    return record
 
 
 def scenario_label(cell: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""matrix.md: the matrix as a Markdown table, a legend, and the evidence of every non-preserved cell."""
+"""matrix.md: findings, the matrix grouped by feature (columns grouped by backend), a legend, and
+the evidence of every finding."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 import jinja2
 
 from . import VERDICT_MARK, scenario_label
+
+FINDING_VERDICTS = ("degraded", "lost", "error")
 
 
 def _oneline(text: str) -> str:
@@ -40,24 +43,39 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def render_markdown(document: dict[str, Any]) -> str:
+def _groups(document: dict[str, Any], cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One table per feature, in catalog order; only the columns that have cells for it."""
     columns = [{**column, "key": (column["backend"], column["read_path"])} for column in document["columns"]]
-    labels = {column["key"]: column["label"] for column in columns}
-    titles = {feature["id"]: feature["title"] for feature in document["features"]}
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    details = []
+    groups = []
+    for feature in document["features"]:
+        mine = [cell for cell in cells if cell["feature"] == feature["id"]]
+        if not mine:
+            continue
+        keys = {(cell["backend"], cell["read_path"]) for cell in mine}
+        shown = [column for column in columns if column["key"] in keys]
+        rows: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+        for cell in mine:
+            rows.setdefault(scenario_label(cell), {})[(cell["backend"], cell["read_path"])] = cell
+        groups.append({**feature, "columns": shown,
+                       "rows": [{"scenario": scenario, "cells": [by_column.get(c["key"]) for c in shown]}
+                                for scenario, by_column in rows.items()]})
+    return groups
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    labels = {(c["backend"], c["read_path"]): c["label"] for c in document["columns"]}
+    cells, details = [], []
     for cell in document["cells"]:
-        cell = dict(cell)
-        if cell["verdict"] in ("degraded", "lost", "error"):
+        cell = {"hop": "", "changed_at": [], "summary": "", "reason": "", "hops": {}, "meaning": "", **cell,
+                "column": labels[(cell["backend"], cell["read_path"])]}
+        if cell["verdict"] in FINDING_VERDICTS:
             cell["anchor"] = f"d{len(details) + 1}"
-            details.append({"hop": "", "changed_at": [], "summary": "", "reason": "", "hops": {}, **cell,
-                            "column": labels[(cell["backend"], cell["read_path"])]})
-        row = rows.setdefault((cell["scenario"], cell["pipeline"], cell["feature"]), {
-            "scenario": scenario_label(cell), "feature_title": titles.get(cell["feature"], cell["feature"]),
-            "by_column": {}})
-        row["by_column"][(cell["backend"], cell["read_path"])] = cell
-    for row in rows.values():
-        row["cells"] = [row["by_column"].get(column["key"]) for column in columns]
+            details.append(cell)
+        cells.append(cell)
+    findings: dict[str, list[dict[str, Any]]] = {}
+    for cell in details:
+        findings.setdefault(cell["meaning"] or cell["summary"] or cell["verdict"], []).append(cell)
     template = _environment().get_template("matrix.md.j2")
-    return template.render(run=document["run"], columns=columns, rows=list(rows.values()), details=details,
-                           features=document["features"], scenarios=document["scenarios"])
+    return template.render(run=document["run"], groups=_groups(document, cells), details=details,
+                           findings=[{"meaning": text, "cells": found} for text, found in findings.items()],
+                           scenarios=document["scenarios"])

@@ -1,4 +1,4 @@
-"""The matrix on the terminal, at the end of a run."""
+"""The matrix on the terminal at the end of a run: compact (marks and hops), the details are in matrix.md."""
 
 from __future__ import annotations
 
@@ -11,32 +11,34 @@ from rich.table import Table
 from . import VERDICT_MARK, scenario_label
 
 _STYLE = {"preserved": "green", "degraded": "yellow", "lost": "red", "n/a": "dim", "error": "magenta"}
+_SHORT_HOP = {"sdk": "sdk", "wire": "wire", "collector": "coll", "backend": "back", "render": "ui"}
 
 
 def print_matrix(document: dict[str, Any], console: Console) -> None:
-    columns = document["columns"]
-    titles = {feature["id"]: feature["title"] for feature in document["features"]}
-    table = Table(title=f"linkmatrix run {document['run']['id']}", show_lines=False)
-    table.add_column("scenario", style="bold")
-    table.add_column("feature")
-    for column in columns:
-        table.add_column(column["label"])
+    used = {(cell["backend"], cell["read_path"]) for cell in document["cells"]}
+    columns = [c for c in document["columns"] if (c["backend"], c["read_path"]) in used]
+    table = Table(title=f"linkmatrix run {document['run']['id']}", show_lines=False, pad_edge=False)
+    table.add_column("scenario · feature", no_wrap=True, overflow="ellipsis", max_width=48)
+    for column in columns:  # "jaeger\napi_v3": narrow, grouped by backend
+        table.add_column(f"{column['backend']}\n{column['read_path']}", no_wrap=True, justify="center")
     rows: dict[tuple[str, str], dict[tuple[str, str], dict[str, Any]]] = {}
     for cell in document["cells"]:
         rows.setdefault((scenario_label(cell), cell["feature"]), {})[(cell["backend"], cell["read_path"])] = cell
     previous = None
     for (scenario, feature), cells in rows.items():
-        shown = [_text(cells.get((column["backend"], column["read_path"]))) for column in columns]
-        table.add_row(scenario if scenario != previous else "", titles.get(feature, feature), *shown)
-        previous = scenario
+        if scenario != previous:
+            table.add_row(f"[bold]{scenario}[/]", *[""] * len(columns))
+            previous = scenario
+        table.add_row(f"  {feature}", *[_text(cells.get((c["backend"], c["read_path"]))) for c in columns])
     console.print(table)
     counts = Counter(cell["verdict"] for cell in document["cells"])
-    console.print("  ".join(f"{VERDICT_MARK[v]} {v}: {counts[v]}" for v in VERDICT_MARK if counts[v]))
+    console.print("  ".join(f"{VERDICT_MARK[v]} {v}: {counts[v]}" for v in VERDICT_MARK if counts[v])
+                  + "   (hop: sdk, wire, coll = collector, back = backend)")
 
 
 def _text(cell: dict[str, Any] | None) -> str:
     if cell is None:
         return ""
     verdict = cell["verdict"]
-    hop = f" · {' + '.join(cell.get('changed_at') or [cell['hop']])}" if cell.get("hop") else ""
-    return f"[{_STYLE[verdict]}]{VERDICT_MARK[verdict]} {verdict}{hop}[/]"
+    hops = "+".join(_SHORT_HOP.get(hop, hop) for hop in cell.get("changed_at") or ([cell["hop"]] if cell.get("hop") else []))
+    return f"[{_STYLE[verdict]}]{VERDICT_MARK[verdict]}{' ' + hops if hops else ''}[/]"

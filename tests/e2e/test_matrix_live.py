@@ -30,9 +30,24 @@ def cell(document: dict[str, Any], scenario: str, feature: str, backend: str, re
 
 def test_every_cell_comes_from_a_real_read(document: dict[str, Any]) -> None:
     assert document["run"]["problems"] == []
-    assert {(c["backend"], c["read_path"]) for c in document["cells"]} == set(COLUMNS)
+    expected = set(COLUMNS) | {("jaeger", "search"), ("zipkin", "search")}
+    if "tempo" not in document["run"]["skipped"]:
+        expected |= {("tempo", "api_v1"), ("tempo", "api_v2"), ("tempo", "search")}
+    assert {(c["backend"], c["read_path"]) for c in document["cells"]} == expected
     assert not [c for c in document["cells"] if c["verdict"] == "error"]
-    assert len({c["scenario"] for c in document["cells"]}) >= 17
+    assert len({c["scenario"] for c in document["cells"]}) >= 19
+
+
+def test_search_is_measured_with_a_working_search(document: dict[str, Any]) -> None:
+    """Neither Jaeger's tag search nor Zipkin's annotationQuery finds a link attribute, while the
+    same API finds the span by a resource attribute (the control query); link targets cannot be
+    expressed at all."""
+    for backend in ("jaeger", "zipkin"):
+        attribute = cell(document, "search-by-link", "search.link_attribute", backend, "search")
+        assert (attribute["verdict"], attribute["hop"]) == ("lost", "backend")
+        assert attribute["summary"] == "0 of 3 queries found the linking span"
+        by_trace = cell(document, "search-by-link", "search.link_trace_id", backend, "search")
+        assert by_trace["verdict"] == "n/a" and "has no such query" in by_trace["reason"]
 
 
 def test_report_is_valid_and_names_every_version(document: dict[str, Any], shipped_run: RunResult) -> None:

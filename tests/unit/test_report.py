@@ -32,7 +32,7 @@ def result(tmp_path: Path) -> RunResult:
                           "difference": [{"path": "spans[a.b].links[0].trace_state", "expected": "a=b",
                                           "actual": "", "note": "missing"}]},
                 hops={"sdk": "preserved", "wire": "lost"}, changed_at=["wire", "backend"])
-    lost.evidence["backend_warnings"] = {"a.b": ["Invalid span link removed"]}
+    lost.evidence["backend_warnings"] = {"a.b": ["clock skew adjusted"]}
     kept = Cell(scenarios[0].name, "link.present", "jaeger", "api_v3", "collector", "preserved")
     gap = Cell(scenarios[0].name, "link.trace_state", "jaeger", "api_traces", "collector", "n/a",
                reason="cannot carry link trace_state")
@@ -63,10 +63,12 @@ def test_write_creates_reports_and_latest(tmp_path: Path) -> None:
     assert (tmp_path / "latest").resolve() == run.run_dir.resolve()
     assert json.loads(paths["json"].read_text())["run"]["id"] == run.run_id
     markdown = paths["markdown"].read_text()
-    assert "| cross-trace-attributes | trace_state | " in markdown
-    assert "[❌ lost · wire + backend](#d1)" in markdown
+    assert "### trace_state\n\nDoes each link keep its W3C trace_state? (`link.trace_state`)" in markdown
+    assert "| scenario | Jaeger UI model /api/traces | Zipkin /api/v2 |" in markdown  # only columns with cells
+    assert "| cross-trace-attributes | ➖ n/a | [❌ lost · wire + backend](#d1) |" in markdown
+    assert "## Findings" in markdown and "trace_state: it never leaves your process" in markdown
     assert "changed at `wire`, then `backend`" in markdown
-    assert "Backend warnings: `a.b`: Invalid span link removed" in markdown
+    assert "Backend warnings: `a.b`: clock skew adjusted" in markdown
     assert '<a id="d1"></a>' in markdown and "`spans[a.b].links[0].trace_state`" in markdown
     assert "Per hop: sdk preserved → wire lost" in markdown
     # A second run moves `latest`.
