@@ -40,7 +40,7 @@ RULES: list[Rule] = [
      and "invalid" in c["scenario"],
      lambda c, label, v: "The SDK drops a link to the all-zero context unless it carries attributes or a "
                          "trace_state; give such links data, or do not add them."),
-    (lambda c: c.get("hop") == "sdk" and "missing: links[" in _notes(c),
+    (lambda c: c.get("hop") == "sdk" and ("missing: links[" in _notes(c) or "links missing;" in _notes(c)),
      lambda c, label, v: "The SDK hit its link limit and dropped the oldest links before export; raise "
                          "max_links / OTEL_SPAN_LINK_COUNT_LIMIT if you need them. No backend can show them."),
     (lambda c: c.get("hop") == "sdk" and c["feature"].startswith("link.attribute."),
