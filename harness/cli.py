@@ -54,7 +54,20 @@ def cli() -> None:
               help="Only these backends (repeatable). Default: all.")
 @click.option("--timeout", "visibility_timeout", default=60.0, show_default=True,
               help="Seconds each read path may take to show every span.")
-def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float) -> None:
+@click.option("--runtime", type=click.Choice(["auto", "local", "docker", "external"]), default="auto",
+              envvar="LINKMATRIX_RUNTIME", show_default=True,
+              help="auto: docker when a Docker daemon answers, else local processes.")
+@click.option("--network-mode", type=click.Choice(["host", "network"]), default="host",
+              envvar="LINKMATRIX_NETWORK_MODE", show_default=True,
+              help="docker: host networking (Linux) or a network of its own with aliases (Docker Desktop).")
+@click.option("--image", "images", multiple=True, metavar="NAME=REF",
+              help="docker: run NAME (collector, jaeger, tempo, zipkin) from image REF (repeatable; "
+                   "or LINKMATRIX_IMAGE_<NAME>).")
+@click.option("--external", "externals", multiple=True, metavar="NAME=ENDPOINTS",
+              help="external: where NAME runs, e.g. jaeger=http://127.0.0.1:16686,otlp=127.0.0.1:14317 "
+                   "or collector=127.0.0.1:4317 (defaults: the compose stack).")
+def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float,
+        runtime: str, network_mode: str, images: tuple[str, ...], externals: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
     from .matrix import MatrixRun, RunSettings
     from .report import to_document, write
@@ -66,11 +79,13 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     notify(f"{len(loaded)} scenario(s): {', '.join(s.name for s in loaded)}")
     reports_dir.mkdir(parents=True, exist_ok=True)
     for name in backends:  # asked for by name: it must be able to run
-        reason = BACKENDS[name].unavailable()
-        if reason:
+        reason = BACKENDS[name].unavailable(runtime if runtime != "auto" else "local")
+        if reason and runtime != "auto":
             raise UsageError(f"--backend {name}: {reason}")
     settings = RunSettings(scenarios=loaded, reports_dir=reports_dir,
-                           backends=list(backends) or None, visibility_timeout=visibility_timeout)
+                           backends=list(backends) or None, visibility_timeout=visibility_timeout,
+                           runtime=runtime, network_mode=network_mode,
+                           images=_pairs(images, "--image"), external=_pairs(externals, "--external"))
     result = MatrixRun(settings, notify).run()
     paths = write(result, reports_dir)
     # Wide when piped (CI logs, files): Rich would otherwise squeeze the table into 80 columns.
@@ -80,6 +95,16 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         for problem in result.problems:
             console.print(f"[yellow]problem:[/] {problem.splitlines()[0]}")
         sys.exit(1)
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or name not in ("collector", *BACKENDS):
+            raise UsageError(f"{option} {value!r}: write NAME=VALUE with NAME one of collector, {', '.join(BACKENDS)}")
+        pairs[name] = rest
+    return pairs
 
 
 @cli.command()
@@ -115,6 +140,31 @@ def backends() -> None:
     for name, path in toolchain.ensure(report=notify).items():
         component = toolchain.COMPONENTS[name]
         notify(f"{name} {component.version}: {path}")
+
+
+@cli.command()
+@click.option("--output", default="compose", show_default=True, type=click.Path(path_type=Path))
+def compose(output: Path) -> None:
+    """Write the compose stack (same pinned images, generated configs) to compose/."""
+    from .compose import write
+
+    for path in write(output):
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
+def images() -> None:
+    """Build local images (FROM scratch) of the pinned collector, Jaeger and Zipkin for the docker
+    runtime, where the official images cannot be pulled; prints the overrides to use."""
+    from .runtime.docker import daemon_answers
+    from .toolchain.images import build_local_images
+
+    problem = daemon_answers()
+    if problem:
+        raise UsageError(f"images: {problem}")
+    notify = _progress(time.monotonic())
+    for name, reference in build_local_images(report=notify).items():
+        click.echo(f"LINKMATRIX_IMAGE_{name.upper()}={reference}")
 
 
 def main() -> None:

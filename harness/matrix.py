@@ -36,6 +36,8 @@ from .features import SEARCH_FEATURES
 from .hops import Cell, cell_for, exercised_features, not_in_pipeline, search_cell, upstream_outcomes
 from .model import Span
 from .runtime import Service, external_service
+from .runtime.docker import DockerRuntime, daemon_answers
+from .runtime.external import ExternalRuntime
 from .runtime.local import LocalRuntime
 from .scenario import Scenario
 from .searchability import probes_for, run_probes
@@ -52,6 +54,10 @@ class RunSettings:
     reports_dir: Path
     backends: list[str] | None = None  # None: every backend that can run here
     visibility_timeout: float = 60.0
+    runtime: str = "auto"  # auto | local | docker | external
+    network_mode: str = "host"  # docker: host | network
+    images: dict[str, str] = field(default_factory=dict)  # docker: service → image override
+    external: dict[str, str] = field(default_factory=dict)  # external: service → endpoints
 
 
 @dataclass
@@ -61,6 +67,8 @@ class RunResult:
     started: str
     ended: str = ""
     runtime: str = "local"
+    runtime_reason: str = ""
+    network_mode: str = ""
     stages: dict[str, float] = field(default_factory=dict)
     stage_detail: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
@@ -136,9 +144,10 @@ class MatrixRun:
         self.result = RunResult(run_id=run_id, run_dir=settings.reports_dir.resolve() / run_id, started=_now(),
                                 scenarios=settings.scenarios,
                                 stages={stage: 0.0 for stage in ("startup", "emit", "visibility", "read")})
+        self.result.runtime, self.result.runtime_reason = choose_runtime(settings.runtime)
         self.backends: list[Backend] = []
         for name in settings.backends or list(BACKENDS):
-            reason = BACKENDS[name].unavailable()
+            reason = BACKENDS[name].unavailable(self.result.runtime)
             if reason:
                 self.result.skipped[name] = reason
             else:
@@ -162,12 +171,22 @@ class MatrixRun:
         with _sdk_log(result.run_dir / "logs" / "sdk.log"):
             return self._run()
 
+    def _make_runtime(self) -> Any:
+        if self.result.runtime == "docker":
+            runtime = DockerRuntime(self.result.run_dir, self.settings.network_mode, self.settings.images)
+            self.result.network_mode = runtime.network_mode
+            return runtime
+        if self.result.runtime == "external":
+            return ExternalRuntime(self.settings.external)
+        return LocalRuntime(self.result.run_dir)
+
     def _run(self) -> RunResult:
         result = self.result
         result.versions = library_versions()
-        binaries = self._ensure_binaries()
-        with LocalRuntime(result.run_dir) as runtime, contextlib.ExitStack() as taps:
-            result.runtime = runtime.name
+        self.notify(f"runtime: {result.runtime} ({result.runtime_reason})")
+        binaries = self._ensure_binaries() if result.runtime == "local" else {}
+        with self._make_runtime() as runtime, contextlib.ExitStack() as taps:
+            self.runtime = runtime
             self._start_backends(runtime, binaries, taps)
             collector = self._start_collector(runtime, binaries) if COLLECTOR in self.pipelines else None
             self._record_services()
@@ -200,34 +219,50 @@ class MatrixRun:
                 self._backend_failed(backend.name, f"{backend.title} did not start: {error}")
                 continue
             self.services[backend.name] = service
-            self.egress[backend.name] = self._enter_egress(taps, backend, service)
+            egress = self._enter_egress(taps, backend, service)
+            if egress:
+                self.egress[backend.name] = egress
             self.notify(f"  {backend.title} ready in {service.startup_seconds:.1f}s")
         self.result.stages["startup"] = round(time.monotonic() - started, 3)
 
     @staticmethod
-    def _start_backend(runtime: LocalRuntime, backend: Backend, binaries: dict[str, Path]) -> Service:
-        given = backend.external()
-        if given:  # someone else runs it: check it answers, never start or stop it
-            service = external_service(backend.name, *given, readiness_path="/ready")
-            url = f"{given[0]}{service.spec.readiness.path}"
+    def _start_backend(runtime: Any, backend: Backend, binaries: dict[str, Path]) -> Service:
+        given = backend.external() if runtime.name == "local" else None
+        if runtime.name == "external" or given:  # someone else runs it: check it answers, never stop it
+            service = (runtime.service(backend.name, backend.query_port) if runtime.name == "external"
+                       else external_service(backend.name, *given, readiness_path="/ready"))
+            url = f"http://{service.address(service.spec.readiness.port)}{service.spec.readiness.path}"
             wait_until(lambda: requests.get(url, timeout=5).status_code, lambda status: status == 200,
                        timeout=30, what=f"{backend.title} at {url}", describe=lambda status: f"HTTP {status}")
             return service
         binary = binaries.get(backend.component) if backend.component else None
-        return runtime.start(backend.service(binary, runtime.allocate_ports(backend.ports)))
+        return runtime.start(backend.service(binary, runtime.allocate_ports(backend.ports), listen=runtime.listen))
 
-    @staticmethod
-    def _enter_egress(taps: contextlib.ExitStack, backend: Backend, service: Service) -> _Egress:
+    def _enter_egress(self, taps: contextlib.ExitStack, backend: Backend, service: Service) -> _Egress | None:
+        if not self.runtime.taps_reach_backends:
+            return None  # the collector sends straight to the backend (see _collector_target)
         egress = _Egress(backend, service)
         taps.enter_context(egress.tap)
         return egress
 
-    def _start_collector(self, runtime: LocalRuntime, binaries: dict[str, Path]) -> Service | None:
+    def _collector_target(self, backend: Backend, service: Service) -> str:
+        egress = self.egress.get(backend.name)
+        if egress:
+            return egress.target
+        if backend.egress == "otlp_grpc":
+            return self.runtime.peer_address(service, "otlp_grpc")
+        return f"http://{self.runtime.peer_address(service, backend.ingest_port)}"
+
+    def _start_collector(self, runtime: Any, binaries: dict[str, Path]) -> Service | None:
+        if runtime.name == "external":
+            return runtime.collector()
         started = time.monotonic()
-        exporters = dict(egress.backend.collector_exporter(egress.target) for egress in self.egress.values())
+        exporters = dict(backend.collector_exporter(self._collector_target(backend, self.services[backend.name]))
+                         for backend in self.backends if backend.name in self.services)
         try:
-            spec = pipeline.collector_service(binaries[toolchain.COLLECTOR.name], runtime.allocate_ports(pipeline.PORTS),
-                                              exporters, self.result.run_dir / pipeline.FORWARDED_FILE)
+            spec = pipeline.collector_service(binaries.get(toolchain.COLLECTOR.name), runtime.allocate_ports(pipeline.PORTS),
+                                              exporters, self.result.run_dir / pipeline.FORWARDED_FILE,
+                                              listen=runtime.listen)
             collector = runtime.start(spec)
         except LinkmatrixError as error:
             self.result.problems.append(f"the collector did not start: {error}")
@@ -240,10 +275,13 @@ class MatrixRun:
     def _record_services(self) -> None:
         self.result.stage_detail["startup"] = {name: round(service.startup_seconds, 3)
                                                for name, service in self.services.items()}
+        images = getattr(self.runtime, "started_images", {})
         for name, service in self.services.items():
             self.result.services[name] = {"ports": dict(service.spec.ports), "host": service.host,
                                           "log": (str(service.log_path.relative_to(self.result.run_dir))
                                                   if service.log_path else "not started by linkmatrix")}
+            if name in images:
+                self.result.services[name]["image"] = images[name]
 
     def _pipeline_upstreams(self, pipeline_name: str, collector: Service | None) -> list[str]:
         if pipeline_name == COLLECTOR:
@@ -283,11 +321,15 @@ class MatrixRun:
         return emissions, wire
 
     def _collector_hop(self, backend: str, emissions: list[Emission]) -> list[Span]:
-        """What the collector forwarded to `backend`, once it has all it should (or the deadline)."""
-        egress = self.egress[backend]
+        """What the collector forwarded to `backend`, once it has all it should (or the deadline).
+        Without a tap in front of the backend, it is what the collector's `file` export recorded."""
+        egress = self.egress.get(backend)
+        forwarded = self.result.run_dir / pipeline.FORWARDED_FILE
+        read = ((lambda: egress.spans(self.result.run_id)) if egress
+                else (lambda: pipeline.read_forwarded(forwarded, self.result.run_id)))
         expected = _all_keys([e for e in emissions if e.pipeline == COLLECTOR])
         try:
-            spans = wait_until(lambda: egress.spans(self.result.run_id),
+            spans = wait_until(read,
                                lambda spans: expected <= {span.key for span in spans}, timeout=30,
                                what=f"collector → {backend}",
                                describe=lambda spans: f"{len({s.key for s in spans} & expected)} of {len(expected)} spans"
@@ -295,8 +337,9 @@ class MatrixRun:
         except NotVisibleError as error:
             with self.lock:
                 self.result.problems.append(str(error))
-            spans = egress.spans(self.result.run_id)
-        egress.tap.save(self.result.run_dir / "raw" / backend / "collector-egress.jsonl")
+            spans = read()
+        if egress:
+            egress.tap.save(self.result.run_dir / "raw" / backend / "collector-egress.jsonl")
         return spans
 
     def _read_emission(self, path: ReadPath, base_url: str, emission: Emission, raw_dir: Path) -> tuple[list[Span], float, int]:
@@ -386,8 +429,11 @@ class MatrixRun:
         # Read paths poll in parallel: a slow one must not hold the others up.
         with ThreadPoolExecutor(max_workers=max(1, len(self.result.columns) + len(self.egress))) as pool:
             reads = {path.id: pool.submit(self._read_path, path, emissions) for path in self.result.columns}
-            collector = {name: pool.submit(self._collector_hop, name, emissions) for name in self.egress
-                         if COLLECTOR in self.pipelines}
+            # The collector hop: per backend from its tap, else from the collector's file export;
+            # not known at all when someone else runs the collector.
+            recorded = self.runtime.name != "external" and COLLECTOR in self.pipelines
+            collector = {name: pool.submit(self._collector_hop, name, emissions)
+                         for name in self.services if name in BACKENDS and recorded}
             outcome = {"reads": {key: future.result() for key, future in reads.items()},
                        "collector": {key: future.result() for key, future in collector.items()}}
         detail = self.result.stage_detail
@@ -431,14 +477,22 @@ class MatrixRun:
                                               scenario.pipelines[0], ERROR, reason=reason))
 
     def _record_versions(self, binaries: dict[str, Path]) -> None:
-        """Versions as the running programs report them, not as the pins say."""
+        """Versions as the running programs report them, not as the pins say (in containers:
+        the image's tag; the image's id and digest are under run.services)."""
         versions = self.result.versions
-        collector = _command_output([str(binaries[toolchain.COLLECTOR.name]), "--version"])
-        versions["collector"] = collector.rsplit(" ", 1)[-1] if collector else "unknown"
+        images = getattr(self.runtime, "started_images", {})
+        if binaries.get(toolchain.COLLECTOR.name):
+            collector = _command_output([str(binaries[toolchain.COLLECTOR.name]), "--version"])
+            versions["collector"] = collector.rsplit(" ", 1)[-1] if collector else "unknown"
+        else:
+            versions["collector"] = _image_tag(images.get("collector")) or "unknown (not started by linkmatrix)"
         for backend in self.backends:
             binary = binaries.get(backend.component) if backend.component else None
-            versions[backend.name] = backend.version(binary, self.services.get(backend.name))
-        if any(backend.name == "zipkin" for backend in self.backends):
+            if self.result.runtime == "local" or backend.name not in images:
+                versions[backend.name] = backend.version(binary, self.services.get(backend.name))
+            if versions.get(backend.name, "unknown") == "unknown" and backend.name in images:
+                versions[backend.name] = _image_tag(images[backend.name])
+        if self.result.runtime == "local" and any(backend.name == "zipkin" for backend in self.backends):
             java = _command_output(["java", "-version"])
             versions["java"] = java.split('"')[1] if '"' in java else "unknown"
 
@@ -461,6 +515,21 @@ def _sdk_log(path: Path) -> Iterator[None]:
         sdk_logger.removeHandler(handler)
         sdk_logger.propagate = True
         handler.close()
+
+
+def choose_runtime(asked: str) -> tuple[str, str]:
+    """(runtime, why): `auto` is docker when a Docker daemon answers, else local."""
+    if asked != "auto":
+        return asked, "asked for"
+    problem = daemon_answers()
+    if problem:
+        return "local", f"{problem}; falling back to local processes"
+    return "docker", "a Docker daemon answers"
+
+
+def _image_tag(record: dict[str, str] | None) -> str:
+    reference = (record or {}).get("name", "")
+    return reference.rsplit(":", 1)[1] if ":" in reference.rsplit("/", 1)[-1] else ""
 
 
 def _missing(keys: set[tuple[str, str]], answer: Answer, emission: Emission) -> str:

@@ -13,7 +13,8 @@ import yaml
 
 from .model import Span
 from .otlp import spans_from_json_lines
-from .runtime import Readiness, ServiceSpec
+from .runtime import LOOPBACK, Readiness, ServiceSpec
+from .toolchain import IMAGES
 
 NAME = "collector"
 PORTS = ("otlp_grpc", "health")
@@ -21,17 +22,17 @@ FORWARDED_FILE = "collector-forwarded.jsonl"
 DEFAULT_PIPELINE = "collector"
 
 
-def collector_config(ports: dict[str, int], exporters: dict[str, dict[str, Any]], forwarded: Path) -> dict[str, Any]:
-    all_exporters = {
-        **exporters,
-        "file/forwarded": {"path": str(forwarded), "format": "json", "flush_interval": "100ms"},
-    }
+def collector_config(ports: dict[str, int], exporters: dict[str, dict[str, Any]], forwarded: Path | None,
+                     listen: str = LOOPBACK) -> dict[str, Any]:
+    all_exporters = dict(exporters)
+    if forwarded is not None:
+        all_exporters["file/forwarded"] = {"path": str(forwarded), "format": "json", "flush_interval": "100ms"}
     return {
-        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{ports['otlp_grpc']}"}}}},
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"}}}},
         # A short batch timeout keeps a run fast; batching itself is what users run, so it stays.
         "processors": {"batch": {"timeout": "200ms"}},
         "exporters": all_exporters,
-        "extensions": {"health_check": {"endpoint": f"127.0.0.1:{ports['health']}"}},
+        "extensions": {"health_check": {"endpoint": f"{listen}:{ports['health']}"}},
         "service": {
             "extensions": ["health_check"],
             # No metrics listener: the default 8888 could clash with anything else running.
@@ -42,12 +43,13 @@ def collector_config(ports: dict[str, int], exporters: dict[str, dict[str, Any]]
     }
 
 
-def collector_service(binary: Path, ports: dict[str, int], exporters: dict[str, dict[str, Any]],
-                      forwarded: Path) -> ServiceSpec:
-    config = collector_config(ports, exporters, forwarded)
+def collector_service(binary: Path | None, ports: dict[str, int], exporters: dict[str, dict[str, Any]],
+                      forwarded: Path | None, listen: str = LOOPBACK) -> ServiceSpec:
+    config = collector_config(ports, exporters, forwarded, listen)
     return ServiceSpec(
         name=NAME,
         command=(str(binary), "--config", "collector.yaml"),
+        image=IMAGES[NAME],
         readiness=Readiness(port="health", path="/"),
         ports=ports,
         config_files={"collector.yaml": yaml.safe_dump(config, sort_keys=False)},

@@ -86,8 +86,11 @@ class Backend:
     ports: tuple[str, ...]
     read_paths: tuple[ReadPath, ...]
     egress: str  # how the collector sends to it: "otlp_grpc" or "http"
+    query_port: str = "http"  # the port name its read paths use
+    ingest_port: str = "http"  # for egress "http": the port an HTTP exporter posts to
 
-    def service(self, binary: Path | None, ports: dict[str, int]) -> ServiceSpec:
+    def service(self, binary: Path | None, ports: dict[str, int], listen: str = "127.0.0.1") -> ServiceSpec:
+        """What to run; `listen` is the address its listeners bind (0.0.0.0 inside a container network)."""
         raise NotImplementedError
 
     def base_url(self, service: Service) -> str:
@@ -96,8 +99,8 @@ class Backend:
     def version(self, binary: Path | None, service: Service | None) -> str:
         raise NotImplementedError
 
-    def unavailable(self) -> str | None:
-        """Why it cannot run here (None: it can)."""
+    def unavailable(self, runtime: str = "local") -> str | None:
+        """Why it cannot run on this runtime here (None: it can)."""
         return None
 
     def external(self) -> tuple[str, str] | None:

@@ -18,7 +18,8 @@ import yaml
 
 from ..model import Link, Span
 from ..otlp import spans_from_json
-from ..runtime import Readiness, Service, ServiceSpec
+from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
+from ..toolchain import IMAGES
 from .base import HTTP_TIMEOUT, Backend, SearchAnswer, SearchQuery, ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE, Answer, ReadPath, get_json
 
 NAME = "jaeger"
@@ -90,6 +91,7 @@ class Jaeger(Backend):
     title = "Jaeger"
     component = "jaeger"
     egress = "otlp_grpc"
+    query_port = "query_http"
     ports = ("otlp_grpc", "query_http", "query_grpc", "health")
     read_paths = (
         ReadPath(NAME, "api_v3", "Jaeger /api/v3", read_api_v3),
@@ -103,7 +105,7 @@ class Jaeger(Backend):
                         "link_span_id": "its query API has no parameter for link targets"}),
     )
 
-    def config(self, ports: dict[str, int]) -> dict[str, Any]:
+    def config(self, ports: dict[str, int], listen: str = LOOPBACK) -> dict[str, Any]:
         return {
             "service": {
                 "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
@@ -113,25 +115,26 @@ class Jaeger(Backend):
                 "telemetry": {"metrics": {"level": "none"}, "logs": {"level": "info"}},
             },
             "extensions": {
-                "healthcheckv2": {"use_v2": True, "http": {"endpoint": f"127.0.0.1:{ports['health']}"}},
+                "healthcheckv2": {"use_v2": True, "http": {"endpoint": f"{listen}:{ports['health']}"}},
                 "jaeger_query": {
                     "storage": {"traces": "memstore"},
-                    "http": {"endpoint": f"127.0.0.1:{ports['query_http']}"},
-                    "grpc": {"endpoint": f"127.0.0.1:{ports['query_grpc']}"},
+                    "http": {"endpoint": f"{listen}:{ports['query_http']}"},
+                    "grpc": {"endpoint": f"{listen}:{ports['query_grpc']}"},
                 },
                 "jaeger_storage": {"backends": {"memstore": {"memory": {"max_traces": 100000}}}},
             },
-            "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{ports['otlp_grpc']}"}}}},
+            "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"}}}},
             "exporters": {"jaeger_storage_exporter": {"trace_storage": "memstore"}},
         }
 
-    def service(self, binary: Path, ports: dict[str, int]) -> ServiceSpec:
+    def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK) -> ServiceSpec:
         return ServiceSpec(
             name=NAME,
             command=(str(binary), "--config", "jaeger.yaml"),
+            image=IMAGES[NAME],
             readiness=Readiness(port="health", path="/status"),
             ports=ports,
-            config_files={"jaeger.yaml": yaml.safe_dump(self.config(ports), sort_keys=False)},
+            config_files={"jaeger.yaml": yaml.safe_dump(self.config(ports, listen), sort_keys=False)},
             # Seen with 2.13.0: after SIGTERM it keeps retrying a gRPC connection to its own, already
             # stopped, query server and never exits. Its store is in memory: nothing to lose.
             stop_grace=3.0,
@@ -146,7 +149,9 @@ class Jaeger(Backend):
     def base_url(self, service: Service) -> str:
         return service.url("query_http")
 
-    def version(self, binary: Path, service: Service | None) -> str:
+    def version(self, binary: Path | None, service: Service | None) -> str:
+        if binary is None:
+            return "unknown"  # its API does not say; in containers the image tag does
         result = subprocess.run([str(binary), "version"], capture_output=True, text=True, timeout=30)
         try:
             return json.loads(result.stdout.strip().splitlines()[-1])["gitVersion"].lstrip("v") or "unknown"

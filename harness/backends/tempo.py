@@ -25,7 +25,8 @@ import yaml
 
 from ..model import Span
 from ..otlp import spans_from_json
-from ..runtime import Readiness, Service, ServiceSpec
+from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
+from ..toolchain import IMAGES
 from .base import Backend, HTTP_TIMEOUT, Answer, ReadPath, SearchAnswer, SearchQuery, get_json
 
 NAME = "tempo"
@@ -125,36 +126,37 @@ class Tempo(Backend):
         otlp = os.environ.get(OTLP_ENV) or f"{urlparse(url).hostname}:4317"
         return url.rstrip("/"), otlp
 
-    def unavailable(self) -> str | None:
-        if self.external() or self.binary():
-            return None
+    def unavailable(self, runtime: str = "local") -> str | None:
+        if runtime != "local" or self.external() or self.binary():
+            return None  # docker runs its image; external is whatever the user runs
         return (f"no Tempo given: put a `tempo` binary on PATH (or set {BINARY_ENV}), or point "
                 f"{URL_ENV} (and {OTLP_ENV}) at a running Tempo")
 
-    def config(self, ports: dict[str, int], data_dir: Path) -> dict[str, Any]:
+    def config(self, ports: dict[str, int], data_dir: Path, listen: str = LOOPBACK) -> dict[str, Any]:
         return {
             "stream_over_http_enabled": True,
-            "server": {"http_listen_address": "127.0.0.1", "http_listen_port": ports["http"],
-                       "grpc_listen_address": "127.0.0.1", "grpc_listen_port": ports["grpc"], "log_level": "info"},
+            "server": {"http_listen_address": listen, "http_listen_port": ports["http"],
+                       "grpc_listen_address": listen, "grpc_listen_port": ports["grpc"], "log_level": "info"},
             # Gossip on loopback and a free port: its default (every interface, 7946) may be taken.
-            "memberlist": {"bind_addr": ["127.0.0.1"], "bind_port": ports["memberlist"],
-                           "advertise_addr": "127.0.0.1", "advertise_port": ports["memberlist"]},
+            "memberlist": {"bind_addr": [listen], "bind_port": ports["memberlist"],
+                           "advertise_addr": LOOPBACK, "advertise_port": ports["memberlist"]},
             "distributor": {"receivers": {"otlp": {"protocols": {
-                "grpc": {"endpoint": f"127.0.0.1:{ports['otlp_grpc']}"}}}}},
+                "grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"}}}}},
             "storage": {"trace": {"backend": "local", "wal": {"path": str(data_dir / "wal")},
                                   "local": {"path": str(data_dir / "blocks")}}},
             "usage_report": {"reporting_enabled": False},
         }
 
-    def service(self, binary: Path | None, ports: dict[str, int]) -> ServiceSpec:
+    def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK) -> ServiceSpec:
         tempo = binary or self.binary()
         return ServiceSpec(
             name=NAME,
             command=(str(tempo), "-config.file=tempo.yaml", "-target=all"),
+            image=IMAGES[NAME],
             readiness=Readiness(port="http", path="/ready", timeout=120.0),
             ports=ports,
             # Its data goes next to the run's config folder (the service's working directory).
-            config_files={"tempo.yaml": yaml.safe_dump(self.config(ports, Path("../tempo-data")), sort_keys=False)},
+            config_files={"tempo.yaml": yaml.safe_dump(self.config(ports, Path("../tempo-data"), listen), sort_keys=False)},
             # Seen with 3.0.3: still running 120 s after SIGTERM, its API hanging. Bounded, then killed.
             stop_grace=5.0,
         )

@@ -14,7 +14,8 @@ import requests
 
 from ..model import AttrValue, Link, Span
 from ..otlp import RUN_ID_ATTRIBUTE
-from ..runtime import Readiness, Service, ServiceSpec
+from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
+from ..toolchain import IMAGES
 from .base import DROPPED_LINKS_COUNT, FLAGS, Answer, Backend, ReadPath, SearchAnswer, SearchQuery, get_json
 
 NAME = "zipkin"
@@ -96,22 +97,26 @@ class Zipkin(Backend):
                         "link_span_id": "a link target is only part of a tag value, and tag queries match whole values"}),
     )
 
-    def service(self, binary: Path, ports: dict[str, int]) -> ServiceSpec:
+    def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK) -> ServiceSpec:
         port = ports["http"]
+        # One listener, on loopback only (the default is every interface).
+        app_args = (f"--armeria.ports[0].port={port}", f"--armeria.ports[0].ip={listen}",
+                    "--armeria.ports[0].protocols[0]=http")
+        # The JDK resolver reads /etc/hosts first; Armeria's own opens a UDP socket to the
+        # system's name server even when nothing needs resolving.
+        jvm = ("-Xms128m", "-Xmx512m", "-Dcom.linecorp.armeria.useJdkDnsResolver=true")
         return ServiceSpec(
             name=NAME,
-            command=("java", "-Xms128m", "-Xmx512m",
-                     # The JDK resolver reads /etc/hosts first; Armeria's own opens a UDP socket to
-                     # the system's name server even when nothing needs resolving.
-                     "-Dcom.linecorp.armeria.useJdkDnsResolver=true",
-                     "-jar", str(binary),
-                     # One listener, on loopback only (the default is every interface).
-                     f"--armeria.ports[0].port={port}", "--armeria.ports[0].ip=127.0.0.1",
-                     "--armeria.ports[0].protocols[0]=http"),
+            command=("java", *jvm, "-jar", str(binary), *app_args),
             readiness=Readiness(port="http", path="/health"),
             ports=ports,
             env={"STORAGE_TYPE": "mem", "QUERY_PORT": str(port)},
             stop_grace=15.0,
+            image=IMAGES[NAME],
+            # The official image starts the server itself and takes JVM options from JAVA_OPTS; a
+            # plain `java -jar` image (see `linkmatrix images`) reads JDK_JAVA_OPTIONS.
+            container_args=app_args,
+            container_env={"JAVA_OPTS": " ".join(jvm), "JDK_JAVA_OPTIONS": " ".join(jvm)},
         )
 
     def otlp_address(self, service: Service) -> str | None:

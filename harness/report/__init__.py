@@ -38,6 +38,8 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "started": result.started,
             "ended": result.ended,
             "runtime": result.runtime,
+            "runtime_reason": result.runtime_reason,
+            **({"network_mode": result.network_mode} if result.network_mode else {}),
             "pipeline": "collector",
             "pipelines": sorted({cell.pipeline for cell in result.cells}, key=PIPELINE_ORDER.index),
             "stages": result.stages,
@@ -49,7 +51,11 @@ def to_document(result: RunResult) -> dict[str, Any]:
         },
         "scenarios": [{"name": s.name, "file": Path(s.path).name, "problem": s.problem} for s in result.scenarios],
         "columns": [{"backend": p.backend, "read_path": p.name, "label": p.label,
-                     "cannot_carry": sorted(p.cannot_carry)} for p in result.columns],
+                     "cannot_carry": sorted(p.cannot_carry),
+                     "runtime": result.runtime,
+                     **({"image": result.services[p.backend]["image"]}
+                        if "image" in result.services.get(p.backend, {}) else {})}
+                    for p in result.columns],
         "features": [{"id": f.id, "title": f.title, "question": f.question} for f in FEATURES.values()],
         "cells": [_with_meaning(cell.to_json(), result) for cell in cells],
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,17 @@ class ServiceSpec:
     env: dict[str, str] = field(default_factory=dict)
     version: str = ""
     stop_grace: float = 10.0  # seconds between SIGTERM and SIGKILL
+    image: str = ""  # its official image, for the docker runtime
+    # What the image's entrypoint gets (default: the command without its program) and extra env.
+    container_args: tuple[str, ...] | None = None
+    container_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def image_args(self) -> tuple[str, ...]:
+        return self.container_args if self.container_args is not None else self.command[1:]
 
 
-# Builds a spec once ports are known, since configs name each other's ports.
-SpecFactory = Callable[[dict[str, int], Path], ServiceSpec]
+LOOPBACK = "127.0.0.1"  # where services listen; inside a container on its own network: 0.0.0.0
 
 
 @dataclass
@@ -55,16 +62,20 @@ class Service:
         return f"http://{self.address(port)}"
 
 
-def external_service(name: str, url: str, otlp_address: str, readiness_path: str) -> Service:
-    """A service someone else runs: linkmatrix only talks to it, and never stops it."""
+def external_service(name: str, url: str, otlp_address: str, readiness_path: str,
+                     query_port: str = "http") -> Service:
+    """A service someone else runs: linkmatrix only talks to it, and never stops it.
+    `query_port` is the port name its adapter reads from (Jaeger's is "query_http")."""
     from urllib.parse import urlparse
 
     parsed = urlparse(url)
-    otlp_host, _, otlp_port = otlp_address.rpartition(":")
-    if otlp_host not in ("", parsed.hostname):
-        raise ValueError(f"{name}: its query URL and OTLP address must be on one host ({url}, {otlp_address})")
-    ports = {"http": parsed.port or 80, "otlp_grpc": int(otlp_port)}
-    spec = ServiceSpec(name=name, command=(), readiness=Readiness("http", readiness_path), ports=ports)
+    ports = {query_port: parsed.port or 80}
+    if otlp_address:
+        otlp_host, _, otlp_port = otlp_address.rpartition(":")
+        if otlp_host not in ("", parsed.hostname):
+            raise ValueError(f"{name}: its query URL and OTLP address must be on one host ({url}, {otlp_address})")
+        ports["otlp_grpc"] = int(otlp_port)
+    spec = ServiceSpec(name=name, command=(), readiness=Readiness(query_port, readiness_path), ports=ports)
     return Service(spec, None, 0.0, host=parsed.hostname or "127.0.0.1")
 
 

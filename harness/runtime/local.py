@@ -16,7 +16,7 @@ import requests
 
 from ..errors import PortInUseError, ServiceError
 from ..wait import wait_until
-from . import Service, ServiceSpec
+from . import LOOPBACK, Service, ServiceSpec
 from .ports import free_port, holder, is_free
 
 _PR_SET_PDEATHSIG = 1
@@ -39,6 +39,8 @@ def log_tail(path: Path, lines: int = 15) -> str:
 
 class LocalRuntime:
     name = "local"
+    listen = LOOPBACK
+    taps_reach_backends = True
 
     def __init__(self, run_dir: Path) -> None:
         self.config_dir = run_dir / "config"
@@ -51,6 +53,10 @@ class LocalRuntime:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop_all()
+
+    @staticmethod
+    def peer_address(service: Service, port: str) -> str:
+        return service.address(port)
 
     def allocate_ports(self, names: tuple[str, ...]) -> dict[str, int]:
         return {name: free_port(self._taken_ports) for name in names}

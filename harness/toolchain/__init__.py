@@ -246,6 +246,20 @@ ZIPKIN = MavenJar(name="zipkin", version="3.6.1", group="io.zipkin", artifact="z
 
 COMPONENTS: dict[str, Component] = {c.name: c for c in (COLLECTOR, JAEGER, ZIPKIN)}
 
+# The official images the docker runtime runs (the same releases as above). Override one with
+# --image NAME=REF or LINKMATRIX_IMAGE_<NAME> (a mirror, an air-gapped registry, a local build).
+IMAGES: dict[str, str] = {
+    "collector": "otel/opentelemetry-collector-contrib:0.161.0",
+    "jaeger": "jaegertracing/jaeger:2.13.0",
+    "tempo": "grafana/tempo:3.0.3",
+    "zipkin": "openzipkin/zipkin:3.6.1",
+}
+
+
+def image_for(service: str, overrides: dict[str, str] | None = None) -> str:
+    return ((overrides or {}).get(service) or os.environ.get(f"LINKMATRIX_IMAGE_{service.upper()}")
+            or IMAGES[service])
+
 
 def ensure(names: list[str] | None = None, report: Report = print) -> dict[str, Path]:
     cache = cache_dir()

@@ -34,7 +34,7 @@ def binaries() -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def shipped_run(binaries: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     reports = tmp_path_factory.mktemp("reports")
-    settings = RunSettings(scenarios=load_all([ROOT / "scenarios"]), reports_dir=reports)
+    settings = RunSettings(scenarios=load_all([ROOT / "scenarios"]), reports_dir=reports, runtime="local")
     result = MatrixRun(settings, notify=lambda message: None).run()
     write(result, reports)
     return result

@@ -38,7 +38,7 @@ def test_malformed_scenario_gives_one_line_and_exit_2(tmp_path: Path) -> None:
 def test_interrupting_a_run_leaves_no_service(binaries: dict[str, Path], tmp_path: Path, signum: int,
                                               code: int) -> None:
     reports = tmp_path / "reports"
-    process = linkmatrix("run", "--reports", str(reports), stdout=subprocess.DEVNULL)
+    process = linkmatrix("run", "--runtime", "local", "--reports", str(reports), stdout=subprocess.DEVNULL)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
     deadline = time.monotonic() + 120

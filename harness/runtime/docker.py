@@ -1,0 +1,277 @@
+"""The `docker` runtime: each service is a container from its official image (or an override),
+started with testcontainers.
+
+Two network modes:
+- `host` (Linux, CI): containers share the host's network; every listener binds 127.0.0.1 on a
+  free port, exactly as in the local runtime, so the recording taps work unchanged.
+- `network` (Docker Desktop): a user-defined network per run, one alias per service (its name);
+  listeners bind 0.0.0.0 inside their container and each port is published on 127.0.0.1 of the
+  host under the same number. The collector reaches backends by alias, so there is no tap between
+  them: the collector hop is then its `file` export.
+
+The run folder is mounted at the same absolute path inside every container, so generated
+configs and the collector's file export mean the same paths everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ..errors import ServiceError
+from ..toolchain import image_for
+from . import LOOPBACK, Service, ServiceSpec
+from .ports import free_port, holder, is_free
+
+# The reaper container cannot be pulled everywhere; this runtime removes its containers itself.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+from testcontainers.core.container import DockerContainer  # noqa: E402 (after the setting above)
+from testcontainers.core.network import Network  # noqa: E402
+from testcontainers.core.waiting_utils import WaitStrategy  # noqa: E402
+
+HOST, NETWORK = "host", "network"
+LABEL = "dev.linkmatrix.run"
+
+
+def daemon_answers(timeout: float = 3.0) -> str | None:
+    """None when a Docker daemon answers GET /_ping on DOCKER_HOST (default: the local socket);
+    else why not, in one line. A raw request: nothing is left open whatever happens."""
+    from urllib.parse import urlparse
+
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    parsed = urlparse(where)
+    if parsed.scheme == "unix":
+        sock, address = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM), parsed.path
+    elif parsed.scheme in ("tcp", "http"):
+        sock, address = socket.socket(socket.AF_INET, socket.SOCK_STREAM), (parsed.hostname, parsed.port or 2375)
+    else:
+        return f"no Docker daemon answers (DOCKER_HOST {where!r} is not a unix or tcp address)"
+    try:
+        sock.settimeout(timeout)
+        sock.connect(address)
+        sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+        answer = sock.recv(1024).decode(errors="replace")
+    except OSError as error:
+        return f"no Docker daemon answers at {where} ({error.strerror or error})"
+    finally:
+        sock.close()
+    if " 200 " not in answer.split("\r\n", 1)[0]:
+        return f"the Docker daemon at {where} did not answer its ping ({answer.splitlines()[0] if answer else 'empty'})"
+    return None
+
+
+@dataclass(frozen=True)
+class ContainerPlan:
+    """Everything `docker run` gets for one service: pure data, so tests can check it."""
+
+    name: str
+    image: str
+    args: tuple[str, ...]
+    env: dict[str, str]
+    working_dir: str
+    volumes: dict[str, dict[str, str]]
+    labels: dict[str, str]
+    network_mode: str | None = None  # "host"
+    network: str | None = None  # the run's user-defined network
+    aliases: tuple[str, ...] = ()
+    ports: dict[str, tuple[str, int]] = field(default_factory=dict)  # "4317/tcp" → (host ip, host port)
+
+
+class LoopbackHttpWaitStrategy(WaitStrategy):
+    """Ready when GET http://127.0.0.1:<port><path> answers `status`. (testcontainers' own HTTP
+    strategy asks Docker for a port mapping, which host networking does not have.)"""
+
+    def __init__(self, port: int, path: str, status: int = 200) -> None:
+        super().__init__()
+        self.url, self.status = f"http://{LOOPBACK}:{port}{path}", status
+
+    def wait_until_ready(self, container: Any) -> None:
+        deadline = time.monotonic() + self._startup_timeout
+        while time.monotonic() < deadline:
+            container.reload()
+            if container.status in ("exited", "dead"):
+                raise ServiceError(container.image, f"container {container.status} before {self.url} answered")
+            try:
+                if requests.get(self.url, timeout=2).status_code == self.status:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(self._poll_interval)
+        raise TimeoutError(f"{self.url} did not answer HTTP {self.status} within {self._startup_timeout:.0f}s "
+                           "(hint: the container's log is in the run's logs/ folder)")
+
+
+class DockerRuntime:
+    name = "docker"
+
+    def __init__(self, run_dir: Path, network_mode: str = HOST, images: dict[str, str] | None = None) -> None:
+        if network_mode not in (HOST, NETWORK):
+            raise ValueError(f"network mode must be {HOST} or {NETWORK}, not {network_mode!r}")
+        self.run_dir = run_dir.resolve()
+        self.config_dir = self.run_dir / "config"
+        self.log_dir = self.run_dir / "logs"
+        self.network_mode = network_mode
+        self.images = images or {}
+        self.network_name = f"linkmatrix-{self.run_dir.name}"
+        self._network: Network | None = None
+        self._taken_ports: set[int] = set()
+        self._containers: list[tuple[ServiceSpec, DockerContainer]] = []
+        self.started_images: dict[str, dict[str, str]] = {}
+
+    # -- what the rest of linkmatrix needs to know ------------------------------------------------
+    @property
+    def listen(self) -> str:
+        """Where services bind inside their container."""
+        return LOOPBACK if self.network_mode == HOST else "0.0.0.0"
+
+    @property
+    def taps_reach_backends(self) -> bool:
+        """Whether the collector can send to a tap in this process (only on the host's network)."""
+        return self.network_mode == HOST
+
+    def peer_address(self, service: Service, port: str) -> str:
+        """How one container reaches another's port."""
+        if self.network_mode == HOST:
+            return service.address(port)
+        return f"{service.name}:{service.spec.ports[port]}"
+
+    def __enter__(self) -> "DockerRuntime":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop_all()
+
+    def allocate_ports(self, names: tuple[str, ...]) -> dict[str, int]:
+        return {name: free_port(self._taken_ports) for name in names}
+
+    # -- planning (pure) ---------------------------------------------------------------------------
+    def plan(self, spec: ServiceSpec) -> ContainerPlan:
+        common = dict(
+            name=spec.name,
+            image=image_for(spec.name, self.images) if spec.image else spec.image,
+            args=tuple(spec.image_args),
+            env={**spec.env, **spec.container_env},
+            working_dir=str(self.config_dir),
+            volumes={str(self.run_dir): {"bind": str(self.run_dir), "mode": "rw"}},
+            labels={LABEL: self.run_dir.name},
+        )
+        if self.network_mode == HOST:
+            return ContainerPlan(**common, network_mode="host")
+        return ContainerPlan(**common, network=self.network_name, aliases=(spec.name,),
+                             ports={f"{port}/tcp": (LOOPBACK, port) for port in spec.ports.values()})
+
+    # -- running -----------------------------------------------------------------------------------
+    def _write_configs(self, spec: ServiceSpec) -> None:
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        for file_name, content in spec.config_files.items():
+            (self.config_dir / file_name).write_text(content)
+        # Official images run as non-root users: they must be able to write their data and files.
+        for folder in (self.run_dir, self.config_dir):
+            folder.chmod(0o777)
+
+    def _container(self, plan: ContainerPlan, spec: ServiceSpec) -> DockerContainer:
+        container = DockerContainer(plan.image).with_command(list(plan.args))
+        for key, value in plan.env.items():
+            container.with_env(key, value)
+        for host_path, mount in plan.volumes.items():
+            container.with_volume_mapping(host_path, mount["bind"], mount["mode"])
+        kwargs: dict[str, Any] = {"working_dir": plan.working_dir, "labels": plan.labels}
+        if plan.network_mode:
+            kwargs["network_mode"] = plan.network_mode
+        else:
+            container.with_network(self._ensure_network()).with_network_aliases(*plan.aliases)
+            container.ports.update(plan.ports)
+        container.with_kwargs(**kwargs)
+        ready = spec.readiness
+        container.waiting_for(LoopbackHttpWaitStrategy(spec.ports[ready.port], ready.path, ready.status)
+                              .with_startup_timeout(ready.timeout).with_poll_interval(0.25))
+        return container
+
+    def _ensure_network(self) -> Network:
+        if self._network is None:
+            self._network = Network()
+            self._network.name = self.network_name
+            self._network.create()
+        return self._network
+
+    def start(self, spec: ServiceSpec) -> Service:
+        for port_name, port in spec.ports.items():
+            if not is_free(port):
+                raise ServiceError(spec.name, f"port {port} ({port_name}) on 127.0.0.1 is taken by {holder(port)}")
+        self._write_configs(spec)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        plan = self.plan(spec)
+        container = self._container(plan, spec)
+        started = time.monotonic()
+        self._containers.append((spec, container))
+        try:
+            container.start()
+        except Exception as error:
+            tail = self._save_log(spec, container)
+            raise ServiceError(spec.name, f"container from {plan.image} did not get ready: "
+                                          f"{str(error).splitlines()[0] if str(error) else type(error).__name__}",
+                               tail) from None
+        self.started_images[spec.name] = self._image_record(plan.image, container)
+        return Service(spec, self.log_dir / f"{spec.name}.log", time.monotonic() - started)
+
+    @staticmethod
+    def _image_record(reference: str, container: DockerContainer) -> dict[str, str]:
+        try:
+            image = container.get_wrapped_container().image
+            digests = image.attrs.get("RepoDigests") or []
+            return {"name": reference, "id": image.id, "digest": digests[0].split("@", 1)[1] if digests else ""}
+        except Exception:
+            return {"name": reference, "id": "", "digest": ""}
+
+    def _save_log(self, spec: ServiceSpec, container: DockerContainer) -> str:
+        try:
+            stdout, stderr = container.get_logs()
+        except Exception:
+            return ""
+        text = (stdout + stderr).decode(errors="replace")
+        (self.log_dir / f"{spec.name}.log").write_text(text)
+        return "\n".join(text.splitlines()[-15:])
+
+    def stop_all(self) -> None:
+        """Save each log, stop (SIGTERM, then SIGKILL after the grace), remove; then the network."""
+        while self._containers:
+            spec, container = self._containers.pop()
+            self._save_log(spec, container)
+            wrapped = getattr(container, "_container", None)
+            try:
+                if wrapped is not None:
+                    wrapped.stop(timeout=int(max(spec.stop_grace, 1)))
+                    wrapped.remove(force=True, v=True)
+            except Exception:  # already gone
+                pass
+        self._remove_strays()
+        if self._network is not None:
+            try:
+                self._network.remove()
+            except Exception:
+                pass
+            self._network = None
+
+    def _remove_strays(self) -> None:
+        """Containers of this run that linkmatrix never got a handle on (an interrupt can land
+        while Docker creates one): found by the run's label, and removed."""
+        import docker
+
+        client = docker.from_env()
+        try:
+            for attempt in range(3):  # a create that was in flight may land a moment later
+                for container in client.containers.list(all=True, filters={"label": f"{LABEL}={self.run_dir.name}"}):
+                    container.remove(force=True, v=True)
+                if attempt < 2:
+                    time.sleep(0.5)
+        except Exception:
+            pass
+        finally:
+            client.close()

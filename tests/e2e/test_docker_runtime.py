@@ -1,0 +1,101 @@
+"""The docker runtime, live: containers started by testcontainers with host networking, from local
+images built FROM scratch out of the same pinned binaries (official images cannot be pulled
+everywhere). Its verdicts must equal the local runtime's.
+
+Skips when no Docker daemon answers — unless LINKMATRIX_REQUIRE_DOCKER=1 (CI), where that fails."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from harness.matrix import MatrixRun, RunSettings
+from harness.report import to_document
+from harness.runtime.docker import LABEL, daemon_answers
+from harness.scenario import load_all
+
+from .conftest import ROOT
+
+SCENARIOS = ["cross-trace-attributes", "fan-in-via-headers", "invalid-context-links", "root-and-child-links"]
+DAEMON_PROBLEM = daemon_answers()
+if DAEMON_PROBLEM and os.environ.get("LINKMATRIX_REQUIRE_DOCKER") == "1":
+    raise RuntimeError(f"LINKMATRIX_REQUIRE_DOCKER=1 but {DAEMON_PROBLEM}")
+pytestmark = pytest.mark.skipif(DAEMON_PROBLEM is not None, reason=f"docker runtime tests skipped: {DAEMON_PROBLEM}")
+
+
+@pytest.fixture(scope="module")
+def local_images(binaries: dict[str, Path]) -> dict[str, str]:
+    from harness.toolchain.images import build_local_images
+
+    return build_local_images(report=lambda message: None)
+
+
+def containers_of_linkmatrix() -> list[str]:
+    client = docker.from_env()
+    try:
+        return [c.name for c in client.containers.list(all=True, filters={"label": LABEL})]
+    finally:
+        client.close()
+
+
+def run(runtime: str, reports: Path, images: dict[str, str]) -> dict[str, Any]:
+    scenarios = load_all([ROOT / "scenarios" / f"{name}.yaml" for name in SCENARIOS])
+    settings = RunSettings(scenarios=scenarios, reports_dir=reports, backends=["jaeger", "zipkin"],
+                           runtime=runtime, images=images)
+    return to_document(MatrixRun(settings, notify=lambda message: None).run())
+
+
+def verdicts(document: dict[str, Any]) -> dict[tuple, tuple]:
+    return {(c["scenario"], c["pipeline"], c["feature"], c["backend"], c["read_path"]): (c["verdict"], c.get("changed_at"))
+            for c in document["cells"]}
+
+
+def test_docker_verdicts_equal_local_verdicts(local_images: dict[str, str], tmp_path: Path) -> None:
+    in_docker = run("docker", tmp_path / "docker", local_images)
+    on_host = run("local", tmp_path / "local", {})
+    assert in_docker["run"]["problems"] == [] and on_host["run"]["problems"] == []
+    assert in_docker["run"]["runtime"] == "docker" and in_docker["run"]["network_mode"] == "host"
+    assert verdicts(in_docker) == verdicts(on_host)
+    assert len(verdicts(in_docker)) > 50
+    for column in in_docker["columns"]:
+        assert column["runtime"] == "docker"
+        assert column["image"]["name"] == local_images[column["backend"]]
+        assert column["image"]["id"].startswith("sha256:")
+    assert in_docker["run"]["services"]["collector"]["image"]["name"] == local_images["collector"]
+    logs = next((tmp_path / "docker").iterdir()) / "logs"  # each container's log, saved before removal
+    assert (logs / "jaeger.log").read_text().strip() and (logs / "collector.log").read_text().strip()
+    assert containers_of_linkmatrix() == []
+
+
+def test_interrupting_a_docker_run_leaves_no_container(local_images: dict[str, str], tmp_path: Path) -> None:
+    overrides = [arg for name, image in local_images.items() for arg in ("--image", f"{name}={image}")]
+    process = subprocess.Popen([sys.executable, "-m", "harness", "run", "--runtime", "docker", "--backend", "jaeger",
+                                "--backend", "zipkin", *overrides, "--reports", str(tmp_path)], cwd=ROOT, text=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+    deadline, seen = time.monotonic() + 120, []
+    while time.monotonic() < deadline and not any("Jaeger ready" in line for line in seen):
+        try:
+            seen.append(lines.get(timeout=1))
+        except queue.Empty:
+            pass
+    try:
+        assert any("Jaeger ready" in line for line in seen), "".join(seen)
+        assert containers_of_linkmatrix(), "containers should be running before the interrupt"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+    finally:
+        process.kill()
+        process.stderr.close()
+    assert containers_of_linkmatrix() == []
