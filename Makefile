@@ -5,10 +5,14 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 # make matrix SCENARIOS="scenarios/fan-in-via-headers.yaml" ARGS="--backend jaeger"
+# make matrix RUNTIME=docker [LOCAL_IMAGES=1]   (RUNTIME: auto, local, docker, external)
 SCENARIOS ?=
 ARGS      ?=
+RUNTIME   ?=
+LOCAL_IMAGES ?=
+RUN_FLAGS = $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(LOCAL_IMAGES),--local-images)
 
-.PHONY: matrix test unit e2e backends validate clean
+.PHONY: matrix test unit e2e backends images compose validate clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +23,13 @@ backends: $(STAMP)   ## fetch/build the pinned collector, Jaeger and Zipkin (cac
 	$(BIN)/linkmatrix backends
 
 matrix: backends     ## run every scenario against every backend; writes reports/latest/
-	$(BIN)/linkmatrix run $(SCENARIOS) $(ARGS)
+	$(BIN)/linkmatrix run $(RUN_FLAGS) $(SCENARIOS) $(ARGS)
+
+images: backends     ## local FROM-scratch images of the pinned backends, for the docker runtime
+	$(BIN)/linkmatrix images
+
+compose: $(STAMP)    ## regenerate compose/ from the adapters and the versions table
+	$(BIN)/linkmatrix compose
 
 validate: $(STAMP)   ## check scenario files only
 	$(BIN)/linkmatrix validate $(SCENARIOS)

@@ -63,17 +63,22 @@ def cli() -> None:
 @click.option("--image", "images", multiple=True, metavar="NAME=REF",
               help="docker: run NAME (collector, jaeger, tempo, zipkin) from image REF (repeatable; "
                    "or LINKMATRIX_IMAGE_<NAME>).")
+@click.option("--local-images", is_flag=True, envvar="LINKMATRIX_LOCAL_IMAGES",
+              help="docker: build (once) and run local FROM-scratch images of the pinned collector, Jaeger "
+                   "and Zipkin instead of pulling the official ones.")
 @click.option("--external", "externals", multiple=True, metavar="NAME=ENDPOINTS",
               help="external: where NAME runs, e.g. jaeger=http://127.0.0.1:16686,otlp=127.0.0.1:14317 "
                    "or collector=127.0.0.1:4317 (defaults: the compose stack).")
 def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float,
-        runtime: str, network_mode: str, images: tuple[str, ...], externals: tuple[str, ...]) -> None:
+        runtime: str, network_mode: str, images: tuple[str, ...], local_images: bool,
+        externals: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
     from .matrix import MatrixRun, RunSettings
     from .report import to_document, write
     from .report.terminal import print_matrix
 
     loaded = load_all(scenarios or [DEFAULT_SCENARIOS])  # validate everything before starting anything
+    overrides, endpoints = _pairs(images, "--image"), _pairs(externals, "--external")
     started = time.monotonic()
     notify = _progress(started)
     notify(f"{len(loaded)} scenario(s): {', '.join(s.name for s in loaded)}")
@@ -82,10 +87,14 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         reason = BACKENDS[name].unavailable(runtime if runtime != "auto" else "local")
         if reason and runtime != "auto":
             raise UsageError(f"--backend {name}: {reason}")
+    if local_images:
+        from .toolchain.images import build_local_images
+
+        overrides = {**build_local_images(report=notify), **overrides}
     settings = RunSettings(scenarios=loaded, reports_dir=reports_dir,
                            backends=list(backends) or None, visibility_timeout=visibility_timeout,
                            runtime=runtime, network_mode=network_mode,
-                           images=_pairs(images, "--image"), external=_pairs(externals, "--external"))
+                           images=overrides, external=endpoints)
     result = MatrixRun(settings, notify).run()
     paths = write(result, reports_dir)
     # Wide when piped (CI logs, files): Rich would otherwise squeeze the table into 80 columns.
