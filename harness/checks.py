@@ -239,14 +239,7 @@ def check_trace_state(subject: Subject) -> Outcome | None:
         sent[pair.path] = pair.sent.trace_state
         got = pair.received.trace_state if pair.received else None
         received[pair.path] = got
-        if not got:
-            statuses.append(MISSING)
-            differences.append(Difference(f"{pair.path}.trace_state", pair.sent.trace_state, got or "", "missing"))
-        elif got != pair.sent.trace_state:
-            statuses.append(CHANGED)
-            differences.append(Difference(f"{pair.path}.trace_state", pair.sent.trace_state, got, "value changed"))
-        else:
-            statuses.append(OK)
+        _judge_value(f"{pair.path}.trace_state", pair.sent.trace_state, got or "", statuses, differences)
     return _outcome(statuses, sent, received, differences, _count_summary(statuses, "trace_states"))
 
 
@@ -319,6 +312,19 @@ def check_order(subject: Subject) -> Outcome | None:
     return _outcome(statuses, sent, received, differences, "links come back in another order")
 
 
+def _judge_value(path: str, expected: Any, got: Any, statuses: list[str], differences: list[Difference],
+                 missing: str = "missing", changed: str = "value changed") -> None:
+    """One scalar field: missing when empty, changed when different, else ok."""
+    if not got:
+        statuses.append(MISSING)
+        differences.append(Difference(path, expected, got, missing))
+    elif got != expected:
+        statuses.append(CHANGED)
+        differences.append(Difference(path, expected, got, changed))
+    else:
+        statuses.append(OK)
+
+
 def check_dropped_links_count(subject: Subject) -> Outcome | None:
     """Against the SDK's own count: a backend should say how many links the SDK dropped."""
     statuses, differences, sent, received = [], [], {}, {}
@@ -327,15 +333,7 @@ def check_dropped_links_count(subject: Subject) -> Outcome | None:
             continue
         sent[label] = span.dropped_links_count
         received[label] = seen.dropped_links_count if seen else None
-        if not received[label]:
-            statuses.append(MISSING)
-            differences.append(Difference(f"spans[{label}].dropped_links_count", sent[label], received[label], "missing"))
-        elif received[label] != sent[label]:
-            statuses.append(CHANGED)
-            differences.append(Difference(f"spans[{label}].dropped_links_count", sent[label], received[label],
-                                          "value changed"))
-        else:
-            statuses.append(OK)
+        _judge_value(f"spans[{label}].dropped_links_count", sent[label], received[label], statuses, differences)
     if not statuses:
         return None
     return _outcome(statuses, sent, received, differences, _count_summary(statuses, "dropped-link counts"))
@@ -349,14 +347,7 @@ def check_dropped_attributes_count(subject: Subject) -> Outcome | None:
         path = f"{pair.path}.dropped_attributes_count"
         sent[path] = pair.sent.dropped_attributes_count
         received[path] = pair.received.dropped_attributes_count if pair.received else None
-        if not received[path]:
-            statuses.append(MISSING)
-            differences.append(Difference(path, sent[path], received[path], "missing"))
-        elif received[path] != sent[path]:
-            statuses.append(CHANGED)
-            differences.append(Difference(path, sent[path], received[path], "value changed"))
-        else:
-            statuses.append(OK)
+        _judge_value(path, sent[path], received[path], statuses, differences)
     if not statuses:
         return None
     return _outcome(statuses, sent, received, differences, _count_summary(statuses, "dropped-attribute counts"))
@@ -370,16 +361,8 @@ def check_parent_kept(subject: Subject) -> Outcome | None:
             continue
         sent[label] = span.parent_span_id
         received[label] = seen.parent_span_id if seen else None
-        if not received[label]:
-            statuses.append(MISSING)
-            differences.append(Difference(f"spans[{label}].parent_span_id", sent[label], received[label],
-                                          "the span lost its parent (the link to it remains)"))
-        elif received[label] != sent[label]:
-            statuses.append(CHANGED)
-            differences.append(Difference(f"spans[{label}].parent_span_id", sent[label], received[label],
-                                          "another parent"))
-        else:
-            statuses.append(OK)
+        _judge_value(f"spans[{label}].parent_span_id", sent[label], received[label], statuses, differences,
+                     missing="the span lost its parent (the link to it remains)", changed="another parent")
     if not statuses:
         return None
     return _outcome(statuses, sent, received, differences, _count_summary(statuses, "parents"))

@@ -98,18 +98,28 @@ def not_in_pipeline(emission: Emission, feature: str, read_path: ReadPath) -> Ce
                        f"(it has no OTLP receiver of its own)")
 
 
+def _new_cell(emission: Emission, feature: str, read_path: ReadPath, upstream: dict[str, Outcome],
+              gap: tuple[str, str] | None, received: object) -> Cell:
+    """A cell still to be judged (verdict error, no reason), or already settled: n/a for a declared
+    gap (text, and the key of its note in the read path), error for a failed read."""
+    cell = Cell(emission.scenario, feature, read_path.backend, read_path.name, emission.pipeline, ERROR,
+                hops={hop: outcome.verdict for hop, outcome in upstream.items()})
+    if gap:
+        text, note_key = gap
+        note = read_path.notes.get(note_key, "")
+        cell.verdict, cell.reason = NOT_APPLICABLE, text + (f": {note}" if note else "")
+    elif isinstance(received, Exception):
+        cell.reason = str(received)
+    return cell
+
+
 def cell_for(emission: Emission, feature: str, read_path: ReadPath,
              upstream: dict[str, Outcome], received: list[Span] | Exception) -> Cell:
     check, needs_field = CHECKS[feature]
-    cell = Cell(emission.scenario, feature, read_path.backend, read_path.name, emission.pipeline, ERROR,
-                hops={hop: outcome.verdict for hop, outcome in upstream.items()})
-    if needs_field and needs_field in read_path.cannot_carry:
-        cell.verdict = NOT_APPLICABLE
-        note = read_path.notes.get(needs_field, "")
-        cell.reason = f"{read_path.label} cannot carry link {needs_field}" + (f": {note}" if note else "")
-        return cell
-    if isinstance(received, Exception):
-        cell.reason = str(received)
+    gap = (f"{read_path.label} cannot carry link {needs_field}", needs_field) \
+        if needs_field and needs_field in read_path.cannot_carry else None
+    cell = _new_cell(emission, feature, read_path, upstream, gap, received)
+    if cell.verdict != ERROR or cell.reason:
         return cell
     outcome = check(_subject(emission, feature, received))
     assert outcome is not None
@@ -126,16 +136,10 @@ def cell_for(emission: Emission, feature: str, read_path: ReadPath,
 
 def search_cell(emission: Emission, feature: str, read_path: ReadPath, upstream: dict[str, Outcome],
                 probes: list[Probe] | Exception) -> Cell:
-    cell = Cell(emission.scenario, feature, read_path.backend, read_path.name, emission.pipeline, ERROR,
-                hops={hop: outcome.verdict for hop, outcome in upstream.items()})
     kind = SEARCH_FEATURES[feature]
-    if kind not in read_path.search_kinds:
-        cell.verdict = NOT_APPLICABLE
-        note = read_path.notes.get(kind, "")
-        cell.reason = f"{read_path.label} has no such query" + (f": {note}" if note else "")
-        return cell
-    if isinstance(probes, Exception):
-        cell.reason = str(probes)
+    gap = (f"{read_path.label} has no such query", kind) if kind not in read_path.search_kinds else None
+    cell = _new_cell(emission, feature, read_path, upstream, gap, probes)
+    if cell.verdict != ERROR or cell.reason:
         return cell
     broken = control_failure(probes)
     if broken:

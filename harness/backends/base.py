@@ -124,6 +124,11 @@ class Backend:
         raise NotImplementedError
 
 
+def tag_text(value: Any) -> str:
+    """An attribute value as a tag query writes it (bools in lower case, as the SDKs send them)."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def get_json(url: str) -> tuple[int, Any]:
     """GET and decode JSON; (status, None) when the body is empty or not JSON."""
     response = requests.get(url, timeout=HTTP_TIMEOUT, headers={"Accept": "application/json"})

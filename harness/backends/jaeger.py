@@ -20,7 +20,7 @@ from ..model import Link, Span
 from ..otlp import spans_from_json
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
 from ..toolchain import IMAGES
-from .base import HTTP_TIMEOUT, Backend, SearchAnswer, SearchQuery, ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE, Answer, ReadPath, get_json
+from .base import tag_text, HTTP_TIMEOUT, Backend, SearchAnswer, SearchQuery, ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE, Answer, ReadPath, get_json
 
 NAME = "jaeger"
 WARNINGS_ATTRIBUTE = "@jaeger@warnings"  # where Jaeger says what it changed in a span
@@ -74,16 +74,12 @@ def _pad(hex_id: str, width: int) -> str:
 def search(base_url: str, query: SearchQuery) -> SearchAnswer:
     """Jaeger UI's search: /api/traces?service=…&tags={"key":"value"}. Its tags match span and
     process tags and log fields; whether they match link attributes is what this measures."""
-    params = {"service": query.service, "tags": json.dumps({query.key: _tag_text(query.value)}),
+    params = {"service": query.service, "tags": json.dumps({query.key: tag_text(query.value)}),
               "start": query.start * 1_000_000, "end": query.end * 1_000_000, "limit": 100}
     response = requests.get(f"{base_url}/api/traces", params=params, timeout=HTTP_TIMEOUT)
     body = response.json() if response.content else None
     found = {(span.trace_id, span.span_id) for span in normalize_api_traces(body)} if response.status_code == 200 else set()
     return SearchAnswer(found, response.status_code, body, f"/api/traces?service={query.service}&tags={params['tags']}")
-
-
-def _tag_text(value: Any) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 class Jaeger(Backend):

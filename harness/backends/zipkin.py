@@ -16,7 +16,7 @@ from ..model import AttrValue, Link, Span
 from ..otlp import RUN_ID_ATTRIBUTE
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
 from ..toolchain import IMAGES
-from .base import DROPPED_LINKS_COUNT, FLAGS, Answer, Backend, ReadPath, SearchAnswer, SearchQuery, get_json
+from .base import tag_text, DROPPED_LINKS_COUNT, FLAGS, Answer, Backend, ReadPath, SearchAnswer, SearchQuery, get_json
 
 NAME = "zipkin"
 LINK_TAG = re.compile(r"^otlp\.link\.(\d+)$")
@@ -66,7 +66,7 @@ def normalize_api_v2(body: Any, run_id: str | None = None) -> list[Span]:
 
 def search(base_url: str, query: SearchQuery) -> SearchAnswer:
     """Zipkin's tag query: annotationQuery=key=value matches a whole tag value exactly."""
-    annotation = f"{query.key}={_tag_text(query.value)}"
+    annotation = f"{query.key}={tag_text(query.value)}"
     params = {"serviceName": query.service, "annotationQuery": annotation, "endTs": query.end * 1000,
               "lookback": (query.end - query.start) * 1000, "limit": 100}
     response = requests.get(f"{base_url}/api/v2/traces", params=params, timeout=10)
@@ -75,10 +75,6 @@ def search(base_url: str, query: SearchQuery) -> SearchAnswer:
              if response.status_code == 200 else set())
     return SearchAnswer(found, response.status_code, body,
                         f"/api/v2/traces?serviceName={query.service}&annotationQuery={annotation}")
-
-
-def _tag_text(value: Any) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 class Zipkin(Backend):

@@ -76,6 +76,23 @@ def _require(tool: str, version_args: list[str], pattern: str, minimum: tuple[in
                              f"found {'.'.join(map(str, found)) or 'an unknown version'}")
 
 
+def _begin_go_build(cache: Path, name: str) -> Path:
+    """Check Go is there and start a fresh build log; returns the log's path."""
+    _require("go", ["version"], r"go(\d+)\.(\d+)", (1, 24), f"to build {name}")
+    log = cache / "logs" / f"{name}-build.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    return log
+
+
+def _install(built: Path, target: Path, work: Path) -> Path:
+    """Move a finished build into place in one step (a half-built binary never looks cached)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(built, target)
+    shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
 class Component(Protocol):
     name: str
     version: str
@@ -107,24 +124,18 @@ class GoProgram:
         target = self.path(cache)
         if target.exists():
             return target
-        _require("go", ["version"], r"go(\d+)\.(\d+)", (1, 24), f"to build {self.name}")
+        log = _begin_go_build(cache, self.name)
         report(f"building {self.name} {self.version} from {self.source} (first time only, a few minutes)")
         work = cache / "build" / f"{self.name}-{self.version}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        log = cache / "logs" / f"{self.name}-build.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("")
         env = {"CGO_ENABLED": "0"}  # static: runs anywhere, and in a FROM-scratch image
         _run(["go", "mod", "init", f"linkmatrix.build/{self.name}"], log, work, env, self.name)
         _run(["go", "get", "-tool", f"{self.package}@{self.module_version}"], log, work, env, self.name, report)
         partial = work / self.name
         _run(["go", "build", "-trimpath", f"-ldflags=-s -w {self.ldflags}", "-o", str(partial), self.package],
              log, work, env, self.name, report)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(partial, target)
-        shutil.rmtree(work, ignore_errors=True)
-        return target
+        return _install(partial, target, work)
 
 
 @dataclass(frozen=True)
@@ -155,10 +166,7 @@ class CollectorBuild:
         target = self.path(cache)
         if target.exists():
             return target
-        _require("go", ["version"], r"go(\d+)\.(\d+)", (1, 24), f"to build {self.name}")
-        log = cache / "logs" / f"{self.name}-build.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("")
+        log = _begin_go_build(cache, self.name)
         tools = cache / "tools" / f"ocb-{self.builder_version}"
         builder = tools / "builder"
         if not builder.exists():
@@ -174,10 +182,7 @@ class CollectorBuild:
         manifest_path.parent.mkdir(parents=True, exist_ok=True)
         manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
         _run([str(builder), "--config", str(manifest_path)], log, cache, {"CGO_ENABLED": "0"}, self.name, report)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(work / manifest["dist"]["name"], target)
-        shutil.rmtree(work, ignore_errors=True)
-        return target
+        return _install(work / manifest["dist"]["name"], target, work)
 
 
 @dataclass(frozen=True)
