@@ -22,12 +22,31 @@ from .ports import free_port, holder, is_free
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """If linkmatrix itself is killed (even by SIGKILL), the kernel stops the child too."""
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _prepare_child() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Undo the signal block of `_signals_held` (a mask survives exec), and if linkmatrix itself is
+    killed (even by SIGKILL), have the kernel stop the child too."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except OSError:
         pass
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while forking: a handler that raises inside Python's at-fork hooks
+    is ignored, and the interrupt would be lost. Held, it is delivered right after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def log_tail(path: Path, lines: int = 15) -> str:
@@ -77,17 +96,17 @@ class LocalRuntime:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{spec.name}.log"
         started = time.monotonic()
-        with open(log_path, "wb") as log:
+        with open(log_path, "wb") as log, _signals_held():
             try:
                 process = subprocess.Popen(
                     spec.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                     cwd=self.config_dir, env={**os.environ, **spec.env},
                     start_new_session=True,  # its own process group: Ctrl-C is ours to handle
-                    preexec_fn=_die_with_parent,
+                    preexec_fn=_prepare_child,
                 )
             except OSError as error:
                 raise ServiceError(spec.name, f"cannot run {spec.command[0]}: {error.strerror}") from None
-        self._processes.append((spec, process))
+            self._processes.append((spec, process))  # known before a held signal is delivered
         self._wait_ready(spec, process, log_path)
         return Service(spec, log_path, time.monotonic() - started)
 
