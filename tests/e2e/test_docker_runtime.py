@@ -40,10 +40,13 @@ def local_images(binaries: dict[str, Path]) -> dict[str, str]:
     return build_local_images(report=lambda message: None)
 
 
-def containers_of_linkmatrix() -> list[str]:
+def containers_of(reports: Path) -> list[str]:
+    """Containers of the runs whose folders are in `reports` (other runs may share the daemon)."""
+    runs = {folder.name for folder in reports.iterdir() if folder.is_dir()} if reports.exists() else set()
     client = docker.from_env()
     try:
-        return [c.name for c in client.containers.list(all=True, filters={"label": LABEL})]
+        return [c.name for c in client.containers.list(all=True, filters={"label": LABEL})
+                if c.labels.get(LABEL) in runs]
     finally:
         client.close()
 
@@ -74,7 +77,7 @@ def test_docker_verdicts_equal_local_verdicts(local_images: dict[str, str], tmp_
     assert in_docker["run"]["services"]["collector"]["image"]["name"] == local_images["collector"]
     logs = next((tmp_path / "docker").iterdir()) / "logs"  # each container's log, saved before removal
     assert (logs / "jaeger.log").read_text().strip() and (logs / "collector.log").read_text().strip()
-    assert containers_of_linkmatrix() == []
+    assert containers_of(tmp_path / "docker") == []
 
 
 def test_interrupting_a_docker_run_leaves_no_container(local_images: dict[str, str], tmp_path: Path) -> None:
@@ -92,10 +95,10 @@ def test_interrupting_a_docker_run_leaves_no_container(local_images: dict[str, s
             pass
     try:
         assert any("Jaeger ready" in line for line in seen), "".join(seen)
-        assert containers_of_linkmatrix(), "containers should be running before the interrupt"
+        assert containers_of(tmp_path), "containers should be running before the interrupt"
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 130
     finally:
         process.kill()
         process.stderr.close()
-    assert containers_of_linkmatrix() == []
+    assert containers_of(tmp_path) == []
