@@ -18,7 +18,6 @@ from .model import (FLAG_CONTEXT_HAS_IS_REMOTE, FLAG_CONTEXT_IS_REMOTE, FLAG_SAM
                     to_json_value, typed, value_type)
 
 PRESERVED, DEGRADED, LOST, NOT_APPLICABLE, ERROR = "preserved", "degraded", "lost", "n/a", "error"
-VERDICTS = (PRESERVED, DEGRADED, LOST, NOT_APPLICABLE, ERROR)
 MAX_DIFFERENCES = 25  # evidence stays readable for a span with 1,000 links
 
 OK, CHANGED, MISSING = "ok", "changed", "missing"
@@ -42,7 +41,6 @@ class Outcome:
     received: Any = None
     differences: list[Difference] = field(default_factory=list)
     summary: str = ""  # one line: how it changed
-    reason: str = ""  # for n/a and error
 
     @property
     def changed(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__, toolchain
 from .backends import BACKENDS
@@ -35,8 +37,8 @@ def _install_signal_handlers() -> None:
 
 
 def _progress(started: float):
-    def notify(message: str) -> None:
-        console.print(f"[dim]{time.monotonic() - started:6.1f}s[/] {message}", soft_wrap=True)
+    def notify(message: str) -> None:  # messages hold [brackets] (field paths): never markup
+        console.print(f"[dim]{time.monotonic() - started:6.1f}s[/] {escape(message)}", soft_wrap=True)
     return notify
 
 
@@ -73,7 +75,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         runtime: str, network_mode: str, images: tuple[str, ...], local_images: bool,
         externals: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
-    from .matrix import MatrixRun, RunSettings
+    from .matrix import MatrixRun, RunSettings, choose_runtime
     from .report import to_document, write
     from .report.terminal import print_matrix
 
@@ -83,27 +85,32 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     notify = _progress(started)
     notify(f"{len(loaded)} scenario(s): {', '.join(s.name for s in loaded)}")
     reports_dir.mkdir(parents=True, exist_ok=True)
+    chosen, why = choose_runtime(runtime)
     for name in backends:  # asked for by name: it must be able to run
-        reason = BACKENDS[name].unavailable(runtime if runtime != "auto" else "local")
-        if reason and runtime != "auto":
+        reason = BACKENDS[name].unavailable(chosen)
+        if reason:
             raise UsageError(f"--backend {name}: {reason}")
-    if local_images:
+    if local_images and chosen == "docker":
         from .toolchain.images import build_local_images
 
         overrides = {**build_local_images(report=notify), **overrides}
     settings = RunSettings(scenarios=loaded, reports_dir=reports_dir,
                            backends=list(backends) or None, visibility_timeout=visibility_timeout,
-                           runtime=runtime, network_mode=network_mode,
+                           runtime=chosen, runtime_reason=why, network_mode=network_mode,
                            images=overrides, external=endpoints)
     result = MatrixRun(settings, notify).run()
     paths = write(result, reports_dir)
     # Wide when piped (CI logs, files): Rich would otherwise squeeze the table into 80 columns.
     print_matrix(to_document(result), Console(highlight=False, width=None if sys.stdout.isatty() else 160))
-    notify(f"wrote {paths['markdown']} and {paths['json']} (also reports/latest)")
+    notify(f"wrote {paths['markdown']} and {paths['json']} (also {reports_dir / 'latest'})")
     if result.problems:
         for problem in result.problems:
-            console.print(f"[yellow]problem:[/] {problem.splitlines()[0]}")
+            console.print(f"[yellow]problem:[/] {escape((problem.splitlines() or [''])[0])}")
         sys.exit(1)
+
+
+ENDPOINT_FORMS = {"collector": re.compile(r"^[^\s:/]+:\d+$"),
+                  "backend": re.compile(r"^https?://[^\s/:]+(:\d+)?(,otlp=[^\s:/]+:\d+)?$")}
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -112,6 +119,10 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
         name, sep, rest = value.partition("=")
         if not sep or name not in ("collector", *BACKENDS):
             raise UsageError(f"{option} {value!r}: write NAME=VALUE with NAME one of collector, {', '.join(BACKENDS)}")
+        form = ENDPOINT_FORMS["collector" if name == "collector" else "backend"]
+        if option == "--external" and not form.match(rest):
+            example = "HOST:PORT" if name == "collector" else "http://HOST:PORT[,otlp=HOST:PORT]"
+            raise UsageError(f"{option} {value!r}: {name} is written {name}={example}")
         pairs[name] = rest
     return pairs
 
@@ -187,5 +198,5 @@ def main() -> None:
         error.show()
         sys.exit(error.exit_code)
     except LinkmatrixError as error:
-        console.print(f"[red]error:[/] {error}", soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(str(error))}", soft_wrap=True)
         sys.exit(error.exit_code)

@@ -55,10 +55,6 @@ class Emission:
     ended: float = 0.0
 
     @property
-    def trace_ids(self) -> list[str]:
-        return sorted({span.trace_id for span in self.sdk})
-
-    @property
     def linking_spans(self) -> list[Span]:
         """The spans the code gave links to, as the code asked for them."""
         return [span for span in self.requested if span.links]

@@ -71,7 +71,7 @@ def exercised_features(emission: Emission, wanted: tuple[str, ...] | None) -> li
     exercised = []
     for feature in selected_features(wanted):
         if feature in SEARCH_FEATURES:
-            if probes_for(emission, [feature]):
+            if any(probe.feature == feature for probe in probes_for(emission, [feature])):
                 exercised.append(feature)
         elif CHECKS[feature][0](_subject(emission, feature, emission.sdk if feature in SDK_BASELINE
                                          else emission.requested)) is not None:
@@ -98,19 +98,23 @@ def not_in_pipeline(emission: Emission, feature: str, read_path: ReadPath) -> Ce
                        f"(it has no OTLP receiver of its own)")
 
 
-def _new_cell(emission: Emission, feature: str, read_path: ReadPath, upstream: dict[str, Outcome],
-              gap: tuple[str, str] | None, received: object) -> Cell:
-    """A cell still to be judged (verdict error, no reason), or already settled: n/a for a declared
-    gap (text, and the key of its note in the read path), error for a failed read."""
-    cell = Cell(emission.scenario, feature, read_path.backend, read_path.name, emission.pipeline, ERROR,
+def _new_cell(emission: Emission, feature: str, read_path: ReadPath, upstream: dict[str, Outcome]) -> Cell:
+    return Cell(emission.scenario, feature, read_path.backend, read_path.name, emission.pipeline, ERROR,
                 hops={hop: outcome.verdict for hop, outcome in upstream.items()})
+
+
+def _settled(cell: Cell, read_path: ReadPath, gap: tuple[str, str] | None, received: object) -> bool:
+    """Settle a cell that needs no judging: n/a for a declared gap (its text, and the key of its
+    note in the read path), error for a read that failed. False: it is still to be judged."""
     if gap:
         text, note_key = gap
         note = read_path.notes.get(note_key, "")
         cell.verdict, cell.reason = NOT_APPLICABLE, text + (f": {note}" if note else "")
-    elif isinstance(received, Exception):
-        cell.reason = str(received)
-    return cell
+        return True
+    if isinstance(received, Exception):
+        cell.reason = str(received) or type(received).__name__
+        return True
+    return False
 
 
 def cell_for(emission: Emission, feature: str, read_path: ReadPath,
@@ -118,8 +122,8 @@ def cell_for(emission: Emission, feature: str, read_path: ReadPath,
     check, needs_field = CHECKS[feature]
     gap = (f"{read_path.label} cannot carry link {needs_field}", needs_field) \
         if needs_field and needs_field in read_path.cannot_carry else None
-    cell = _new_cell(emission, feature, read_path, upstream, gap, received)
-    if cell.verdict != ERROR or cell.reason:
+    cell = _new_cell(emission, feature, read_path, upstream)
+    if _settled(cell, read_path, gap, received):
         return cell
     outcome = check(_subject(emission, feature, received))
     assert outcome is not None
@@ -138,8 +142,8 @@ def search_cell(emission: Emission, feature: str, read_path: ReadPath, upstream:
                 probes: list[Probe] | Exception) -> Cell:
     kind = SEARCH_FEATURES[feature]
     gap = (f"{read_path.label} has no such query", kind) if kind not in read_path.search_kinds else None
-    cell = _new_cell(emission, feature, read_path, upstream, gap, probes)
-    if cell.verdict != ERROR or cell.reason:
+    cell = _new_cell(emission, feature, read_path, upstream)
+    if _settled(cell, read_path, gap, probes):
         return cell
     broken = control_failure(probes)
     if broken:

@@ -37,7 +37,7 @@ from .hops import Cell, cell_for, exercised_features, not_in_pipeline, search_ce
 from .model import Span
 from .runtime import Service, external_service
 from .runtime.docker import DockerRuntime, daemon_answers
-from .runtime.external import ExternalRuntime
+from .runtime.external import READINESS, ExternalRuntime
 from .runtime.local import LocalRuntime
 from .scenario import Scenario
 from .searchability import probes_for, run_probes
@@ -55,6 +55,7 @@ class RunSettings:
     backends: list[str] | None = None  # None: every backend that can run here
     visibility_timeout: float = 60.0
     runtime: str = "auto"  # auto | local | docker | external
+    runtime_reason: str = ""  # set when the caller already chose the runtime
     network_mode: str = "host"  # docker: host | network
     images: dict[str, str] = field(default_factory=dict)  # docker: service → image override
     external: dict[str, str] = field(default_factory=dict)  # external: service → endpoints
@@ -144,7 +145,8 @@ class MatrixRun:
         self.result = RunResult(run_id=run_id, run_dir=settings.reports_dir.resolve() / run_id, started=_now(),
                                 scenarios=settings.scenarios,
                                 stages={stage: 0.0 for stage in ("startup", "emit", "visibility", "read")})
-        self.result.runtime, self.result.runtime_reason = choose_runtime(settings.runtime)
+        self.result.runtime, self.result.runtime_reason = (
+            (settings.runtime, settings.runtime_reason) if settings.runtime_reason else choose_runtime(settings.runtime))
         self.backends: list[Backend] = []
         for name in settings.backends or list(BACKENDS):
             reason = BACKENDS[name].unavailable(self.result.runtime)
@@ -157,6 +159,7 @@ class MatrixRun:
         self.egress: dict[str, _Egress] = {}
         self.backend_errors: dict[str, str] = {}
         self.lock = threading.Lock()
+        self.cancel = threading.Event()  # set when the run is interrupted: worker threads stop polling
         self.emit_ended = 0.0
 
     @property
@@ -230,7 +233,8 @@ class MatrixRun:
         given = backend.external() if runtime.name == "local" else None
         if runtime.name == "external" or given:  # someone else runs it: check it answers, never stop it
             service = (runtime.service(backend.name, backend.query_port) if runtime.name == "external"
-                       else external_service(backend.name, *given, readiness_path="/ready"))
+                       else external_service(backend.name, *given, READINESS.get(backend.name, "/"),
+                                             backend.query_port))
             url = f"http://{service.address(service.spec.readiness.port)}{service.spec.readiness.path}"
             wait_until(lambda: requests.get(url, timeout=5).status_code, lambda status: status == 200,
                        timeout=30, what=f"{backend.title} at {url}", describe=lambda status: f"HTTP {status}")
@@ -275,7 +279,7 @@ class MatrixRun:
     def _record_services(self) -> None:
         self.result.stage_detail["startup"] = {name: round(service.startup_seconds, 3)
                                                for name, service in self.services.items()}
-        images = getattr(self.runtime, "started_images", {})
+        images = self.runtime.started_images
         for name, service in self.services.items():
             self.result.services[name] = {"ports": dict(service.spec.ports), "host": service.host,
                                           "log": (str(service.log_path.relative_to(self.result.run_dir))
@@ -329,16 +333,22 @@ class MatrixRun:
                 else (lambda: pipeline.read_forwarded(forwarded, self.result.run_id)))
         expected = _all_keys([e for e in emissions if e.pipeline == COLLECTOR])
         try:
-            spans = wait_until(read,
-                               lambda spans: expected <= {span.key for span in spans}, timeout=30,
+            spans = wait_until(read, lambda spans: expected <= {span.key for span in spans},
+                               timeout=self.settings.visibility_timeout, cancel=self.cancel,
                                what=f"collector → {backend}",
                                describe=lambda spans: f"{len({s.key for s in spans} & expected)} of {len(expected)} spans"
                                ).value
-        except NotVisibleError as error:
+        except Exception as error:  # not all there, or unreadable: the hop shows what it has
             with self.lock:
-                self.result.problems.append(str(error))
-            spans = read()
+                self.result.problems.append(f"collector → {backend}: {error}")
+            try:
+                spans = read()
+            except Exception:
+                spans = []
         if egress:
+            with self.lock:
+                self.result.problems.extend(f"collector → {backend}: a request could not be decoded: {problem}"
+                                            for problem in egress.tap.errors)
             egress.tap.save(self.result.run_dir / "raw" / backend / "collector-egress.jsonl")
         return spans
 
@@ -352,7 +362,7 @@ class MatrixRun:
 
             waited = wait_until(
                 probe, lambda got, keys=keys: keys <= {span.key for span in got[0].spans},
-                timeout=self.settings.visibility_timeout,
+                timeout=self.settings.visibility_timeout, cancel=self.cancel,
                 what=f"{path.label}: trace {trace_id} of {emission.scenario}",
                 describe=lambda got, keys=keys: _missing(keys, got[0], emission))
             answer, seconds = waited.value
@@ -373,7 +383,7 @@ class MatrixRun:
             wanted = [f for f in exercised_features(emission, scenario.checks) if f in SEARCH_FEATURES]
             by_emission[id(emission)] = probes_for(emission, wanted)
         probes = [probe for group in by_emission.values() for probe in group]
-        seconds = run_probes(path, base_url, probes, self.notify) if probes else 0.0
+        seconds = run_probes(path, base_url, probes, self.notify, self.cancel) if probes else 0.0
         raw_dir = self.result.run_dir / "raw" / path.backend / path.name
         raw_dir.mkdir(parents=True, exist_ok=True)
         (raw_dir / "answers.json").write_text(json.dumps(
@@ -426,16 +436,22 @@ class MatrixRun:
     def _read_all(self, emissions: list[Emission]) -> dict[str, Any]:
         self.notify("waiting until every read path shows every span")
         started = time.monotonic()
+        # The collector hop: per backend from its tap, else from the collector's file export;
+        # not known at all when someone else runs the collector.
+        recorded = self.runtime.name != "external" and COLLECTOR in self.pipelines
+        hop_backends = [name for name in self.services if name in BACKENDS and recorded]
         # Read paths poll in parallel: a slow one must not hold the others up.
-        with ThreadPoolExecutor(max_workers=max(1, len(self.result.columns) + len(self.egress))) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, len(self.result.columns) + len(hop_backends)))
+        try:
             reads = {path.id: pool.submit(self._read_path, path, emissions) for path in self.result.columns}
-            # The collector hop: per backend from its tap, else from the collector's file export;
-            # not known at all when someone else runs the collector.
-            recorded = self.runtime.name != "external" and COLLECTOR in self.pipelines
-            collector = {name: pool.submit(self._collector_hop, name, emissions)
-                         for name in self.services if name in BACKENDS and recorded}
+            collector = {name: pool.submit(self._collector_hop, name, emissions) for name in hop_backends}
             outcome = {"reads": {key: future.result() for key, future in reads.items()},
                        "collector": {key: future.result() for key, future in collector.items()}}
+        except BaseException:  # Ctrl-C, SIGTERM: stop the pollers now, not at their deadlines
+            self.cancel.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         detail = self.result.stage_detail
         self.result.stages["visibility"] = max(detail.get("visibility", {}).values(), default=0.0)
         self.result.stages["search"] = max(detail.get("search", {}).values(), default=0.0)
@@ -480,7 +496,7 @@ class MatrixRun:
         """Versions as the running programs report them, not as the pins say (in containers:
         the image's tag; the image's id and digest are under run.services)."""
         versions = self.result.versions
-        images = getattr(self.runtime, "started_images", {})
+        images = self.runtime.started_images
         if binaries.get(toolchain.COLLECTOR.name):
             collector = _command_output([str(binaries[toolchain.COLLECTOR.name]), "--version"])
             versions["collector"] = collector.rsplit(" ", 1)[-1] if collector else "unknown"
@@ -489,7 +505,10 @@ class MatrixRun:
         for backend in self.backends:
             binary = binaries.get(backend.component) if backend.component else None
             if self.result.runtime == "local" or backend.name not in images:
-                versions[backend.name] = backend.version(binary, self.services.get(backend.name))
+                try:
+                    versions[backend.name] = backend.version(binary, self.services.get(backend.name))
+                except Exception:  # a version is worth a line in the report, never the run
+                    versions[backend.name] = "unknown"
             if versions.get(backend.name, "unknown") == "unknown" and backend.name in images:
                 versions[backend.name] = _image_tag(images[backend.name])
         if self.result.runtime == "local" and any(backend.name == "zipkin" for backend in self.backends):

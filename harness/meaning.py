@@ -20,6 +20,10 @@ def _notes(cell: dict[str, Any]) -> str:
     return " ".join(str(d.get("note", "")) for d in _differences(cell))
 
 
+def _first_note(cell: dict[str, Any], starting: str) -> str:
+    return next((str(d["note"]) for d in _differences(cell) if str(d.get("note", "")).startswith(starting)), "")
+
+
 def _is(feature: str, *hops: str) -> Callable[[dict[str, Any]], bool]:
     return lambda cell: cell["feature"] == feature and (not hops or cell.get("hop") in hops)
 
@@ -31,7 +35,7 @@ def _search_of_leading_zero_id(cell: dict[str, Any]) -> bool:
 
 RULES: list[Rule] = [
     (lambda c: c["verdict"] == "error",
-     lambda c, label, v: f"Not measured: {c.get('reason', 'see the reason').splitlines()[0]}"),
+     lambda c, label, v: f"Not measured: {(c.get('reason') or 'see the reason').splitlines()[0]}"),
     (lambda c: any("Invalid span link removed" in w
                    for ws in (c.get("evidence") or {}).get("backend_warnings", {}).values() for w in ws),
      lambda c, label, v: f"{label.split(' ')[0]} removes every link whose trace id is all zeros, even one that "
@@ -70,10 +74,10 @@ RULES: list[Rule] = [
      lambda c, label, v: f"{label} cannot find spans by this link field; to answer 'what links here', use a "
                          "backend whose search knows link fields."),
     (lambda c: "truncated to" in _notes(c),
-     lambda c, label, v: f"{label} cuts long link attribute values ({_differences(c)[0]['note']}); keep "
+     lambda c, label, v: f"{label} cuts long link attribute values ({_first_note(c, 'truncated to')}); keep "
                          "payloads out of link attributes."),
     (lambda c: c["feature"].startswith("link.attribute.") and "type " in _notes(c),
-     lambda c, label, v: f"{label} returns the value with another type ({_differences(c)[0]['note']}); "
+     lambda c, label, v: f"{label} returns the value with another type ({_first_note(c, 'type ')}); "
                          "compare values as text in queries and dashboards."),
     (lambda c: c.get("hop") == "backend",
      lambda c, label, v: f"{label} received this but does not return it as sent; if you need it, read "

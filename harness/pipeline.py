@@ -19,7 +19,6 @@ from .toolchain import IMAGES
 NAME = "collector"
 PORTS = ("otlp_grpc", "health")
 FORWARDED_FILE = "collector-forwarded.jsonl"
-DEFAULT_PIPELINE = "collector"
 
 
 def collector_config(ports: dict[str, int], exporters: dict[str, dict[str, Any]], forwarded: Path | None,

@@ -212,7 +212,7 @@ def _build(data: dict[str, Any], path: str) -> Scenario:
     )
 
 
-def _semantic_errors(scenario: Scenario, data: dict[str, Any]) -> Iterable[tuple[list[Any], str]]:
+def _semantic_errors(scenario: Scenario) -> Iterable[tuple[list[Any], str]]:
     """What a schema cannot say: names are unique, references resolve, targets exist in time."""
     seen_traces: dict[str, TraceSpec] = {}
     for t_index, trace in enumerate(scenario.traces):
@@ -295,7 +295,7 @@ def load_scenario(path: Path | str) -> Scenario:
         raise ScenarioError(shown, _field_path(parts), message, _line_of(root, parts))
 
     scenario = _build(data, shown)
-    for parts, message in _semantic_errors(scenario, data):
+    for parts, message in _semantic_errors(scenario):
         raise ScenarioError(shown, _field_path(parts), message, _line_of(root, parts))
     return scenario
 

@@ -8,6 +8,7 @@ the trace reads.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -64,13 +65,14 @@ def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
     return probes
 
 
-def run_probes(path: ReadPath, base_url: str, probes: list[Probe], notify: Callable[[str], None]) -> float:
-    """Poll every probe this path can express until it finds its span or the deadline passes;
-    returns the seconds it took."""
+def run_probes(path: ReadPath, base_url: str, probes: list[Probe], notify: Callable[[str], None],
+               cancel: threading.Event) -> float:
+    """Poll every probe this path can express until it finds its span, the deadline passes, or
+    `cancel` is set; returns the seconds it took."""
     started = time.monotonic()
     pending = [probe for probe in probes if probe.query.kind in path.search_kinds | {CONTROL}]
     delay = 0.5
-    while pending and time.monotonic() - started < path.search_timeout:
+    while pending and time.monotonic() - started < path.search_timeout and not cancel.is_set():
         for probe in list(pending):
             try:
                 probe.answer = path.search(base_url, probe.query)
@@ -82,7 +84,7 @@ def run_probes(path: ReadPath, base_url: str, probes: list[Probe], notify: Calla
                 probe.found = True
                 pending.remove(probe)
         if pending:
-            time.sleep(delay)
+            cancel.wait(delay)
             delay = min(delay * 2, 5.0)
     if pending:
         notify(f"  {path.label}: {len(pending)} quer{'y' if len(pending) == 1 else 'ies'} found nothing "

@@ -38,11 +38,14 @@ class _Forwarder(trace_service_pb2_grpc.TraceServiceServicer):
         with self.lock:
             self.requests.append(request)
         response = trace_service_pb2.ExportTraceServiceResponse()
-        for stub in self._stubs:
+        failures: list[grpc.RpcError] = []
+        for stub in self._stubs:  # every upstream gets the batch, even after one failed
             try:
                 response = stub.Export(request, timeout=10)
-            except grpc.RpcError as error:  # hand the next hop's answer back to the sender
-                context.abort(error.code(), f"upstream: {error.details()}")
+            except grpc.RpcError as error:
+                failures.append(error)
+        if failures:  # hand the next hop's answer back to the sender
+            context.abort(failures[0].code(), "upstream: " + "; ".join(str(f.details()) for f in failures))
         return response
 
     def close(self) -> None:
@@ -56,6 +59,7 @@ class OtlpGrpcTap:
     def __init__(self, upstreams: list[str]) -> None:
         self._forwarder = _Forwarder(upstreams)
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        self.errors: list[str] = []  # protobuf decodes every request it accepts: nothing to report
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self._forwarder, self._server)
         self.port = self._server.add_insecure_port("127.0.0.1:0")
         self.endpoint = f"127.0.0.1:{self.port}"

@@ -5,6 +5,7 @@ Used for service readiness and for span visibility; nothing in linkmatrix sleeps
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
@@ -29,11 +30,12 @@ class Waited(Generic[T]):
 
 def wait_until(probe: Callable[[], T], done: Callable[[T], bool], *, timeout: float, what: str,
                describe: Callable[[T], str] = repr, first_delay: float = 0.05,
-               max_delay: float = 1.0) -> Waited[T]:
+               max_delay: float = 1.0, cancel: threading.Event | None = None) -> Waited[T]:
     """Call `probe` until `done(value)`; raise NotVisibleError naming `what` and the last value.
 
     Exceptions in TRANSIENT count as "not yet"; any other exception stops the wait at once (a
-    service that died should not be waited for).
+    service that died should not be waited for). Setting `cancel` ends the wait too (the run is
+    being interrupted: worker threads must not keep polling).
     """
     started = time.monotonic()
     last: dict[str, object] = {"text": "no attempt finished"}
@@ -49,7 +51,7 @@ def wait_until(probe: Callable[[], T], done: Callable[[T], bool], *, timeout: fl
             last["text"] = describe(outcome.result())
 
     retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_delay(timeout),
+        stop=tenacity.stop_after_delay(timeout) | tenacity.stop_when_event_set(cancel or threading.Event()),
         wait=tenacity.wait_exponential(multiplier=first_delay, max=max_delay),
         retry=(tenacity.retry_if_exception_type(TRANSIENT)
                | tenacity.retry_if_result(lambda value: not done(value))),
@@ -63,5 +65,7 @@ def wait_until(probe: Callable[[], T], done: Callable[[T], bool], *, timeout: fl
         attempts = error.last_attempt.attempt_number
     except TRANSIENT:
         attempts = retrying.statistics.get("attempt_number", 0)
+    if cancel is not None and cancel.is_set():
+        raise NotVisibleError(f"{what}: stopped, the run is being interrupted")
     raise NotVisibleError(
         f"{what}: still not there after {timeout:.0f}s and {attempts} attempts; last seen: {last['text']}")

@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 
 from ..features import FEATURE_ORDER, FEATURES
+from ..errors import LinkmatrixError
 from ..matrix import RunResult
 from ..meaning import meaning
 
@@ -81,10 +82,14 @@ def write(result: RunResult, reports_dir: Path) -> dict[str, Path]:
     from .markdown import render_markdown
 
     document = to_document(result)
-    validate(document)
     run_dir = result.run_dir
     paths = {"json": run_dir / "matrix.json", "markdown": run_dir / "matrix.md"}
-    paths["json"].write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    paths["json"].write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")  # kept even if invalid
+    try:
+        validate(document)
+    except jsonschema.ValidationError as error:
+        raise LinkmatrixError(f"{paths['json']} does not follow its schema (a linkmatrix bug, please report it): "
+                              f"{'/'.join(map(str, error.absolute_path))}: {error.message}") from None
     paths["markdown"].write_text(render_markdown(document))
     point_latest(reports_dir, run_dir)
     return paths

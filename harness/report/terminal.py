@@ -11,7 +11,7 @@ from rich.table import Table
 from . import VERDICT_MARK, scenario_label
 
 _STYLE = {"preserved": "green", "degraded": "yellow", "lost": "red", "n/a": "dim", "error": "magenta"}
-_SHORT_HOP = {"sdk": "sdk", "wire": "wire", "collector": "coll", "backend": "back", "render": "ui"}
+_SHORT_HOP = {"sdk": "sdk", "wire": "wire", "collector": "coll", "backend": "back"}
 
 
 def print_matrix(document: dict[str, Any], console: Console) -> None:

@@ -29,7 +29,6 @@ class ServiceSpec:
     ports: dict[str, int]
     config_files: dict[str, str] = field(default_factory=dict)  # file name → content
     env: dict[str, str] = field(default_factory=dict)
-    version: str = ""
     stop_grace: float = 10.0  # seconds between SIGTERM and SIGKILL
     image: str = ""  # its official image, for the docker runtime
     # What the image's entrypoint gets (default: the command without its program) and extra env.
@@ -80,10 +79,17 @@ def external_service(name: str, url: str, otlp_address: str, readiness_path: str
 
 
 class Runtime(Protocol):
+    """What the matrix needs from a runtime (local, docker; external starts nothing)."""
+
     name: str
+    listen: str  # where services bind
+    taps_reach_backends: bool  # can the collector send to a tap in linkmatrix's process?
+    started_images: dict[str, dict[str, str]]  # service → image record, for containers
 
     def allocate_ports(self, names: tuple[str, ...]) -> dict[str, int]: ...
 
     def start(self, spec: ServiceSpec) -> Service: ...
+
+    def peer_address(self, service: Service, port: str) -> str: ...
 
     def stop_all(self) -> None: ...

@@ -155,7 +155,7 @@ class DockerRuntime:
     def plan(self, spec: ServiceSpec) -> ContainerPlan:
         common = dict(
             name=spec.name,
-            image=image_for(spec.name, self.images) if spec.image else spec.image,
+            image=image_for(spec.name, self.images),
             args=tuple(spec.image_args),
             env={**spec.env, **spec.container_env},
             working_dir=str(self.config_dir),
@@ -208,7 +208,10 @@ class DockerRuntime:
         self._write_configs(spec)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         plan = self.plan(spec)
-        container = self._container(plan, spec)
+        try:
+            container = self._container(plan, spec)
+        except Exception as error:  # no daemon, a network that cannot be made
+            raise ServiceError(spec.name, f"cannot prepare its container: {error}") from None
         started = time.monotonic()
         self._containers.append((spec, container))
         try:
@@ -244,13 +247,16 @@ class DockerRuntime:
         while self._containers:
             spec, container = self._containers.pop()
             self._save_log(spec, container)
-            wrapped = getattr(container, "_container", None)
             try:
+                wrapped = container.get_wrapped_container()
                 if wrapped is not None:
+                    # Not container.stop(): that kills at once; this is SIGTERM, grace, then SIGKILL.
                     wrapped.stop(timeout=int(max(spec.stop_grace, 1)))
                     wrapped.remove(force=True, v=True)
-            except Exception:  # already gone
+            except Exception:  # never created, or already gone
                 pass
+            finally:
+                container.get_docker_client().client.close()
         self._remove_strays()
         if self._network is not None:
             try:
@@ -264,14 +270,16 @@ class DockerRuntime:
         while Docker creates one): found by the run's label, and removed."""
         import docker
 
-        client = docker.from_env()
+        client = None
         try:
+            client = docker.from_env()
             for attempt in range(3):  # a create that was in flight may land a moment later
                 for container in client.containers.list(all=True, filters={"label": f"{LABEL}={self.run_dir.name}"}):
                     container.remove(force=True, v=True)
                 if attempt < 2:
                     time.sleep(0.5)
-        except Exception:
+        except Exception:  # no daemon any more: nothing left to remove either
             pass
         finally:
-            client.close()
+            if client is not None:
+                client.close()

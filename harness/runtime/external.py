@@ -27,6 +27,7 @@ class ExternalRuntime:
     given: dict[str, str] = field(default_factory=dict)
     name: str = "external"
     taps_reach_backends: bool = False
+    started_images: dict[str, dict[str, str]] = field(default_factory=dict)  # not ours to know
 
     def endpoint(self, service: str) -> str:
         return self.given.get(service) or os.environ.get(f"LINKMATRIX_EXTERNAL_{service.upper()}") or DEFAULTS[service]

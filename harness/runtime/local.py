@@ -65,6 +65,7 @@ class LocalRuntime:
         self.config_dir = run_dir / "config"
         self.log_dir = run_dir / "logs"
         self._taken_ports: set[int] = set()
+        self.started_images: dict[str, dict[str, str]] = {}  # none: processes, not containers
         self._processes: list[tuple[ServiceSpec, subprocess.Popen[bytes]]] = []
 
     def __enter__(self) -> "LocalRuntime":

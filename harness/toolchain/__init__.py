@@ -219,21 +219,23 @@ class MavenJar:
         target.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha1()
         with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as partial:
-            try:
-                with requests.get(self.url(), stream=True, timeout=60) as response:
-                    response.raise_for_status()
-                    for chunk in response.iter_content(1 << 20):
-                        partial.write(chunk)
-                        digest.update(chunk)
-            except requests.RequestException as error:
+            pass
+        try:
+            with open(partial.name, "wb") as out, requests.get(self.url(), stream=True, timeout=60) as response:
+                response.raise_for_status()
+                for chunk in response.iter_content(1 << 20):
+                    out.write(chunk)
+                    digest.update(chunk)
+            if digest.hexdigest() != self.sha1:
+                raise ToolchainError(f"{self.name}: {self.url()} has SHA-1 {digest.hexdigest()}, "
+                                     f"expected the pinned {self.sha1}")
+            os.chmod(partial.name, 0o644)
+            os.replace(partial.name, target)
+        except requests.RequestException as error:
+            raise ToolchainError(f"{self.name}: download of {self.url()} failed: {error}") from None
+        finally:
+            if os.path.exists(partial.name):  # whatever stopped it (even Ctrl-C): no half a jar
                 os.unlink(partial.name)
-                raise ToolchainError(f"{self.name}: download of {self.url()} failed: {error}") from None
-        if digest.hexdigest() != self.sha1:
-            os.unlink(partial.name)
-            raise ToolchainError(f"{self.name}: {self.url()} has SHA-1 {digest.hexdigest()}, "
-                                 f"expected the pinned {self.sha1}")
-        os.chmod(partial.name, 0o644)
-        os.replace(partial.name, target)
         return target
 
 

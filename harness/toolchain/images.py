@@ -80,15 +80,26 @@ def build_local_images(report: Callable[[str], None] = print, names: list[str] |
     import docker
 
     client = docker.from_env()
-    binaries = ensure(report=report)
-    wanted = {name: ref for name, ref in local_images().items() if names is None or name in names}
+    try:
+        return _build_missing(client, report, {name: ref for name, ref in local_images().items()
+                                               if names is None or name in names})
+    finally:
+        client.close()
+
+
+def _build_missing(client, report: Callable[[str], None], wanted: dict[str, str]) -> dict[str, str]:
+    import docker
+
+    missing = {}
     for name, reference in wanted.items():
         try:
             client.images.get(reference)
             report(f"{reference}: already built")
-            continue
         except docker.errors.ImageNotFound:
-            pass
+            missing[name] = reference
+    components = {"collector": COLLECTOR.name, "jaeger": JAEGER.name, "zipkin": ZIPKIN.name}
+    binaries = ensure([components[name] for name in missing], report=report) if missing else {}
+    for name, reference in missing.items():
         report(f"building {reference}")
         with tempfile.TemporaryDirectory(dir=cache_dir()) as folder:
             context = Path(folder)
@@ -103,5 +114,4 @@ def build_local_images(report: Callable[[str], None] = print, names: list[str] |
                                     labels={"dev.linkmatrix.local-image": name})
             except docker.errors.BuildError as error:
                 raise ToolchainError(f"{reference}: docker build failed: {error}") from None
-    client.close()
     return wanted

@@ -161,3 +161,18 @@ def test_changed_at_names_every_hop_that_took_something() -> None:
     upstream = upstream_outcomes(emission, F.LINK_PRESENT, {"sdk": [after_sdk], "wire": [after_sdk]})
     backend = CHECKS[F.LINK_PRESENT][0](Subject([requested], index_spans([linking()]), {}))
     assert changed_at({**upstream, "backend": backend}) == ["sdk", "backend"]
+
+
+def test_a_read_that_failed_without_a_message_is_still_an_error_with_a_reason() -> None:
+    requested = linking(link(attributes={"k": "v"}))
+    emission = _emission(requested, requested)
+    upstream = upstream_outcomes(emission, F.LINK_PRESENT, {"sdk": [requested]})
+    failed = cell_for(emission, F.LINK_PRESENT, _read_path(), upstream, TimeoutError())
+    assert (failed.verdict, failed.reason) == (ERROR, "TimeoutError")
+
+
+def test_search_by_attribute_needs_a_searchable_attribute() -> None:
+    requested = linking(link(attributes={"payload": ("a", "b")}))  # an array: no tag query expresses it
+    emission = _emission(requested, requested)
+    wanted = ("search.link_trace_id", "search.link_attribute")
+    assert exercised_features(emission, wanted) == ["search.link_trace_id"]
