@@ -61,6 +61,10 @@ RULES: list[Rule] = [
                          "sampled bit: no backend can tell you whether the linked span was sampled."),
     (lambda c: c.get("hop") == "wire",
      lambda c, label, v: "The OTLP exporter does not send this; no backend can show it."),
+    (lambda c: c["feature"].startswith("link.attribute.") and "type " in _notes(c),
+     lambda c, label, v: (f"The collector's exporter for {label.split(' ')[0]}" if c.get("hop") == "collector"
+                          else label) + f" changes the value's type ({_first_note(c, 'type ')}: {label.split(' ')[0]} "
+                          "gets link attributes as JSON text, where 2.0 and 2 look alike); do not rely on it."),
     (lambda c: c.get("hop") == "collector",
      lambda c, label, v: f"The collector's exporter for {label.split(' ')[0]} changed this on the way; look at "
                          "that exporter and the pipeline, not at the backend."),
@@ -76,9 +80,6 @@ RULES: list[Rule] = [
     (lambda c: "truncated to" in _notes(c),
      lambda c, label, v: f"{label} cuts long link attribute values ({_first_note(c, 'truncated to')}); keep "
                          "payloads out of link attributes."),
-    (lambda c: c["feature"].startswith("link.attribute.") and "type " in _notes(c),
-     lambda c, label, v: f"{label} returns the value with another type ({_first_note(c, 'type ')}); "
-                         "compare values as text in queries and dashboards."),
     (lambda c: c.get("hop") == "backend",
      lambda c, label, v: f"{label} received this but does not return it as sent; if you need it, read "
                          "another path or choose another backend."),

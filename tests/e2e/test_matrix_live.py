@@ -84,7 +84,21 @@ def test_typed_link_attributes_survive_api_v3_and_zipkin_tags_but_not_the_ui_mod
     ui_model = cell(document, "cross-trace-attributes", feature, "jaeger", "api_traces")
     assert ui_model["verdict"] == "n/a" and "cannot carry link attributes" in ui_model["reason"]
     # Zipkin has no link field: the values travel JSON-encoded inside the otlp.link.<i> tag.
-    assert cell(document, "cross-trace-attributes", feature, "zipkin", "api_v2")["verdict"] == "preserved"
+    zipkin = cell(document, "cross-trace-attributes", feature, "zipkin", "api_v2")
+    if kind != "double":
+        assert zipkin["verdict"] == "preserved"
+
+
+def test_zipkin_tags_turn_a_whole_double_into_an_int_in_the_collector(document: dict[str, Any]) -> None:
+    """1.5 survives the JSON in the otlp.link.<i> tag; 2.0 is written as 2 by the collector's
+    zipkin exporter, and the egress tap shows it happened there, not in Zipkin."""
+    double = cell(document, "cross-trace-attributes", "link.attribute.double", "zipkin", "api_v2")
+    assert (double["verdict"], double["changed_at"]) == ("degraded", ["collector"])
+    (difference,) = double["evidence"]["difference"]
+    assert difference["path"].endswith("attributes[link.whole_float]")
+    assert (difference["expected"], difference["actual"], difference["note"]) == ({"double": 2.0}, {"int": 2},
+                                                                                  "type double → int")
+    assert "exporter for Zipkin" in double["meaning"]
 
 
 def test_trace_state_is_lost_on_the_wire_not_in_a_backend(document: dict[str, Any]) -> None:
