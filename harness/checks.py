@@ -61,9 +61,13 @@ class LinkPair:
         return f"spans[{self.span}].links[{self.index}]"
 
 
+def _attribute_key(link: Link) -> tuple:
+    """A link's attributes, typed and in a fixed order: comparable and hashable."""
+    return tuple(sorted((key, typed(value)) for key, value in link.attributes.items()))
+
+
 def _identity(link: Link) -> tuple:
-    return (link.target, link.trace_state,
-            tuple(sorted((key, typed(value)) for key, value in link.attributes.items())))
+    return link.target, link.trace_state, _attribute_key(link)
 
 
 def pair_links(sent: Span, received: Span | None, label: str) -> list[LinkPair]:
@@ -281,7 +285,7 @@ def check_flags(subject: Subject) -> Outcome | None:
 def _distinguishable(links: tuple[Link, ...]) -> bool:
     """Order is only measurable when each link can be told apart by its target or its attributes."""
     targets = [link.target for link in links]
-    attributes = [tuple(sorted((k, typed(v)) for k, v in link.attributes.items())) for link in links]
+    attributes = [_attribute_key(link) for link in links]
     return len(set(targets)) == len(links) or (all(attributes) and len(set(attributes)) == len(links))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .backends.base import ReadPath
 from .checks import CHECKS, ERROR, NOT_APPLICABLE, PRESERVED, SDK_BASELINE, Outcome, Subject, selected_features
@@ -127,15 +127,20 @@ def cell_for(emission: Emission, feature: str, read_path: ReadPath,
         return cell
     outcome = check(_subject(emission, feature, received))
     assert outcome is not None
-    cell.verdict, cell.summary, cell.evidence = outcome.verdict, outcome.summary, _evidence(outcome)
+    _record(cell, outcome, lambda: changed_at({**upstream, BACKEND_HOP: outcome}))
     warnings = _backend_warnings(emission, received)
     if warnings and outcome.changed:
         cell.evidence["backend_warnings"] = warnings
+    return cell
+
+
+def _record(cell: Cell, outcome: Outcome, hops_that_changed: Callable[[], list[str]]) -> None:
+    """Put a judged outcome on its cell; a change no hop shows is the backend's."""
+    cell.verdict, cell.summary, cell.evidence = outcome.verdict, outcome.summary, _evidence(outcome)
     cell.hops[BACKEND_HOP] = outcome.verdict
     if outcome.changed:
-        cell.changed_at = changed_at({**upstream, BACKEND_HOP: outcome})
-        cell.hop = cell.changed_at[0] if cell.changed_at else BACKEND_HOP
-    return cell
+        cell.changed_at = hops_that_changed() or [BACKEND_HOP]
+        cell.hop = cell.changed_at[0]
 
 
 def search_cell(emission: Emission, feature: str, read_path: ReadPath, upstream: dict[str, Outcome],
@@ -150,11 +155,8 @@ def search_cell(emission: Emission, feature: str, read_path: ReadPath, upstream:
         cell.reason = broken
         return cell
     outcome = judge([probe for probe in probes if probe.feature == feature])
-    cell.verdict, cell.summary, cell.evidence = outcome.verdict, outcome.summary, _evidence(outcome)
-    cell.hops[BACKEND_HOP] = outcome.verdict
-    if outcome.changed:
-        cell.changed_at = [hop for hop, earlier in upstream.items() if earlier.changed][:1] or [BACKEND_HOP]
-        cell.hop = cell.changed_at[0]
+    # Upstream a search feature is the link itself (link.present): the first hop that lost it.
+    _record(cell, outcome, lambda: [hop for hop, earlier in upstream.items() if earlier.changed][:1])
     return cell
 
 

@@ -123,6 +123,15 @@ class Backend:
         raise NotImplementedError
 
 
+def trace_reader(path: str, normalize: Callable[[Any], list[Span]]) -> Callable[[str, str], Answer]:
+    """A read path that GETs `path` (with {trace_id}) and normalizes a 200 answer; anything else
+    is "not visible (yet)": no spans, the answer kept as evidence."""
+    def read(base_url: str, trace_id: str) -> Answer:
+        status, body = get_json(base_url + path.format(trace_id=trace_id))
+        return Answer(normalize(body) if status == 200 else [], status, body)
+    return read
+
+
 def tag_text(value: Any) -> str:
     """An attribute value as a tag query writes it (bools in lower case, as the SDKs send them)."""
     return ("true" if value else "false") if isinstance(value, bool) else str(value)

@@ -20,15 +20,11 @@ from ..model import Link, Span
 from ..otlp import spans_from_json
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
 from ..toolchain import IMAGES
-from .base import tag_text, HTTP_TIMEOUT, Backend, SearchAnswer, SearchQuery, ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE, Answer, ReadPath, get_json
+from .base import (ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, HTTP_TIMEOUT, TRACE_STATE, Backend,
+                   ReadPath, SearchAnswer, SearchQuery, tag_text, trace_reader)
 
 NAME = "jaeger"
 WARNINGS_ATTRIBUTE = "@jaeger@warnings"  # where Jaeger says what it changed in a span
-
-
-def read_api_v3(base_url: str, trace_id: str) -> Answer:
-    status, body = get_json(f"{base_url}/api/v3/traces/{trace_id}")
-    return Answer(normalize_api_v3(body) if status == 200 else [], status, body)
 
 
 def normalize_api_v3(body: Any) -> list[Span]:
@@ -37,11 +33,6 @@ def normalize_api_v3(body: Any) -> list[Span]:
         return []
     return [replace(span, warnings=tuple(span.attributes.get(WARNINGS_ATTRIBUTE, ())))
             for span in spans_from_json(body["result"], ids="hex")]
-
-
-def read_api_traces(base_url: str, trace_id: str) -> Answer:
-    status, body = get_json(f"{base_url}/api/traces/{trace_id}")
-    return Answer(normalize_api_traces(body) if status == 200 else [], status, body)
 
 
 def normalize_api_traces(body: Any) -> list[Span]:
@@ -90,8 +81,9 @@ class Jaeger(Backend):
     query_port = "query_http"
     ports = ("otlp_grpc", "query_http", "query_grpc", "health")
     read_paths = (
-        ReadPath(NAME, "api_v3", "Jaeger /api/v3", read_api_v3),
-        ReadPath(NAME, "api_traces", "Jaeger UI model /api/traces", read_api_traces,
+        ReadPath(NAME, "api_v3", "Jaeger /api/v3", trace_reader("/api/v3/traces/{trace_id}", normalize_api_v3)),
+        ReadPath(NAME, "api_traces", "Jaeger UI model /api/traces",
+                 trace_reader("/api/traces/{trace_id}", normalize_api_traces),
                  cannot_carry=frozenset({ATTRIBUTES, TRACE_STATE, FLAGS, DROPPED_ATTRIBUTES_COUNT,
                                          DROPPED_LINKS_COUNT}),
                  notes={ATTRIBUTES: "references have refType, traceID and spanID only"}),

@@ -27,26 +27,16 @@ from ..model import Span
 from ..otlp import spans_from_json
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
 from ..toolchain import IMAGES
-from .base import Backend, HTTP_TIMEOUT, Answer, ReadPath, SearchAnswer, SearchQuery, get_json
+from .base import HTTP_TIMEOUT, Backend, ReadPath, SearchAnswer, SearchQuery, trace_reader
 
 NAME = "tempo"
 BINARY_ENV, URL_ENV, OTLP_ENV = "LINKMATRIX_TEMPO_BIN", "LINKMATRIX_TEMPO_URL", "LINKMATRIX_TEMPO_OTLP"
-
-
-def read_api_v1(base_url: str, trace_id: str) -> Answer:
-    status, body = get_json(f"{base_url}/api/traces/{trace_id}")
-    return Answer(normalize_api_v1(body) if status == 200 else [], status, body)
 
 
 def normalize_api_v1(body: Any) -> list[Span]:
     if not isinstance(body, dict) or not body.get("batches"):
         return []
     return spans_from_json({"resourceSpans": body["batches"]}, ids="base64")
-
-
-def read_api_v2(base_url: str, trace_id: str) -> Answer:
-    status, body = get_json(f"{base_url}/api/v2/traces/{trace_id}")
-    return Answer(normalize_api_v2(body) if status == 200 else [], status, body)
 
 
 def normalize_api_v2(body: Any) -> list[Span]:
@@ -98,8 +88,8 @@ def normalize_search(body: Any) -> set[tuple[str, str]]:
 
 
 TEMPO_READ_PATHS = (
-    ReadPath(NAME, "api_v1", "Tempo /api/traces", read_api_v1),
-    ReadPath(NAME, "api_v2", "Tempo /api/v2/traces", read_api_v2),
+    ReadPath(NAME, "api_v1", "Tempo /api/traces", trace_reader("/api/traces/{trace_id}", normalize_api_v1)),
+    ReadPath(NAME, "api_v2", "Tempo /api/v2/traces", trace_reader("/api/v2/traces/{trace_id}", normalize_api_v2)),
     ReadPath(NAME, "search", "Tempo TraceQL search", read=None, search=search,
              search_kinds=frozenset({"link_trace_id", "link_span_id", "link_attribute"}),
              search_timeout=180.0),

@@ -16,15 +16,10 @@ from ..model import AttrValue, Link, Span
 from ..otlp import RUN_ID_ATTRIBUTE
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
 from ..toolchain import IMAGES
-from .base import tag_text, DROPPED_LINKS_COUNT, FLAGS, Answer, Backend, ReadPath, SearchAnswer, SearchQuery, get_json
+from .base import DROPPED_LINKS_COUNT, FLAGS, Backend, ReadPath, SearchAnswer, SearchQuery, get_json, tag_text, trace_reader
 
 NAME = "zipkin"
 LINK_TAG = re.compile(r"^otlp\.link\.(\d+)$")
-
-
-def read_api_v2(base_url: str, trace_id: str) -> Answer:
-    status, body = get_json(f"{base_url}/api/v2/trace/{trace_id}")
-    return Answer(normalize_api_v2(body) if status == 200 else [], status, body)
 
 
 def _attribute(value: Any) -> AttrValue:
@@ -84,7 +79,7 @@ class Zipkin(Backend):
     egress = "http"
     ports = ("http",)
     read_paths = (
-        ReadPath(NAME, "api_v2", "Zipkin /api/v2", read_api_v2,
+        ReadPath(NAME, "api_v2", "Zipkin /api/v2", trace_reader("/api/v2/trace/{trace_id}", normalize_api_v2),
                  cannot_carry=frozenset({FLAGS, DROPPED_LINKS_COUNT}),
                  notes={FLAGS: "the otlp.link.<i> tag has no flags field"}),
         ReadPath(NAME, "search", "Zipkin search (tags)", read=None, search=search,
