@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,6 +25,18 @@ ALL_INSTANCES = "*"
 INVALID = "invalid"  # the all-zero span context
 NOWHERE = "nowhere"  # a valid context whose span is never sent (a dangling link)
 _REFERENCE = re.compile(r"^(?P<trace>[a-z][a-z0-9_]*)(\[(?P<index>\*|[0-9]+)\])?\.(?P<span>.+)$")
+
+# Bounds that keep a mistaken (or hostile) file from hanging validation or filling memory; each is
+# far above what the shipped catalog and the scale benchmarks need.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_YAML_VALUES = 2_000_000  # values after YAML aliases are expanded (an "alias bomb" is billions)
+MAX_SPANS = 200_000  # spans of one scenario, repeats included
+MAX_LINKS = 1_000_000  # links of one scenario, counts and fan-outs included
+MAX_ATTRIBUTE_VALUES = 5_000_000  # link attribute values of one scenario, generated ones included
+MAX_TEXT = 64 * 1024 * 1024  # characters of link attribute text of one scenario
+INT64 = (-(2**63), 2**63 - 1)  # OTLP's int is a signed 64-bit integer
+# libyaml's parser when PyYAML has it (the pure-Python one is ~10× slower on big files).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,7 @@ class Scenario:
     sdk_env: dict[str, str] = field(default_factory=dict)
     pipelines: tuple[str, ...] = ("collector",)
     checks: tuple[str, ...] | None = None  # None: every feature the scenario exercises
+    name_line: int = 1  # where `name:` is, for messages about the scenario as a whole
 
     def trace(self, trace_id: str) -> TraceSpec:
         return next(trace for trace in self.traces if trace.id == trace_id)
@@ -166,7 +180,7 @@ def _parse_ref(text: str) -> SpanRef:
     return SpanRef(match["trace"], int(index) if index and index.isdigit() else index, match["span"])
 
 
-def _build(data: dict[str, Any], path: str) -> Scenario:
+def _build(data: dict[str, Any], path: str, name_line: int = 1) -> Scenario:
     traces = tuple(
         TraceSpec(
             id=trace["id"],
@@ -209,55 +223,108 @@ def _build(data: dict[str, Any], path: str) -> Scenario:
         sdk_env=dict(data.get("sdk", {}).get("env", {})),
         pipelines=tuple(data.get("pipelines", ["collector"])),
         checks=tuple(checks) if checks else None,
+        name_line=name_line,
     )
 
 
+def _links_with_where(data: dict[str, Any]) -> Iterable[tuple[list[Any], dict[str, Any]]]:
+    for t_index, trace in enumerate(data["traces"]):
+        for s_index, span in enumerate(trace["spans"]):
+            for l_index, link in enumerate(span.get("links", [])):
+                yield ["traces", t_index, "spans", s_index, "links", l_index], link
+
+
+def _value_errors(data: dict[str, Any]) -> Iterable[tuple[list[Any], str]]:
+    """Values the schema lets through but no OTLP type can carry, or that would not fit in memory."""
+    for where, link in _links_with_where(data):
+        for key, value in link.get("attributes", {}).items():
+            at = where + ["attributes", key]
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, int) and not isinstance(item, bool) and not INT64[0] <= item <= INT64[1]:
+                    yield at, (f"{item} does not fit in OTLP's int (a signed 64-bit integer, "
+                               f"{INT64[0]} … {INT64[1]}); write it as a string or a double")
+                    break
+            if isinstance(value, dict) and len(value["repeat"]) * value["times"] > MAX_TEXT:
+                yield at, f"repeat × times makes more than {MAX_TEXT:,} characters"
+
+
+def _volume(scenario: Scenario) -> dict[str, int]:
+    """Spans, links, attribute values and attribute text one scenario asks for (repeats expanded)."""
+    repeats = {trace.id: trace.repeat for trace in scenario.traces}
+    totals = {"spans": 0, "links": 0, "attribute values": 0, "characters of attribute text": 0}
+    for trace in scenario.traces:
+        totals["spans"] += trace.repeat * len(trace.spans)
+        for span in trace.spans:
+            for link in span.links:
+                fan_out = repeats.get(link.to.trace, 1) if link.to.index == ALL_INSTANCES else 1
+                links = trace.repeat * link.count * fan_out
+                text = sum(len(value) for value in link.attributes.values() if isinstance(value, str))
+                totals["links"] += links
+                totals["attribute values"] += links * (len(link.attributes) + link.generated_attributes)
+                totals["characters of attribute text"] += links * text
+    return totals
+
+
+_VOLUME_BOUNDS = {"spans": MAX_SPANS, "links": MAX_LINKS, "attribute values": MAX_ATTRIBUTE_VALUES,
+                  "characters of attribute text": MAX_TEXT}
+
+
+def _volume_errors(scenario: Scenario) -> Iterable[tuple[list[Any], str]]:
+    for what, total in _volume(scenario).items():
+        if total > _VOLUME_BOUNDS[what]:
+            yield ["traces"], (f"asks for {total:,} {what} in all (repeat × count × fan-out); one scenario "
+                               f"may have at most {_VOLUME_BOUNDS[what]:,}: split it into several files")
+
+
 def _semantic_errors(scenario: Scenario) -> Iterable[tuple[list[Any], str]]:
-    """What a schema cannot say: names are unique, references resolve, targets exist in time."""
-    seen_traces: dict[str, TraceSpec] = {}
+    """What a schema cannot say: names are unique, references resolve, targets exist in time.
+    Linear in the number of spans and links (sets and dicts, no rescans)."""
+    seen_traces: dict[str, tuple[TraceSpec, dict[str, SpanSpec]]] = {}  # id → (trace, its spans by name)
     for t_index, trace in enumerate(scenario.traces):
         where = ["traces", t_index]
         if trace.id in seen_traces:
             yield where + ["id"], f"trace id {trace.id!r} is used twice"
-        names: list[str] = []
+        earlier: dict[str, SpanSpec] = {}
         for s_index, span in enumerate(trace.spans):
             span_where = where + ["spans", s_index]
-            if span.name in names:
+            if span.name in earlier:
                 yield span_where + ["name"], f"span name {span.name!r} is used twice in trace {trace.id!r}"
-            if span.parent is not None and span.parent not in names:
+            if span.parent is not None and span.parent not in earlier:
                 yield span_where + ["parent"], (
                     f"{span.parent!r} is not a span listed before {span.name!r} in trace {trace.id!r}")
             for l_index, link in enumerate(span.links):
-                message = _reference_problem(link, trace, names, seen_traces)
+                message = _reference_problem(link, trace, earlier, seen_traces)
                 if message:
                     yield span_where + ["links", l_index, "to" if "via" not in message else "via"], message
-            names.append(span.name)
-        seen_traces[trace.id] = trace
+            earlier.setdefault(span.name, span)
+        seen_traces.setdefault(trace.id, (trace, earlier))
     for c_index, check in enumerate(scenario.checks or ()):
         if check not in FEATURES and not (check == LINK_ATTRIBUTE_PREFIX.rstrip(".")):
             yield ["checks", c_index], f"unknown feature {check!r} (known: {', '.join(FEATURES)})"
+    yield from _volume_errors(scenario)
 
 
-def _reference_problem(link: LinkSpec, own: TraceSpec, earlier_spans: list[str],
-                       earlier_traces: dict[str, TraceSpec]) -> str | None:
+def _reference_problem(link: LinkSpec, own: TraceSpec, earlier_spans: dict[str, SpanSpec],
+                       earlier_traces: dict[str, tuple[TraceSpec, dict[str, SpanSpec]]]) -> str | None:
     ref = link.to
     if ref.special:
         return f"via: message needs a span to carry the message, not {ref.trace!r}" if link.via == "message" else None
     if ref.trace == own.id:
         if ref.index is not None:
             return "a link inside its own trace names no instance: write trace.span"
-        if ref.span not in earlier_spans:
+        target_spec = earlier_spans.get(ref.span)
+        if target_spec is None:
             return f"{ref.span!r} is not a span listed before this one in trace {own.id!r}"
-        target_spec = next(span for span in own.spans if span.name == ref.span)
     else:
-        target = earlier_traces.get(ref.trace)
-        if target is None:
+        if ref.trace not in earlier_traces:
             return f"no trace {ref.trace!r} is listed before this one (links point at spans already sent)"
+        target, target_spans = earlier_traces[ref.trace]
         if isinstance(ref.index, int) and ref.index >= target.repeat:
             return f"trace {ref.trace!r} repeats {target.repeat} time(s); index {ref.index} is out of range"
         if ref.index is None and target.repeat > 1:
             return f"trace {ref.trace!r} repeats {target.repeat} times: say which, e.g. {ref.trace}[*].{ref.span}"
-        target_spec = next((span for span in target.spans if span.name == ref.span), None)
+        target_spec = target_spans.get(ref.span)
         if target_spec is None:
             return f"no span {ref.span!r} in trace {ref.trace!r}"
     if link.via == "message" and not target_spec.inject_message:
@@ -265,21 +332,78 @@ def _reference_problem(link: LinkSpec, own: TraceSpec, earlier_spans: list[str],
     return None
 
 
-def load_scenario(path: Path | str) -> Scenario:
-    path = Path(path)
-    shown = str(path)
+def _read_text(path: Path, shown: str) -> str:
+    """The file's text; a FIFO, a device or a huge file is refused before anything is read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
+    except OSError as error:
+        raise ScenarioError(shown, "", f"cannot read the file: {error.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ScenarioError(shown, "", "is not a regular file (a folder, FIFO or device); name a .yaml file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ScenarioError(shown, "", f"is {info.st_size:,} bytes; scenario files are at most "
+                            f"{MAX_FILE_BYTES:,} (use repeat:, count: and generated_attributes: for volume)")
+    try:
+        data = path.read_bytes()
     except OSError as error:
         raise ScenarioError(shown, "", f"cannot read the file: {error.strerror}") from None
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise ScenarioError(shown, "", f"is not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
+                            f"{error.start}); save it as UTF-8", line) from None
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document holds once its aliases are expanded (shared nodes counted once
+    per use), computed without expanding anything."""
+    sizes: dict[int, int] = {}
+    order: list[yaml.Node] = []
+    stack = [root]
+    while stack:  # children before parents, each node once
+        node = stack.pop()
+        if id(node) in sizes:
+            continue
+        sizes[id(node)] = -1
+        order.append(node)
+        stack.extend(_children(node))
+    for node in reversed(order):
+        sizes[id(node)] = min(1 + sum(sizes[id(child)] for child in _children(node)), MAX_YAML_VALUES + 1)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _parse_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
+    loader = _LOADER(text)
+    try:
+        root = loader.get_single_node()
+        if root is not None and _expanded_size(root) > MAX_YAML_VALUES:
+            raise ScenarioError(shown, "", f"its YAML aliases expand to more than {MAX_YAML_VALUES:,} values; "
+                                "write the values out, or use repeat:/count:")
+        return root, loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)
-        raise ScenarioError(shown, "", f"not valid YAML: {problem}",
-                            mark.line + 1 if mark else None) from None
+        raise ScenarioError(shown, "", f"not valid YAML: {problem}", mark.line + 1 if mark else None) from None
+    except RecursionError:
+        raise ScenarioError(shown, "", "is nested too deeply to be a scenario (a few levels are enough)") from None
+    finally:
+        loader.dispose()
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    path = Path(path)
+    shown = str(path)
+    text = _read_text(path, shown)
+    root, data = _parse_yaml(text, shown)
     if not isinstance(data, dict):
         raise ScenarioError(shown, "", "must be a mapping with name, problem and traces", 1)
 
@@ -287,14 +411,19 @@ def load_scenario(path: Path | str) -> Scenario:
         raise ScenarioError(shown, _field_path(parts), f"the key {key!r} is not text: YAML reads unquoted "
                             "on/off/yes/no/true/false and numbers as other types; put it in quotes",
                             _line_of(root, parts[:-1]))
-    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data),
-                    key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    try:
+        errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data),
+                        key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    except RecursionError:
+        raise ScenarioError(shown, "", "is nested too deeply to be a scenario (a few levels are enough)") from None
     if errors:
         best = jsonschema.exceptions.best_match(errors)
         parts, message = _schema_message(best)
         raise ScenarioError(shown, _field_path(parts), message, _line_of(root, parts))
+    for parts, message in _value_errors(data):
+        raise ScenarioError(shown, _field_path(parts), message, _line_of(root, parts))
 
-    scenario = _build(data, shown)
+    scenario = _build(data, shown, _line_of(root, ["name"]) or 1)
     for parts, message in _semantic_errors(scenario):
         raise ScenarioError(shown, _field_path(parts), message, _line_of(root, parts))
     return scenario
@@ -317,8 +446,8 @@ def load_all(paths: Iterable[Path | str]) -> list[Scenario]:
     for scenario in scenarios:
         if scenario.name in names:
             raise ScenarioError(scenario.path, "name",
-                                f"{scenario.name!r} is also the name of {names[scenario.name]}")
-        names[scenario.name] = scenario.path
+                                f"{scenario.name!r} is also the name of {names[scenario.name]}", scenario.name_line)
+        names[scenario.name] = f"{scenario.path}:{scenario.name_line}"
     if not scenarios:
         raise ScenarioError(", ".join(map(str, paths)) or ".", "", "no scenario files (*.yaml) found")
     return scenarios

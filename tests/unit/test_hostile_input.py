@@ -1,0 +1,102 @@
+"""Files nobody should write, and one clear line for each: a mistake or a hostile file never
+becomes a traceback, a hang, a memory blow-up, or a finding."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ScenarioError
+from harness.scenario import MAX_YAML_VALUES, load_all, load_scenario
+
+HEAD = "name: edge\nproblem: p\ntraces:\n  - id: t\n    spans:\n      - name: s\n"
+
+
+def error_of(path: Path) -> ScenarioError:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert "\n" not in str(caught.value)
+    return caught.value
+
+
+def test_an_int_beyond_int64_is_refused_where_it_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(HEAD + "        links: [{to: nowhere, attributes: {ok: 9223372036854775807, big: 9223372036854775808}}]\n")
+    error = error_of(path)
+    assert (error.line, error.field) == (7, "traces[0].spans[0].links[0].attributes.big")
+    assert "64-bit" in error.message
+    path.write_text(HEAD + "        links: [{to: nowhere, attributes: {neg: [1, -9223372036854775809]}}]\n")
+    assert error_of(path).field.endswith("attributes.neg")
+
+
+def test_non_utf8_names_the_byte_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"name: edge\nproblem: caf\xe9\n")
+    error = error_of(path)
+    assert error.line == 2 and "not UTF-8" in error.message and "0xe9" in error.message
+
+
+def test_fifo_and_devices_are_refused_without_reading(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    assert "not a regular file" in error_of(fifo).message  # a read would block forever
+    assert "not a regular file" in error_of(Path("/dev/zero")).message  # a read would never end
+
+
+def test_huge_files_are_refused_by_size(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with open(path, "wb") as out:
+        out.truncate(9 * 1024 * 1024)
+    assert "scenario files are at most" in error_of(path).message
+
+
+def test_deep_nesting_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text(HEAD + "        links: [{to: nowhere, attributes: {x: " + "[" * 5000 + "]" * 5000 + "}}]\n")
+    error_of(path)
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    path.write_text("\n".join(lines) + "\n" + HEAD + "        links: [{to: nowhere, attributes: {x: *a8}}]\n")
+    started = time.monotonic()
+    error = error_of(path)
+    assert f"more than {MAX_YAML_VALUES:,} values" in error.message
+    assert time.monotonic() - started < 5
+
+
+def test_repeat_times_count_products_are_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "volume.yaml"
+    path.write_text("name: edge\nproblem: p\ntraces:\n  - id: t\n    repeat: 1000\n    spans:\n      - name: s\n"
+                    "        links: [{to: nowhere, count: 10000}]\n")
+    assert "10,000,000 links" in error_of(path).message
+    path.write_text(HEAD + "        links: [{to: nowhere, attributes: {x: {repeat: " + "y" * 1000
+                    + ", times: 1000000}}}]\n")
+    assert "characters" in error_of(path).message
+
+
+def test_validation_is_linear_in_spans(tmp_path: Path) -> None:
+    def seconds(spans: int) -> float:
+        path = tmp_path / f"spans-{spans}.yaml"
+        path.write_text("name: edge\nproblem: p\ntraces:\n  - id: t\n    spans:\n"
+                        + "".join(f"      - name: s{i}\n        parent: s0\n" if i else "      - name: s0\n"
+                                  for i in range(spans)))
+        started = time.monotonic()
+        assert len(load_scenario(path).traces[0].spans) == spans
+        return time.monotonic() - started
+    small, large = seconds(2_000), seconds(16_000)
+    assert large < 8 * small * 3  # 8× the spans: linear with room for noise, far from 64×
+
+
+def test_duplicate_names_give_both_places(tmp_path: Path) -> None:
+    for name in ("a.yaml", "b.yaml"):
+        (tmp_path / name).write_text("# a comment first\n" + HEAD)
+    with pytest.raises(ScenarioError) as caught:
+        load_all([tmp_path])
+    assert f"{tmp_path / 'b.yaml'}:2: name:" in str(caught.value)
+    assert f"{tmp_path / 'a.yaml'}:2" in str(caught.value)
