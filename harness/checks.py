@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 from . import features as F
 from .backends.base import ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE
 from .model import (FLAG_CONTEXT_HAS_IS_REMOTE, FLAG_CONTEXT_IS_REMOTE, FLAG_SAMPLED, Link, Span,
-                    to_json_value, typed, value_type)
+                    comparable, to_json_value, value_type)
 
 PRESERVED, DEGRADED, LOST, NOT_APPLICABLE, ERROR = "preserved", "degraded", "lost", "n/a", "error"
 MAX_DIFFERENCES = 25  # evidence stays readable for a span with 1,000 links
@@ -63,7 +63,7 @@ class LinkPair:
 
 def _attribute_key(link: Link) -> tuple:
     """A link's attributes, typed and in a fixed order: comparable and hashable."""
-    return tuple(sorted((key, typed(value)) for key, value in link.attributes.items()))
+    return tuple(sorted((key, comparable(value)) for key, value in link.attributes.items()))
 
 
 def _identity(link: Link) -> tuple:
@@ -180,20 +180,20 @@ def check_present(subject: Subject) -> Outcome | None:
 
 
 def check_target_ids(subject: Subject) -> Outcome | None:
-    statuses, differences, sent, received = [], [], [], []
+    statuses, differences, sent, received = [], [], {}, {}
     for pair in subject.pairs():
-        sent.append(f"{pair.sent.trace_id}/{pair.sent.span_id}")
+        sent[pair.path] = f"{pair.sent.trace_id}/{pair.sent.span_id}"
         if pair.received is None:
             statuses.append(MISSING)
-            received.append(None)
-            differences.append(Difference(pair.path, sent[-1], None, "link missing"))
+            received[pair.path] = None
+            differences.append(Difference(pair.path, sent[pair.path], None, "link missing"))
             continue
-        received.append(f"{pair.received.trace_id}/{pair.received.span_id}")
+        received[pair.path] = f"{pair.received.trace_id}/{pair.received.span_id}"
         if pair.received.target == pair.sent.target:
             statuses.append(OK)
         else:
             statuses.append(CHANGED)
-            differences.append(Difference(pair.path, sent[-1], received[-1], "points elsewhere"))
+            differences.append(Difference(pair.path, sent[pair.path], received[pair.path], "points elsewhere"))
     return _outcome(statuses, sent, received, differences, _count_summary(statuses, "targets"))
 
 
@@ -211,7 +211,7 @@ def _attribute_check(kind: str) -> Check:
                 if got is None:
                     statuses.append(MISSING)
                     differences.append(Difference(path, sent[path], None, "missing"))
-                elif typed(got) != typed(value):
+                elif comparable(got) != comparable(value):
                     statuses.append(CHANGED)
                     note = _change_note(value, got)
                     differences.append(Difference(path, sent[path], received[path], note))
@@ -229,6 +229,8 @@ def _change_note(sent: object, got: object) -> str:
         return f"type {value_type(sent)} → {value_type(got)}"  # type: ignore[arg-type]
     if isinstance(sent, str) and isinstance(got, str) and len(got) < len(sent) and sent.startswith(got):
         return f"truncated to {len(got)} of {len(sent)} characters"
+    if isinstance(sent, float) and isinstance(got, float) and sent == got == 0.0:
+        return "sign of zero changed"
     return "value changed"
 
 

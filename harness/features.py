@@ -28,8 +28,9 @@ SEARCH_LINK_ATTRIBUTE = "search.link_attribute"
 SEARCH_FEATURES = {SEARCH_LINK_TRACE_ID: "link_trace_id", SEARCH_LINK_SPAN_ID: "link_span_id",
                    SEARCH_LINK_ATTRIBUTE: "link_attribute"}  # feature → query kind
 
+# Every type `model.value_type` can give a sent value: an empty array and a mixed one are values too.
 ATTRIBUTE_TYPES = ("string", "int", "double", "bool", "string_array", "int_array", "double_array",
-                   "bool_array")
+                   "bool_array", "mixed_array", "empty_array")
 
 FEATURES: dict[str, Feature] = {
     feature.id: feature

@@ -6,8 +6,11 @@ their OpenTelemetry type, because "42 came back as the string '42'" is a finding
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Hashable, Union
+
+from .jsonio import double_to_json
 
 Scalar = Union[str, bool, int, float]
 AttrValue = Union[Scalar, tuple[Scalar, ...]]
@@ -37,15 +40,27 @@ def value_type(value: AttrValue) -> str:
     raise TypeError(f"not an attribute value: {value!r}")
 
 
-def typed(value: AttrValue) -> tuple[str, AttrValue]:
-    """(type, value) pair: compares 42 and 42.0 and True as three different things."""
-    return value_type(value), value
+def comparable(value: AttrValue) -> Hashable:
+    """A key that is equal exactly when two values are the same OpenTelemetry value: typed (42, 42.0
+    and True are three different things), NaN equal to NaN, -0.0 apart from 0.0, +Inf from -Inf."""
+    kind = value_type(value)
+    if isinstance(value, tuple):
+        return kind, tuple(comparable(item) for item in value)
+    if isinstance(value, float):
+        return (kind, "NaN") if math.isnan(value) else (kind, value, math.copysign(1.0, value))
+    return kind, value
+
+
+def _plain_json(value: AttrValue) -> Any:
+    if isinstance(value, tuple):
+        return [_plain_json(item) for item in value]
+    return double_to_json(value) if isinstance(value, float) else value
 
 
 def to_json_value(value: AttrValue) -> dict[str, Any]:
-    """A JSON form that keeps the type: {"int": 42}, {"string_array": ["a", "b"]}."""
-    kind = value_type(value)
-    return {kind: list(value) if isinstance(value, tuple) else value}
+    """A strict-JSON form that keeps the type: {"int": 42}, {"string_array": ["a", "b"]},
+    {"double": "NaN"} (a non-finite double is written by name, see harness.jsonio)."""
+    return {value_type(value): _plain_json(value)}
 
 
 def attributes_to_json(attributes: dict[str, AttrValue]) -> dict[str, Any]:

@@ -3,11 +3,11 @@ the evidence of every finding."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jinja2
 
+from .. import jsonio
 from . import VERDICT_MARK, scenario_label
 
 FINDING_VERDICTS = ("degraded", "lost", "error")
@@ -18,7 +18,7 @@ def _oneline(text: str) -> str:
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = _oneline(json.dumps(value, ensure_ascii=False))
+    text = _oneline(jsonio.dumps(value, ensure_ascii=False))
     return f"`{text[:limit]}…`" if len(text) > limit else f"`{text}`"
 
 
