@@ -65,9 +65,11 @@ def generate() -> dict[str, str]:
         files.update({f"config/{file}": content for file, content in spec.config_files.items()})
         peer = Service(spec, None, 0.0, host=name)
         target = peer.address("otlp_grpc") if backend.egress == "otlp_grpc" else f"http://{peer.address(backend.ingest_port)}"
-        exporter_id, exporter = backend.collector_exporter(target)
-        exporters[exporter_id] = exporter
-    collector = pipeline.collector_service(Path("otelcol"), CONTAINER_PORTS["collector"], exporters, None, "0.0.0.0")
+        kind, exporter = backend.collector_exporter(target)
+        exporters[pipeline.exporter_id(kind, name, pipeline.SHARED)] = exporter
+    # One shared pipeline: the compose stack is for looking at the UIs by hand.
+    collector = pipeline.collector_service(Path("otelcol"), CONTAINER_PORTS["collector"],
+                                           [pipeline.Route(pipeline.SHARED, exporters)], None, "0.0.0.0")
     files.update({f"config/{file}": content for file, content in collector.config_files.items()})
     services = {"collector": {**_service_entry("collector", collector), "depends_on": sorted(BACKENDS)}, **services}
     document = {"name": "linkmatrix", "services": services, "volumes": {"tempo-data": {}}}

@@ -43,5 +43,9 @@ class PortInUseError(ServiceError):
     pass
 
 
+class ServiceDiedError(LinkmatrixError):
+    """A service this run started exited while it was being read: no read of it can succeed."""
+
+
 class NotVisibleError(LinkmatrixError):
     """Expected spans did not show up in a read path before its deadline."""

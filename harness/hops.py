@@ -15,8 +15,9 @@ from .backends.base import ReadPath
 from .checks import CHECKS, ERROR, NOT_APPLICABLE, PRESERVED, SDK_BASELINE, Outcome, Subject, selected_features
 from .emit import Emission
 from .features import LINK_PRESENT, SEARCH_FEATURES
-from .searchability import Probe, control_failure, judge, probes_for
 from .model import Span, index_spans
+from .records import HopRecord
+from .searchability import Probe, control_failure, judge, probes_for, unmeasured
 
 # Hops before the backend, in flow order, each with the spans it showed. The baseline is what the
 # code asked for, except for SDK_BASELINE features, judged from the SDK's finished span on.
@@ -150,14 +151,27 @@ def search_cell(emission: Emission, feature: str, read_path: ReadPath, upstream:
     cell = _new_cell(emission, feature, read_path, upstream)
     if _settled(cell, read_path, gap, probes):
         return cell
-    broken = control_failure(probes)
+    mine = [probe for probe in probes if probe.feature == feature]
+    broken = control_failure(probes) or unmeasured(mine)
     if broken:
         cell.reason = broken
         return cell
-    outcome = judge([probe for probe in probes if probe.feature == feature])
+    outcome = judge(mine)
     # Upstream a search feature is the link itself (link.present): the first hop that lost it.
     _record(cell, outcome, lambda: [hop for hop, earlier in upstream.items() if earlier.changed][:1])
     return cell
+
+
+def attach_hop_messages(cell: Cell, record: HopRecord) -> None:
+    """The components' own words behind a change: the collector's log about what its exporter
+    dropped, and what the backend answered when it refused a request."""
+    messages = {}
+    if "collector" in cell.changed_at and record.messages:
+        messages["collector"] = record.messages
+    if BACKEND_HOP in cell.changed_at and record.refused:
+        messages[BACKEND_HOP] = sorted(set(record.refused.values()))
+    if messages:
+        cell.evidence["hop_messages"] = messages
 
 
 def _backend_warnings(emission: Emission, received: list[Span]) -> dict[str, list[str]]:

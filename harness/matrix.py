@@ -10,7 +10,6 @@ cells become `error` with the reason, the rest of the run goes on.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import platform
 import secrets
@@ -28,13 +27,16 @@ import requests
 
 from . import __version__, pipeline, toolchain
 from .backends import BACKENDS, Backend, ReadPath
+from . import jsonio
 from .backends.base import Answer
 from .checks import ERROR
 from .emit import Emission, emit
-from .errors import LinkmatrixError, NotVisibleError
+from .errors import LinkmatrixError, ServiceDiedError
 from .features import SEARCH_FEATURES
-from .hops import Cell, cell_for, exercised_features, not_in_pipeline, search_cell, upstream_outcomes
+from .hops import (Cell, attach_hop_messages, cell_for, exercised_features, not_in_pipeline, search_cell,
+                   upstream_outcomes)
 from .model import Span
+from .records import HopRecord, Key
 from .runtime import Service, external_service
 from .runtime.docker import DockerRuntime, daemon_answers
 from .runtime.external import READINESS, ExternalRuntime
@@ -107,15 +109,16 @@ def _command_output(command: list[str]) -> str:
     return (result.stdout + result.stderr).strip()
 
 
-def _expected_keys(emission: Emission) -> dict[str, set[tuple[str, str]]]:
-    expected: dict[str, set[tuple[str, str]]] = {}
-    for span in emission.sdk:
-        expected.setdefault(span.trace_id, set()).add(span.key)
+def _by_trace(emission: Emission, keys: set[Key]) -> dict[str, set[Key]]:
+    """Every trace the emission sent, with the spans of it in `keys` (maybe none)."""
+    expected: dict[str, set[Key]] = {span.trace_id: set() for span in emission.sdk}
+    for trace_id, span_id in keys:
+        expected[trace_id].add((trace_id, span_id))
     return expected
 
 
-def _all_keys(emissions: list[Emission]) -> set[tuple[str, str]]:
-    return {span.key for emission in emissions for span in emission.sdk}
+def _keys(emission: Emission) -> set[Key]:
+    return {span.key for span in emission.sdk}
 
 
 class _Egress:
@@ -133,7 +136,14 @@ class _Egress:
     def spans(self, run_id: str) -> list[Span]:
         if isinstance(self.tap, OtlpGrpcTap):
             return self.tap.spans(run_id)
-        return self.backend.decode_egress(self.tap.recorded(), run_id)
+        return self.backend.decode_egress([post.body for post in self.tap.recorded()], run_id)
+
+    def refusals(self, run_id: str) -> dict[Key, str]:
+        """Spans the backend refused when the tap forwarded them, with its answer."""
+        if isinstance(self.tap, OtlpGrpcTap):
+            return self.tap.refusals(run_id)
+        return {span.key: post.refusal for post in self.tap.recorded() if post.refusal
+                for span in self.backend.decode_egress([post.body], run_id)}
 
 
 class MatrixRun:
@@ -157,6 +167,10 @@ class MatrixRun:
         self.result.columns = [path for backend in self.backends for path in backend.read_paths]
         self.services: dict[str, Service] = {}
         self.egress: dict[str, _Egress] = {}
+        self.exporters: dict[str, tuple[str, str]] = {}  # collector exporter id → (backend, scenario)
+        # The collector hop of each (backend, scenario), published once it has settled.
+        self.hop_records: dict[tuple[str, str], HopRecord] = {}
+        self.hop_settled: dict[tuple[str, str], threading.Event] = {}
         self.backend_errors: dict[str, str] = {}
         self.lock = threading.Lock()
         self.cancel = threading.Event()  # set when the run is interrupted: worker threads stop polling
@@ -171,8 +185,11 @@ class MatrixRun:
     def run(self) -> RunResult:
         result = self.result
         result.run_dir.mkdir(parents=True, exist_ok=True)
-        with _sdk_log(result.run_dir / "logs" / "sdk.log"):
-            return self._run()
+        with _sdk_log(result.run_dir / "logs" / "sdk.log") as sdk_log:
+            self._run()
+        if sdk_log.failed:
+            result.problems.append(f"could not write logs/sdk.log: {sdk_log.failed} (the measurements are kept)")
+        return result
 
     def _make_runtime(self) -> Any:
         if self.result.runtime == "docker":
@@ -183,7 +200,7 @@ class MatrixRun:
             return ExternalRuntime(self.settings.external)
         return LocalRuntime(self.result.run_dir)
 
-    def _run(self) -> RunResult:
+    def _run(self) -> None:
         result = self.result
         result.versions = library_versions()
         self.notify(f"runtime: {result.runtime} ({result.runtime_reason})")
@@ -201,7 +218,6 @@ class MatrixRun:
             else:
                 self._all_errors("nothing was emitted: " + "; ".join(result.problems))
         result.ended = _now()
-        return result
 
     def _ensure_binaries(self) -> dict[str, Path]:
         names = [toolchain.COLLECTOR.name] + [b.component for b in self.backends if b.component]
@@ -257,15 +273,31 @@ class MatrixRun:
             return self.runtime.peer_address(service, "otlp_grpc")
         return f"http://{self.runtime.peer_address(service, backend.ingest_port)}"
 
+    def _routes(self) -> list[pipeline.Route]:
+        """One route per scenario through the collector, each with its own exporter per backend."""
+        routes = []
+        for scenario in self.settings.scenarios:
+            if COLLECTOR not in scenario.pipelines:
+                continue
+            exporters = {}
+            for backend in self.backends:
+                if backend.name in self.services:
+                    kind, config = backend.collector_exporter(self._collector_target(backend, self.services[backend.name]))
+                    exporter = pipeline.exporter_id(kind, backend.name, scenario.name)
+                    exporters[exporter] = config
+                    self.exporters[exporter] = (backend.name, scenario.name)
+            routes.append(pipeline.Route(scenario.name, exporters))
+        return routes
+
     def _start_collector(self, runtime: Any, binaries: dict[str, Path]) -> Service | None:
         if runtime.name == "external":
             return runtime.collector()
         started = time.monotonic()
-        exporters = dict(backend.collector_exporter(self._collector_target(backend, self.services[backend.name]))
-                         for backend in self.backends if backend.name in self.services)
+        routes = self._routes()
         try:
-            spec = pipeline.collector_service(binaries.get(toolchain.COLLECTOR.name), runtime.allocate_ports(pipeline.PORTS),
-                                              exporters, self.result.run_dir / pipeline.FORWARDED_FILE,
+            spec = pipeline.collector_service(binaries.get(toolchain.COLLECTOR.name),
+                                              runtime.allocate_ports(pipeline.ports(route.scenario for route in routes)),
+                                              routes, self.result.run_dir / pipeline.FORWARDED_FILE,
                                               listen=runtime.listen)
             collector = runtime.start(spec)
         except LinkmatrixError as error:
@@ -287,32 +319,38 @@ class MatrixRun:
             if name in images:
                 self.result.services[name]["image"] = images[name]
 
-    def _pipeline_upstreams(self, pipeline_name: str, collector: Service | None) -> list[str]:
+    def _upstreams(self, pipeline_name: str, scenario: str, collector: Service | None) -> list[str]:
+        """Where one scenario's spans go: its own receiver on the collector, or each backend's own."""
         if pipeline_name == COLLECTOR:
-            return [collector.address("otlp_grpc")] if collector else []
+            if collector is None:
+                return []
+            own = pipeline.receiver_port(scenario)  # someone else's collector has only a shared receiver
+            return [collector.address(own if own in collector.spec.ports else pipeline.receiver_port(pipeline.SHARED))]
         return [address for backend in self.backends if backend.name in self.services
                 if (address := backend.otlp_address(self.services[backend.name]))]
 
-    def _emit_all(self, collector: Service | None) -> tuple[list[Emission], dict[str, list[Span]]]:
+    def _emit_all(self, collector: Service | None) -> tuple[list[Emission], dict[tuple[str, str], list[Span]]]:
         started = time.monotonic()
         emissions: list[Emission] = []
-        wire: dict[str, list[Span]] = {}
+        wire: dict[tuple[str, str], list[Span]] = {}  # (scenario, pipeline) → what its exporter sent
+        if COLLECTOR in self.pipelines and collector is None:
+            self.result.problems.append("pipeline collector: nothing to send to (the collector did not start)")
         for pipeline_name in self.pipelines:
-            upstreams = self._pipeline_upstreams(pipeline_name, collector)
-            if not upstreams:
-                self.result.problems.append(f"pipeline {pipeline_name}: nothing to send to")
+            if pipeline_name == COLLECTOR and collector is None:
                 continue
-            with OtlpGrpcTap(upstreams) as tap:
-                for scenario in self.settings.scenarios:
-                    if pipeline_name not in scenario.pipelines:
-                        continue
-                    self.notify(f"emitting {scenario.name}" + (f" ({pipeline_name})" if pipeline_name != COLLECTOR else ""))
+            wire_file = self.result.run_dir / "raw" / "wire" / f"{pipeline_name}.jsonl"
+            for scenario in self.settings.scenarios:
+                if pipeline_name not in scenario.pipelines:
+                    continue
+                self.notify(f"emitting {scenario.name}" + (f" ({pipeline_name})" if pipeline_name != COLLECTOR else ""))
+                # A tap of its own: the wire of one scenario is never mixed with another's.
+                with OtlpGrpcTap(self._upstreams(pipeline_name, scenario.name, collector)) as tap:
                     try:
                         emissions.append(emit(scenario, self.result.run_id, tap.endpoint, pipeline_name))
                     except LinkmatrixError as error:
                         self.result.problems.append(str(error))
-                wire[pipeline_name] = tap.spans(self.result.run_id)
-                tap.save(self.result.run_dir / "raw" / "wire" / f"{pipeline_name}.jsonl")
+                    wire[(scenario.name, pipeline_name)] = tap.spans(self.result.run_id)
+                    self._save(wire_file, lambda path, tap=tap: tap.save(path, append=True))
         self.emit_ended = time.monotonic()
         self.result.stages["emit"] = round(self.emit_ended - started, 3)
         self._write_json("sent.json", {
@@ -324,52 +362,101 @@ class MatrixRun:
                            "messages": e.messages} for e in emissions]})
         return emissions, wire
 
-    def _collector_hop(self, backend: str, emissions: list[Emission]) -> list[Span]:
-        """What the collector forwarded to `backend`, once it has all it should (or the deadline).
-        Without a tap in front of the backend, it is what the collector's `file` export recorded."""
+    def _collector_hop(self, backend: str, emissions: list[Emission]) -> None:
+        """What the collector forwarded to `backend`, per scenario, published as each one settles:
+        every span arrived, or the collector's log accounts for the rest as dropped. Without a tap
+        in front of the backend, it is what the collector's `file` export recorded."""
         egress = self.egress.get(backend)
+        collector = self.services.get(pipeline.NAME)
         forwarded = self.result.run_dir / pipeline.FORWARDED_FILE
-        read = ((lambda: egress.spans(self.result.run_id)) if egress
-                else (lambda: pipeline.read_forwarded(forwarded, self.result.run_id)))
-        expected = _all_keys([e for e in emissions if e.pipeline == COLLECTOR])
+        run_id = self.result.run_id
+        pending = {e.scenario: e for e in emissions if e.pipeline == COLLECTOR}
+
+        def records() -> dict[str, HopRecord]:
+            spans = egress.spans(run_id) if egress else pipeline.read_forwarded(forwarded, run_id)
+            refused = egress.refusals(run_id) if egress else {}
+            failures = pipeline.export_failures(collector.read_log()) if collector else []
+            found = {}
+            for scenario, emission in pending.items():
+                keys = _keys(emission)
+                mine = [f for f in failures if self.exporters.get(f.exporter) == (backend, scenario)]
+                found[scenario] = HopRecord([span for span in spans if span.key in keys],
+                                            dropped=sum(f.dropped for f in mine),
+                                            messages=[f.describe() for f in mine],
+                                            refused={key: why for key, why in refused.items() if key in keys},
+                                            exact=egress is not None)
+            return found
+
+        def publish(found: dict[str, HopRecord]) -> bool:
+            # A dead collector forwards nothing more: what its tap holds now is its final record.
+            death = collector.death_notice() if collector else None
+            for scenario, record in found.items():
+                if death or record.settled(_keys(pending[scenario])):
+                    if death:
+                        record.messages.append(death.splitlines()[0])
+                    self.hop_records[(backend, scenario)] = record
+                    self.hop_settled[(backend, scenario)].set()
+                    del pending[scenario]
+            if death:
+                with self.lock:
+                    if death not in self.result.problems:
+                        self.result.problems.append(death)
+            return not pending
+
         try:
-            spans = wait_until(read, lambda spans: expected <= {span.key for span in spans},
-                               timeout=self.settings.visibility_timeout, cancel=self.cancel,
-                               what=f"collector → {backend}",
-                               describe=lambda spans: f"{len({s.key for s in spans} & expected)} of {len(expected)} spans"
-                               ).value
+            wait_until(records, publish, timeout=self.settings.visibility_timeout, cancel=self.cancel,
+                       what=f"collector → {backend}",
+                       describe=lambda found: f"still unsettled: {', '.join(sorted(pending))}")
         except Exception as error:  # not all there, or unreadable: the hop shows what it has
             with self.lock:
                 self.result.problems.append(f"collector → {backend}: {error}")
             try:
-                spans = read()
+                last = records()
             except Exception:
-                spans = []
+                last = {scenario: HopRecord([], exact=egress is not None) for scenario in pending}
+            for scenario, record in last.items():
+                record.messages.append(f"the collector hop did not settle: {str(error).splitlines()[0]}")
+                self.hop_records[(backend, scenario)] = record
+                self.hop_settled[(backend, scenario)].set()
         if egress:
             with self.lock:
                 self.result.problems.extend(f"collector → {backend}: a request could not be decoded: {problem}"
                                             for problem in egress.tap.errors)
-            egress.tap.save(self.result.run_dir / "raw" / backend / "collector-egress.jsonl")
-        return spans
+            self._save(self.result.run_dir / "raw" / backend / "collector-egress.jsonl", egress.tap.save)
+
+    def _reaching(self, backend: str, emission: Emission) -> set[Key]:
+        """The spans a read of `backend` should wait for: all that were sent, less the ones a hop's
+        own record proves never reached it (waiting for the collector hop to settle first)."""
+        expected = _keys(emission)
+        settled = self.hop_settled.get((backend, emission.scenario))
+        if emission.pipeline != COLLECTOR or settled is None:
+            return expected
+        if not settled.wait(self.settings.visibility_timeout) or self.cancel.is_set():
+            return expected
+        return self.hop_records[(backend, emission.scenario)].reaching_backend(expected)
 
     def _read_emission(self, path: ReadPath, base_url: str, emission: Emission, raw_dir: Path) -> tuple[list[Span], float, int]:
         spans: list[Span] = []
         read_seconds, attempts = 0.0, 0
-        for trace_id, keys in sorted(_expected_keys(emission).items()):
+        service = self.services[path.backend]
+        for trace_id, keys in sorted(_by_trace(emission, self._reaching(path.backend, emission)).items()):
             def probe(trace_id: str = trace_id) -> tuple[Answer, float]:
+                death = service.death_notice()
+                if death:  # a dead service never shows a span: say so now, not at the deadline
+                    raise ServiceDiedError(death)
                 begun = time.monotonic()
                 return path.read(base_url, trace_id), time.monotonic() - begun
 
             waited = wait_until(
                 probe, lambda got, keys=keys: keys <= {span.key for span in got[0].spans},
                 timeout=self.settings.visibility_timeout, cancel=self.cancel,
-                what=f"{path.label}: trace {trace_id} of {emission.scenario}",
+                what=f"trace {trace_id} of {emission.scenario}",
                 describe=lambda got, keys=keys: _missing(keys, got[0], emission))
             answer, seconds = waited.value
             read_seconds += seconds
             attempts += waited.attempts
             spans.extend(answer.spans)
-            (raw_dir / f"{trace_id}.json").write_text(json.dumps(answer.raw, indent=1, sort_keys=True))
+            self._save(raw_dir / f"{trace_id}.json", jsonio.dumps(answer.raw, indent=1, sort_keys=True))
         return spans, read_seconds, attempts
 
     def _search_path(self, path: ReadPath, emissions: list[Emission]) -> dict[int, Any]:
@@ -382,11 +469,17 @@ class MatrixRun:
             scenario = self._scenario(emission)
             wanted = [f for f in exercised_features(emission, scenario.checks) if f in SEARCH_FEATURES]
             by_emission[id(emission)] = probes_for(emission, wanted)
+            reaching = self._reaching(path.backend, emission)
+            for probe in by_emission[id(emission)]:
+                if probe.expect not in reaching:  # a hop's record proves the span never got there
+                    probe.unreachable = "the linking span never reached this backend (see the hop that lost it)"
         probes = [probe for group in by_emission.values() for probe in group]
-        seconds = run_probes(path, base_url, probes, self.notify, self.cancel) if probes else 0.0
+        service = self.services[path.backend]
+        seconds = run_probes(path, base_url, probes, self.notify, self.cancel, service.death_notice) if probes else 0.0
+        if any(probe.died for probe in probes):
+            self._backend_failed(path.backend, next(probe.error for probe in probes if probe.died))
         raw_dir = self.result.run_dir / "raw" / path.backend / path.name
-        raw_dir.mkdir(parents=True, exist_ok=True)
-        (raw_dir / "answers.json").write_text(json.dumps(
+        self._save(raw_dir / "answers.json", jsonio.dumps(
             [{"query": p.answer.query_text, "expect": "/".join(p.expect), "found": p.found, "status": p.answer.status,
               "answer": p.answer.raw} for p in probes if p.answer], indent=1, sort_keys=True))
         with self.lock:
@@ -405,16 +498,21 @@ class MatrixRun:
             return self._search_path(path, emissions)
         base_url = BACKENDS[path.backend].base_url(self.services[path.backend])
         raw_dir = self.result.run_dir / "raw" / path.backend / path.name
-        raw_dir.mkdir(parents=True, exist_ok=True)
         results: dict[int, list[Span] | Exception] = {}
         read_seconds, attempts = 0.0, 0
         for emission in emissions:
             if not self._reaches(emission, path.backend):
                 continue
+            if path.backend in self.backend_errors:  # it died: the other reads fail at once
+                results[id(emission)] = LinkmatrixError(self.backend_errors[path.backend])
+                continue
             try:
                 spans, seconds, tries = self._read_emission(path, base_url, emission, raw_dir)
                 results[id(emission)] = spans
                 read_seconds, attempts = read_seconds + seconds, attempts + tries
+            except ServiceDiedError as error:
+                results[id(emission)] = error
+                self._backend_failed(path.backend, str(error))
             except Exception as error:  # one read path failing costs only its own cells
                 results[id(emission)] = error
                 with self.lock:
@@ -433,7 +531,7 @@ class MatrixRun:
             return service is not None and BACKENDS[backend].otlp_address(service) is not None
         return True
 
-    def _read_all(self, emissions: list[Emission]) -> dict[str, Any]:
+    def _read_all(self, emissions: list[Emission]) -> dict[str, dict[int, Any]]:
         self.notify("waiting until every read path shows every span")
         started = time.monotonic()
         # The collector hop: per backend from its tap, else from the collector's file export;
@@ -442,11 +540,16 @@ class MatrixRun:
         hop_backends = [name for name in self.services if name in BACKENDS and recorded]
         # Read paths poll in parallel: a slow one must not hold the others up.
         pool = ThreadPoolExecutor(max_workers=max(1, len(self.result.columns) + len(hop_backends)))
+        for name in hop_backends:
+            for emission in emissions:
+                if emission.pipeline == COLLECTOR:
+                    self.hop_settled[(name, emission.scenario)] = threading.Event()
         try:
+            collector = [pool.submit(self._collector_hop, name, emissions) for name in hop_backends]
             reads = {path.id: pool.submit(self._read_path, path, emissions) for path in self.result.columns}
-            collector = {name: pool.submit(self._collector_hop, name, emissions) for name in hop_backends}
-            outcome = {"reads": {key: future.result() for key, future in reads.items()},
-                       "collector": {key: future.result() for key, future in collector.items()}}
+            outcome = {key: future.result() for key, future in reads.items()}
+            for future in collector:
+                future.result()
         except BaseException:  # Ctrl-C, SIGTERM: stop the pollers now, not at their deadlines
             self.cancel.set()
             raise
@@ -459,31 +562,39 @@ class MatrixRun:
         self.result.stages["reads_total"] = round(time.monotonic() - started, 3)
         return outcome
 
-    def _evaluate(self, emissions: list[Emission], wire: dict[str, list[Span]], reads: dict[str, Any]) -> None:
+    def _evaluate(self, emissions: list[Emission], wire: dict[tuple[str, str], list[Span]],
+                  reads: dict[str, Any]) -> None:
         started = time.monotonic()
-        sdk = [span for emission in emissions for span in emission.sdk]
         for emission in emissions:
             scenario = self._scenario(emission)
             for feature in exercised_features(emission, scenario.checks):
                 for path in self.result.columns:
                     if path.is_search != (feature in SEARCH_FEATURES):
                         continue  # search features are read by search paths only, and the other way round
-                    hop_spans = {"sdk": sdk, "wire": wire.get(emission.pipeline, [])}
-                    if emission.pipeline == COLLECTOR and path.backend in reads["collector"]:
-                        hop_spans["collector"] = reads["collector"][path.backend]
                     if not self._reaches(emission, path.backend) and path.backend not in self.backend_errors:
                         self.result.cells.append(not_in_pipeline(emission, feature, path))
                         continue
+                    # Every hop is this emission's own record: no verdict depends on other scenarios.
+                    hop_spans = {"sdk": emission.sdk, "wire": wire.get((emission.scenario, emission.pipeline), [])}
+                    record = self.hop_records.get((path.backend, emission.scenario))
+                    if emission.pipeline == COLLECTOR and record is not None:
+                        hop_spans["collector"] = record.view(_keys(emission))
                     upstream = upstream_outcomes(emission, feature, hop_spans)
-                    received = reads["reads"][path.id].get(id(emission), LinkmatrixError("not read"))
+                    received = reads[path.id].get(id(emission), LinkmatrixError("not read"))
                     make = search_cell if path.is_search else cell_for
-                    self.result.cells.append(make(emission, feature, path, upstream, received))
+                    cell = make(emission, feature, path, upstream, received)
+                    if record is not None and emission.pipeline == COLLECTOR:
+                        attach_hop_messages(cell, record)
+                    self.result.cells.append(cell)
         self.result.stages["check"] = round(time.monotonic() - started, 3)
 
     # -- bookkeeping ----------------------------------------------------------------------------
     def _backend_failed(self, backend: str, message: str) -> None:
-        self.backend_errors[backend] = message
-        self.result.problems.append(message)
+        with self.lock:
+            if backend in self.backend_errors:
+                return  # said once is enough: every read of it fails for the same reason
+            self.backend_errors[backend] = message
+            self.result.problems.append(message)
         self.notify(f"  ! {message.splitlines()[0]}")
 
     def _all_errors(self, reason: str) -> None:
@@ -499,7 +610,8 @@ class MatrixRun:
         images = self.runtime.started_images
         if binaries.get(toolchain.COLLECTOR.name):
             collector = _command_output([str(binaries[toolchain.COLLECTOR.name]), "--version"])
-            versions["collector"] = collector.rsplit(" ", 1)[-1] if collector else "unknown"
+            versions["collector"] = (collector.rsplit(" ", 1)[-1] if collector.strip()
+                                     else "unknown (`otelcol --version` printed nothing)")
         else:
             versions["collector"] = _image_tag(images.get("collector")) or "unknown (not started by linkmatrix)"
         for backend in self.backends:
@@ -507,29 +619,53 @@ class MatrixRun:
             if self.result.runtime == "local" or backend.name not in images:
                 try:
                     versions[backend.name] = backend.version(binary, self.services.get(backend.name))
-                except Exception:  # a version is worth a line in the report, never the run
-                    versions[backend.name] = "unknown"
-            if versions.get(backend.name, "unknown") == "unknown" and backend.name in images:
-                versions[backend.name] = _image_tag(images[backend.name])
+                except Exception as error:  # a version is worth a line in the report, never the run
+                    versions[backend.name] = f"unknown (asking it failed: {type(error).__name__})"
+            if versions.get(backend.name, "unknown").startswith("unknown") and backend.name in images:
+                versions[backend.name] = _image_tag(images[backend.name]) or versions[backend.name]
         if self.result.runtime == "local" and any(backend.name == "zipkin" for backend in self.backends):
             java = _command_output(["java", "-version"])
-            versions["java"] = java.split('"')[1] if '"' in java else "unknown"
+            versions["java"] = java.split('"')[1] if '"' in java else "unknown (`java -version` did not say)"
 
     def _write_json(self, name: str, data: Any) -> None:
-        (self.result.run_dir / name).write_text(json.dumps(data, indent=1, sort_keys=True))
+        self._save(self.result.run_dir / name, jsonio.dumps(data, indent=1, sort_keys=True))
+
+    def _save(self, path: Path, content: str | Callable[[Path], None]) -> None:
+        """Write evidence (text, or a writer given the path). A full disk costs that file, named
+        among the problems, never the measurements already made."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, str):
+                path.write_text(content)
+            else:
+                content(path)
+        except OSError as error:
+            with self.lock:
+                self.result.problems.append(f"could not write {path.relative_to(self.result.run_dir)}: "
+                                            f"{error.strerror or error} (the measurements are kept)")
+
+
+class _SdkLogFile(logging.FileHandler):
+    """A file handler that, when the file cannot be written (a full disk), remembers why instead
+    of printing a traceback for every record."""
+
+    failed = ""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        self.failed = self.failed or "a write failed (is the disk full?)"
 
 
 @contextlib.contextmanager
-def _sdk_log(path: Path) -> Iterator[None]:
+def _sdk_log(path: Path) -> Iterator[_SdkLogFile]:
     """The SDK's own warnings ("Attributes dict is full…") go to the run's logs, not the terminal."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path)
+    handler = _SdkLogFile(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     sdk_logger = logging.getLogger("opentelemetry")
     sdk_logger.addHandler(handler)
     sdk_logger.propagate = False
     try:
-        yield
+        yield handler
     finally:
         sdk_logger.removeHandler(handler)
         sdk_logger.propagate = True

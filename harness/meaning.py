@@ -24,6 +24,10 @@ def _first_note(cell: dict[str, Any], starting: str) -> str:
     return next((str(d["note"]) for d in _differences(cell) if str(d.get("note", "")).startswith(starting)), "")
 
 
+def _hop_messages(cell: dict[str, Any], hop: str) -> list[str]:
+    return ((cell.get("evidence") or {}).get("hop_messages") or {}).get(hop) or []
+
+
 def _is(feature: str, *hops: str) -> Callable[[dict[str, Any]], bool]:
     return lambda cell: cell["feature"] == feature and (not hops or cell.get("hop") in hops)
 
@@ -65,6 +69,10 @@ RULES: list[Rule] = [
      lambda c, label, v: (f"The collector's exporter for {label.split(' ')[0]}" if c.get("hop") == "collector"
                           else label) + f" changes the value's type ({_first_note(c, 'type ')}: {label.split(' ')[0]} "
                           "gets link attributes as JSON text, where 2.0 and 2 look alike); do not rely on it."),
+    (lambda c: c.get("hop") == "collector" and _hop_messages(c, "collector"),
+     lambda c, label, v: f"The collector's exporter for {label.split(' ')[0]} dropped these spans and said why "
+                         f"in its log ({_hop_messages(c, 'collector')[0]}); nothing reached "
+                         f"{label.split(' ')[0]}, so no setting there can bring them back."),
     (lambda c: c.get("hop") == "collector",
      lambda c, label, v: f"The collector's exporter for {label.split(' ')[0]} changed this on the way; look at "
                          "that exporter and the pipeline, not at the backend."),
@@ -80,6 +88,9 @@ RULES: list[Rule] = [
     (lambda c: "truncated to" in _notes(c),
      lambda c, label, v: f"{label} cuts long link attribute values ({_first_note(c, 'truncated to')}); keep "
                          "payloads out of link attributes."),
+    (lambda c: c.get("hop") == "backend" and _hop_messages(c, "backend"),
+     lambda c, label, v: f"{label.split(' ')[0]} refused the request that carried these spans "
+                         f"({_hop_messages(c, 'backend')[0][:200]})."),
     (lambda c: c.get("hop") == "backend",
      lambda c, label, v: f"{label} received this but does not return it as sent; if you need it, read "
                          "another path or choose another backend."),

@@ -1,13 +1,20 @@
 """The collector hop: a generated collector config, its service spec, and what it forwarded.
 
-OTLP in; out to every backend through the exporter its adapter names; plus a `file` exporter in
-the same pipeline that records exactly what the collector forwarded (the "collector" hop).
+Every scenario gets its own way through the collector: its own OTLP receiver (a port of its
+own), its own pipeline and batch processor, and its own exporter per backend. A batch never
+mixes scenarios, so one scenario's data (a NaN the zipkin exporter cannot encode, a span a
+backend refuses) can fail only its own export, never another scenario's verdicts. A `file`
+exporter in every pipeline records exactly what the collector forwarded (the "collector" hop);
+the collector logs as JSON, so its own words about a failed export can be read back and pinned
+on the scenario and backend whose exporter said them.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 
@@ -17,39 +24,81 @@ from .runtime import LOOPBACK, Readiness, ServiceSpec
 from .toolchain import IMAGES
 
 NAME = "collector"
-PORTS = ("otlp_grpc", "health")
+HEALTH_PORT = "health"
+SHARED = ""  # the route of a collector that every scenario shares (the compose stack)
 FORWARDED_FILE = "collector-forwarded.jsonl"
+FORWARDED_EXPORTER = "file/forwarded"
 
 
-def collector_config(ports: dict[str, int], exporters: dict[str, dict[str, Any]], forwarded: Path | None,
+@dataclass(frozen=True)
+class Route:
+    """One scenario's way through the collector: its receiver port and its exporters (id → config)."""
+
+    scenario: str
+    exporters: dict[str, dict[str, Any]]
+
+    @property
+    def port(self) -> str:
+        return receiver_port(self.scenario)
+
+
+def receiver_port(scenario: str) -> str:
+    """The name of the port a scenario's spans enter the collector on."""
+    return f"otlp_grpc.{scenario}" if scenario else "otlp_grpc"
+
+
+def exporter_id(kind: str, backend: str, scenario: str) -> str:
+    """`zipkin/zipkin.fan-out`: the exporter of `kind` that sends one scenario to one backend."""
+    return f"{kind}/{backend}" + (f".{scenario}" if scenario else "")
+
+
+def ports(scenarios: Iterable[str]) -> tuple[str, ...]:
+    return (HEALTH_PORT, *(receiver_port(scenario) for scenario in scenarios))
+
+
+def _suffix(scenario: str) -> str:
+    return f"/{scenario}" if scenario else ""
+
+
+def collector_config(ports: dict[str, int], routes: list[Route], forwarded: Path | None,
                      listen: str = LOOPBACK) -> dict[str, Any]:
-    all_exporters = dict(exporters)
+    receivers: dict[str, Any] = {}
+    exporters: dict[str, Any] = {}
+    pipelines: dict[str, Any] = {}
+    recorded = [FORWARDED_EXPORTER] if forwarded is not None else []
     if forwarded is not None:
-        all_exporters["file/forwarded"] = {"path": str(forwarded), "format": "json", "flush_interval": "100ms"}
+        exporters[FORWARDED_EXPORTER] = {"path": str(forwarded), "format": "json", "flush_interval": "100ms"}
+    for route in routes:
+        receiver = f"otlp{_suffix(route.scenario)}"
+        receivers[receiver] = {"protocols": {"grpc": {"endpoint": f"{listen}:{ports[route.port]}"}}}
+        exporters.update(route.exporters)
+        # Processors are instantiated per pipeline: each scenario has a batch of its own.
+        pipelines[f"traces{_suffix(route.scenario)}"] = {
+            "receivers": [receiver], "processors": ["batch"], "exporters": [*route.exporters, *recorded]}
     return {
-        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"}}}},
+        "receivers": receivers,
         # A short batch timeout keeps a run fast; batching itself is what users run, so it stays.
         "processors": {"batch": {"timeout": "200ms"}},
-        "exporters": all_exporters,
-        "extensions": {"health_check": {"endpoint": f"{listen}:{ports['health']}"}},
+        "exporters": exporters,
+        "extensions": {"health_check": {"endpoint": f"{listen}:{ports[HEALTH_PORT]}"}},
         "service": {
             "extensions": ["health_check"],
             # No metrics listener: the default 8888 could clash with anything else running.
-            "telemetry": {"metrics": {"level": "none"}, "logs": {"level": "info"}},
-            "pipelines": {"traces": {"receivers": ["otlp"], "processors": ["batch"],
-                                     "exporters": list(all_exporters)}},
+            # JSON logs: an exporter's own message about a dropped batch is read back as evidence.
+            "telemetry": {"metrics": {"level": "none"}, "logs": {"level": "info", "encoding": "json"}},
+            "pipelines": pipelines,
         },
     }
 
 
-def collector_service(binary: Path | None, ports: dict[str, int], exporters: dict[str, dict[str, Any]],
+def collector_service(binary: Path | None, ports: dict[str, int], routes: list[Route],
                       forwarded: Path | None, listen: str = LOOPBACK) -> ServiceSpec:
-    config = collector_config(ports, exporters, forwarded, listen)
+    config = collector_config(ports, routes, forwarded, listen)
     return ServiceSpec(
         name=NAME,
         command=(str(binary), "--config", "collector.yaml"),
         image=IMAGES[NAME],
-        readiness=Readiness(port="health", path="/"),
+        readiness=Readiness(port=HEALTH_PORT, path="/"),
         ports=ports,
         config_files={"collector.yaml": yaml.safe_dump(config, sort_keys=False)},
     )
@@ -64,3 +113,37 @@ def read_forwarded(path: Path, run_id: str) -> list[Span]:
     # The exporter may be mid-write: only complete lines count.
     complete = text[: text.rfind("\n") + 1]
     return spans_from_json_lines(complete, run_id)
+
+
+@dataclass(frozen=True)
+class ExportFailure:
+    """An exporter said it dropped data: its id, its error, how many items, and the line itself."""
+
+    exporter: str
+    error: str
+    dropped: int
+    line: str
+
+    def describe(self) -> str:
+        return f"collector exporter {self.exporter} dropped {self.dropped} span(s): {self.error}"
+
+
+def export_failures(log_text: str) -> list[ExportFailure]:
+    """Every "Exporting failed. Dropping data." (or rejecting) line of the collector's JSON log."""
+    failures = []
+    for line in log_text.splitlines():
+        if "dropped_items" not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        exporter = record.get("otelcol.component.id") or record.get("exporter") or ""
+        if not exporter:
+            continue
+        failures.append(ExportFailure(str(exporter), str(record.get("error", "")),
+                                      int(record.get("dropped_items") or 0),
+                                      f"{record.get('msg', '')} {json.dumps(record.get('error', ''))}".strip()))
+    return failures

@@ -31,7 +31,9 @@ class Probe:
     expect: tuple[str, str]  # the linking span
     answer: SearchAnswer | None = None  # the last answer
     found: bool = False
-    error: str = ""
+    error: str = ""  # why its last attempt measured nothing (no answer, or not a 200)
+    unreachable: str = ""  # why it was not run: a hop's record proves the span never got there
+    died: bool = False  # the backend died while it ran
 
 
 CONTROL = "control"  # a query on the run id (a plain resource attribute): proves the search works at all
@@ -50,7 +52,7 @@ def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
         label = emission.labels.get(span.key, span.name)
         if features and not probes:
             probes.append(Probe(CONTROL, SearchQuery(CONTROL, emission.run_id, service, *window,
-                                                     key=RUN_ID_ATTRIBUTE), label, span.key))
+                                                     key=RUN_ID_ATTRIBUTE, span_name=span.name), label, span.key))
         for feature in features:
             kind = F.SEARCH_FEATURES.get(feature)
             if kind == "link_trace_id":
@@ -65,21 +67,33 @@ def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
     return probes
 
 
+def _no_death() -> str | None:
+    return None
+
+
 def run_probes(path: ReadPath, base_url: str, probes: list[Probe], notify: Callable[[str], None],
-               cancel: threading.Event) -> float:
-    """Poll every probe this path can express until it finds its span, the deadline passes, or
-    `cancel` is set; returns the seconds it took."""
+               cancel: threading.Event, death_notice: Callable[[], str | None] = _no_death) -> float:
+    """Poll every probe this path can express until it finds its span, the deadline passes, the
+    backend dies, or `cancel` is set; returns the seconds it took. Only an HTTP 200 answer counts
+    as a miss: a refused connection or an error status is "could not measure" (probe.error)."""
     started = time.monotonic()
-    pending = [probe for probe in probes if probe.query.kind in path.search_kinds | {CONTROL}]
+    pending = [probe for probe in probes
+               if probe.query.kind in path.search_kinds | {CONTROL} and not probe.unreachable]
     delay = 0.5
     while pending and time.monotonic() - started < path.search_timeout and not cancel.is_set():
+        death = death_notice()
+        if death:
+            for probe in pending:
+                probe.error, probe.died = death, True
+            return time.monotonic() - started
         for probe in list(pending):
             try:
                 probe.answer = path.search(base_url, probe.query)
-                probe.error = ""
             except Exception as error:  # a failing query is that probe's error, not the run's
                 probe.error = f"{type(error).__name__}: {error}"
                 continue
+            status = probe.answer.status
+            probe.error = "" if status == 200 else f"HTTP {status}: {str(probe.answer.raw)[:300]}"
             if probe.expect in probe.answer.found:
                 probe.found = True
                 pending.remove(probe)
@@ -95,10 +109,19 @@ def run_probes(path: ReadPath, base_url: str, probes: list[Probe], notify: Calla
 def control_failure(probes: list[Probe]) -> str | None:
     """Why the search cannot be trusted in this run, if even the control query found nothing."""
     for probe in probes:
-        if probe.feature == CONTROL and not probe.found:
+        if probe.feature == CONTROL and not probe.found and not probe.unreachable:
             query = probe.answer.query_text if probe.answer else probe.query.kind
             return (f"the search did not find the span even by its run id ({query}): "
                     f"{probe.error or 'no result in time'}; link searches on this path are not judged")
+    return None
+
+
+def unmeasured(probes: list[Probe]) -> str | None:
+    """Why a search feature could not be measured: a query that never got a usable answer."""
+    for probe in probes:
+        if probe.error and not probe.found:
+            query = probe.answer.query_text if probe.answer else probe.query.kind
+            return f"could not measure {query}: {probe.error}"
     return None
 
 
@@ -107,7 +130,11 @@ def judge(probes: list[Probe]) -> Outcome:
     for probe in probes:
         text = probe.answer.query_text if probe.answer else probe.query.kind
         sent[text] = f"expects {probe.label}"
-        if probe.found:
+        if probe.unreachable:
+            statuses.append(MISSING)
+            received[text] = probe.unreachable
+            differences.append(Difference(f"search[{text}]", probe.label, None, probe.unreachable))
+        elif probe.found:
             statuses.append(OK)
             received[text] = "found"
         else:
@@ -120,4 +147,4 @@ def judge(probes: list[Probe]) -> Outcome:
                     f"{statuses.count(OK)} of {len(statuses)} queries found the linking span")
 
 
-__all__ = ["Probe", "probes_for", "run_probes", "judge", "control_failure", "CONTROL"]
+__all__ = ["Probe", "probes_for", "run_probes", "judge", "control_failure", "unmeasured", "CONTROL"]

@@ -14,8 +14,8 @@ import gzip
 import threading
 import zlib
 from concurrent import futures
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 from pathlib import Path
 
 import grpc
@@ -27,16 +27,25 @@ from .model import Span
 from .otlp import spans_from_resource_spans
 
 
+@dataclass
+class Exchange:
+    """One request that crossed the tap, and what the next hop answered ("" when it took it all)."""
+
+    request: trace_service_pb2.ExportTraceServiceRequest
+    refusal: str = ""
+
+
 class _Forwarder(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self, upstreams: list[str]) -> None:
         self._channels = [grpc.insecure_channel(upstream) for upstream in upstreams]
         self._stubs = [trace_service_pb2_grpc.TraceServiceStub(channel) for channel in self._channels]
         self.lock = threading.Lock()
-        self.requests: list[trace_service_pb2.ExportTraceServiceRequest] = []
+        self.exchanges: list[Exchange] = []
 
     def Export(self, request, context):  # noqa: N802 (gRPC method name)
+        exchange = Exchange(request)
         with self.lock:
-            self.requests.append(request)
+            self.exchanges.append(exchange)
         response = trace_service_pb2.ExportTraceServiceResponse()
         failures: list[grpc.RpcError] = []
         for stub in self._stubs:  # every upstream gets the batch, even after one failed
@@ -44,6 +53,12 @@ class _Forwarder(trace_service_pb2_grpc.TraceServiceServicer):
                 response = stub.Export(request, timeout=10)
             except grpc.RpcError as error:
                 failures.append(error)
+        rejected = response.partial_success.rejected_spans
+        with self.lock:  # the next hop's own words, kept as evidence
+            if failures:
+                exchange.refusal = "; ".join(f"{f.code().name}: {f.details()}" for f in failures)
+            elif rejected:
+                exchange.refusal = f"rejected {rejected} span(s): {response.partial_success.error_message}"
         if failures:  # hand the next hop's answer back to the sender
             context.abort(failures[0].code(), "upstream: " + "; ".join(str(f.details()) for f in failures))
         return response
@@ -72,18 +87,26 @@ class OtlpGrpcTap:
         self._server.stop(grace=2).wait(5)
         self._forwarder.close()
 
-    def spans(self, run_id: str | None = None) -> list[Span]:
+    def _exchanges(self) -> list[Exchange]:
         with self._forwarder.lock:
-            requests_seen = list(self._forwarder.requests)
-        return [span for request in requests_seen
-                for span in spans_from_resource_spans(request.resource_spans, run_id)]
+            return [Exchange(exchange.request, exchange.refusal) for exchange in self._forwarder.exchanges]
 
-    def save(self, path: Path) -> None:
+    def spans(self, run_id: str | None = None) -> list[Span]:
+        return [span for exchange in self._exchanges()
+                for span in spans_from_resource_spans(exchange.request.resource_spans, run_id)]
+
+    def refusals(self, run_id: str | None = None) -> dict[tuple[str, str], str]:
+        """(trace id, span id) → what the next hop answered, for every span it refused."""
+        return {span.key: exchange.refusal for exchange in self._exchanges() if exchange.refusal
+                for span in spans_from_resource_spans(exchange.request.resource_spans, run_id)}
+
+    def save(self, path: Path, append: bool = False) -> None:
         """Every request as a line of protobuf JSON (ids in base64, as protobuf writes bytes)."""
-        with self._forwarder.lock:
-            requests_seen = list(self._forwarder.requests)
+        text = "".join(json_format.MessageToJson(exchange.request, indent=None) + "\n"
+                       for exchange in self._exchanges())
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(json_format.MessageToJson(request, indent=None) + "\n" for request in requests_seen))
+        with open(path, "a" if append else "w") as out:
+            out.write(text)
 
 
 def _decode_body(body: bytes, encoding: str) -> bytes:
@@ -96,23 +119,32 @@ def _decode_body(body: bytes, encoding: str) -> bytes:
     raise ValueError(f"unsupported Content-Encoding {encoding!r}")
 
 
+@dataclass
+class Post:
+    """One POST that crossed the tap: its (decompressed) body and the next hop's refusal, if any."""
+
+    body: bytes
+    refusal: str = ""
+
+
 class HttpPostTap:
     """Keeps every POST body (decompressed) and forwards it to `upstream` + the same path."""
 
     def __init__(self, upstream: str) -> None:
         tap = self
         self.upstream = upstream.rstrip("/")
-        self.bodies: list[bytes] = []
+        self.posts: list[Post] = []
         self.errors: list[str] = []
         self.lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                post = None
                 try:
-                    decoded = _decode_body(raw, self.headers.get("Content-Encoding", "").lower())
+                    post = Post(_decode_body(raw, self.headers.get("Content-Encoding", "").lower()))
                     with tap.lock:
-                        tap.bodies.append(decoded)
+                        tap.posts.append(post)
                 except (ValueError, OSError, zlib.error) as error:
                     with tap.lock:
                         tap.errors.append(str(error))
@@ -123,6 +155,9 @@ class HttpPostTap:
                     status, content = answer.status_code, answer.content
                 except requests.RequestException as error:
                     status, content = 502, str(error).encode()
+                if post is not None and status >= 300:
+                    with tap.lock:
+                        post.refusal = f"HTTP {status}: {content.decode(errors='replace').strip()[:500]}"
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
@@ -144,11 +179,11 @@ class HttpPostTap:
         self._server.shutdown()
         self._server.server_close()
 
-    def recorded(self) -> list[bytes]:
+    def recorded(self) -> list[Post]:
         with self.lock:
-            return list(self.bodies)
+            return [Post(post.body, post.refusal) for post in self.posts]
 
     def save(self, path: Path) -> None:
         """Every request body, one per line."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"".join(body.replace(b"\n", b" ") + b"\n" for body in self.recorded()))
+        path.write_bytes(b"".join(post.body.replace(b"\n", b" ") + b"\n" for post in self.recorded()))

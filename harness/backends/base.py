@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import requests
 
+from .. import jsonio
 from ..model import Span
 from ..runtime import Service, ServiceSpec
 
@@ -45,6 +46,9 @@ class SearchQuery:
     start: int  # search window, epoch seconds
     end: int
     key: str = ""  # the attribute's name, for link_attribute
+    # The span's own name: narrows a control query to the very span, so that the other spans of
+    # the run (or of a scenario with many traces) can never push it out of a limited result.
+    span_name: str = ""
 
 
 @dataclass
@@ -115,7 +119,8 @@ class Backend:
         raise NotImplementedError
 
     def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
-        """The collector exporter (id, config) that sends to `target` (a tap in front of the backend)."""
+        """The collector exporter (its type, its config) that sends to `target` (a tap in front of
+        the backend); the pipeline names one per scenario (`pipeline.exporter_id`)."""
         raise NotImplementedError
 
     def decode_egress(self, bodies: list[bytes], run_id: str) -> list[Span]:
@@ -137,10 +142,10 @@ def tag_text(value: Any) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def get_json(url: str) -> tuple[int, Any]:
-    """GET and decode JSON; (status, None) when the body is empty or not JSON."""
-    response = requests.get(url, timeout=HTTP_TIMEOUT, headers={"Accept": "application/json"})
+def get_json(url: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """GET and decode JSON; the body as text when it is not JSON, None when it is empty."""
+    response = requests.get(url, params=params, timeout=HTTP_TIMEOUT, headers={"Accept": "application/json"})
     try:
-        return response.status_code, response.json()
+        return response.status_code, jsonio.loads(response.content)
     except ValueError:
         return response.status_code, response.text or None

@@ -13,14 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import requests
 import yaml
 
 from ..model import Link, Span
 from ..otlp import spans_from_json
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
 from ..toolchain import IMAGES
-from .base import (ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, HTTP_TIMEOUT, TRACE_STATE, Backend,
+from .base import (ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE, Backend, get_json,
                    ReadPath, SearchAnswer, SearchQuery, tag_text, trace_reader)
 
 NAME = "jaeger"
@@ -66,11 +65,13 @@ def search(base_url: str, query: SearchQuery) -> SearchAnswer:
     """Jaeger UI's search: /api/traces?service=…&tags={"key":"value"}. Its tags match span and
     process tags and log fields; whether they match link attributes is what this measures."""
     params = {"service": query.service, "tags": json.dumps({query.key: tag_text(query.value)}),
-              "start": query.start * 1_000_000, "end": query.end * 1_000_000, "limit": 100}
-    response = requests.get(f"{base_url}/api/traces", params=params, timeout=HTTP_TIMEOUT)
-    body = response.json() if response.content else None
-    found = {(span.trace_id, span.span_id) for span in normalize_api_traces(body)} if response.status_code == 200 else set()
-    return SearchAnswer(found, response.status_code, body, f"/api/traces?service={query.service}&tags={params['tags']}")
+              "start": query.start * 1_000_000, "end": query.end * 1_000_000, "limit": 100,
+              **({"operation": query.span_name} if query.span_name else {})}
+    status, body = get_json(f"{base_url}/api/traces", params)
+    found = {(span.trace_id, span.span_id) for span in normalize_api_traces(body)} if status == 200 else set()
+    operation = f"&operation={query.span_name}" if query.span_name else ""
+    return SearchAnswer(found, status, body,
+                        f"/api/traces?service={query.service}{operation}&tags={params['tags']}")
 
 
 class Jaeger(Backend):
@@ -132,7 +133,7 @@ class Jaeger(Backend):
         return service.address("otlp_grpc")
 
     def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
-        return "otlp_grpc/jaeger", {"endpoint": target, "tls": {"insecure": True}}
+        return "otlp_grpc", {"endpoint": target, "tls": {"insecure": True}}
 
     def base_url(self, service: Service) -> str:
         return service.url("query_http")
@@ -142,9 +143,10 @@ class Jaeger(Backend):
             return "unknown"  # its API does not say; in containers the image tag does
         result = subprocess.run([str(binary), "version"], capture_output=True, text=True, timeout=30)
         try:
-            return json.loads(result.stdout.strip().splitlines()[-1])["gitVersion"].lstrip("v") or "unknown"
+            version = json.loads(result.stdout.strip().splitlines()[-1])["gitVersion"].lstrip("v")
         except (ValueError, KeyError, IndexError):
-            return "unknown"
+            version = ""
+        return version or "unknown (`jaeger version` printed no gitVersion)"
 
 
 BACKEND = Jaeger()

@@ -27,7 +27,7 @@ from ..model import Span
 from ..otlp import spans_from_json
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
 from ..toolchain import IMAGES
-from .base import HTTP_TIMEOUT, Backend, ReadPath, SearchAnswer, SearchQuery, trace_reader
+from .base import HTTP_TIMEOUT, Backend, ReadPath, SearchAnswer, SearchQuery, get_json, trace_reader
 
 NAME = "tempo"
 BINARY_ENV, URL_ENV, OTLP_ENV = "LINKMATRIX_TEMPO_BIN", "LINKMATRIX_TEMPO_URL", "LINKMATRIX_TEMPO_OTLP"
@@ -56,7 +56,9 @@ def traceql_literal(value: Any) -> str:
 
 def traceql(query: SearchQuery) -> str:
     if query.kind == "control":
-        return f"{{ resource.{query.key} = {traceql_literal(query.value)} }}"
+        named = f" && name = {traceql_literal(query.span_name)}" if query.span_name else ""
+        return (f"{{ resource.{query.key} = {traceql_literal(query.value)} && "
+                f"resource.service.name = {traceql_literal(query.service)}{named} }}")
     if query.kind == "link_trace_id":
         return f'{{ link:traceID = "{query.value}" }}'
     if query.kind == "link_span_id":
@@ -67,18 +69,15 @@ def traceql(query: SearchQuery) -> str:
 
 def search(base_url: str, query: SearchQuery) -> SearchAnswer:
     text = traceql(query)
-    response = requests.get(f"{base_url}/api/search", params={"q": text, "limit": 100, "spss": 100,
-                                                               "start": query.start, "end": query.end},
-                            timeout=HTTP_TIMEOUT)
-    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else response.text
-    return SearchAnswer(normalize_search(body) if response.status_code == 200 else set(), response.status_code,
-                        body, text)
+    status, body = get_json(f"{base_url}/api/search", {"q": text, "limit": 100, "spss": 100,
+                                                        "start": query.start, "end": query.end})
+    return SearchAnswer(normalize_search(body) if status == 200 else set(), status, body, text)
 
 
 def normalize_search(body: Any) -> set[tuple[str, str]]:
     """(trace id, span id) of every matched span."""
     found: set[tuple[str, str]] = set()
-    for trace in (body or {}).get("traces") or []:
+    for trace in (body.get("traces") or [] if isinstance(body, dict) else []):
         trace_id = trace["traceID"].rjust(32, "0")
         span_sets = trace.get("spanSets") or ([trace["spanSet"]] if trace.get("spanSet") else [])
         for span_set in span_sets:
@@ -158,7 +157,8 @@ class Tempo(Backend):
         if service is not None:
             try:
                 body = requests.get(f"{service.url('http')}/api/status/buildinfo", timeout=HTTP_TIMEOUT).json()
-                return str(body.get("version", "unknown"))
+                if isinstance(body, dict) and str(body.get("version") or "").strip():
+                    return str(body["version"])
             except (requests.RequestException, ValueError):
                 pass
         tempo = binary or self.binary()
@@ -167,13 +167,13 @@ class Tempo(Backend):
             match = re.search(r"version (\S+)", output.stdout + output.stderr)
             if match:
                 return match.group(1)
-        return "unknown"
+        return "unknown (neither /api/status/buildinfo nor `tempo -version` gave one)"
 
     def otlp_address(self, service: Service) -> str | None:
         return service.address("otlp_grpc")
 
     def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
-        return "otlp_grpc/tempo", {"endpoint": target, "tls": {"insecure": True}}
+        return "otlp_grpc", {"endpoint": target, "tls": {"insecure": True}}
 
 
 BACKEND = Tempo()

@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import requests
 
 from ..model import AttrValue, Link, Span
 from ..otlp import RUN_ID_ATTRIBUTE
@@ -63,13 +62,14 @@ def search(base_url: str, query: SearchQuery) -> SearchAnswer:
     """Zipkin's tag query: annotationQuery=key=value matches a whole tag value exactly."""
     annotation = f"{query.key}={tag_text(query.value)}"
     params = {"serviceName": query.service, "annotationQuery": annotation, "endTs": query.end * 1000,
-              "lookback": (query.end - query.start) * 1000, "limit": 100}
-    response = requests.get(f"{base_url}/api/v2/traces", params=params, timeout=10)
-    body = response.json() if response.content else None
-    found = ({(span.trace_id, span.span_id) for trace in body or [] for span in normalize_api_v2(trace)}
-             if response.status_code == 200 else set())
-    return SearchAnswer(found, response.status_code, body,
-                        f"/api/v2/traces?serviceName={query.service}&annotationQuery={annotation}")
+              "lookback": (query.end - query.start) * 1000, "limit": 100,
+              **({"spanName": query.span_name} if query.span_name else {})}
+    status, body = get_json(f"{base_url}/api/v2/traces", params)
+    found = ({(span.trace_id, span.span_id) for trace in body for span in normalize_api_v2(trace)}
+             if status == 200 and isinstance(body, list) else set())
+    return SearchAnswer(found, status, body,
+                        f"/api/v2/traces?serviceName={query.service}"
+                        + (f"&spanName={query.span_name}" if query.span_name else "") + f"&annotationQuery={annotation}")
 
 
 class Zipkin(Backend):
@@ -133,7 +133,8 @@ class Zipkin(Backend):
         if service is None:
             return "unknown (not started)"
         status, body = get_json(f"{service.url('http')}/info")
-        return body.get("zipkin", {}).get("version", "unknown") if isinstance(body, dict) else "unknown"
+        version = body.get("zipkin", {}).get("version") if isinstance(body, dict) else None
+        return str(version) if version else "unknown (its /info gave no zipkin.version)"
 
 
 BACKEND = Zipkin()

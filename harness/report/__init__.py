@@ -10,6 +10,7 @@ from typing import Any
 
 import jsonschema
 
+from .. import jsonio
 from ..features import FEATURE_ORDER, FEATURES
 from ..errors import LinkmatrixError
 from ..matrix import RunResult
@@ -84,7 +85,7 @@ def write(result: RunResult, reports_dir: Path) -> dict[str, Path]:
     document = to_document(result)
     run_dir = result.run_dir
     paths = {"json": run_dir / "matrix.json", "markdown": run_dir / "matrix.md"}
-    paths["json"].write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")  # kept even if invalid
+    paths["json"].write_text(jsonio.dumps(document, indent=1, ensure_ascii=False) + "\n")  # kept even if invalid
     try:
         validate(document)
     except jsonschema.ValidationError as error:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,31 @@ class ServiceSpec:
 LOOPBACK = "127.0.0.1"  # where services listen; inside a container on its own network: 0.0.0.0
 
 
+def _still_running() -> str | None:
+    return None
+
+
+def _no_log() -> str:
+    return ""
+
+
 @dataclass
 class Service:
     spec: ServiceSpec
     log_path: Path | None  # None: not started by linkmatrix (an external service)
     startup_seconds: float
     host: str = "127.0.0.1"
+    # How it ended ("exited with code -9"), or None while it runs (or when nobody can tell).
+    exited: Callable[[], str | None] = _still_running
+    read_log: Callable[[], str] = _no_log  # its log so far
+
+    def death_notice(self) -> str | None:
+        """One line (plus its last log lines) when the service is gone: its reads cannot succeed."""
+        how = self.exited()
+        if how is None:
+            return None
+        tail = "\n".join(self.read_log().splitlines()[-8:])
+        return f"{self.name} {how} during the run" + (f"; last lines of its log:\n{tail}" if tail else "")
 
     @property
     def name(self) -> str:

@@ -108,6 +108,25 @@ class LoopbackHttpWaitStrategy(WaitStrategy):
                            "(hint: the container's log is in the run's logs/ folder)")
 
 
+def _container_exit(container: DockerContainer) -> str | None:
+    try:
+        wrapped = container.get_wrapped_container()
+        wrapped.reload()
+    except Exception:  # the daemon forgot it: it is gone
+        return "is gone (its container no longer exists)"
+    if wrapped.status in ("exited", "dead"):
+        return f"exited with code {wrapped.attrs.get('State', {}).get('ExitCode', '?')}"
+    return None
+
+
+def _container_log(container: DockerContainer) -> str:
+    try:
+        stdout, stderr = container.get_logs()
+    except Exception:
+        return ""
+    return (stdout + stderr).decode(errors="replace")
+
+
 class DockerRuntime:
     name = "docker"
 
@@ -205,8 +224,12 @@ class DockerRuntime:
         for port_name, port in spec.ports.items():
             if not is_free(port):
                 raise ServiceError(spec.name, f"port {port} ({port_name}) on 127.0.0.1 is taken by {holder(port)}")
-        self._write_configs(spec)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._write_configs(spec)
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a full disk, a read-only folder
+            raise ServiceError(spec.name, f"cannot write its config under {self.run_dir}: "
+                                          f"{error.strerror or error}") from None
         plan = self.plan(spec)
         try:
             container = self._container(plan, spec)
@@ -222,7 +245,8 @@ class DockerRuntime:
                                           f"{str(error).splitlines()[0] if str(error) else type(error).__name__}",
                                tail) from None
         self.started_images[spec.name] = self._image_record(plan.image, container)
-        return Service(spec, self.log_dir / f"{spec.name}.log", time.monotonic() - started)
+        return Service(spec, self.log_dir / f"{spec.name}.log", time.monotonic() - started,
+                       exited=lambda: _container_exit(container), read_log=lambda: _container_log(container))
 
     @staticmethod
     def _image_record(reference: str, container: DockerContainer) -> dict[str, str]:
@@ -239,7 +263,10 @@ class DockerRuntime:
         except Exception:
             return ""
         text = (stdout + stderr).decode(errors="replace")
-        (self.log_dir / f"{spec.name}.log").write_text(text)
+        try:
+            (self.log_dir / f"{spec.name}.log").write_text(text)
+        except OSError:
+            pass  # a full disk costs the copy of the log, not the clean-up
         return "\n".join(text.splitlines()[-15:])
 
     def stop_all(self) -> None:

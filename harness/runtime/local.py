@@ -49,6 +49,20 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _exit_text(process: subprocess.Popen[bytes]) -> str | None:
+    code = process.poll()
+    if code is None:
+        return None
+    return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
 def log_tail(path: Path, lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -93,11 +107,16 @@ class LocalRuntime:
 
     def start(self, spec: ServiceSpec) -> Service:
         self._check_ports(spec)
-        self._write_configs(spec)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{spec.name}.log"
+        try:
+            self._write_configs(spec)
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log = open(log_path, "wb")
+        except OSError as error:  # a full disk, a read-only folder
+            raise ServiceError(spec.name, f"cannot write its config or log under {self.config_dir.parent}: "
+                                          f"{error.strerror or error}") from None
         started = time.monotonic()
-        with open(log_path, "wb") as log, _signals_held():
+        with log, _signals_held():
             try:
                 process = subprocess.Popen(
                     spec.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -109,7 +128,8 @@ class LocalRuntime:
                 raise ServiceError(spec.name, f"cannot run {spec.command[0]}: {error.strerror}") from None
             self._processes.append((spec, process))  # known before a held signal is delivered
         self._wait_ready(spec, process, log_path)
-        return Service(spec, log_path, time.monotonic() - started)
+        return Service(spec, log_path, time.monotonic() - started,
+                       exited=lambda: _exit_text(process), read_log=lambda: _read(log_path))
 
     def _wait_ready(self, spec: ServiceSpec, process: subprocess.Popen[bytes], log_path: Path) -> None:
         ready = spec.readiness

@@ -20,10 +20,13 @@ def test_external_stack_is_measured_and_left_running(binaries: dict[str, Path], 
     with LocalRuntime(tmp_path / "stack") as stack:
         jaeger_service = stack.start(jaeger.service(binaries["jaeger"], stack.allocate_ports(jaeger.ports)))
         zipkin_service = stack.start(zipkin.service(binaries["zipkin"], stack.allocate_ports(zipkin.ports)))
-        exporters = dict([jaeger.collector_exporter(jaeger_service.address("otlp_grpc")),
-                          zipkin.collector_exporter(zipkin_service.url("http"))])
-        collector = stack.start(pipeline.collector_service(binaries["otelcol-linkmatrix"],
-                                                           stack.allocate_ports(pipeline.PORTS), exporters, None))
+        exporters = {}
+        for backend, target in [(jaeger, jaeger_service.address("otlp_grpc")), (zipkin, zipkin_service.url("http"))]:
+            kind, config = backend.collector_exporter(target)
+            exporters[pipeline.exporter_id(kind, backend.name, pipeline.SHARED)] = config
+        collector = stack.start(pipeline.collector_service(
+            binaries["otelcol-linkmatrix"], stack.allocate_ports(pipeline.ports([pipeline.SHARED])),
+            [pipeline.Route(pipeline.SHARED, exporters)], None))
         settings = RunSettings(
             scenarios=load_all([ROOT / "scenarios" / "cross-trace-attributes.yaml",
                                 ROOT / "scenarios" / "fan-in-via-headers.yaml"]),

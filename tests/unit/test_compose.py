@@ -24,5 +24,5 @@ def test_compose_stack_uses_the_pinned_images_and_loopback_ports() -> None:
         assert all(port.startswith("127.0.0.1:") for port in service["ports"])
     collector = yaml.safe_load(generate()["config/collector.yaml"])
     assert collector["exporters"]["otlp_grpc/jaeger"]["endpoint"] == "jaeger:4317"
-    assert collector["exporters"]["zipkin"]["endpoint"] == "http://zipkin:9411/api/v2/spans"
+    assert collector["exporters"]["zipkin/zipkin"]["endpoint"] == "http://zipkin:9411/api/v2/spans"
     assert "file/forwarded" not in collector["exporters"]

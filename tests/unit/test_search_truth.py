@@ -1,0 +1,70 @@
+"""A search verdict is a claim about the backend's search: only an answer (HTTP 200) without the
+span is a miss. A refused connection, an error status or a dead backend is "could not measure"."""
+
+from __future__ import annotations
+
+import threading
+
+import requests
+
+from harness.backends.base import ReadPath, SearchAnswer, SearchQuery
+from harness.checks import ERROR, LOST, PRESERVED
+from harness.emit import Emission
+from harness.hops import search_cell, upstream_outcomes
+from harness.model import Link, Span
+from harness.searchability import probes_for, run_probes
+
+LINKING = Span("3" * 32, "9" * 16, "consume", links=(Link("1" * 32, "a" * 16, attributes={"k": "v"}, flags=0x100),))
+EMISSION = Emission("demo", "run", "collector", [LINKING], [LINKING], {LINKING.key: "c.consume"})
+FEATURE = "search.link_attribute"
+
+
+def path_answering(answer) -> ReadPath:
+    def search(base_url: str, query: SearchQuery) -> SearchAnswer:
+        return answer(query)
+    return ReadPath("b", "search", "B search", read=None, search=search, search_kinds=frozenset({"link_attribute"}),
+                    search_timeout=1.0)
+
+
+def cell_after(path: ReadPath, death=lambda: None):
+    probes = probes_for(EMISSION, [FEATURE])
+    run_probes(path, "http://127.0.0.1:1", probes, lambda message: None, threading.Event(), death)
+    upstream = upstream_outcomes(EMISSION, FEATURE, {"sdk": [LINKING]})
+    return search_cell(EMISSION, FEATURE, path, upstream, probes)
+
+
+def found_by_control_only(query: SearchQuery) -> SearchAnswer:
+    found = {LINKING.key} if query.kind == "control" else set()
+    return SearchAnswer(found, 200, [], query.kind)
+
+
+def test_a_miss_is_an_answer_without_the_span() -> None:
+    assert cell_after(path_answering(found_by_control_only)).verdict == LOST
+    everything = path_answering(lambda query: SearchAnswer({LINKING.key}, 200, [], query.kind))
+    assert cell_after(everything).verdict == PRESERVED
+
+
+def test_a_refused_connection_after_the_control_succeeded_is_an_error() -> None:
+    def dies_after_control(query: SearchQuery) -> SearchAnswer:
+        if query.kind == "control":
+            return found_by_control_only(query)
+        raise requests.ConnectionError("Connection refused")
+    cell = cell_after(path_answering(dies_after_control))
+    assert cell.verdict == ERROR and "Connection refused" in cell.reason
+
+
+def test_an_error_status_is_not_a_miss() -> None:
+    def server_error(query: SearchQuery) -> SearchAnswer:
+        return found_by_control_only(query) if query.kind == "control" else SearchAnswer(set(), 500, "boom", "q")
+    cell = cell_after(path_answering(server_error))
+    assert cell.verdict == ERROR and "HTTP 500" in cell.reason
+
+
+def test_a_dead_backend_stops_the_search_at_once() -> None:
+    calls = []
+
+    def answer(query: SearchQuery) -> SearchAnswer:
+        calls.append(query)
+        return found_by_control_only(query)
+    cell = cell_after(path_answering(answer), death=lambda: "zipkin was killed by signal 9 during the run")
+    assert calls == [] and cell.verdict == ERROR and "killed by signal 9" in cell.reason
