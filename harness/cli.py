@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
@@ -84,7 +85,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     started = time.monotonic()
     notify = _progress(started)
     notify(f"{len(loaded)} scenario(s): {', '.join(s.name for s in loaded)}")
-    reports_dir.mkdir(parents=True, exist_ok=True)
+    _writable_folder(reports_dir, "--reports")
     chosen, why = choose_runtime(runtime)
     for name in backends:  # asked for by name: it must be able to run
         reason = BACKENDS[name].unavailable(chosen)
@@ -99,7 +100,11 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
                            runtime=chosen, runtime_reason=why, network_mode=network_mode,
                            images=overrides, external=endpoints)
     result = MatrixRun(settings, notify).run()
-    paths = write(result, reports_dir)
+    try:
+        paths = write(result, reports_dir)
+    except OSError as error:
+        raise LinkmatrixError(f"could not write the report into {result.run_dir}: {error.strerror or error}; "
+                              "what was measured before that is in the same folder") from None
     # Wide when piped (CI logs, files): Rich would otherwise squeeze the table into 80 columns.
     print_matrix(to_document(result), Console(highlight=False, width=None if sys.stdout.isatty() else 160))
     notify(f"wrote {paths['markdown']} and {paths['json']} (also {reports_dir / 'latest'})")
@@ -107,6 +112,20 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         for problem in result.problems:
             console.print(f"[yellow]problem:[/] {escape((problem.splitlines() or [''])[0])}")
         sys.exit(1)
+
+
+def _writable_folder(folder: Path, option: str) -> None:
+    """Make `folder` (and check it takes files) before anything starts: one line if it cannot."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".linkmatrix-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        raise UsageError(f"{option} {folder}: is a file, not a folder; name a folder for the run reports") from None
+    except OSError as error:
+        raise UsageError(f"{option} {folder}: cannot write there ({error.strerror or error}); "
+                         "name a writable folder") from None
 
 
 ENDPOINT_FORMS = {"collector": re.compile(r"^[^\s:/]+:\d+$"),
@@ -187,13 +206,20 @@ def images() -> None:
         click.echo(f"LINKMATRIX_IMAGE_{name.upper()}={reference}")
 
 
+INTERRUPTED = "interrupted: every service this run started has been stopped"
+
+
 def main() -> None:
     _install_signal_handlers()
     try:
         cli.main(standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-        console.print("interrupted: every service this run started has been stopped")
+        console.print(INTERRUPTED)
         sys.exit(130)
+    except SystemExit as stop:
+        if stop.code == 128 + signal.SIGTERM:  # raised by _terminate, once everything has unwound
+            console.print(INTERRUPTED.replace("interrupted", "terminated"))
+        raise
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)

@@ -29,9 +29,9 @@ from . import __version__, pipeline, toolchain
 from .backends import BACKENDS, Backend, ReadPath
 from . import jsonio
 from .backends.base import Answer
-from .checks import ERROR
+from .checks import ERROR, selected_features
 from .emit import Emission, emit
-from .errors import LinkmatrixError, ServiceDiedError
+from .errors import LinkmatrixError, NotVisibleError, ServiceDiedError
 from .features import SEARCH_FEATURES
 from .hops import (Cell, attach_hop_messages, cell_for, exercised_features, not_in_pipeline, search_cell,
                    upstream_outcomes)
@@ -124,26 +124,14 @@ def _keys(emission: Emission) -> set[Key]:
 class _Egress:
     """The tap between the collector and one backend: what the collector forwarded to it."""
 
-    def __init__(self, backend: Backend, service: Service) -> None:
+    def __init__(self, backend: Backend, service: Service, run_id: str) -> None:
         self.backend = backend
         if backend.egress == "otlp_grpc":
-            self.tap: OtlpGrpcTap | HttpPostTap = OtlpGrpcTap([backend.otlp_address(service)])
+            self.tap: OtlpGrpcTap | HttpPostTap = OtlpGrpcTap([backend.otlp_address(service)], run_id)
             self.target = self.tap.endpoint
         else:
-            self.tap = HttpPostTap(backend.ingest_url(service))
+            self.tap = HttpPostTap(backend.ingest_url(service), lambda body: backend.decode_egress([body], run_id))
             self.target = self.tap.url
-
-    def spans(self, run_id: str) -> list[Span]:
-        if isinstance(self.tap, OtlpGrpcTap):
-            return self.tap.spans(run_id)
-        return self.backend.decode_egress([post.body for post in self.tap.recorded()], run_id)
-
-    def refusals(self, run_id: str) -> dict[Key, str]:
-        """Spans the backend refused when the tap forwarded them, with its answer."""
-        if isinstance(self.tap, OtlpGrpcTap):
-            return self.tap.refusals(run_id)
-        return {span.key: post.refusal for post in self.tap.recorded() if post.refusal
-                for span in self.backend.decode_egress([post.body], run_id)}
 
 
 class MatrixRun:
@@ -261,7 +249,7 @@ class MatrixRun:
     def _enter_egress(self, taps: contextlib.ExitStack, backend: Backend, service: Service) -> _Egress | None:
         if not self.runtime.taps_reach_backends:
             return None  # the collector sends straight to the backend (see _collector_target)
-        egress = _Egress(backend, service)
+        egress = _Egress(backend, service, self.result.run_id)
         taps.enter_context(egress.tap)
         return egress
 
@@ -344,12 +332,12 @@ class MatrixRun:
                     continue
                 self.notify(f"emitting {scenario.name}" + (f" ({pipeline_name})" if pipeline_name != COLLECTOR else ""))
                 # A tap of its own: the wire of one scenario is never mixed with another's.
-                with OtlpGrpcTap(self._upstreams(pipeline_name, scenario.name, collector)) as tap:
+                with OtlpGrpcTap(self._upstreams(pipeline_name, scenario.name, collector), self.result.run_id) as tap:
                     try:
                         emissions.append(emit(scenario, self.result.run_id, tap.endpoint, pipeline_name))
                     except LinkmatrixError as error:
                         self.result.problems.append(str(error))
-                    wire[(scenario.name, pipeline_name)] = tap.spans(self.result.run_id)
+                    wire[(scenario.name, pipeline_name)] = tap.spans()
                     self._save(wire_file, lambda path, tap=tap: tap.save(path, append=True))
         self.emit_ended = time.monotonic()
         self.result.stages["emit"] = round(self.emit_ended - started, 3)
@@ -371,20 +359,21 @@ class MatrixRun:
         forwarded = self.result.run_dir / pipeline.FORWARDED_FILE
         run_id = self.result.run_id
         pending = {e.scenario: e for e in emissions if e.pipeline == COLLECTOR}
+        owner = {key: e.scenario for e in pending.values() for key in _keys(e)}  # span → its scenario
 
         def records() -> dict[str, HopRecord]:
-            spans = egress.spans(run_id) if egress else pipeline.read_forwarded(forwarded, run_id)
-            refused = egress.refusals(run_id) if egress else {}
-            failures = pipeline.export_failures(collector.read_log()) if collector else []
-            found = {}
-            for scenario, emission in pending.items():
-                keys = _keys(emission)
-                mine = [f for f in failures if self.exporters.get(f.exporter) == (backend, scenario)]
-                found[scenario] = HopRecord([span for span in spans if span.key in keys],
-                                            dropped=sum(f.dropped for f in mine),
-                                            messages=[f.describe() for f in mine],
-                                            refused={key: why for key, why in refused.items() if key in keys},
-                                            exact=egress is not None)
+            found = {scenario: HopRecord([], exact=egress is not None) for scenario in pending}
+            for span in egress.tap.spans() if egress else pipeline.read_forwarded(forwarded, run_id):
+                if owner.get(span.key) in found:
+                    found[owner[span.key]].spans.append(span)
+            for key, why in (egress.tap.refusals() if egress else {}).items():
+                if owner.get(key) in found:
+                    found[owner[key]].refused[key] = why
+            for failure in pipeline.export_failures(collector.read_log()) if collector else []:
+                exporter_backend, scenario = self.exporters.get(failure.exporter, ("", ""))
+                if exporter_backend == backend and scenario in found:
+                    found[scenario].dropped += failure.dropped
+                    found[scenario].messages.append(failure.describe())
             return found
 
         def publish(found: dict[str, HopRecord]) -> bool:
@@ -440,6 +429,9 @@ class MatrixRun:
         read_seconds, attempts = 0.0, 0
         service = self.services[path.backend]
         for trace_id, keys in sorted(_by_trace(emission, self._reaching(path.backend, emission)).items()):
+            if self.cancel.is_set():  # interrupted: no further trace is read
+                raise NotVisibleError("stopped: the run is being interrupted")
+
             def probe(trace_id: str = trace_id) -> tuple[Answer, float]:
                 death = service.death_notice()
                 if death:  # a dead service never shows a span: say so now, not at the deadline
@@ -467,7 +459,9 @@ class MatrixRun:
             if not self._reaches(emission, path.backend):
                 continue
             scenario = self._scenario(emission)
-            wanted = [f for f in exercised_features(emission, scenario.checks) if f in SEARCH_FEATURES]
+            # Only the search features the scenario lists: judging the others is the check stage's work.
+            asked = tuple(f for f in selected_features(scenario.checks) if f in SEARCH_FEATURES)
+            wanted = exercised_features(emission, asked) if asked else []
             by_emission[id(emission)] = probes_for(emission, wanted)
             reaching = self._reaching(path.backend, emission)
             for probe in by_emission[id(emission)]:

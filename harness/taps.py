@@ -5,7 +5,8 @@
   collector and an OTLP backend it records what the collector forwarded to that backend.
 - `HttpPostTap`: the same for an HTTP exporter (the collector's `zipkin` exporter): keeps each
   request body and forwards it.
-Both listen on 127.0.0.1 on a free port.
+Both listen on 127.0.0.1 on a free port, keep what the next hop answered when it refused a
+request, and decode each request into spans once (a tap is polled many times while a run waits).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import gzip
 import threading
 import zlib
 from concurrent import futures
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable
 
 import grpc
 import requests
@@ -26,26 +27,73 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from .model import Span
 from .otlp import spans_from_resource_spans
 
+Key = tuple[str, str]
+Decode = Callable[[bytes], list[Span]]
 
-@dataclass
+
 class Exchange:
-    """One request that crossed the tap, and what the next hop answered ("" when it took it all)."""
+    """One request that crossed a tap, what the next hop said when it refused it ("" when it took
+    it), and its spans, decoded on first use."""
 
-    request: trace_service_pb2.ExportTraceServiceRequest
-    refusal: str = ""
+    def __init__(self, payload: bytes, decode: Decode) -> None:
+        self.payload = payload
+        self.refusal = ""
+        self._decode = decode
+        self._spans: list[Span] | None = None
+
+    @property
+    def spans(self) -> list[Span]:
+        if self._spans is None:
+            self._spans = self._decode(self.payload)
+        return self._spans
+
+
+class _Recorder:
+    """The exchanges of one tap, appended by its server threads and read by the run."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.exchanges: list[Exchange] = []
+        self.errors: list[str] = []  # requests that could not be decoded at all
+
+    def add(self, exchange: Exchange) -> None:
+        with self.lock:
+            self.exchanges.append(exchange)
+
+    def refuse(self, exchange: Exchange, why: str) -> None:
+        with self.lock:
+            exchange.refusal = why
+
+    def recorded(self) -> list[Exchange]:
+        with self.lock:
+            return list(self.exchanges)
+
+    def spans(self) -> list[Span]:
+        return [span for exchange in self.recorded() for span in exchange.spans]
+
+    def refusals(self) -> dict[Key, str]:
+        """(trace id, span id) → what the next hop answered, for every span it refused."""
+        return {span.key: exchange.refusal for exchange in self.recorded() if exchange.refusal
+                for span in exchange.spans}
+
+
+def _otlp_decoder(run_id: str | None) -> Decode:
+    def decode(payload: bytes) -> list[Span]:
+        request = trace_service_pb2.ExportTraceServiceRequest.FromString(payload)
+        return spans_from_resource_spans(request.resource_spans, run_id)
+    return decode
 
 
 class _Forwarder(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, upstreams: list[str]) -> None:
+    def __init__(self, upstreams: list[str], recorder: _Recorder, decode: Decode) -> None:
         self._channels = [grpc.insecure_channel(upstream) for upstream in upstreams]
         self._stubs = [trace_service_pb2_grpc.TraceServiceStub(channel) for channel in self._channels]
-        self.lock = threading.Lock()
-        self.exchanges: list[Exchange] = []
+        self._recorder = recorder
+        self._decode = decode
 
     def Export(self, request, context):  # noqa: N802 (gRPC method name)
-        exchange = Exchange(request)
-        with self.lock:
-            self.exchanges.append(exchange)
+        exchange = Exchange(request.SerializeToString(), self._decode)
+        self._recorder.add(exchange)
         response = trace_service_pb2.ExportTraceServiceResponse()
         failures: list[grpc.RpcError] = []
         for stub in self._stubs:  # every upstream gets the batch, even after one failed
@@ -54,13 +102,11 @@ class _Forwarder(trace_service_pb2_grpc.TraceServiceServicer):
             except grpc.RpcError as error:
                 failures.append(error)
         rejected = response.partial_success.rejected_spans
-        with self.lock:  # the next hop's own words, kept as evidence
-            if failures:
-                exchange.refusal = "; ".join(f"{f.code().name}: {f.details()}" for f in failures)
-            elif rejected:
-                exchange.refusal = f"rejected {rejected} span(s): {response.partial_success.error_message}"
-        if failures:  # hand the next hop's answer back to the sender
+        if failures:  # the next hop's own words, kept as evidence
+            self._recorder.refuse(exchange, "; ".join(f"{f.code().name}: {f.details()}" for f in failures))
             context.abort(failures[0].code(), "upstream: " + "; ".join(str(f.details()) for f in failures))
+        elif rejected:
+            self._recorder.refuse(exchange, f"rejected {rejected} span(s): {response.partial_success.error_message}")
         return response
 
     def close(self) -> None:
@@ -68,13 +114,14 @@ class _Forwarder(trace_service_pb2_grpc.TraceServiceServicer):
             channel.close()
 
 
-class OtlpGrpcTap:
-    """Forwards every OTLP/gRPC trace export to each of `upstreams` ("host:port")."""
+class OtlpGrpcTap(_Recorder):
+    """Forwards every OTLP/gRPC trace export to each of `upstreams` ("host:port"); keeps the spans
+    of `run_id` (None: every span)."""
 
-    def __init__(self, upstreams: list[str]) -> None:
-        self._forwarder = _Forwarder(upstreams)
+    def __init__(self, upstreams: list[str], run_id: str | None = None) -> None:
+        super().__init__()
+        self._forwarder = _Forwarder(upstreams, self, _otlp_decoder(run_id))
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        self.errors: list[str] = []  # protobuf decodes every request it accepts: nothing to report
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self._forwarder, self._server)
         self.port = self._server.add_insecure_port("127.0.0.1:0")
         self.endpoint = f"127.0.0.1:{self.port}"
@@ -87,23 +134,10 @@ class OtlpGrpcTap:
         self._server.stop(grace=2).wait(5)
         self._forwarder.close()
 
-    def _exchanges(self) -> list[Exchange]:
-        with self._forwarder.lock:
-            return [Exchange(exchange.request, exchange.refusal) for exchange in self._forwarder.exchanges]
-
-    def spans(self, run_id: str | None = None) -> list[Span]:
-        return [span for exchange in self._exchanges()
-                for span in spans_from_resource_spans(exchange.request.resource_spans, run_id)]
-
-    def refusals(self, run_id: str | None = None) -> dict[tuple[str, str], str]:
-        """(trace id, span id) → what the next hop answered, for every span it refused."""
-        return {span.key: exchange.refusal for exchange in self._exchanges() if exchange.refusal
-                for span in spans_from_resource_spans(exchange.request.resource_spans, run_id)}
-
     def save(self, path: Path, append: bool = False) -> None:
         """Every request as a line of protobuf JSON (ids in base64, as protobuf writes bytes)."""
-        text = "".join(json_format.MessageToJson(exchange.request, indent=None) + "\n"
-                       for exchange in self._exchanges())
+        text = "".join(json_format.MessageToJson(trace_service_pb2.ExportTraceServiceRequest.FromString(
+            exchange.payload), indent=None) + "\n" for exchange in self.recorded())
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a" if append else "w") as out:
             out.write(text)
@@ -119,32 +153,26 @@ def _decode_body(body: bytes, encoding: str) -> bytes:
     raise ValueError(f"unsupported Content-Encoding {encoding!r}")
 
 
-@dataclass
-class Post:
-    """One POST that crossed the tap: its (decompressed) body and the next hop's refusal, if any."""
-
-    body: bytes
-    refusal: str = ""
+def _no_spans(body: bytes) -> list[Span]:
+    return []
 
 
-class HttpPostTap:
-    """Keeps every POST body (decompressed) and forwards it to `upstream` + the same path."""
+class HttpPostTap(_Recorder):
+    """Keeps every POST body (decompressed) and forwards it to `upstream` + the same path;
+    `decode` turns a body into spans."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, decode: Decode = _no_spans) -> None:
+        super().__init__()
         tap = self
         self.upstream = upstream.rstrip("/")
-        self.posts: list[Post] = []
-        self.errors: list[str] = []
-        self.lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                post = None
+                exchange = None
                 try:
-                    post = Post(_decode_body(raw, self.headers.get("Content-Encoding", "").lower()))
-                    with tap.lock:
-                        tap.posts.append(post)
+                    exchange = Exchange(_decode_body(raw, self.headers.get("Content-Encoding", "").lower()), decode)
+                    tap.add(exchange)
                 except (ValueError, OSError, zlib.error) as error:
                     with tap.lock:
                         tap.errors.append(str(error))
@@ -155,9 +183,8 @@ class HttpPostTap:
                     status, content = answer.status_code, answer.content
                 except requests.RequestException as error:
                     status, content = 502, str(error).encode()
-                if post is not None and status >= 300:
-                    with tap.lock:
-                        post.refusal = f"HTTP {status}: {content.decode(errors='replace').strip()[:500]}"
+                if exchange is not None and status >= 300:
+                    tap.refuse(exchange, f"HTTP {status}: {content.decode(errors='replace').strip()[:500]}")
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
@@ -179,11 +206,7 @@ class HttpPostTap:
         self._server.shutdown()
         self._server.server_close()
 
-    def recorded(self) -> list[Post]:
-        with self.lock:
-            return [Post(post.body, post.refusal) for post in self.posts]
-
     def save(self, path: Path) -> None:
         """Every request body, one per line."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"".join(post.body.replace(b"\n", b" ") + b"\n" for post in self.recorded()))
+        path.write_bytes(b"".join(exchange.payload.replace(b"\n", b" ") + b"\n" for exchange in self.recorded()))

@@ -85,12 +85,42 @@ def _begin_go_build(cache: Path, name: str) -> Path:
     return log
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as binary:
+        for chunk in iter(lambda: binary.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _checksum_file(target: Path) -> Path:
+    return target.with_name(target.name + ".sha256")
+
+
 def _install(built: Path, target: Path, work: Path) -> Path:
-    """Move a finished build into place in one step (a half-built binary never looks cached)."""
+    """Move a finished build into place in one step (a half-built binary never looks cached),
+    with the checksum later runs verify it by."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    _checksum_file(target).write_text(_sha256(built) + "\n")
     os.replace(built, target)
     shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def _cached(target: Path, name: str, report: Report) -> bool:
+    """True when `target` is in the cache and still what was built; a corrupt or unverifiable
+    one is said so and built again."""
+    if not target.exists():
+        return False
+    try:
+        recorded = _checksum_file(target).read_text().strip()
+    except OSError:
+        recorded = ""
+    if recorded and recorded == _sha256(target):
+        return True
+    report(f"the cached {name} at {target} " + ("does not match the checksum recorded when it was built"
+                                                  if recorded else "has no recorded checksum") + "; building it again")
+    return False
 
 
 class Component(Protocol):
@@ -122,7 +152,7 @@ class GoProgram:
 
     def ensure(self, cache: Path, report: Report) -> Path:
         target = self.path(cache)
-        if target.exists():
+        if _cached(target, self.name, report):
             return target
         log = _begin_go_build(cache, self.name)
         report(f"building {self.name} {self.version} from {self.source} (first time only, a few minutes)")
@@ -164,7 +194,7 @@ class CollectorBuild:
 
     def ensure(self, cache: Path, report: Report) -> Path:
         target = self.path(cache)
-        if target.exists():
+        if _cached(target, self.name, report):
             return target
         log = _begin_go_build(cache, self.name)
         tools = cache / "tools" / f"ocb-{self.builder_version}"
@@ -214,7 +244,9 @@ class MavenJar:
         _require("java", ["-version"], r'version "(\d+)', (self.needs_java,), f"to run {self.name}")
         target = self.path(cache)
         if target.exists():
-            return target
+            if _sha1(target) == self.sha1:
+                return target
+            report(f"the cached {target} does not have the pinned SHA-1; downloading it again")
         report(f"downloading {self.source}")
         target.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha1()
@@ -268,7 +300,22 @@ def image_for(service: str, overrides: dict[str, str] | None = None) -> str:
             or IMAGES[service])
 
 
+def _sha1(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as jar:
+        for chunk in iter(lambda: jar.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def ensure(names: list[str] | None = None, report: Report = print) -> dict[str, Path]:
     cache = cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    return {name: COMPONENTS[name].ensure(cache, report) for name in (names or list(COMPONENTS))}
+    found = {}
+    for name in names or list(COMPONENTS):
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            found[name] = COMPONENTS[name].ensure(cache, report)
+        except OSError as error:  # a read-only or full cache: say where, and what to do
+            raise ToolchainError(f"{name}: cannot write the cache {cache} ({error.strerror or error}); "
+                                 "point LINKMATRIX_CACHE at a writable folder") from None
+    return found

@@ -62,5 +62,26 @@ def test_interrupting_a_run_leaves_no_service(binaries: dict[str, Path], tmp_pat
         assert process.wait(timeout=60) == code
     finally:
         process.kill()
-        process.stderr.close()
+    tail = []
+    while True:  # what it printed while stopping (the reader thread ends at end of file)
+        try:
+            tail.append(lines.get(timeout=2))
+        except queue.Empty:
+            break
+    process.stderr.close()
+    word = "interrupted" if signum == signal.SIGINT else "terminated"
+    assert any(line.startswith(f"{word}: every service") for line in tail), tail[-5:]
+    assert not any("Traceback" in line for line in seen + tail)
     assert processes_in(reports) == []
+
+
+@pytest.mark.parametrize("make_reports", ["file", "inside-a-file"])
+def test_a_reports_folder_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path, make_reports: str) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file, not a folder")
+    reports = blocker if make_reports == "file" else blocker / "reports"
+    process = linkmatrix("run", str(ROOT / "scenarios" / "fan-out.yaml"), "--reports", str(reports))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 2, err
+    assert len(err.strip().splitlines()) == 2 and "Traceback" not in err  # the scenario count, then the error
+    assert f"--reports {reports}:" in err.strip().splitlines()[-1]

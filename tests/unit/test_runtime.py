@@ -77,3 +77,14 @@ def test_a_process_ignoring_sigterm_is_killed_after_its_grace(tmp_path: Path) ->
     runtime.stop_all()
     assert time.monotonic() - started < 5
     assert process.returncode is not None and process.returncode < 0  # killed by a signal
+
+
+def test_a_service_that_dies_after_it_was_ready_says_how(tmp_path: Path) -> None:
+    with LocalRuntime(tmp_path) as runtime:
+        port = runtime.allocate_ports(("http",))["http"]
+        service = runtime.start(spec("web", HTTP_SERVER, port, str(port)))
+        assert service.death_notice() is None
+        runtime._processes[0][1].kill()
+        runtime._processes[0][1].wait()
+        notice = service.death_notice()
+        assert notice is not None and notice.startswith("web was killed by signal 9 during the run")
