@@ -102,12 +102,11 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     result = MatrixRun(settings, notify).run()
     try:
         paths = write(result, reports_dir)
-    except OSError as error:
-        raise LinkmatrixError(f"could not write the report into {result.run_dir}: {error.strerror or error}; "
-                              "what was measured before that is in the same folder") from None
+        notify(f"wrote {paths['markdown']} and {paths['json']} (also {reports_dir / 'latest'})")
+    except OSError as error:  # a full disk: the matrix still reaches the terminal
+        result.problems.append(f"could not write the report into {result.run_dir}: {error.strerror or error}")
     # Wide when piped (CI logs, files): Rich would otherwise squeeze the table into 80 columns.
     print_matrix(to_document(result), Console(highlight=False, width=None if sys.stdout.isatty() else 160))
-    notify(f"wrote {paths['markdown']} and {paths['json']} (also {reports_dir / 'latest'})")
     if result.problems:
         for problem in result.problems:
             console.print(f"[yellow]problem:[/] {escape((problem.splitlines() or [''])[0])}")

@@ -85,3 +85,21 @@ def test_a_reports_folder_that_cannot_be_written_is_one_line_and_exit_2(tmp_path
     assert process.returncode == 2, err
     assert len(err.strip().splitlines()) == 2 and "Traceback" not in err  # the scenario count, then the error
     assert f"--reports {reports}:" in err.strip().splitlines()[-1]
+
+
+def test_a_full_disk_is_a_problem_line_not_a_traceback(binaries: dict[str, Path], tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(tiny)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"a full disk needs a small tmpfs, and mount failed: {mounted.stderr.decode().strip()}")
+    try:
+        process = linkmatrix("run", "--runtime", "local", "--backend", "jaeger", "--reports", str(tiny / "reports"),
+                             str(ROOT / "scenarios" / "thousand-links.yaml"))
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 1, err
+        assert "Traceback" not in err and "No space left on device" in err
+        assert "thousand-links" in out  # the matrix still reaches the terminal
+        assert processes_in(tiny) == []
+    finally:
+        subprocess.run(["umount", "-l", str(tiny)], check=False)
