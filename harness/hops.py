@@ -174,6 +174,19 @@ def attach_hop_messages(cell: Cell, record: HopRecord) -> None:
         cell.evidence["hop_messages"] = messages
 
 
+def compare_with_fresh_reads(cells: list[Cell], columns: list[ReadPath] | tuple[ReadPath, ...]) -> None:
+    """On each settled read's cell, say what the fresh read of the same data showed, when it
+    differed: a backend that changes data as it ages shows it here, not only in two columns."""
+    fresh_of = {(path.backend, path.name): path.twin for path in columns if path.age == "settled"}
+    by_key = {(c.scenario, c.pipeline, c.feature, c.backend, c.read_path): c for c in cells}
+    for cell in cells:
+        twin = fresh_of.get((cell.backend, cell.read_path))
+        fresh = by_key.get((cell.scenario, cell.pipeline, cell.feature, cell.backend, twin or ""))
+        if fresh is not None and (fresh.verdict, fresh.changed_at) != (cell.verdict, cell.changed_at):
+            cell.evidence["fresh_read"] = {"read_path": fresh.read_path, "verdict": fresh.verdict,
+                                           "changed_at": fresh.changed_at, "summary": fresh.summary}
+
+
 def _backend_warnings(emission: Emission, received: list[Span]) -> dict[str, list[str]]:
     linking = {span.key for span in emission.linking_spans}
     return {emission.labels.get(span.key, span.name): sorted(set(span.warnings))

@@ -33,8 +33,8 @@ from .checks import ERROR, selected_features
 from .emit import Emission, emit
 from .errors import LinkmatrixError, NotVisibleError, ServiceDiedError
 from .features import SEARCH_FEATURES
-from .hops import (Cell, attach_hop_messages, cell_for, exercised_features, not_in_pipeline, search_cell,
-                   upstream_outcomes)
+from .hops import (Cell, attach_hop_messages, cell_for, compare_with_fresh_reads, exercised_features,
+                   not_in_pipeline, search_cell, upstream_outcomes)
 from .model import Span
 from .records import HopRecord, Key
 from .runtime import Service, external_service
@@ -48,6 +48,8 @@ from .wait import wait_until
 
 Notify = Callable[[str], None]
 COLLECTOR, DIRECT = "collector", "direct"
+SETTLED = "settled"
+SETTLE_TIMEOUT = 120.0  # Tempo writes its block seconds after a trace goes idle; minutes mean it is stuck
 
 
 @dataclass
@@ -160,6 +162,7 @@ class MatrixRun:
         self.hop_records: dict[tuple[str, str], HopRecord] = {}
         self.hop_settled: dict[tuple[str, str], threading.Event] = {}
         self.backend_errors: dict[str, str] = {}
+        self.settle_marks: dict[str, Any] = {}  # backend → its state before anything was sent
         self.lock = threading.Lock()
         self.cancel = threading.Event()  # set when the run is interrupted: worker threads stop polling
         self.emit_ended = 0.0
@@ -199,6 +202,8 @@ class MatrixRun:
             collector = self._start_collector(runtime, binaries) if COLLECTOR in self.pipelines else None
             self._record_services()
             self._record_versions(binaries)
+            self.settle_marks = {name: BACKENDS[name].settle_mark(service) for name, service in self.services.items()
+                                 if name in BACKENDS and any(p.age == SETTLED for p in BACKENDS[name].read_paths)}
             emissions, wire = self._emit_all(collector)
             if emissions:
                 reads = self._read_all(emissions)
@@ -490,6 +495,13 @@ class MatrixRun:
             return {id(emission): LinkmatrixError(backend_error) for emission in emissions}
         if path.is_search:
             return self._search_path(path, emissions)
+        if path.age == SETTLED:
+            try:
+                self._await_settled(path)
+            except LinkmatrixError as error:
+                with self.lock:
+                    self.result.problems.append(f"{path.label}: {error}")
+                return {id(emission): error for emission in emissions}
         base_url = BACKENDS[path.backend].base_url(self.services[path.backend])
         raw_dir = self.result.run_dir / "raw" / path.backend / path.name
         results: dict[int, list[Span] | Exception] = {}
@@ -517,6 +529,22 @@ class MatrixRun:
             detail.setdefault("read", {})[path.id] = round(read_seconds, 3)
             detail.setdefault("read_attempts", {})[path.id] = attempts
         return results
+
+    def _await_settled(self, path: ReadPath) -> None:
+        """Wait (bounded) until the backend says everything sent is in its final form."""
+        backend, service = BACKENDS[path.backend], self.services[path.backend]
+
+        def still_settling() -> str | None:
+            death = service.death_notice()
+            if death:
+                raise ServiceDiedError(death)
+            return backend.settled(service, self.settle_marks.get(path.backend))
+
+        wait_until(still_settling, lambda waiting: waiting is None, timeout=SETTLE_TIMEOUT, cancel=self.cancel,
+                   what=f"{backend.title}'s store to settle", describe=str, max_delay=0.5)
+        with self.lock:
+            self.result.stage_detail.setdefault("settled", {})[path.backend] = round(
+                time.monotonic() - self.emit_ended, 3)
 
     def _reaches(self, emission: Emission, backend: str) -> bool:
         """Whether spans of this emission were sent towards `backend` at all."""
@@ -580,6 +608,7 @@ class MatrixRun:
                     if record is not None and emission.pipeline == COLLECTOR:
                         attach_hop_messages(cell, record)
                     self.result.cells.append(cell)
+        compare_with_fresh_reads(self.result.cells, self.result.columns)
         self.result.stages["check"] = round(time.monotonic() - started, 3)
 
     # -- bookkeeping ----------------------------------------------------------------------------

@@ -37,9 +37,18 @@ def _search_of_leading_zero_id(cell: dict[str, Any]) -> bool:
             and any('"0' in str(d.get("path", "")) for d in _differences(cell)))
 
 
+def _changed_as_it_settled(cell: dict[str, Any]) -> bool:
+    fresh = (cell.get("evidence") or {}).get("fresh_read")
+    return bool(fresh) and "backend" in (cell.get("changed_at") or []) and "backend" not in fresh.get("changed_at", [])
+
+
 RULES: list[Rule] = [
     (lambda c: c["verdict"] == "error",
      lambda c, label, v: f"Not measured: {(c.get('reason') or 'see the reason').splitlines()[0]}"),
+    (_changed_as_it_settled,
+     lambda c, label, v: f"{label.split(' ')[0]} changes {c['feature']} once it writes the trace into its block: "
+                         "a read in the first seconds (fresh) still shows what every later read (settled) no "
+                         "longer does."),
     (lambda c: any("Invalid span link removed" in w
                    for ws in (c.get("evidence") or {}).get("backend_warnings", {}).values() for w in ws),
      lambda c, label, v: f"{label.split(' ')[0]} removes every link whose trace id is all zeros, even one that "

@@ -70,6 +70,10 @@ class ReadPath:
     search: Callable[[str, SearchQuery], SearchAnswer] | None = None  # a search read path
     search_kinds: frozenset[str] = frozenset()  # the queries its API can express at all
     search_timeout: float = 30.0  # search indexes lag: its own deadline, apart from trace reads
+    # Data age: "" — one read is final; "fresh" — read as soon as the spans show; "settled" — read
+    # again once the backend says its store has settled (Backend.settled). `twin`: the other one.
+    age: str = ""
+    twin: str = ""
 
     @property
     def id(self) -> str:
@@ -91,6 +95,8 @@ class Backend:
     egress: str  # how the collector sends to it: "otlp_grpc" or "http"
     query_port: str = "http"  # the port name its read paths use
     ingest_port: str = "http"  # for egress "http": the port an HTTP exporter posts to
+    # Why one read suffices, or how its fresh and settled reads differ (shown in the report).
+    data_age: str = ""
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str = "127.0.0.1") -> ServiceSpec:
         """What to run; `listen` is the address its listeners bind (0.0.0.0 inside a container network)."""
@@ -126,6 +132,14 @@ class Backend:
     def decode_egress(self, bodies: list[bytes], run_id: str) -> list[Span]:
         """Spans in the HTTP requests the collector sent (egress "http")."""
         raise NotImplementedError
+
+    def settle_mark(self, service: Service) -> Any:
+        """Taken before anything is sent: what `settled` compares with (backends with "settled" read paths)."""
+        return None
+
+    def settled(self, service: Service, mark: Any) -> str | None:
+        """None once everything sent since `mark` is in its final form; else what it still waits for."""
+        return None
 
 
 def trace_reader(path: str, normalize: Callable[[Any], list[Span]]) -> Callable[[str, str], Answer]:

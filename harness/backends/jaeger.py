@@ -80,6 +80,8 @@ class Jaeger(Backend):
     component = "jaeger"
     egress = "otlp_grpc"
     query_port = "query_http"
+    data_age = ("one read: its in-memory store keeps each span as it was received, so a later read "
+                "returns the same")
     ports = ("otlp_grpc", "query_http", "query_grpc", "health")
     read_paths = (
         ReadPath(NAME, "api_v3", "Jaeger /api/v3", trace_reader("/api/v3/traces/{trace_id}", normalize_api_v3)),

@@ -86,13 +86,46 @@ def normalize_search(body: Any) -> set[tuple[str, str]]:
     return found
 
 
+_V1 = trace_reader("/api/traces/{trace_id}", normalize_api_v1)
+_V2 = trace_reader("/api/v2/traces/{trace_id}", normalize_api_v2)
 TEMPO_READ_PATHS = (
-    ReadPath(NAME, "api_v1", "Tempo /api/traces", trace_reader("/api/traces/{trace_id}", normalize_api_v1)),
-    ReadPath(NAME, "api_v2", "Tempo /api/v2/traces", trace_reader("/api/v2/traces/{trace_id}", normalize_api_v2)),
+    ReadPath(NAME, "api_v1", "Tempo /api/traces (fresh)", _V1, age="fresh", twin="api_v1_settled"),
+    ReadPath(NAME, "api_v2", "Tempo /api/v2/traces (fresh)", _V2, age="fresh", twin="api_v2_settled"),
+    ReadPath(NAME, "api_v1_settled", "Tempo /api/traces (settled)", _V1, age="settled", twin="api_v1"),
+    ReadPath(NAME, "api_v2_settled", "Tempo /api/v2/traces (settled)", _V2, age="settled", twin="api_v2"),
     ReadPath(NAME, "search", "Tempo TraceQL search", read=None, search=search,
              search_kinds=frozenset({"link_trace_id", "link_span_id", "link_attribute"}),
              search_timeout=180.0),
 )
+
+# Tempo's live store counts its traces and blocks; settled = no trace left in memory and every
+# block it cut written out, after at least one block more than before the run sent anything.
+LIVE_TRACES = "tempo_live_store_live_traces"
+BLOCKS_COMPLETED = "tempo_live_store_blocks_completed_total"
+BLOCKS_BEING_COMPLETED = "tempo_live_store_completion_size_bytes_count"  # counted when completion starts
+
+
+def live_store_metrics(text: str) -> dict[str, float]:
+    """The live store's counters from Prometheus text, summed over their labels."""
+    totals: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith("tempo_live_store_"):
+            continue
+        name, _, value = line.rpartition(" ")
+        try:
+            totals[name.split("{", 1)[0]] = totals.get(name.split("{", 1)[0], 0.0) + float(value)
+        except ValueError:
+            continue
+    return totals
+
+
+def still_settling(metrics: dict[str, float], completed_before: float) -> str | None:
+    live = metrics.get(LIVE_TRACES, 0.0)
+    completed = metrics.get(BLOCKS_COMPLETED, 0.0)
+    writing = metrics.get(BLOCKS_BEING_COMPLETED, 0.0) - completed
+    if live == 0 and writing <= 0 and completed > completed_before:
+        return None
+    return f"{live:g} trace(s) in its live store, {writing:g} block(s) being written, {completed:g} written"
 
 
 class Tempo(Backend):
@@ -102,6 +135,10 @@ class Tempo(Backend):
     egress = "otlp_grpc"
     ports = ("http", "grpc", "otlp_grpc", "memberlist")
     read_paths = TEMPO_READ_PATHS
+    data_age = ("two reads: fresh, from its live store as soon as the spans show; settled, once the live "
+                "store has written them into a completed block, the form every later read gets")
+    # How long its live store holds a trace before writing it into a block (configured below).
+    LIVE_SECONDS = 5
 
     def binary(self) -> Path | None:
         found = os.environ.get(BINARY_ENV) or shutil.which("tempo")
@@ -133,6 +170,10 @@ class Tempo(Backend):
                 "grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"}}}}},
             "storage": {"trace": {"backend": "local", "wal": {"path": str(data_dir / "wal")},
                                   "local": {"path": str(data_dir / "blocks")}}},
+            # A trace stays live for its default idle time (the fresh read's window); then its block
+            # is cut and written at once instead of after 30 s, so the settled read comes soon.
+            "live_store": {"max_trace_idle": f"{self.LIVE_SECONDS}s", "flush_check_period": "1s",
+                           "max_block_duration": "1s"},
             "usage_report": {"reporting_enabled": False},
         }
 
@@ -171,6 +212,23 @@ class Tempo(Backend):
 
     def otlp_address(self, service: Service) -> str | None:
         return service.address("otlp_grpc")
+
+    def _metrics(self, service: Service) -> dict[str, float]:
+        response = requests.get(f"{service.url('http')}/metrics", timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+        return live_store_metrics(response.text)
+
+    def settle_mark(self, service: Service) -> Any:
+        try:
+            return self._metrics(service).get(BLOCKS_COMPLETED, 0.0)
+        except requests.RequestException:
+            return 0.0
+
+    def settled(self, service: Service, mark: Any) -> str | None:
+        try:
+            return still_settling(self._metrics(service), float(mark or 0.0))
+        except requests.RequestException as error:
+            return f"its /metrics cannot be read ({type(error).__name__})"
 
     def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
         return "otlp_grpc", {"endpoint": target, "tls": {"insecure": True}}

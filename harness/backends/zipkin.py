@@ -77,6 +77,8 @@ class Zipkin(Backend):
     title = "Zipkin"
     component = "zipkin"
     egress = "http"
+    data_age = ("one read: its in-memory store keeps each span as it was received, so a later read "
+                "returns the same")
     ports = ("http",)
     read_paths = (
         ReadPath(NAME, "api_v2", "Zipkin /api/v2", trace_reader("/api/v2/trace/{trace_id}", normalize_api_v2),

@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 
 from .. import jsonio
+from ..backends import BACKENDS
 from ..features import FEATURE_ORDER, FEATURES
 from ..errors import LinkmatrixError
 from ..matrix import RunResult
@@ -50,10 +51,13 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "services": result.services,
             "problems": result.problems,
             "skipped": result.skipped,
+            "data_age": {backend: BACKENDS[backend].data_age
+                         for backend in dict.fromkeys(path.backend for path in result.columns)},
         },
         "scenarios": [{"name": s.name, "file": Path(s.path).name, "problem": s.problem} for s in result.scenarios],
         "columns": [{"backend": p.backend, "read_path": p.name, "label": p.label,
                      "cannot_carry": sorted(p.cannot_carry),
+                     **({"age": p.age, "twin": p.twin} if p.age else {}),
                      "runtime": result.runtime,
                      **({"image": result.services[p.backend]["image"]}
                         if "image" in result.services.get(p.backend, {}) else {})}

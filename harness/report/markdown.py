@@ -72,9 +72,15 @@ def render_markdown(document: dict[str, Any]) -> str:
             cell["anchor"] = f"d{len(details) + 1}"
             details.append(cell)
         cells.append(cell)
+    # A fresh read with a settled twin in this run is evidence, not a finding: what users live
+    # with is the settled form (a difference between the two is told on the settled cell).
+    present = set(labels)
+    superseded = {(c["backend"], c["read_path"]) for c in document["columns"]
+                  if c.get("age") == "fresh" and (c["backend"], c.get("twin", "")) in present}
     findings: dict[str, list[dict[str, Any]]] = {}
     for cell in details:
-        findings.setdefault(cell["meaning"] or cell["summary"] or cell["verdict"], []).append(cell)
+        if (cell["backend"], cell["read_path"]) not in superseded:
+            findings.setdefault(cell["meaning"] or cell["summary"] or cell["verdict"], []).append(cell)
     template = _environment().get_template("matrix.md.j2")
     return template.render(run=document["run"], groups=_groups(document, cells), details=details,
                            findings=[{"meaning": text, "cells": found} for text, found in findings.items()],

@@ -32,7 +32,8 @@ def test_every_cell_comes_from_a_real_read(document: dict[str, Any]) -> None:
     assert document["run"]["problems"] == []
     expected = set(COLUMNS) | {("jaeger", "search"), ("zipkin", "search")}
     if "tempo" not in document["run"]["skipped"]:
-        expected |= {("tempo", "api_v1"), ("tempo", "api_v2"), ("tempo", "search")}
+        expected |= {("tempo", "api_v1"), ("tempo", "api_v2"), ("tempo", "api_v1_settled"), ("tempo", "api_v2_settled"),
+                     ("tempo", "search")}
     assert {(c["backend"], c["read_path"]) for c in document["cells"]} == expected
     assert not [c for c in document["cells"] if c["verdict"] == "error"]
     assert len({c["scenario"] for c in document["cells"]}) >= 19

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(TEMPO.unavailable() is not None,
 
 def test_tempo_columns_are_measured(document: dict[str, Any]) -> None:
     assert "tempo" not in document["run"]["skipped"]
-    assert document["run"]["versions"]["tempo"] not in ("", "unknown")
+    assert not document["run"]["versions"]["tempo"].startswith("unknown")
     for read_path in ("api_v1", "api_v2"):
         assert cell(document, "cross-trace-attributes", "link.attribute.int", "tempo", read_path)["verdict"] == "preserved"
         assert cell(document, "thousand-links", "link.present", "tempo", read_path)["verdict"] == "preserved"
@@ -42,3 +42,16 @@ def test_traceql_finds_links_but_not_a_full_id_with_a_leading_zero(document: dic
     zero = cell(document, "search-by-link-leading-zero", "search.link_trace_id", "tempo", "search")
     assert (zero["verdict"], zero["hop"]) == ("lost", "backend")
     assert "starts with 0" in zero["meaning"]
+
+
+def test_tempo_drops_link_flags_once_it_writes_its_block(document: dict[str, Any]) -> None:
+    """Fresh, the live store still has the is-remote bits; settled, the block has no link flags."""
+    fresh = cell(document, "unsampled-target", "link.flags", "tempo", "api_v2")
+    settled = cell(document, "unsampled-target", "link.flags", "tempo", "api_v2_settled")
+    assert fresh["verdict"] == "preserved"
+    assert (settled["verdict"], settled["changed_at"]) == ("lost", ["backend"])
+    assert settled["evidence"]["fresh_read"]["verdict"] == "preserved"
+    assert "once it writes the trace into its block" in settled["meaning"]
+    assert 0 < document["run"]["stage_detail"]["settled"]["tempo"] < 60
+    for read_path in ("api_v1_settled", "api_v2_settled"):  # everything else reads the same settled
+        assert cell(document, "cross-trace-attributes", "link.attribute.int", "tempo", read_path)["verdict"] == "preserved"

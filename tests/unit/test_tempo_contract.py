@@ -86,9 +86,12 @@ def test_link_flags_survive_the_live_store_but_not_the_block_flush() -> None:
 
 
 def test_data_age_changes_the_flags_verdict() -> None:
-    """The same check, on the same trace, read before and after Tempo wrote its block."""
-    sent = linked_span("cross_trace_attrs", "v2")
-    requested = Span(sent.trace_id, sent.span_id, sent.name, links=sent.links)
+    """The same check, on the same trace, read before and after Tempo wrote its block, against
+    what went on the wire (from cases.json and the README, never from the answer judged): a remote
+    context, whose sampled bit the exporter does not write."""
+    trace_id, span_id = CASES["cross_trace_attrs"]["linked"]
+    on_wire = Link(*CASES["cross_trace_attrs"]["source"], flags=REMOTE)
+    requested = Span(trace_id, span_id, "linked", links=(on_wire,))
     for age, verdict in [("live", PRESERVED), ("flushed", LOST)]:
         seen = linked_span("cross_trace_attrs", "v2", age)
         outcome = CHECKS[F.LINK_FLAGS][0](Subject([requested], index_spans([seen]), {}))
@@ -152,3 +155,34 @@ def test_link_order_survives_the_live_store_but_not_the_block_flush() -> None:
     requested = linked_span("many_links_default_limit", "v2")
     outcome = CHECKS[F.LINK_ORDER][0](Subject([requested], index_spans([linked_span("many_links_default_limit", "v2", "flushed")]), {}))
     assert outcome.verdict == DEGRADED
+
+
+METRICS = FIXTURES / "metrics"
+
+
+def test_the_settled_read_waits_for_the_live_store_to_write_its_block() -> None:
+    """Recorded /metrics of a Tempo built from v3.0.3 (see metrics/README.md): before anything was
+    sent, while the trace was live, and once its block was written."""
+    from harness.backends.tempo import BLOCKS_COMPLETED, live_store_metrics, still_settling
+    before, live, settled = (live_store_metrics((METRICS / f"{name}.txt").read_text())
+                             for name in ("before-sending", "live", "settled"))
+    mark = before[BLOCKS_COMPLETED]
+    assert still_settling(before, mark) is not None  # nothing written yet: not settled, however quiet
+    waiting = still_settling(live, mark)
+    assert waiting is not None and "trace(s) in its live store" in waiting and not waiting.startswith("0 ")
+    assert still_settling(settled, mark) is None
+    assert still_settling(settled, settled[BLOCKS_COMPLETED]) is not None  # an older block is not ours
+
+
+def test_settled_reads_are_judged_by_the_same_checks() -> None:
+    """The flags a fresh read has are gone in the settled one: the same check says so."""
+    from harness.hops import Cell, compare_with_fresh_reads
+    from harness.backends.tempo import TEMPO_READ_PATHS
+    fresh = Cell("s", "link.flags", "tempo", "api_v2", "collector", "degraded", "wire", changed_at=["wire"])
+    settled = Cell("s", "link.flags", "tempo", "api_v2_settled", "collector", "lost", "wire",
+                   changed_at=["wire", "backend"])
+    same = Cell("s", "link.order", "tempo", "api_v2_settled", "collector", "preserved")
+    compare_with_fresh_reads([fresh, settled, same, Cell("s", "link.order", "tempo", "api_v2", "collector",
+                                                         "preserved")], TEMPO_READ_PATHS)
+    assert settled.evidence["fresh_read"]["verdict"] == "degraded"
+    assert "fresh_read" not in same.evidence and "fresh_read" not in fresh.evidence
