@@ -398,8 +398,9 @@ class MatrixRun:
             return not pending
 
         try:
+            # Polled briskly: every read of this backend waits for it (decoding is incremental).
             wait_until(records, publish, timeout=self.settings.visibility_timeout, cancel=self.cancel,
-                       what=f"collector → {backend}",
+                       what=f"collector → {backend}", max_delay=0.2,
                        describe=lambda found: f"still unsettled: {', '.join(sorted(pending))}")
         except Exception as error:  # not all there, or unreadable: the hop shows what it has
             with self.lock:
