@@ -12,7 +12,7 @@ RUNTIME   ?=
 LOCAL_IMAGES ?=
 RUN_FLAGS = $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(LOCAL_IMAGES),--local-images)
 
-.PHONY: matrix test unit e2e backends images compose validate clean
+.PHONY: matrix test unit e2e lint backends images compose validate clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,14 @@ compose: $(STAMP)    ## regenerate compose/ from the adapters and the versions t
 validate: $(STAMP)   ## check scenario files only
 	$(BIN)/linkmatrix validate $(SCENARIOS)
 
-test: backends       ## unit + end-to-end tests (the end-to-end ones run the real stack)
+test: lint backends  ## lint + type check, unit + end-to-end tests (the end-to-end ones run the real stack)
 	$(BIN)/pytest
 
-unit: $(STAMP)
+lint: $(STAMP)       ## ruff, and mypy (strict) on harness/
+	$(BIN)/ruff check harness tests
+	$(BIN)/mypy
+
+unit: $(STAMP)       ## the unit tests: no Go, Java or Docker needed (a fake backend stands in)
 	$(BIN)/pytest tests/unit
 
 e2e: backends

@@ -1,26 +1,54 @@
 """One function per feature: (what was sent, what a hop shows) → verdict + evidence.
 
-Checks never stop at the first difference: every difference is collected and named by a field
-path such as `spans[consumer.consume-batch].links[2].attributes[messaging.message.id]`.
-Links are matched by target (trace id, span id), not by position, so a reordering is reported
-as a reordering and not as changed ids.
+Checks never stop at the first difference: every difference is collected, named by a field path
+such as `spans[consumer.consume-batch].links[2].attributes[messaging.message.id]`, and given a
+kind (`missing`, `truncated`, `type_changed`, …) that later stages read instead of its wording.
+Links are matched by target (trace id, span id), not by position, so a reordering is reported as
+a reordering and not as changed ids. Checks are pure: they know spans, never backends or hops.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Literal
 
-from . import features as F
-from .backends.base import ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE
-from .model import (FLAG_CONTEXT_HAS_IS_REMOTE, FLAG_CONTEXT_IS_REMOTE, FLAG_SAMPLED, Link, Span,
-                    comparable, to_json_value, value_type)
+from .model import (
+    FLAG_CONTEXT_HAS_IS_REMOTE,
+    FLAG_CONTEXT_IS_REMOTE,
+    FLAG_SAMPLED,
+    INVALID_TRACE_ID,
+    AttrValue,
+    Link,
+    Span,
+    comparable,
+    to_json_value,
+    value_type,
+)
+from .vocabulary import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED, DifferenceKind, Verdict
 
-PRESERVED, DEGRADED, LOST, NOT_APPLICABLE, ERROR = "preserved", "degraded", "lost", "n/a", "error"
+__all__ = [
+    "DEGRADED",
+    "ERROR",
+    "LOST",
+    "NOT_APPLICABLE",
+    "PRESERVED",
+    "Check",
+    "Difference",
+    "Outcome",
+    "Subject",
+    "index_ranges",
+    "outcome_of",
+    "pair_links",
+]
+
 MAX_DIFFERENCES = 25  # evidence stays readable for a span with 1,000 links
 
-OK, CHANGED, MISSING = "ok", "changed", "missing"
+Status = Literal["ok", "changed", "missing"]
+OK: Status = "ok"
+CHANGED: Status = "changed"
+MISSING: Status = "missing"
 
 
 @dataclass(frozen=True)
@@ -29,14 +57,17 @@ class Difference:
     expected: Any
     actual: Any
     note: str = ""
+    kind: DifferenceKind = "value_changed"
+    value: Any = None  # what was at issue when `expected` does not say it (a search's queried value)
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "expected": self.expected, "actual": self.actual, "note": self.note}
+        return {"path": self.path, "expected": self.expected, "actual": self.actual, "note": self.note,
+                "kind": self.kind}
 
 
 @dataclass
 class Outcome:
-    verdict: str
+    verdict: Verdict
     sent: Any = None
     received: Any = None
     differences: list[Difference] = field(default_factory=list)
@@ -61,13 +92,20 @@ class LinkPair:
         return f"spans[{self.span}].links[{self.index}]"
 
 
-def _attribute_key(link: Link) -> tuple:
+AttributeKey = tuple[tuple[str, Hashable], ...]
+
+
+def _attribute_key(link: Link) -> AttributeKey:
     """A link's attributes, typed and in a fixed order: comparable and hashable."""
     return tuple(sorted((key, comparable(value)) for key, value in link.attributes.items()))
 
 
-def _identity(link: Link) -> tuple:
+def _identity(link: Link) -> Hashable:
     return link.target, link.trace_state, _attribute_key(link)
+
+
+def _target(link: Link) -> Hashable:
+    return link.target
 
 
 def pair_links(sent: Span, received: Span | None, label: str) -> list[LinkPair]:
@@ -79,18 +117,23 @@ def pair_links(sent: Span, received: Span | None, label: str) -> list[LinkPair]:
     unmatched_received = list(range(len(received.links)))
     matched: dict[int, int] = {}
     exact: set[int] = set()
-    for key in (_identity, lambda link: link.target):
-        free: dict[object, list[int]] = defaultdict(list)
+    for key in (_identity, _target):
+        free: dict[Hashable, list[int]] = defaultdict(list)
         for j in unmatched_received:
             free[key(received.links[j])].append(j)
-        for i in list(unmatched_sent):
+        taken: set[int] = set()
+        still: list[int] = []
+        for i in unmatched_sent:
             candidates = free.get(key(sent.links[i]))
             if candidates:
                 matched[i] = candidates.pop(0)
-                unmatched_sent.remove(i)
-                unmatched_received.remove(matched[i])
+                taken.add(matched[i])
                 if key is _identity:
                     exact.add(i)
+            else:
+                still.append(i)
+        unmatched_sent = still
+        unmatched_received = [j for j in unmatched_received if j not in taken]
     for i in unmatched_sent:  # ids changed: still compare the rest of the link
         if unmatched_received:
             matched[i] = unmatched_received.pop(0)
@@ -101,7 +144,7 @@ def pair_links(sent: Span, received: Span | None, label: str) -> list[LinkPair]:
 
 def index_ranges(indices: list[int]) -> str:
     """[0, 1, 2, 5, 7, 8] → "0..2, 5, 7..8": readable evidence for spans with hundreds of links."""
-    parts: list[str] = []
+    parts: list[list[int]] = []
     for index in sorted(indices):
         if parts and parts[-1][1] == index - 1:
             parts[-1][1] = index
@@ -110,7 +153,7 @@ def index_ranges(indices: list[int]) -> str:
     return ", ".join(f"{a}..{b}" if a != b else f"{a}" for a, b in parts)
 
 
-def _verdict(statuses: list[str]) -> str:
+def _verdict(statuses: list[Status]) -> Verdict:
     if all(status == OK for status in statuses):
         return PRESERVED
     if all(status == MISSING for status in statuses):
@@ -118,15 +161,17 @@ def _verdict(statuses: list[str]) -> str:
     return DEGRADED
 
 
-def _outcome(statuses: list[str], sent: Any, received: Any, differences: list[Difference], summary: str) -> Outcome:
+def outcome_of(statuses: list[Status], sent: Any, received: Any, differences: list[Difference],
+               summary: str) -> Outcome:
+    """The verdict of a list of per-item statuses, with the evidence (long lists cut)."""
     verdict = _verdict(statuses)
     shown = differences[:MAX_DIFFERENCES]
     if len(differences) > MAX_DIFFERENCES:
-        shown.append(Difference("…", None, None, f"{len(differences) - MAX_DIFFERENCES} more differences"))
+        shown.append(Difference("…", None, None, f"{len(differences) - MAX_DIFFERENCES} more differences", "more"))
     return Outcome(verdict, sent, received, shown, summary if verdict != PRESERVED else "")
 
 
-def _count_summary(statuses: list[str], noun: str) -> str:
+def _count_summary(statuses: list[Status], noun: str) -> str:
     ok = statuses.count(OK)
     missing = statuses.count(MISSING)
     changed = statuses.count(CHANGED)
@@ -157,49 +202,71 @@ class Subject:
 Check = Callable[[Subject], "Outcome | None"]
 
 
+def _missing_kind(link: Link) -> DifferenceKind:
+    return "missing_invalid_target" if link.trace_id == INVALID_TRACE_ID else "missing"
+
+
+def _absent_kind(pair: LinkPair) -> DifferenceKind:
+    """A field is missing; when its whole link is, say whether that link pointed at the all-zero context."""
+    return _missing_kind(pair.sent) if pair.received is None else "missing"
+
+
 def check_present(subject: Subject) -> Outcome | None:
-    statuses, differences, sent, received = [], [], {}, {}
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, int] = {}
+    received: dict[str, int] = {}
     for label, span, seen in subject.spans():
         pairs = pair_links(span, seen, label)
         got = len(seen.links) if seen else 0
         sent[label], received[label] = len(span.links), got
-        missing = [pair.index for pair in pairs if pair.received is None]
+        missing = [pair for pair in pairs if pair.received is None]
         statuses += [MISSING if pair.received is None else OK for pair in pairs]
         ambiguous = (len({link.target for link in span.links}) < len(span.links)
                      and any(pair.received is not None and not pair.exact for pair in pairs))
         if missing:
             which = (f"{len(missing)} links missing; which ones cannot be told here (links share a target "
                      "and their attributes do not come back)" if ambiguous
-                     else f"missing: links[{index_ranges(missing)}]")
-            differences.append(Difference(f"spans[{label}].links", len(span.links), got, which))
+                     else f"missing: links[{index_ranges([pair.index for pair in missing])}]")
+            kinds = {_missing_kind(pair.sent) for pair in missing}
+            kind: DifferenceKind = "missing_invalid_target" if kinds == {"missing_invalid_target"} else "missing"
+            differences.append(Difference(f"spans[{label}].links", len(span.links), got, which, kind))
         if got > len(span.links):
             statuses.append(CHANGED)
             differences.append(Difference(f"spans[{label}].links", len(span.links), got,
-                                          f"{got - len(span.links)} extra links"))
-    return _outcome(statuses, sent, received, differences, _count_summary(statuses, "links"))
+                                          f"{got - len(span.links)} extra links", "extra"))
+    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "links"))
 
 
 def check_target_ids(subject: Subject) -> Outcome | None:
-    statuses, differences, sent, received = [], [], {}, {}
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, str] = {}
+    received: dict[str, str | None] = {}
     for pair in subject.pairs():
         sent[pair.path] = f"{pair.sent.trace_id}/{pair.sent.span_id}"
         if pair.received is None:
             statuses.append(MISSING)
             received[pair.path] = None
-            differences.append(Difference(pair.path, sent[pair.path], None, "link missing"))
+            differences.append(Difference(pair.path, sent[pair.path], None, "link missing", _missing_kind(pair.sent)))
             continue
         received[pair.path] = f"{pair.received.trace_id}/{pair.received.span_id}"
         if pair.received.target == pair.sent.target:
             statuses.append(OK)
         else:
             statuses.append(CHANGED)
-            differences.append(Difference(pair.path, sent[pair.path], received[pair.path], "points elsewhere"))
-    return _outcome(statuses, sent, received, differences, _count_summary(statuses, "targets"))
+            differences.append(Difference(pair.path, sent[pair.path], received[pair.path], "points elsewhere",
+                                          "points_elsewhere"))
+    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "targets"))
 
 
-def _attribute_check(kind: str) -> Check:
+def attribute_check(kind: str) -> Check:
+    """The check of every link attribute whose sent value is of type `kind` (value and type)."""
     def check(subject: Subject) -> Outcome | None:
-        statuses, differences, sent, received = [], [], {}, {}
+        statuses: list[Status] = []
+        differences: list[Difference] = []
+        sent: dict[str, Any] = {}
+        received: dict[str, Any] = {}
         for pair in subject.pairs():
             for key, value in pair.sent.attributes.items():
                 if value_type(value) != kind:
@@ -210,41 +277,59 @@ def _attribute_check(kind: str) -> Check:
                 received[path] = None if got is None else to_json_value(got)
                 if got is None:
                     statuses.append(MISSING)
-                    differences.append(Difference(path, sent[path], None, "missing"))
+                    differences.append(Difference(path, sent[path], None, "missing", _absent_kind(pair)))
                 elif comparable(got) != comparable(value):
                     statuses.append(CHANGED)
-                    note = _change_note(value, got)
-                    differences.append(Difference(path, sent[path], received[path], note))
+                    note, change = _change(value, got)
+                    differences.append(Difference(path, sent[path], received[path], note, change))
                 else:
                     statuses.append(OK)
         if not statuses:
             return None
-        return _outcome(statuses, sent, received, differences, _count_summary(statuses, f"{kind} attributes"))
+        return outcome_of(statuses, sent, received, differences, _count_summary(statuses, f"{kind} attributes"))
     check.__name__ = f"check_attribute_{kind}"
     return check
 
 
-def _change_note(sent: object, got: object) -> str:
-    if value_type(got) != value_type(sent):  # type: ignore[arg-type]
-        return f"type {value_type(sent)} → {value_type(got)}"  # type: ignore[arg-type]
+def _change(sent: AttrValue, got: AttrValue) -> tuple[str, DifferenceKind]:
+    if value_type(got) != value_type(sent):
+        return f"type {value_type(sent)} → {value_type(got)}", "type_changed"
     if isinstance(sent, str) and isinstance(got, str) and len(got) < len(sent) and sent.startswith(got):
-        return f"truncated to {len(got)} of {len(sent)} characters"
+        return f"truncated to {len(got)} of {len(sent)} characters", "truncated"
     if isinstance(sent, float) and isinstance(got, float) and sent == got == 0.0:
-        return "sign of zero changed"
-    return "value changed"
+        return "sign of zero changed", "sign_changed"
+    return "value changed", "value_changed"
+
+
+def _judge_value(path: str, expected: Any, got: Any, statuses: list[Status], differences: list[Difference],
+                 missing: tuple[str, DifferenceKind] = ("missing", "missing"),
+                 changed: tuple[str, DifferenceKind] = ("value changed", "value_changed")) -> None:
+    """One scalar field: missing when empty, changed when different, else ok."""
+    if not got:
+        statuses.append(MISSING)
+        differences.append(Difference(path, expected, got, *missing))
+    elif got != expected:
+        statuses.append(CHANGED)
+        differences.append(Difference(path, expected, got, *changed))
+    else:
+        statuses.append(OK)
 
 
 def check_trace_state(subject: Subject) -> Outcome | None:
     pairs = [pair for pair in subject.pairs() if pair.sent.trace_state]
     if not pairs:
         return None
-    statuses, differences, sent, received = [], [], {}, {}
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, str] = {}
+    received: dict[str, str | None] = {}
     for pair in pairs:
         sent[pair.path] = pair.sent.trace_state
         got = pair.received.trace_state if pair.received else None
         received[pair.path] = got
-        _judge_value(f"{pair.path}.trace_state", pair.sent.trace_state, got or "", statuses, differences)
-    return _outcome(statuses, sent, received, differences, _count_summary(statuses, "trace_states"))
+        _judge_value(f"{pair.path}.trace_state", pair.sent.trace_state, got or "", statuses, differences,
+                     missing=("missing", _absent_kind(pair)))
+    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "trace_states"))
 
 
 _FLAG_BITS = {FLAG_SAMPLED: "sampled", FLAG_CONTEXT_HAS_IS_REMOTE: "has-is-remote", FLAG_CONTEXT_IS_REMOTE: "is-remote"}
@@ -258,7 +343,10 @@ def check_flags(subject: Subject) -> Outcome | None:
     pairs = [pair for pair in subject.pairs() if pair.sent.flags is not None]
     if not pairs:
         return None
-    statuses, differences, sent, received = [], [], {}, {}
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, list[str]] = {}
+    received: dict[str, list[str] | None] = {}
     lost_bits: set[str] = set()
     for pair in pairs:
         expected = pair.sent.flags or 0
@@ -267,21 +355,22 @@ def check_flags(subject: Subject) -> Outcome | None:
         received[pair.path] = None if got is None else _flag_names(got)
         if got is None or (got == 0 and expected != 0):
             statuses.append(MISSING)
-            differences.append(Difference(f"{pair.path}.flags", expected, got, "flags missing"))
+            differences.append(Difference(f"{pair.path}.flags", expected, got, "flags missing", _absent_kind(pair)))
         elif got != expected:
             statuses.append(CHANGED)
             missing = sorted(set(_flag_names(expected)) - set(_flag_names(got)))
             added = sorted(set(_flag_names(got)) - set(_flag_names(expected)))
             lost_bits.update(missing)
-            note = "; ".join(filter(None, [missing and f"lost {', '.join(missing)}",
-                                           added and f"gained {', '.join(added)}"]))
-            differences.append(Difference(f"{pair.path}.flags", expected, got, note or "bits changed"))
+            parts = [f"lost {', '.join(missing)}"] * bool(missing) + [f"gained {', '.join(added)}"] * bool(added)
+            note = "; ".join(parts)
+            differences.append(Difference(f"{pair.path}.flags", expected, got, note or "bits changed",
+                                          "bits_lost" if missing and not added else "bits_changed"))
         else:
             statuses.append(OK)
     summary = _count_summary(statuses, "links' flags")
     if lost_bits:
         summary += f" (bits lost: {', '.join(sorted(lost_bits))})"
-    return _outcome(statuses, sent, received, differences, summary)
+    return outcome_of(statuses, sent, received, differences, summary)
 
 
 def _distinguishable(links: tuple[Link, ...]) -> bool:
@@ -294,7 +383,10 @@ def _distinguishable(links: tuple[Link, ...]) -> bool:
 def check_order(subject: Subject) -> Outcome | None:
     """Among the links that came back, are they in the order they were added? (Missing links are
     link.present's business, not this check's.)"""
-    statuses, differences, sent, received = [], [], {}, {}
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, str] = {}
+    received: dict[str, str | None] = {}
     for label, span, seen in subject.spans():
         if len(span.links) < 2 or not _distinguishable(span.links):
             continue
@@ -304,34 +396,26 @@ def check_order(subject: Subject) -> Outcome | None:
             statuses.append(MISSING)
             received[label] = None
             continue
-        arrival = [pair.index for pair in sorted(pairs, key=lambda pair: pair.received_index)]
-        received[label] = "in order" if arrival == sorted(arrival) else f"sent positions in arrival order: {arrival[:20]}"
+        arrival = [pair.index for pair in sorted(pairs, key=lambda pair: pair.received_index or 0)]
+        in_order = arrival == sorted(arrival)
+        received[label] = "in order" if in_order else f"sent positions in arrival order: {arrival[:20]}"
         if arrival == sorted(arrival):
             statuses.append(OK)
         else:
             statuses.append(CHANGED)
-            differences.append(Difference(f"spans[{label}].links", sorted(arrival)[:20], arrival[:20], "order changed"))
+            differences.append(Difference(f"spans[{label}].links", sorted(arrival)[:20], arrival[:20], "order changed",
+                                          "reordered"))
     if not statuses:
         return None
-    return _outcome(statuses, sent, received, differences, "links come back in another order")
-
-
-def _judge_value(path: str, expected: Any, got: Any, statuses: list[str], differences: list[Difference],
-                 missing: str = "missing", changed: str = "value changed") -> None:
-    """One scalar field: missing when empty, changed when different, else ok."""
-    if not got:
-        statuses.append(MISSING)
-        differences.append(Difference(path, expected, got, missing))
-    elif got != expected:
-        statuses.append(CHANGED)
-        differences.append(Difference(path, expected, got, changed))
-    else:
-        statuses.append(OK)
+    return outcome_of(statuses, sent, received, differences, "links come back in another order")
 
 
 def check_dropped_links_count(subject: Subject) -> Outcome | None:
     """Against the SDK's own count: a backend should say how many links the SDK dropped."""
-    statuses, differences, sent, received = [], [], {}, {}
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, int] = {}
+    received: dict[str, int | None] = {}
     for label, span, seen in subject.spans():
         if not span.dropped_links_count:
             continue
@@ -340,11 +424,14 @@ def check_dropped_links_count(subject: Subject) -> Outcome | None:
         _judge_value(f"spans[{label}].dropped_links_count", sent[label], received[label], statuses, differences)
     if not statuses:
         return None
-    return _outcome(statuses, sent, received, differences, _count_summary(statuses, "dropped-link counts"))
+    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "dropped-link counts"))
 
 
 def check_dropped_attributes_count(subject: Subject) -> Outcome | None:
-    statuses, differences, sent, received = [], [], {}, {}
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, int] = {}
+    received: dict[str, int | None] = {}
     for pair in subject.pairs():
         if not pair.sent.dropped_attributes_count:
             continue
@@ -354,49 +441,23 @@ def check_dropped_attributes_count(subject: Subject) -> Outcome | None:
         _judge_value(path, sent[path], received[path], statuses, differences)
     if not statuses:
         return None
-    return _outcome(statuses, sent, received, differences, _count_summary(statuses, "dropped-attribute counts"))
+    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "dropped-attribute counts"))
 
 
 def check_parent_kept(subject: Subject) -> Outcome | None:
     """Only for spans that link their own parent: some models fold such a link into the parent ref."""
-    statuses, differences, sent, received = [], [], {}, {}
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, str] = {}
+    received: dict[str, str | None] = {}
     for label, span, seen in subject.spans():
         if not any(link.target == (span.trace_id, span.parent_span_id) for link in span.links):
             continue
         sent[label] = span.parent_span_id
         received[label] = seen.parent_span_id if seen else None
         _judge_value(f"spans[{label}].parent_span_id", sent[label], received[label], statuses, differences,
-                     missing="the span lost its parent (the link to it remains)", changed="another parent")
+                     missing=("the span lost its parent (the link to it remains)", "parent_lost"),
+                     changed=("another parent", "parent_changed"))
     if not statuses:
         return None
-    return _outcome(statuses, sent, received, differences, _count_summary(statuses, "parents"))
-
-
-# feature id → (check, the link field a read path must carry for the feature to apply)
-CHECKS: dict[str, tuple[Check, str | None]] = {
-    F.LINK_PRESENT: (check_present, None),
-    F.LINK_TARGET_IDS: (check_target_ids, None),
-    **{F.attribute_feature(kind): (_attribute_check(kind), ATTRIBUTES) for kind in F.ATTRIBUTE_TYPES},
-    F.LINK_TRACE_STATE: (check_trace_state, TRACE_STATE),
-    F.LINK_FLAGS: (check_flags, FLAGS),
-    F.LINK_ORDER: (check_order, None),
-    F.LINK_DROPPED_ATTRIBUTES_COUNT: (check_dropped_attributes_count, DROPPED_ATTRIBUTES_COUNT),
-    F.SPAN_DROPPED_LINKS_COUNT: (check_dropped_links_count, DROPPED_LINKS_COUNT),
-    F.SPAN_PARENT_WITH_LINK_TO_PARENT: (check_parent_kept, None),
-}
-# Features judged against the SDK's finished span rather than the code's request: a dropped count
-# only exists once the SDK has dropped something.
-SDK_BASELINE = {F.LINK_DROPPED_ATTRIBUTES_COUNT, F.SPAN_DROPPED_LINKS_COUNT}
-# Search features are judged from search answers (harness.searchability), not from spans.
-assert set(CHECKS) | set(F.SEARCH_FEATURES) == set(F.FEATURES), "every feature has exactly one check"
-
-
-def selected_features(wanted: tuple[str, ...] | None) -> list[str]:
-    """Feature ids a scenario asks for (None: every feature that is not opt-in), in catalog order."""
-    if wanted is None:
-        return [feature for feature, spec in F.FEATURES.items() if not spec.opt_in]
-    expanded = set()
-    for item in wanted:
-        expanded |= ({f for f in CHECKS if f.startswith(F.LINK_ATTRIBUTE_PREFIX)}
-                     if item == F.LINK_ATTRIBUTE_PREFIX.rstrip(".") else {item})
-    return [feature for feature in F.FEATURES if feature in expanded]
+    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "parents"))

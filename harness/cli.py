@@ -7,6 +7,7 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -37,7 +38,7 @@ def _install_signal_handlers() -> None:
     signal.signal(signal.SIGTERM, _terminate)
 
 
-def _progress(started: float):
+def _progress(started: float) -> Callable[[str], None]:
     def notify(message: str) -> None:  # messages hold [brackets] (field paths): never markup
         console.print(f"[dim]{time.monotonic() - started:6.1f}s[/] {escape(message)}", soft_wrap=True)
     return notify
@@ -76,9 +77,10 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         runtime: str, network_mode: str, images: tuple[str, ...], local_images: bool,
         externals: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
-    from .matrix import MatrixRun, RunSettings, choose_runtime
+    from .matrix import RunSettings, run_matrix
     from .report import to_document, write
     from .report.terminal import print_matrix
+    from .runtime import choose
 
     loaded = load_all(scenarios or [DEFAULT_SCENARIOS])  # validate everything before starting anything
     overrides, endpoints = _pairs(images, "--image"), _pairs(externals, "--external")
@@ -86,7 +88,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     notify = _progress(started)
     notify(f"{len(loaded)} scenario(s): {', '.join(s.name for s in loaded)}")
     _writable_folder(reports_dir, "--reports")
-    chosen, why = choose_runtime(runtime)
+    chosen, why = choose(runtime)
     for name in backends:  # asked for by name: it must be able to run
         reason = BACKENDS[name].unavailable(chosen)
         if reason:
@@ -99,7 +101,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
                            backends=list(backends) or None, visibility_timeout=visibility_timeout,
                            runtime=chosen, runtime_reason=why, network_mode=network_mode,
                            images=overrides, external=endpoints)
-    result = MatrixRun(settings, notify).run()
+    result = run_matrix(settings, notify)
     try:
         paths = write(result, reports_dir)
         notify(f"wrote {paths['markdown']} and {paths['json']} (also {reports_dir / 'latest'})")
@@ -164,8 +166,8 @@ def list_(scenarios: tuple[Path, ...]) -> None:
     for feature in FEATURES.values():
         click.echo(f"  {feature.id:28} {feature.question}")
     click.echo("read paths:")
-    for backend in BACKENDS.values():
-        for path in backend.read_paths:
+    for adapter in BACKENDS.values():
+        for path in adapter.read_paths:
             cannot = f"  (cannot carry: {', '.join(sorted(path.cannot_carry))})" if path.cannot_carry else ""
             click.echo(f"  {path.id:28} {path.label}{cannot}")
 

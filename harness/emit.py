@@ -13,17 +13,17 @@ import os
 import random
 import threading
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
 
 from opentelemetry import trace as trace_api
+from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
-from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.sdk.trace.export import (BatchSpanProcessor, SimpleSpanProcessor, SpanExporter,
-                                            SpanExportResult)
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import Link as SdkLink
 from opentelemetry.trace import SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -32,6 +32,7 @@ from .errors import LinkmatrixError
 from .model import FLAG_CONTEXT_HAS_IS_REMOTE, FLAG_CONTEXT_IS_REMOTE, AttrValue, Link, Span
 from .otlp import RUN_ID_ATTRIBUTE
 from .scenario import ALL_INSTANCES, INVALID, LinkSpec, Scenario, SpanRef
+from .vocabulary import Pipeline
 
 SCENARIO_ATTRIBUTE = "linkmatrix.scenario"
 PIPELINE_ATTRIBUTE = "linkmatrix.pipeline"
@@ -46,7 +47,7 @@ class Emission:
 
     scenario: str
     run_id: str
-    pipeline: str
+    pipeline: Pipeline
     requested: list[Span]
     sdk: list[Span]
     labels: dict[tuple[str, str], str]  # (trace_id, span_id) → "producer[1].produce"
@@ -108,15 +109,21 @@ def _model_link(context: SpanContext, attributes: dict[str, AttrValue], dropped:
 
 def _model_span(span: ReadableSpan) -> Span:
     context = span.get_span_context()
+    assert context is not None  # a finished span always has one
     return Span(
         trace_id=f"{context.trace_id:032x}",
         span_id=f"{context.span_id:016x}",
         name=span.name,
         parent_span_id=f"{span.parent.span_id:016x}" if span.parent else "",
-        links=tuple(_model_link(link.context, dict(link.attributes or {}), link.dropped_attributes)
+        links=tuple(_model_link(link.context, _attributes(link.attributes), link.dropped_attributes)
                     for link in span.links),
         dropped_links_count=span.dropped_links,
     )
+
+
+def _attributes(attributes: object) -> dict[str, AttrValue]:
+    """The SDK's attribute mapping as the model's (its values are already AnyValue-clean)."""
+    return dict(attributes) if isinstance(attributes, Mapping) else {}
 
 
 def _fill_index(value: AttrValue, index: int) -> AttrValue:
@@ -133,7 +140,7 @@ def _random_context() -> SpanContext:
                        trace_flags=TraceFlags(TraceFlags.SAMPLED))
 
 
-def _unsampled_parent() -> trace_api.Context:
+def _unsampled_parent() -> Context:
     """A remote parent that was not sampled: the default ParentBased sampler then records nothing."""
     parent = SpanContext(random.getrandbits(128), random.getrandbits(64) or 1, is_remote=True,
                          trace_flags=TraceFlags(TraceFlags.DEFAULT))
@@ -200,7 +207,8 @@ class _ScenarioRun:
         else:
             context = self.contexts[target]
         if spec.trace_state is not None:
-            pairs = [tuple(item.split("=", 1)) for item in spec.trace_state.split(",") if "=" in item]
+            pairs = [(key, value) for key, separator, value in (item.partition("=") for item in
+                                                                spec.trace_state.split(",")) if separator]
             context = SpanContext(context.trace_id, context.span_id, context.is_remote,
                                   context.trace_flags, TraceState(pairs))
         return context
@@ -225,13 +233,13 @@ class _ScenarioRun:
             if parent:
                 parent_context = trace_api.set_span_in_context(parent)
             else:
-                parent_context = trace_api.Context() if spec.sampled else _unsampled_parent()
-            at_start = [l for l in span_spec.links if l.added == "at_start"]
-            after_start = [l for l in span_spec.links if l.added == "after_start"]
+                parent_context = Context() if spec.sampled else _unsampled_parent()
+            at_start = [link for link in span_spec.links if link.added == "at_start"]
+            after_start = [link for link in span_spec.links if link.added == "after_start"]
             links = self._links(at_start, trace_id, instance)
             later = self._links(after_start, trace_id, instance)
             # Record before start_span: the SDK rewrites each Link's attributes in place.
-            requested = [_model_link(link.context, dict(link.attributes or {})) for link in links + later]
+            requested = [_model_link(link.context, _attributes(link.attributes)) for link in links + later]
             span = self.tracer.start_span(span_spec.name, context=parent_context,
                                           kind=_KINDS[span_spec.kind], links=links)
             for link in later:
@@ -260,7 +268,7 @@ def _span_limits(scenario: Scenario) -> SpanLimits:
                       max_link_attributes=scenario.span_limits.max_attributes_per_link)
 
 
-def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, pipeline: str = "collector",
+def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, pipeline: Pipeline = "collector",
          export_timeout_s: float = 10.0) -> Emission:
     """Send every span of `scenario` over OTLP/gRPC to `otlp_endpoint` ("127.0.0.1:4317")."""
     resource = Resource.create({"service.name": f"linkmatrix-{scenario.name}", RUN_ID_ATTRIBUTE: run_id,

@@ -1,8 +1,32 @@
-"""Stable feature ids: the rows of the matrix. Reports compare across runs by these names."""
+"""The feature registry: the rows of the matrix, each defined once, here.
+
+A feature is one record: its stable id (reports compare runs by it), what it asks, how it is
+judged (a check of spans, or search answers), which link field a read path must carry for it to
+apply, what it is judged against (what the code requested, or the SDK's finished span), and
+whether it runs only where a scenario asks for it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+from . import checks
+from .checks import Check
+from .vocabulary import (
+    ATTRIBUTES,
+    DROPPED_ATTRIBUTES_COUNT,
+    DROPPED_LINKS_COUNT,
+    FLAGS,
+    LINK_ATTRIBUTE,
+    LINK_SPAN_ID,
+    LINK_TRACE_ID,
+    TRACE_STATE,
+    LinkField,
+    SearchKind,
+)
+
+Baseline = Literal["requested", "sdk"]
 
 
 @dataclass(frozen=True)
@@ -10,12 +34,23 @@ class Feature:
     id: str
     title: str
     question: str
+    check: Check | None = None  # None: judged from search answers (harness.searchability)
+    needs: LinkField | None = None  # a read path that cannot carry this field is n/a for it
+    # "requested": what the code asked for; "sdk": the SDK's finished span (a dropped count only
+    # exists once the SDK has dropped something).
+    baseline: Baseline = "requested"
+    search: SearchKind | None = None
     opt_in: bool = False  # measured only where a scenario lists it under `checks`
+
+    @property
+    def is_search(self) -> bool:
+        return self.search is not None
 
 
 LINK_PRESENT = "link.present"
 LINK_TARGET_IDS = "link.target_ids"
 LINK_ATTRIBUTE_PREFIX = "link.attribute."  # + the OpenTelemetry type: string, int, double, ...
+LINK_ATTRIBUTES_GROUP = "link.attribute"  # in a scenario's `checks`: every attribute type
 LINK_TRACE_STATE = "link.trace_state"
 LINK_FLAGS = "link.flags"
 LINK_ORDER = "link.order"
@@ -25,43 +60,69 @@ SPAN_PARENT_WITH_LINK_TO_PARENT = "span.parent_kept"
 SEARCH_LINK_TRACE_ID = "search.link_trace_id"
 SEARCH_LINK_SPAN_ID = "search.link_span_id"
 SEARCH_LINK_ATTRIBUTE = "search.link_attribute"
-SEARCH_FEATURES = {SEARCH_LINK_TRACE_ID: "link_trace_id", SEARCH_LINK_SPAN_ID: "link_span_id",
-                   SEARCH_LINK_ATTRIBUTE: "link_attribute"}  # feature → query kind
 
 # Every type `model.value_type` can give a sent value: an empty array and a mixed one are values too.
 ATTRIBUTE_TYPES = ("string", "int", "double", "bool", "string_array", "int_array", "double_array",
                    "bool_array", "mixed_array", "empty_array")
 
+
+def attribute_feature(kind: str) -> str:
+    return f"{LINK_ATTRIBUTE_PREFIX}{kind}"
+
+
+def _attribute(kind: str) -> Feature:
+    words = kind.replace("_", " ")
+    return Feature(attribute_feature(kind), f"{words} link attribute",
+                   f"Does each {words} link attribute come back with its value and its type?",
+                   checks.attribute_check(kind), needs=ATTRIBUTES)
+
+
 FEATURES: dict[str, Feature] = {
     feature.id: feature
     for feature in [
-        Feature(LINK_PRESENT, "link present", "Does the span come back with as many links as were sent?"),
-        Feature(LINK_TARGET_IDS, "exact target ids", "Does every link point at the same trace id and span id?"),
-        *[
-            Feature(f"{LINK_ATTRIBUTE_PREFIX}{kind}", f"{kind.replace('_', ' ')} link attribute",
-                    f"Does each {kind.replace('_', ' ')} link attribute come back with its value and its type?")
-            for kind in ATTRIBUTE_TYPES
-        ],
-        Feature(LINK_TRACE_STATE, "trace_state", "Does each link keep its W3C trace_state?"),
-        Feature(LINK_FLAGS, "flags", "Does each link keep its flags (sampled, is-remote bits)?"),
-        Feature(LINK_ORDER, "order of links", "Do the links come back in the order they were added?"),
+        Feature(LINK_PRESENT, "link present", "Does the span come back with as many links as were sent?",
+                checks.check_present),
+        Feature(LINK_TARGET_IDS, "exact target ids", "Does every link point at the same trace id and span id?",
+                checks.check_target_ids),
+        *[_attribute(kind) for kind in ATTRIBUTE_TYPES],
+        Feature(LINK_TRACE_STATE, "trace_state", "Does each link keep its W3C trace_state?",
+                checks.check_trace_state, needs=TRACE_STATE),
+        Feature(LINK_FLAGS, "flags", "Does each link keep its flags (sampled, is-remote bits)?",
+                checks.check_flags, needs=FLAGS),
+        Feature(LINK_ORDER, "order of links", "Do the links come back in the order they were added?",
+                checks.check_order),
         Feature(LINK_DROPPED_ATTRIBUTES_COUNT, "dropped attributes count",
-                "When the SDK drops link attributes over its limit, does the link still say how many?"),
+                "When the SDK drops link attributes over its limit, does the link still say how many?",
+                checks.check_dropped_attributes_count, needs=DROPPED_ATTRIBUTES_COUNT, baseline="sdk"),
         Feature(SPAN_DROPPED_LINKS_COUNT, "dropped links count",
-                "When the SDK drops links over its limit, does the span still say how many?"),
+                "When the SDK drops links over its limit, does the span still say how many?",
+                checks.check_dropped_links_count, needs=DROPPED_LINKS_COUNT, baseline="sdk"),
         Feature(SPAN_PARENT_WITH_LINK_TO_PARENT, "parent kept beside a link to it",
-                "When a span links its own parent, does it still have its parent (not only a link)?"),
+                "When a span links its own parent, does it still have its parent (not only a link)?",
+                checks.check_parent_kept),
         Feature(SEARCH_LINK_TRACE_ID, "find spans linking a trace",
-                "Can you search for the spans that link to a given trace?", opt_in=True),
+                "Can you search for the spans that link to a given trace?", search=LINK_TRACE_ID, opt_in=True),
         Feature(SEARCH_LINK_SPAN_ID, "find spans linking a span",
-                "Can you search for the spans that link to a given span?", opt_in=True),
+                "Can you search for the spans that link to a given span?", search=LINK_SPAN_ID, opt_in=True),
         Feature(SEARCH_LINK_ATTRIBUTE, "find spans by link attribute",
-                "Can you search for spans by an attribute of their link?", opt_in=True),
+                "Can you search for spans by an attribute of their link?", search=LINK_ATTRIBUTE, opt_in=True),
     ]
 }
 
 FEATURE_ORDER = {feature_id: position for position, feature_id in enumerate(FEATURES)}
 
 
-def attribute_feature(kind: str) -> str:
-    return f"{LINK_ATTRIBUTE_PREFIX}{kind}"
+def selected_features(wanted: tuple[str, ...] | None) -> list[str]:
+    """Feature ids a scenario asks for (None: every feature that is not opt-in), in catalog order."""
+    if wanted is None:
+        return [feature for feature, spec in FEATURES.items() if not spec.opt_in]
+    expanded: set[str] = set()
+    for item in wanted:
+        expanded |= ({f for f in FEATURES if f.startswith(LINK_ATTRIBUTE_PREFIX)}
+                     if item == LINK_ATTRIBUTES_GROUP else {item})
+    return [feature for feature in FEATURES if feature in expanded]
+
+
+def is_known(name: str) -> bool:
+    """A name a scenario may list under `checks`: a feature id, or the group of attribute features."""
+    return name in FEATURES or name == LINK_ATTRIBUTES_GROUP

@@ -1,28 +1,30 @@
 """Verdicts per (scenario, feature, read path), with the first hop where each feature changed.
 
-The baseline is what the scenario's code asked for ("requested"). Each hop is compared with it
-in flow order; a loss that happens before the backend is reported as that hop's loss in every
-column, not as a backend failure.
+The baseline is what the scenario's code asked for ("requested"), or the SDK's finished span for
+features that only exist once the SDK acted (a dropped count). Each hop is compared with it in
+flow order; a loss that happens before the backend is reported as that hop's loss in every
+column, not as a backend failure. Everything here is pure: spans and answers in, cells out.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from .backends.base import ReadPath
-from .checks import CHECKS, ERROR, NOT_APPLICABLE, PRESERVED, SDK_BASELINE, Outcome, Subject, selected_features
+from .backends.base import ReadPath, SearchReadPath, TraceReadPath
+from .checks import Outcome, Subject
 from .emit import Emission
-from .features import LINK_PRESENT, SEARCH_FEATURES
+from .features import FEATURES, LINK_PRESENT, selected_features
 from .model import Span, index_spans
 from .records import HopRecord
 from .searchability import Probe, control_failure, judge, probes_for, unmeasured
+from .vocabulary import BACKEND, ERROR, NOT_APPLICABLE, PRESERVED, UPSTREAM_HOPS, Hop, Verdict
 
-# Hops before the backend, in flow order, each with the spans it showed. The baseline is what the
-# code asked for, except for SDK_BASELINE features, judged from the SDK's finished span on.
-UPSTREAM_HOPS = ("sdk", "wire", "collector")
-BACKEND_HOP = "backend"
+
+def _evidence() -> dict[str, Any]:
+    return {"sent": None, "received": None, "difference": []}
 
 
 @dataclass
@@ -32,13 +34,13 @@ class Cell:
     backend: str
     read_path: str
     pipeline: str
-    verdict: str
-    hop: str | None = None
+    verdict: Verdict
+    hop: Hop | None = None
     summary: str = ""
     reason: str = ""
-    evidence: dict[str, Any] = field(default_factory=lambda: {"sent": None, "received": None, "difference": []})
+    evidence: dict[str, Any] = field(default_factory=_evidence)
     hops: dict[str, str] = field(default_factory=dict)  # hop → verdict at that hop
-    changed_at: list[str] = field(default_factory=list)  # every hop that changed it, in flow order
+    changed_at: list[Hop] = field(default_factory=list)  # every hop that changed it, in flow order
 
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -57,12 +59,19 @@ class Cell:
         return record
 
 
+def _check(feature: str) -> Callable[[Subject], Outcome | None]:
+    check = FEATURES[feature].check
+    assert check is not None, f"{feature} is judged from search answers, not spans"
+    return check
+
+
 def _subject(emission: Emission, feature: str, spans: list[Span]) -> Subject:
-    baseline = emission.linking_spans_as_finished if feature in SDK_BASELINE else emission.linking_spans
+    sdk_baseline = FEATURES[feature].baseline == "sdk"
+    baseline = emission.linking_spans_as_finished if sdk_baseline else emission.linking_spans
     return Subject(baseline, index_spans(spans), emission.labels)
 
 
-def _evidence(outcome: Outcome) -> dict[str, Any]:
+def _evidence_of(outcome: Outcome) -> dict[str, Any]:
     return {"sent": outcome.sent, "received": outcome.received,
             "difference": [difference.to_json() for difference in outcome.differences]}
 
@@ -71,23 +80,23 @@ def exercised_features(emission: Emission, wanted: tuple[str, ...] | None) -> li
     """Features the scenario's own sent data exercises (a check of the baseline against itself)."""
     exercised = []
     for feature in selected_features(wanted):
-        if feature in SEARCH_FEATURES:
+        spec = FEATURES[feature]
+        if spec.is_search:
             if any(probe.feature == feature for probe in probes_for(emission, [feature])):
                 exercised.append(feature)
-        elif CHECKS[feature][0](_subject(emission, feature, emission.sdk if feature in SDK_BASELINE
-                                         else emission.requested)) is not None:
+        elif _check(feature)(_subject(emission, feature, emission.sdk if spec.baseline == "sdk"
+                                      else emission.requested)) is not None:
             exercised.append(feature)
     return exercised
 
 
-def upstream_outcomes(emission: Emission, feature: str, hop_spans: dict[str, list[Span]]) -> dict[str, Outcome]:
+def upstream_outcomes(emission: Emission, feature: str, hop_spans: dict[str, list[Span]]) -> dict[Hop, Outcome]:
     # A search can only find what reached the backend: upstream, a search feature is the link itself.
-    check = CHECKS[LINK_PRESENT if feature in SEARCH_FEATURES else feature][0]
-    feature = LINK_PRESENT if feature in SEARCH_FEATURES else feature
-    outcomes = {}
+    feature = LINK_PRESENT if FEATURES[feature].is_search else feature
+    outcomes: dict[Hop, Outcome] = {}
     for hop in UPSTREAM_HOPS:
-        if hop in hop_spans:
-            outcome = check(_subject(emission, feature, hop_spans[hop]))
+        if hop in hop_spans:  # an upstream hop with a record
+            outcome = _check(feature)(_subject(emission, feature, hop_spans[hop]))
             assert outcome is not None  # the baseline exercised it, so every hop does
             outcomes[hop] = outcome
     return outcomes
@@ -99,7 +108,7 @@ def not_in_pipeline(emission: Emission, feature: str, read_path: ReadPath) -> Ce
                        f"(it has no OTLP receiver of its own)")
 
 
-def _new_cell(emission: Emission, feature: str, read_path: ReadPath, upstream: dict[str, Outcome]) -> Cell:
+def _new_cell(emission: Emission, feature: str, read_path: ReadPath, upstream: dict[Hop, Outcome]) -> Cell:
     return Cell(emission.scenario, feature, read_path.backend, read_path.name, emission.pipeline, ERROR,
                 hops={hop: outcome.verdict for hop, outcome in upstream.items()})
 
@@ -118,38 +127,37 @@ def _settled(cell: Cell, read_path: ReadPath, gap: tuple[str, str] | None, recei
     return False
 
 
-def cell_for(emission: Emission, feature: str, read_path: ReadPath,
-             upstream: dict[str, Outcome], received: list[Span] | Exception) -> Cell:
-    check, needs_field = CHECKS[feature]
-    gap = (f"{read_path.label} cannot carry link {needs_field}", needs_field) \
-        if needs_field and needs_field in read_path.cannot_carry else None
+def cell_for(emission: Emission, feature: str, read_path: TraceReadPath,
+             upstream: dict[Hop, Outcome], received: list[Span] | Exception) -> Cell:
+    needs = FEATURES[feature].needs
+    gap = (f"{read_path.label} cannot carry link {needs}", needs) if needs and needs in read_path.cannot_carry else None
     cell = _new_cell(emission, feature, read_path, upstream)
-    if _settled(cell, read_path, gap, received):
+    if _settled(cell, read_path, gap, received) or isinstance(received, Exception):
         return cell
-    outcome = check(_subject(emission, feature, received))
+    outcome = _check(feature)(_subject(emission, feature, received))
     assert outcome is not None
-    _record(cell, outcome, lambda: changed_at({**upstream, BACKEND_HOP: outcome}))
+    _record(cell, outcome, lambda: changed_at({**upstream, BACKEND: outcome}))
     warnings = _backend_warnings(emission, received)
     if warnings and outcome.changed:
         cell.evidence["backend_warnings"] = warnings
     return cell
 
 
-def _record(cell: Cell, outcome: Outcome, hops_that_changed: Callable[[], list[str]]) -> None:
+def _record(cell: Cell, outcome: Outcome, hops_that_changed: Callable[[], list[Hop]]) -> None:
     """Put a judged outcome on its cell; a change no hop shows is the backend's."""
-    cell.verdict, cell.summary, cell.evidence = outcome.verdict, outcome.summary, _evidence(outcome)
-    cell.hops[BACKEND_HOP] = outcome.verdict
+    cell.verdict, cell.summary, cell.evidence = outcome.verdict, outcome.summary, _evidence_of(outcome)
+    cell.hops[BACKEND] = outcome.verdict
     if outcome.changed:
-        cell.changed_at = hops_that_changed() or [BACKEND_HOP]
+        cell.changed_at = hops_that_changed() or [BACKEND]
         cell.hop = cell.changed_at[0]
 
 
-def search_cell(emission: Emission, feature: str, read_path: ReadPath, upstream: dict[str, Outcome],
+def search_cell(emission: Emission, feature: str, read_path: SearchReadPath, upstream: dict[Hop, Outcome],
                 probes: list[Probe] | Exception) -> Cell:
-    kind = SEARCH_FEATURES[feature]
-    gap = (f"{read_path.label} has no such query", kind) if kind not in read_path.search_kinds else None
+    kind = FEATURES[feature].search
+    gap = (f"{read_path.label} has no such query", kind) if kind and kind not in read_path.kinds else None
     cell = _new_cell(emission, feature, read_path, upstream)
-    if _settled(cell, read_path, gap, probes):
+    if _settled(cell, read_path, gap, probes) or isinstance(probes, Exception):
         return cell
     mine = [probe for probe in probes if probe.feature == feature]
     broken = control_failure(probes) or unmeasured(mine)
@@ -168,16 +176,17 @@ def attach_hop_messages(cell: Cell, record: HopRecord) -> None:
     messages = {}
     if "collector" in cell.changed_at and record.messages:
         messages["collector"] = record.messages
-    if BACKEND_HOP in cell.changed_at and record.refused:
-        messages[BACKEND_HOP] = sorted(set(record.refused.values()))
+    if BACKEND in cell.changed_at and record.refused:
+        messages[BACKEND] = sorted(set(record.refused.values()))
     if messages:
         cell.evidence["hop_messages"] = messages
 
 
-def compare_with_fresh_reads(cells: list[Cell], columns: list[ReadPath] | tuple[ReadPath, ...]) -> None:
+def compare_with_fresh_reads(cells: list[Cell], columns: Sequence[ReadPath]) -> None:
     """On each settled read's cell, say what the fresh read of the same data showed, when it
     differed: a backend that changes data as it ages shows it here, not only in two columns."""
-    fresh_of = {(path.backend, path.name): path.twin for path in columns if path.age == "settled"}
+    fresh_of = {(path.backend, path.name): path.twin for path in columns
+                if isinstance(path, TraceReadPath) and path.age == "settled"}
     by_key = {(c.scenario, c.pipeline, c.feature, c.backend, c.read_path): c for c in cells}
     for cell in cells:
         twin = fresh_of.get((cell.backend, cell.read_path))
@@ -193,11 +202,11 @@ def _backend_warnings(emission: Emission, received: list[Span]) -> dict[str, lis
             for span in received if span.key in linking and span.warnings}
 
 
-def changed_at(outcomes: dict[str, Outcome]) -> list[str]:
+def changed_at(outcomes: dict[Hop, Outcome]) -> list[Hop]:
     """Every hop whose view of the feature differs from the hop before it (the first compares
     with what was sent): "sdk" alone, or "sdk" then "backend" when both took something away.
     Views are compared without positions, so re-pairing identical links is not a change."""
-    hops: list[str] = []
+    hops: list[Hop] = []
     first = next(iter(outcomes.values()))
     previous = _fingerprint(first.sent, PRESERVED, "")
     for hop, outcome in outcomes.items():
@@ -208,6 +217,6 @@ def changed_at(outcomes: dict[str, Outcome]) -> list[str]:
     return hops
 
 
-def _fingerprint(view: Any, verdict: str, summary: str) -> tuple:
+def _fingerprint(view: Any, verdict: str, summary: str) -> tuple[str, str, tuple[str, ...]]:
     values = view.values() if isinstance(view, dict) else view if isinstance(view, list) else [view]
     return verdict, summary, tuple(sorted(json.dumps(value, sort_keys=True, default=str) for value in values))

@@ -7,13 +7,14 @@ their OpenTelemetry type, because "42 came back as the string '42'" is a finding
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Union
+from typing import Any
 
 from .jsonio import double_to_json
 
-Scalar = Union[str, bool, int, float]
-AttrValue = Union[Scalar, tuple[Scalar, ...]]
+Scalar = str | bool | int | float
+AttrValue = Scalar | tuple[Scalar, ...]
 
 INVALID_TRACE_ID = "0" * 32
 INVALID_SPAN_ID = "0" * 16

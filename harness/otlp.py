@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from google.protobuf import json_format
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -32,7 +33,8 @@ def any_value(value: AnyValue) -> AttrValue:
         return value.bytes_value.hex()
     if kind is None:
         return ""
-    return getattr(value, kind)
+    scalar: str | bool | int | float = getattr(value, kind)
+    return scalar
 
 
 def attributes(pairs: Iterable[KeyValue]) -> dict[str, AttrValue]:

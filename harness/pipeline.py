@@ -12,15 +12,17 @@ on the scenario and backend whose exporter said them.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
 from .model import Span
 from .otlp import spans_from_json_lines
 from .runtime import LOOPBACK, Readiness, ServiceSpec
+from .toolchain import COLLECTOR as COLLECTOR_BUILD
 from .toolchain import IMAGES
 
 NAME = "collector"
@@ -28,6 +30,7 @@ HEALTH_PORT = "health"
 SHARED = ""  # the route of a collector that every scenario shares (the compose stack)
 FORWARDED_FILE = "collector-forwarded.jsonl"
 FORWARDED_EXPORTER = "file/forwarded"
+COLLECTOR_BINARY = COLLECTOR_BUILD.name  # its key in the toolchain's versions table
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,31 @@ def collector_service(binary: Path | None, ports: dict[str, int], routes: list[R
         ports=ports,
         config_files={"collector.yaml": yaml.safe_dump(config, sort_keys=False)},
     )
+
+
+@dataclass(frozen=True)
+class Collector:
+    """The collector as a component a runtime provides: its routes are known once the backends
+    (and the taps in front of them) run."""
+
+    routes: tuple[Route, ...] = ()
+    forwarded: Path | None = None  # where its `file` exporter records what it forwarded
+    name: str = NAME
+    title: str = NAME
+    component: str | None = COLLECTOR_BINARY
+    container_ports: dict[str, int] = field(default_factory=lambda: {"otlp_grpc": 4317, HEALTH_PORT: 13133})
+    published_ports: dict[str, int] = field(default_factory=lambda: {"otlp_grpc": 4317})
+    probe: Readiness = field(default_factory=lambda: Readiness(port=HEALTH_PORT, path="/"))
+
+    @property
+    def ports(self) -> tuple[str, ...]:
+        return ports(route.scenario for route in self.routes)
+
+    def service(self, binary: Path | None, ports: dict[str, int], listen: str) -> ServiceSpec:
+        return collector_service(binary, ports, list(self.routes), self.forwarded, listen)
+
+    def given(self) -> dict[str, str] | None:
+        return None
 
 
 def read_forwarded(path: Path, run_id: str) -> list[Span]:

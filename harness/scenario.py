@@ -9,17 +9,19 @@ from __future__ import annotations
 import json
 import re
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import jsonschema
 import yaml
 
 from .errors import ScenarioError
-from .features import FEATURES, LINK_ATTRIBUTE_PREFIX
+from .features import FEATURES, is_known
 from .model import AttrValue
+from .vocabulary import Pipeline
 
 ALL_INSTANCES = "*"
 INVALID = "invalid"  # the all-zero span context
@@ -96,7 +98,7 @@ class Scenario:
     traces: tuple[TraceSpec, ...]
     span_limits: SpanLimitsSpec = SpanLimitsSpec()
     sdk_env: dict[str, str] = field(default_factory=dict)
-    pipelines: tuple[str, ...] = ("collector",)
+    pipelines: tuple[Pipeline, ...] = ("collector",)
     checks: tuple[str, ...] | None = None  # None: every feature the scenario exercises
     name_line: int = 1  # where `name:` is, for messages about the scenario as a whole
 
@@ -105,7 +107,8 @@ class Scenario:
 
 
 def _schema() -> dict[str, Any]:
-    return json.loads(resources.files("harness").joinpath("scenario.schema.json").read_text())
+    schema: dict[str, Any] = json.loads(resources.files("harness").joinpath("scenario.schema.json").read_text())
+    return schema
 
 
 def _field_path(parts: Iterable[Any]) -> str:
@@ -133,21 +136,22 @@ def _line_of(node: yaml.Node | None, parts: list[Any]) -> int | None:
 def _schema_message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
     """Turn a jsonschema error into (field path, short human message)."""
     parts = list(error.absolute_path)
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "required":
         missing = error.message.split("'")[1]
-        return parts + [missing], "is required"
-    if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        return parts + [extra[0]], f"unknown field (allowed here: {allowed})"
+        return [*parts, missing], "is required"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = schema.get("properties", {})
+        extra = sorted(set(error.instance) - set(known))
+        return [*parts, extra[0]], f"unknown field (allowed here: {', '.join(sorted(known))})"
     if error.validator == "anyOf" and parts and parts[-2:-1] == ["attributes"]:
         return parts, "must be a string, bool, int, double, or a list of one of those"
     if error.validator == "pattern" and parts[-1:] == ["to"]:
         return parts, (f"{error.instance!r} is not a span reference: write trace.span, trace[2].span, "
                        "trace[*].span, invalid or nowhere")
     if error.validator == "pattern":
-        return parts, f"{error.instance!r} does not match the expected form {error.schema['pattern']}"
-    if error.validator == "enum":
+        return parts, f"{error.instance!r} does not match the expected form {schema.get('pattern')}"
+    if error.validator == "enum" and isinstance(error.validator_value, list):
         return parts, f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
     return parts, error.message
 
@@ -156,19 +160,20 @@ def _attribute(value: Any) -> AttrValue:
     if isinstance(value, list):
         return tuple(value)
     if isinstance(value, dict):  # {repeat: "x", times: 3000}
-        return value["repeat"] * value["times"]
-    return value
+        return str(value["repeat"]) * int(value["times"])
+    scalar: AttrValue = value
+    return scalar
 
 
 def _non_string_keys(node: Any, parts: list[Any]) -> Iterable[tuple[list[Any], Any]]:
     if isinstance(node, dict):
         for key, value in node.items():
             if not isinstance(key, str):
-                yield parts + [str(key)], key
-            yield from _non_string_keys(value, parts + [str(key)])
+                yield [*parts, str(key)], key
+            yield from _non_string_keys(value, [*parts, str(key)])
     elif isinstance(node, list):
         for index, item in enumerate(node):
-            yield from _non_string_keys(item, parts + [index])
+            yield from _non_string_keys(item, [*parts, index])
 
 
 def _parse_ref(text: str) -> SpanRef:
@@ -238,7 +243,7 @@ def _value_errors(data: dict[str, Any]) -> Iterable[tuple[list[Any], str]]:
     """Values the schema lets through but no OTLP type can carry, or that would not fit in memory."""
     for where, link in _links_with_where(data):
         for key, value in link.get("attributes", {}).items():
-            at = where + ["attributes", key]
+            at = [*where, "attributes", key]
             items = value if isinstance(value, list) else [value]
             for item in items:
                 if isinstance(item, int) and not isinstance(item, bool) and not INT64[0] <= item <= INT64[1]:
@@ -284,23 +289,23 @@ def _semantic_errors(scenario: Scenario) -> Iterable[tuple[list[Any], str]]:
     for t_index, trace in enumerate(scenario.traces):
         where = ["traces", t_index]
         if trace.id in seen_traces:
-            yield where + ["id"], f"trace id {trace.id!r} is used twice"
+            yield [*where, "id"], f"trace id {trace.id!r} is used twice"
         earlier: dict[str, SpanSpec] = {}
         for s_index, span in enumerate(trace.spans):
-            span_where = where + ["spans", s_index]
+            span_where = [*where, "spans", s_index]
             if span.name in earlier:
-                yield span_where + ["name"], f"span name {span.name!r} is used twice in trace {trace.id!r}"
+                yield [*span_where, "name"], f"span name {span.name!r} is used twice in trace {trace.id!r}"
             if span.parent is not None and span.parent not in earlier:
-                yield span_where + ["parent"], (
+                yield [*span_where, "parent"], (
                     f"{span.parent!r} is not a span listed before {span.name!r} in trace {trace.id!r}")
             for l_index, link in enumerate(span.links):
                 message = _reference_problem(link, trace, earlier, seen_traces)
                 if message:
-                    yield span_where + ["links", l_index, "to" if "via" not in message else "via"], message
+                    yield [*span_where, "links", l_index, "to" if "via" not in message else "via"], message
             earlier.setdefault(span.name, span)
         seen_traces.setdefault(trace.id, (trace, earlier))
     for c_index, check in enumerate(scenario.checks or ()):
-        if check not in FEATURES and not (check == LINK_ATTRIBUTE_PREFIX.rstrip(".")):
+        if not is_known(check):
             yield ["checks", c_index], f"unknown feature {check!r} (known: {', '.join(FEATURES)})"
     yield from _volume_errors(scenario)
 

@@ -3,29 +3,34 @@
 For each search feature the scenario lists, queries are built from what was sent (a link's
 target trace id, span id, or each of its attributes). A search read path runs them until each one
 finds the linking span or the path's own deadline passes; its index lags, so it never holds up
-the trace reads.
+the trace reads. A control query on the run id, narrowed to the very span, proves the search
+works at all; only an answer (HTTP 200) without the span is a miss.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from . import features as F
-from .backends.base import ReadPath, SearchAnswer, SearchQuery
-from .checks import MISSING, OK, Difference, Outcome, _outcome
+from .backends.base import Http, SearchAnswer, SearchQuery, SearchReadPath
+from .checks import MISSING, OK, Difference, Outcome, Status, outcome_of
 from .emit import Emission
+from .errors import NotVisibleError, ServiceDiedError
+from .features import FEATURES
 from .model import INVALID_TRACE_ID, value_type
 from .otlp import RUN_ID_ATTRIBUTE
+from .vocabulary import CONTROL, LINK_ATTRIBUTE, LINK_SPAN_ID, LINK_TRACE_ID
+from .wait import wait_until
 
 SEARCHABLE_TYPES = ("string", "int", "bool")  # what a tag or TraceQL equality can express
 
 
 @dataclass
 class Probe:
-    feature: str
+    feature: str  # the search feature it measures, or CONTROL
     query: SearchQuery
     label: str  # the linking span's label
     expect: tuple[str, str]  # the linking span
@@ -36,33 +41,30 @@ class Probe:
     died: bool = False  # the backend died while it ran
 
 
-CONTROL = "control"  # a query on the run id (a plain resource attribute): proves the search works at all
-
-
 def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
     """One probe per (search feature, linking span): the first valid link's target, and each
     searchable attribute of that link; plus one control probe that any working search answers."""
     probes: list[Probe] = []
     service = f"linkmatrix-{emission.scenario}"
-    window = (int(emission.started) - 60, int(emission.ended) + 3600)
+    start, end = int(emission.started) - 60, int(emission.ended) + 3600
     for span in emission.linking_spans_as_finished:
         link = next((link for link in span.links if link.trace_id != INVALID_TRACE_ID), None)
         if link is None:
             continue
         label = emission.labels.get(span.key, span.name)
         if features and not probes:
-            probes.append(Probe(CONTROL, SearchQuery(CONTROL, emission.run_id, service, *window,
+            probes.append(Probe(CONTROL, SearchQuery(CONTROL, emission.run_id, service, start, end,
                                                      key=RUN_ID_ATTRIBUTE, span_name=span.name), label, span.key))
         for feature in features:
-            kind = F.SEARCH_FEATURES.get(feature)
-            if kind == "link_trace_id":
-                probes.append(Probe(feature, SearchQuery(kind, link.trace_id, service, *window), label, span.key))
-            elif kind == "link_span_id":
-                probes.append(Probe(feature, SearchQuery(kind, link.span_id, service, *window), label, span.key))
-            elif kind == "link_attribute":
+            kind = FEATURES[feature].search
+            if kind == LINK_TRACE_ID:
+                probes.append(Probe(feature, SearchQuery(kind, link.trace_id, service, start, end), label, span.key))
+            elif kind == LINK_SPAN_ID:
+                probes.append(Probe(feature, SearchQuery(kind, link.span_id, service, start, end), label, span.key))
+            elif kind == LINK_ATTRIBUTE:
                 for key, value in sorted(link.attributes.items()):
                     if value_type(value) in SEARCHABLE_TYPES:
-                        probes.append(Probe(feature, SearchQuery(kind, value, service, *window, key=key),
+                        probes.append(Probe(feature, SearchQuery(kind, value, service, start, end, key=key),
                                             label, span.key))
     return probes
 
@@ -71,24 +73,23 @@ def _no_death() -> str | None:
     return None
 
 
-def run_probes(path: ReadPath, base_url: str, probes: list[Probe], notify: Callable[[str], None],
-               cancel: threading.Event, death_notice: Callable[[], str | None] = _no_death) -> float:
+def run_probes(http: Http, path: SearchReadPath, base_url: str, probes: list[Probe], cancel: threading.Event,
+               death_notice: Callable[[], str | None] = _no_death) -> float:
     """Poll every probe this path can express until it finds its span, the deadline passes, the
     backend dies, or `cancel` is set; returns the seconds it took. Only an HTTP 200 answer counts
     as a miss: a refused connection or an error status is "could not measure" (probe.error)."""
     started = time.monotonic()
-    pending = [probe for probe in probes
-               if probe.query.kind in path.search_kinds | {CONTROL} and not probe.unreachable]
-    delay = 0.5
-    while pending and time.monotonic() - started < path.search_timeout and not cancel.is_set():
+    pending = [probe for probe in probes if probe.query.kind in path.kinds | {CONTROL} and not probe.unreachable]
+
+    def one_round() -> list[Probe]:
         death = death_notice()
         if death:
             for probe in pending:
                 probe.error, probe.died = death, True
-            return time.monotonic() - started
+            raise ServiceDiedError(death)
         for probe in list(pending):
             try:
-                probe.answer = path.search(base_url, probe.query)
+                probe.answer = path.search(http, base_url, probe.query)
             except Exception as error:  # a failing query is that probe's error, not the run's
                 probe.error = f"{type(error).__name__}: {error}"
                 continue
@@ -97,13 +98,20 @@ def run_probes(path: ReadPath, base_url: str, probes: list[Probe], notify: Calla
             if probe.expect in probe.answer.found:
                 probe.found = True
                 pending.remove(probe)
+        return pending
+
+    # What each query found, or why it could not, is on its probe: the wait's own outcome is not needed.
+    with contextlib.suppress(NotVisibleError, ServiceDiedError):
         if pending:
-            cancel.wait(delay)
-            delay = min(delay * 2, 5.0)
-    if pending:
-        notify(f"  {path.label}: {len(pending)} quer{'y' if len(pending) == 1 else 'ies'} found nothing "
-               f"in {path.search_timeout:.0f}s")
+            wait_until(one_round, lambda left: not left, timeout=path.timeout, cancel=cancel, what=path.label,
+                       describe=lambda left: f"{len(left)} queries without the linking span",
+                       first_delay=0.5, max_delay=5.0)
     return time.monotonic() - started
+
+
+def unanswered(probes: list[Probe]) -> int:
+    """How many runnable queries found nothing (for a line on the terminal)."""
+    return sum(1 for probe in probes if not probe.found and not probe.unreachable and not probe.error)
 
 
 def control_failure(probes: list[Probe]) -> str | None:
@@ -126,25 +134,29 @@ def unmeasured(probes: list[Probe]) -> str | None:
 
 
 def judge(probes: list[Probe]) -> Outcome:
-    statuses, differences, sent, received = [], [], {}, {}
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, str] = {}
+    received: dict[str, str] = {}
     for probe in probes:
         text = probe.answer.query_text if probe.answer else probe.query.kind
         sent[text] = f"expects {probe.label}"
         if probe.unreachable:
             statuses.append(MISSING)
             received[text] = probe.unreachable
-            differences.append(Difference(f"search[{text}]", probe.label, None, probe.unreachable))
+            differences.append(Difference(f"search[{text}]", probe.label, None, probe.unreachable, "not_reached",
+                                          value=probe.query.value))
         elif probe.found:
             statuses.append(OK)
             received[text] = "found"
         else:
             statuses.append(MISSING)
             seen = len(probe.answer.found) if probe.answer else 0
-            received[text] = probe.error or f"not found ({seen} other spans/traces matched)"
+            received[text] = f"not found ({seen} other spans/traces matched)"
+            leading_zero = probe.query.kind == LINK_TRACE_ID and str(probe.query.value).startswith("0")
             differences.append(Difference(f"search[{text}]", probe.label, None,
-                                          probe.error or f"the linking span is not among {seen} results"))
-    return _outcome(statuses, sent, received, differences,
-                    f"{statuses.count(OK)} of {len(statuses)} queries found the linking span")
-
-
-__all__ = ["Probe", "probes_for", "run_probes", "judge", "control_failure", "unmeasured", "CONTROL"]
+                                          f"the linking span is not among {seen} results",
+                                          "not_found_leading_zero" if leading_zero else "not_found",
+                                          value=probe.query.value))
+    return outcome_of(statuses, sent, received, differences,
+                      f"{statuses.count(OK)} of {len(statuses)} queries found the linking span")

@@ -14,10 +14,10 @@ from __future__ import annotations
 import gzip
 import threading
 import zlib
+from collections.abc import Callable
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 
 import grpc
 import requests
@@ -87,11 +87,13 @@ def _otlp_decoder(run_id: str | None) -> Decode:
 class _Forwarder(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self, upstreams: list[str], recorder: _Recorder, decode: Decode) -> None:
         self._channels = [grpc.insecure_channel(upstream) for upstream in upstreams]
-        self._stubs = [trace_service_pb2_grpc.TraceServiceStub(channel) for channel in self._channels]
+        self._stubs = [trace_service_pb2_grpc.TraceServiceStub(channel)  # type: ignore[no-untyped-call]
+                       for channel in self._channels]
         self._recorder = recorder
         self._decode = decode
 
-    def Export(self, request, context):  # noqa: N802 (gRPC method name)
+    def Export(self, request: trace_service_pb2.ExportTraceServiceRequest,  # noqa: N802 (gRPC's name)
+               context: grpc.ServicerContext) -> trace_service_pb2.ExportTraceServiceResponse:
         exchange = Exchange(request.SerializeToString(), self._decode)
         self._recorder.add(exchange)
         response = trace_service_pb2.ExportTraceServiceResponse()
@@ -116,17 +118,18 @@ class _Forwarder(trace_service_pb2_grpc.TraceServiceServicer):
 
 class OtlpGrpcTap(_Recorder):
     """Forwards every OTLP/gRPC trace export to each of `upstreams` ("host:port"); keeps the spans
-    of `run_id` (None: every span)."""
+    of `run_id` (None: every span). It listens on `port` of 127.0.0.1 (0: a free one)."""
 
-    def __init__(self, upstreams: list[str], run_id: str | None = None) -> None:
+    def __init__(self, upstreams: list[str], run_id: str | None = None, port: int = 0) -> None:
         super().__init__()
         self._forwarder = _Forwarder(upstreams, self, _otlp_decoder(run_id))
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self._forwarder, self._server)
-        self.port = self._server.add_insecure_port("127.0.0.1:0")
-        self.endpoint = f"127.0.0.1:{self.port}"
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
+            self._forwarder, self._server)
+        self.port = self._server.add_insecure_port(f"127.0.0.1:{port}")
+        self.address = f"127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "OtlpGrpcTap":
+    def __enter__(self) -> OtlpGrpcTap:
         self._server.start()
         return self
 
@@ -167,7 +170,7 @@ class HttpPostTap(_Recorder):
         self.upstream = upstream.rstrip("/")
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 exchange = None
                 try:
@@ -195,10 +198,10 @@ class HttpPostTap(_Recorder):
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.address = f"127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "HttpPostTap":
+    def __enter__(self) -> HttpPostTap:
         self._thread.start()
         return self
 

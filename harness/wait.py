@@ -1,14 +1,17 @@
 """The one wait helper: a deadline, capped exponential backoff, attempts and the last value kept.
 
-Used for service readiness and for span visibility; nothing in linkmatrix sleeps a fixed time.
+Every wait for a condition goes through it: service readiness (processes and containers), the
+collector hop, span visibility, a store settling, search probes. Nothing in linkmatrix polls in a
+loop of its own or sleeps a fixed time to wait for something.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import requests
 import tenacity

@@ -1,30 +1,59 @@
-"""What every backend adapter provides: a service spec, a collector exporter, and read paths.
+"""What every backend adapter provides, and the read paths it declares.
 
-A read path turns one backend answer into normalized spans. "Not found yet" is an empty answer,
-never an exception; the matrix polls until the expected spans are there.
+An adapter is one module and one entry in `backends.BACKENDS`. It declares its service (what to
+run, its ports inside a container network and where a person reaches it), how the collector
+sends to it and the tap that records what the collector sent, and its read paths:
+
+- a `TraceReadPath` turns one answer for a trace id into normalized spans ("not found yet" is an
+  empty answer, never an exception; the run polls until the expected spans are there) and says
+  which link fields it cannot carry at all;
+- a `SearchReadPath` asks the backend's search for the linking span by what its link carries.
+
+Every request of a run goes through one `Http` (one session, one status and JSON handling), the
+seam tests replace.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Protocol
 
 import requests
 
 from .. import jsonio
 from ..model import Span
-from ..runtime import Service, ServiceSpec
+from ..runtime import Readiness, Service, ServiceSpec
+from ..vocabulary import Age, LinkField, SearchKind
 
-# Link fields a read path may be unable to carry at all. A feature that needs such a field is
-# `n/a` on that path (declared here), never `lost`.
-ATTRIBUTES = "attributes"
-TRACE_STATE = "trace_state"
-FLAGS = "flags"
-DROPPED_ATTRIBUTES_COUNT = "dropped_attributes_count"
-DROPPED_LINKS_COUNT = "dropped_links_count"
+HTTP_TIMEOUT = 10.0
 
-HTTP_TIMEOUT = 10
+
+class Http:
+    """One session for every request of a run: connection reuse, one timeout, one way of reading
+    a status and a JSON body. A transport failure raises `requests.RequestException`."""
+
+    def __init__(self, session: requests.Session | None = None, timeout: float = HTTP_TIMEOUT) -> None:
+        self.session = session or requests.Session()
+        self.timeout = timeout
+
+    def get_json(self, url: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """(status, body): the body decoded as JSON, as text when it is not JSON, None when empty."""
+        response = self.session.get(url, params=params, timeout=self.timeout, headers={"Accept": "application/json"})
+        if not response.content:
+            return response.status_code, None
+        try:
+            return response.status_code, jsonio.loads(response.content)
+        except ValueError:
+            return response.status_code, response.text
+
+    def get_text(self, url: str) -> tuple[int, str]:
+        response = self.session.get(url, timeout=self.timeout)
+        return response.status_code, response.text
+
+    def close(self) -> None:
+        self.session.close()
 
 
 @dataclass
@@ -40,7 +69,7 @@ class Answer:
 class SearchQuery:
     """Find the linking span by what its link carries: a target trace id, span id, or attribute."""
 
-    kind: str  # "link_trace_id" | "link_span_id" | "link_attribute"
+    kind: SearchKind
     value: Any
     service: str  # service.name of the spans, for APIs that need one
     start: int  # search window, epoch seconds
@@ -59,29 +88,65 @@ class SearchAnswer:
     query_text: str  # the query as the backend's API received it
 
 
+TraceReader = Callable[[Http, str, str], Answer]  # (http, base url, trace id hex) → answer
+Searcher = Callable[[Http, str, SearchQuery], SearchAnswer]  # (http, base url, query) → answer
+
+
 @dataclass(frozen=True)
-class ReadPath:
+class TraceReadPath:
     backend: str
     name: str
     label: str
-    read: Callable[[str, str], Answer] | None  # (base url, trace id hex) → answer
-    cannot_carry: frozenset[str] = frozenset()
-    notes: dict[str, str] = field(default_factory=dict)  # field or search kind → why it cannot
-    search: Callable[[str, SearchQuery], SearchAnswer] | None = None  # a search read path
-    search_kinds: frozenset[str] = frozenset()  # the queries its API can express at all
-    search_timeout: float = 30.0  # search indexes lag: its own deadline, apart from trace reads
+    read: TraceReader
+    cannot_carry: frozenset[LinkField] = frozenset()
+    notes: dict[str, str] = field(default_factory=dict)  # field → why it cannot
     # Data age: "" — one read is final; "fresh" — read as soon as the spans show; "settled" — read
     # again once the backend says its store has settled (Backend.settled). `twin`: the other one.
-    age: str = ""
+    age: Age = ""
     twin: str = ""
 
     @property
     def id(self) -> str:
         return f"{self.backend}/{self.name}"
 
+
+@dataclass(frozen=True)
+class SearchReadPath:
+    backend: str
+    name: str
+    label: str
+    search: Searcher
+    kinds: frozenset[SearchKind]  # the queries its API can express at all
+    notes: dict[str, str] = field(default_factory=dict)  # search kind → why it cannot
+    timeout: float = 30.0  # search indexes lag: its own deadline, apart from trace reads
+
     @property
-    def is_search(self) -> bool:
-        return self.search is not None
+    def id(self) -> str:
+        return f"{self.backend}/{self.name}"
+
+    @property
+    def cannot_carry(self) -> frozenset[LinkField]:
+        return frozenset()
+
+
+ReadPath = TraceReadPath | SearchReadPath
+
+
+class Tap(Protocol):
+    """A recording pass-through in front of a backend (see harness.taps)."""
+
+    address: str  # "127.0.0.1:port": where the collector sends instead of the backend
+    errors: list[str]
+
+    def __enter__(self) -> Tap: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def spans(self) -> list[Span]: ...
+
+    def refusals(self) -> dict[tuple[str, str], str]: ...
+
+    def save(self, path: Path) -> None: ...
 
 
 class Backend:
@@ -91,62 +156,61 @@ class Backend:
     title: str
     component: str | None  # key in the toolchain's versions table; None: the user provides it
     ports: tuple[str, ...]
+    container_ports: dict[str, int]  # its usual ports inside a container network (compose)
+    published_ports: dict[str, int]  # where a person reaches it on 127.0.0.1 (compose, external defaults)
+    probe: Readiness  # on a published port: is an instance someone else runs ready?
     read_paths: tuple[ReadPath, ...]
-    egress: str  # how the collector sends to it: "otlp_grpc" or "http"
-    query_port: str = "http"  # the port name its read paths use
-    ingest_port: str = "http"  # for egress "http": the port an HTTP exporter posts to
+    query_port: str = "http"  # the port its read paths use
+    ingest_port: str = "otlp_grpc"  # the port the collector sends to
+    otlp_port: str | None = "otlp_grpc"  # its own OTLP/gRPC receiver (the direct pipeline); None: none
     # Why one read suffices, or how its fresh and settled reads differ (shown in the report).
     data_age: str = ""
+    container_data_dir: str | None = None  # where it keeps data inside its image (compose gives it a volume)
 
-    def service(self, binary: Path | None, ports: dict[str, int], listen: str = "127.0.0.1") -> ServiceSpec:
-        """What to run; `listen` is the address its listeners bind (0.0.0.0 inside a container network)."""
+    def service(self, binary: Path | None, ports: dict[str, int], listen: str,
+                data_dir: str | None = None) -> ServiceSpec:
+        """What to run; `listen` is the address its listeners bind (0.0.0.0 inside a container network);
+        `data_dir` where it keeps data, when not next to its config."""
         raise NotImplementedError
 
     def base_url(self, service: Service) -> str:
-        raise NotImplementedError
+        return service.url(self.query_port)
 
-    def version(self, binary: Path | None, service: Service | None) -> str:
+    def version(self, http: Http, service: Service) -> str:
         raise NotImplementedError
 
     def unavailable(self, runtime: str = "local") -> str | None:
         """Why it cannot run on this runtime here (None: it can)."""
         return None
 
-    def external(self) -> tuple[str, str] | None:
-        """(query URL, OTLP address) of an instance that already runs, if the user named one."""
+    def given(self) -> dict[str, str] | None:
+        """Port name → "host:port" of an instance that already runs, if the user named one."""
         return None
 
-    def otlp_address(self, service: Service) -> str | None:
-        """Its own OTLP/gRPC receiver ("127.0.0.1:port"), or None: then no `direct` pipeline."""
-        return None
-
-    def ingest_url(self, service: Service) -> str:
-        """Where an HTTP exporter posts (egress "http")."""
+    def collector_exporter(self, address: str) -> tuple[str, dict[str, Any]]:
+        """The collector exporter (its type, its config) that sends to `address` ("host:port" of the
+        backend's ingest port, or of the tap in front of it); the pipeline names one per scenario."""
         raise NotImplementedError
 
-    def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
-        """The collector exporter (its type, its config) that sends to `target` (a tap in front of
-        the backend); the pipeline names one per scenario (`pipeline.exporter_id`)."""
+    def egress_tap(self, upstream: str, run_id: str) -> Tap:
+        """A tap that records what the collector sends to this backend and forwards it to
+        `upstream` ("host:port" of its ingest port); it decodes the spans of `run_id`."""
         raise NotImplementedError
 
-    def decode_egress(self, bodies: list[bytes], run_id: str) -> list[Span]:
-        """Spans in the HTTP requests the collector sent (egress "http")."""
-        raise NotImplementedError
-
-    def settle_mark(self, service: Service) -> Any:
+    def settle_mark(self, http: Http, service: Service) -> Any:
         """Taken before anything is sent: what `settled` compares with (backends with "settled" read paths)."""
         return None
 
-    def settled(self, service: Service, mark: Any) -> str | None:
+    def settled(self, http: Http, service: Service, mark: Any) -> str | None:
         """None once everything sent since `mark` is in its final form; else what it still waits for."""
         return None
 
 
-def trace_reader(path: str, normalize: Callable[[Any], list[Span]]) -> Callable[[str, str], Answer]:
+def trace_reader(path: str, normalize: Callable[[Any], list[Span]]) -> TraceReader:
     """A read path that GETs `path` (with {trace_id}) and normalizes a 200 answer; anything else
     is "not visible (yet)": no spans, the answer kept as evidence."""
-    def read(base_url: str, trace_id: str) -> Answer:
-        status, body = get_json(base_url + path.format(trace_id=trace_id))
+    def read(http: Http, base_url: str, trace_id: str) -> Answer:
+        status, body = http.get_json(base_url + path.format(trace_id=trace_id))
         return Answer(normalize(body) if status == 200 else [], status, body)
     return read
 
@@ -154,12 +218,3 @@ def trace_reader(path: str, normalize: Callable[[Any], list[Span]]) -> Callable[
 def tag_text(value: Any) -> str:
     """An attribute value as a tag query writes it (bools in lower case, as the SDKs send them)."""
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-
-def get_json(url: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:
-    """GET and decode JSON; the body as text when it is not JSON, None when it is empty."""
-    response = requests.get(url, params=params, timeout=HTTP_TIMEOUT, headers={"Accept": "application/json"})
-    try:
-        return response.status_code, jsonio.loads(response.content)
-    except ValueError:
-        return response.status_code, response.text or None

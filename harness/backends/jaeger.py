@@ -11,16 +11,37 @@ import json
 import subprocess
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
 from ..model import Link, Span
 from ..otlp import spans_from_json
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
+from ..taps import OtlpGrpcTap
 from ..toolchain import IMAGES
-from .base import (ATTRIBUTES, DROPPED_ATTRIBUTES_COUNT, DROPPED_LINKS_COUNT, FLAGS, TRACE_STATE, Backend, get_json,
-                   ReadPath, SearchAnswer, SearchQuery, tag_text, trace_reader)
+from ..vocabulary import (
+    ATTRIBUTES,
+    DROPPED_ATTRIBUTES_COUNT,
+    DROPPED_LINKS_COUNT,
+    FLAGS,
+    LINK_ATTRIBUTE,
+    LINK_SPAN_ID,
+    LINK_TRACE_ID,
+    TRACE_STATE,
+)
+from .base import (
+    Backend,
+    Http,
+    ReadPath,
+    SearchAnswer,
+    SearchQuery,
+    SearchReadPath,
+    Tap,
+    TraceReadPath,
+    tag_text,
+    trace_reader,
+)
 
 NAME = "jaeger"
 WARNINGS_ATTRIBUTE = "@jaeger@warnings"  # where Jaeger says what it changed in a span
@@ -30,8 +51,12 @@ def normalize_api_v3(body: Any) -> list[Span]:
     """The HTTP gateway wraps the OTLP TracesData as {"result": {...}}."""
     if not isinstance(body, dict) or "result" not in body:
         return []
-    return [replace(span, warnings=tuple(span.attributes.get(WARNINGS_ATTRIBUTE, ())))
+    return [replace(span, warnings=_warnings(span.attributes.get(WARNINGS_ATTRIBUTE, ())))
             for span in spans_from_json(body["result"], ids="hex")]
+
+
+def _warnings(value: object) -> tuple[str, ...]:
+    return tuple(str(item) for item in value) if isinstance(value, tuple) else (str(value),) if value else ()
 
 
 def normalize_api_traces(body: Any) -> list[Span]:
@@ -61,94 +86,96 @@ def _pad(hex_id: str, width: int) -> str:
     return hex_id.lower().rjust(width, "0")
 
 
-def search(base_url: str, query: SearchQuery) -> SearchAnswer:
+def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
     """Jaeger UI's search: /api/traces?service=…&tags={"key":"value"}. Its tags match span and
     process tags and log fields; whether they match link attributes is what this measures."""
-    params = {"service": query.service, "tags": json.dumps({query.key: tag_text(query.value)}),
-              "start": query.start * 1_000_000, "end": query.end * 1_000_000, "limit": 100,
-              **({"operation": query.span_name} if query.span_name else {})}
-    status, body = get_json(f"{base_url}/api/traces", params)
+    params: dict[str, Any] = {"service": query.service, "tags": json.dumps({query.key: tag_text(query.value)}),
+                              "start": query.start * 1_000_000, "end": query.end * 1_000_000, "limit": 100}
+    if query.span_name:
+        params["operation"] = query.span_name
+    status, body = http.get_json(f"{base_url}/api/traces", params)
     found = {(span.trace_id, span.span_id) for span in normalize_api_traces(body)} if status == 200 else set()
     operation = f"&operation={query.span_name}" if query.span_name else ""
-    return SearchAnswer(found, status, body,
-                        f"/api/traces?service={query.service}{operation}&tags={params['tags']}")
+    return SearchAnswer(found, status, body, f"/api/traces?service={query.service}{operation}&tags={params['tags']}")
+
+
+def config(ports: dict[str, int], listen: str = LOOPBACK) -> dict[str, Any]:
+    return {
+        "service": {
+            "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
+            "pipelines": {"traces": {"receivers": ["otlp"], "processors": [],
+                                     "exporters": ["jaeger_storage_exporter"]}},
+            # No metrics listener: its default port 8888 would clash with the collector's.
+            "telemetry": {"metrics": {"level": "none"}, "logs": {"level": "info"}},
+        },
+        "extensions": {
+            "healthcheckv2": {"use_v2": True, "http": {"endpoint": f"{listen}:{ports['health']}"}},
+            "jaeger_query": {
+                "storage": {"traces": "memstore"},
+                "http": {"endpoint": f"{listen}:{ports['query_http']}"},
+                "grpc": {"endpoint": f"{listen}:{ports['query_grpc']}"},
+            },
+            "jaeger_storage": {"backends": {"memstore": {"memory": {"max_traces": 100000}}}},
+        },
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"}}}},
+        "exporters": {"jaeger_storage_exporter": {"trace_storage": "memstore"}},
+    }
+
+
+_NO_LINK_QUERY = "its query API has no parameter for link targets"
 
 
 class Jaeger(Backend):
     name = NAME
     title = "Jaeger"
     component = "jaeger"
-    egress = "otlp_grpc"
+    ports = ("otlp_grpc", "query_http", "query_grpc", "health")
+    container_ports = {"otlp_grpc": 4317, "query_http": 16686, "query_grpc": 16685, "health": 13133}
+    published_ports = {"query_http": 16686, "otlp_grpc": 14317}
+    probe = Readiness(port="query_http", path="/")
     query_port = "query_http"
     data_age = ("one read: its in-memory store keeps each span as it was received, so a later read "
                 "returns the same")
-    ports = ("otlp_grpc", "query_http", "query_grpc", "health")
-    read_paths = (
-        ReadPath(NAME, "api_v3", "Jaeger /api/v3", trace_reader("/api/v3/traces/{trace_id}", normalize_api_v3)),
-        ReadPath(NAME, "api_traces", "Jaeger UI model /api/traces",
-                 trace_reader("/api/traces/{trace_id}", normalize_api_traces),
-                 cannot_carry=frozenset({ATTRIBUTES, TRACE_STATE, FLAGS, DROPPED_ATTRIBUTES_COUNT,
-                                         DROPPED_LINKS_COUNT}),
-                 notes={ATTRIBUTES: "references have refType, traceID and spanID only"}),
-        ReadPath(NAME, "search", "Jaeger search (UI)", read=None, search=search,
-                 search_kinds=frozenset({"link_attribute"}), search_timeout=15.0,
-                 notes={"link_trace_id": "its query API has no parameter for link targets",
-                        "link_span_id": "its query API has no parameter for link targets"}),
+    read_paths: tuple[ReadPath, ...] = (
+        TraceReadPath(NAME, "api_v3", "Jaeger /api/v3", trace_reader("/api/v3/traces/{trace_id}", normalize_api_v3)),
+        TraceReadPath(NAME, "api_traces", "Jaeger UI model /api/traces",
+                      trace_reader("/api/traces/{trace_id}", normalize_api_traces),
+                      cannot_carry=frozenset({ATTRIBUTES, TRACE_STATE, FLAGS, DROPPED_ATTRIBUTES_COUNT,
+                                              DROPPED_LINKS_COUNT}),
+                      notes={ATTRIBUTES: "references have refType, traceID and spanID only"}),
+        SearchReadPath(NAME, "search", "Jaeger search (UI)", search, kinds=frozenset({LINK_ATTRIBUTE}), timeout=15.0,
+                       notes={LINK_TRACE_ID: _NO_LINK_QUERY, LINK_SPAN_ID: _NO_LINK_QUERY}),
     )
 
-    def config(self, ports: dict[str, int], listen: str = LOOPBACK) -> dict[str, Any]:
-        return {
-            "service": {
-                "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
-                "pipelines": {"traces": {"receivers": ["otlp"], "processors": [],
-                                         "exporters": ["jaeger_storage_exporter"]}},
-                # No metrics listener: its default port 8888 would clash with the collector's.
-                "telemetry": {"metrics": {"level": "none"}, "logs": {"level": "info"}},
-            },
-            "extensions": {
-                "healthcheckv2": {"use_v2": True, "http": {"endpoint": f"{listen}:{ports['health']}"}},
-                "jaeger_query": {
-                    "storage": {"traces": "memstore"},
-                    "http": {"endpoint": f"{listen}:{ports['query_http']}"},
-                    "grpc": {"endpoint": f"{listen}:{ports['query_grpc']}"},
-                },
-                "jaeger_storage": {"backends": {"memstore": {"memory": {"max_traces": 100000}}}},
-            },
-            "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"}}}},
-            "exporters": {"jaeger_storage_exporter": {"trace_storage": "memstore"}},
-        }
-
-    def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK) -> ServiceSpec:
+    def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,
+                data_dir: str | None = None) -> ServiceSpec:
         return ServiceSpec(
             name=NAME,
             command=(str(binary), "--config", "jaeger.yaml"),
             image=IMAGES[NAME],
             readiness=Readiness(port="health", path="/status"),
             ports=ports,
-            config_files={"jaeger.yaml": yaml.safe_dump(self.config(ports, listen), sort_keys=False)},
+            config_files={"jaeger.yaml": yaml.safe_dump(config(ports, listen), sort_keys=False)},
             # Seen with 2.13.0: after SIGTERM it keeps retrying a gRPC connection to its own, already
             # stopped, query server and never exits. Its store is in memory: nothing to lose.
             stop_grace=3.0,
         )
 
-    def otlp_address(self, service: Service) -> str | None:
-        return service.address("otlp_grpc")
+    def collector_exporter(self, address: str) -> tuple[str, dict[str, Any]]:
+        return "otlp_grpc", {"endpoint": address, "tls": {"insecure": True}}
 
-    def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
-        return "otlp_grpc", {"endpoint": target, "tls": {"insecure": True}}
+    def egress_tap(self, upstream: str, run_id: str) -> Tap:
+        return cast(Tap, OtlpGrpcTap([upstream], run_id))
 
-    def base_url(self, service: Service) -> str:
-        return service.url("query_http")
-
-    def version(self, binary: Path | None, service: Service | None) -> str:
-        if binary is None:
-            return "unknown"  # its API does not say; in containers the image tag does
-        result = subprocess.run([str(binary), "version"], capture_output=True, text=True, timeout=30)
+    def version(self, http: Http, service: Service) -> str:
+        if service.binary is None:
+            return "unknown (its API does not say; a container's image tag does)"
+        result = subprocess.run([str(service.binary), "version"], capture_output=True, text=True, timeout=30)
         try:
             version = json.loads(result.stdout.strip().splitlines()[-1])["gitVersion"].lstrip("v")
         except (ValueError, KeyError, IndexError):
             version = ""
-        return version or "unknown (`jaeger version` printed no gitVersion)"
+        return str(version) or "unknown (`jaeger version` printed no gitVersion)"
 
 
 BACKEND = Jaeger()

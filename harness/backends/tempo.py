@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import requests
@@ -26,8 +26,10 @@ import yaml
 from ..model import Span
 from ..otlp import spans_from_json
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
+from ..taps import OtlpGrpcTap
 from ..toolchain import IMAGES
-from .base import HTTP_TIMEOUT, Backend, ReadPath, SearchAnswer, SearchQuery, get_json, trace_reader
+from ..vocabulary import LINK_ATTRIBUTE, LINK_SPAN_ID, LINK_TRACE_ID
+from .base import Backend, Http, ReadPath, SearchAnswer, SearchQuery, SearchReadPath, Tap, TraceReadPath, trace_reader
 
 NAME = "tempo"
 BINARY_ENV, URL_ENV, OTLP_ENV = "LINKMATRIX_TEMPO_BIN", "LINKMATRIX_TEMPO_URL", "LINKMATRIX_TEMPO_OTLP"
@@ -67,10 +69,10 @@ def traceql(query: SearchQuery) -> str:
     return f"{{ link.{query.key} = {traceql_literal(query.value)} }}"
 
 
-def search(base_url: str, query: SearchQuery) -> SearchAnswer:
+def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
     text = traceql(query)
-    status, body = get_json(f"{base_url}/api/search", {"q": text, "limit": 100, "spss": 100,
-                                                        "start": query.start, "end": query.end})
+    status, body = http.get_json(f"{base_url}/api/search", {"q": text, "limit": 100, "spss": 100,
+                                                             "start": query.start, "end": query.end})
     return SearchAnswer(normalize_search(body) if status == 200 else set(), status, body, text)
 
 
@@ -88,14 +90,13 @@ def normalize_search(body: Any) -> set[tuple[str, str]]:
 
 _V1 = trace_reader("/api/traces/{trace_id}", normalize_api_v1)
 _V2 = trace_reader("/api/v2/traces/{trace_id}", normalize_api_v2)
-TEMPO_READ_PATHS = (
-    ReadPath(NAME, "api_v1", "Tempo /api/traces (fresh)", _V1, age="fresh", twin="api_v1_settled"),
-    ReadPath(NAME, "api_v2", "Tempo /api/v2/traces (fresh)", _V2, age="fresh", twin="api_v2_settled"),
-    ReadPath(NAME, "api_v1_settled", "Tempo /api/traces (settled)", _V1, age="settled", twin="api_v1"),
-    ReadPath(NAME, "api_v2_settled", "Tempo /api/v2/traces (settled)", _V2, age="settled", twin="api_v2"),
-    ReadPath(NAME, "search", "Tempo TraceQL search", read=None, search=search,
-             search_kinds=frozenset({"link_trace_id", "link_span_id", "link_attribute"}),
-             search_timeout=180.0),
+TEMPO_READ_PATHS: tuple[ReadPath, ...] = (
+    TraceReadPath(NAME, "api_v1", "Tempo /api/traces (fresh)", _V1, age="fresh", twin="api_v1_settled"),
+    TraceReadPath(NAME, "api_v2", "Tempo /api/v2/traces (fresh)", _V2, age="fresh", twin="api_v2_settled"),
+    TraceReadPath(NAME, "api_v1_settled", "Tempo /api/traces (settled)", _V1, age="settled", twin="api_v1"),
+    TraceReadPath(NAME, "api_v2_settled", "Tempo /api/v2/traces (settled)", _V2, age="settled", twin="api_v2"),
+    SearchReadPath(NAME, "search", "Tempo TraceQL search", search,
+                   kinds=frozenset({LINK_TRACE_ID, LINK_SPAN_ID, LINK_ATTRIBUTE}), timeout=180.0),
 )
 
 # Tempo's live store counts its traces and blocks; settled = no trace left in memory and every
@@ -132,8 +133,11 @@ class Tempo(Backend):
     name = NAME
     title = "Tempo"
     component = None  # never fetched or built by linkmatrix
-    egress = "otlp_grpc"
     ports = ("http", "grpc", "otlp_grpc", "memberlist")
+    container_ports = {"http": 3200, "grpc": 9095, "otlp_grpc": 4317, "memberlist": 7946}
+    published_ports = {"http": 3200, "otlp_grpc": 24317}
+    probe = Readiness(port="http", path="/ready")
+    container_data_dir = "/var/tempo"  # in its image, the folder its user may write
     read_paths = TEMPO_READ_PATHS
     data_age = ("two reads: fresh, from its live store as soon as the spans show; settled, once the live "
                 "store has written them into a completed block, the form every later read gets")
@@ -144,21 +148,22 @@ class Tempo(Backend):
         found = os.environ.get(BINARY_ENV) or shutil.which("tempo")
         return Path(found) if found else None
 
-    def external(self) -> tuple[str, str] | None:
-        """(query URL, OTLP/gRPC address) of a Tempo that is already running, if one is named."""
+    def given(self) -> dict[str, str] | None:
+        """A Tempo that is already running, if one is named: its query API and OTLP/gRPC receiver."""
         url = os.environ.get(URL_ENV)
         if not url:
             return None
-        otlp = os.environ.get(OTLP_ENV) or f"{urlparse(url).hostname}:4317"
-        return url.rstrip("/"), otlp
+        parsed = urlparse(url)
+        return {"http": f"{parsed.hostname}:{parsed.port or 80}",
+                "otlp_grpc": os.environ.get(OTLP_ENV) or f"{parsed.hostname}:4317"}
 
     def unavailable(self, runtime: str = "local") -> str | None:
-        if runtime != "local" or self.external() or self.binary():
+        if runtime != "local" or self.given() or self.binary():
             return None  # docker runs its image; external is whatever the user runs
         return (f"no Tempo given: put a `tempo` binary on PATH (or set {BINARY_ENV}), or point "
                 f"{URL_ENV} (and {OTLP_ENV}) at a running Tempo")
 
-    def config(self, ports: dict[str, int], data_dir: Path, listen: str = LOOPBACK) -> dict[str, Any]:
+    def config(self, ports: dict[str, int], data_dir: str, listen: str = LOOPBACK) -> dict[str, Any]:
         return {
             "stream_over_http_enabled": True,
             "server": {"http_listen_address": listen, "http_listen_port": ports["http"],
@@ -168,8 +173,8 @@ class Tempo(Backend):
                            "advertise_addr": LOOPBACK, "advertise_port": ports["memberlist"]},
             "distributor": {"receivers": {"otlp": {"protocols": {
                 "grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"}}}}},
-            "storage": {"trace": {"backend": "local", "wal": {"path": str(data_dir / "wal")},
-                                  "local": {"path": str(data_dir / "blocks")}}},
+            "storage": {"trace": {"backend": "local", "wal": {"path": f"{data_dir}/wal"},
+                                  "local": {"path": f"{data_dir}/blocks"}}},
             # A trace stays live for its default idle time (the fresh read's window); then its block
             # is cut and written at once instead of after 30 s, so the settled read comes soon.
             "live_store": {"max_trace_idle": f"{self.LIVE_SECONDS}s", "flush_check_period": "1s",
@@ -177,61 +182,60 @@ class Tempo(Backend):
             "usage_report": {"reporting_enabled": False},
         }
 
-    def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK) -> ServiceSpec:
+    def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,
+                data_dir: str | None = None) -> ServiceSpec:
         tempo = binary or self.binary()
+        # Its data goes next to the run's config folder (the service's working directory).
+        config = self.config(ports, data_dir or "../tempo-data", listen)
         return ServiceSpec(
             name=NAME,
             command=(str(tempo), "-config.file=tempo.yaml", "-target=all"),
             image=IMAGES[NAME],
             readiness=Readiness(port="http", path="/ready", timeout=120.0),
             ports=ports,
-            # Its data goes next to the run's config folder (the service's working directory).
-            config_files={"tempo.yaml": yaml.safe_dump(self.config(ports, Path("../tempo-data"), listen), sort_keys=False)},
+            config_files={"tempo.yaml": yaml.safe_dump(config, sort_keys=False)},
             # Seen with 3.0.3: still running 120 s after SIGTERM, its API hanging. Bounded, then killed.
             stop_grace=5.0,
         )
 
-    def base_url(self, service: Service) -> str:
-        return service.url("http")
-
-    def version(self, binary: Path | None, service: Service | None) -> str:
-        if service is not None:
-            try:
-                body = requests.get(f"{service.url('http')}/api/status/buildinfo", timeout=HTTP_TIMEOUT).json()
-                if isinstance(body, dict) and str(body.get("version") or "").strip():
-                    return str(body["version"])
-            except (requests.RequestException, ValueError):
-                pass
-        tempo = binary or self.binary()
-        if tempo:
+    def version(self, http: Http, service: Service) -> str:
+        try:
+            status, body = http.get_json(f"{service.url('http')}/api/status/buildinfo")
+            if status == 200 and isinstance(body, dict) and str(body.get("version") or "").strip():
+                return str(body["version"])
+        except requests.RequestException:
+            pass
+        tempo = service.binary or self.binary()
+        if tempo and service.started_here:
             output = subprocess.run([str(tempo), "-version"], capture_output=True, text=True, timeout=30)
             match = re.search(r"version (\S+)", output.stdout + output.stderr)
             if match:
                 return match.group(1)
         return "unknown (neither /api/status/buildinfo nor `tempo -version` gave one)"
 
-    def otlp_address(self, service: Service) -> str | None:
-        return service.address("otlp_grpc")
+    def _metrics(self, http: Http, service: Service) -> dict[str, float]:
+        status, text = http.get_text(f"{service.url('http')}/metrics")
+        if status != 200:
+            raise requests.HTTPError(f"HTTP {status}")
+        return live_store_metrics(text)
 
-    def _metrics(self, service: Service) -> dict[str, float]:
-        response = requests.get(f"{service.url('http')}/metrics", timeout=HTTP_TIMEOUT)
-        response.raise_for_status()
-        return live_store_metrics(response.text)
-
-    def settle_mark(self, service: Service) -> Any:
+    def settle_mark(self, http: Http, service: Service) -> Any:
         try:
-            return self._metrics(service).get(BLOCKS_COMPLETED, 0.0)
+            return self._metrics(http, service).get(BLOCKS_COMPLETED, 0.0)
         except requests.RequestException:
             return 0.0
 
-    def settled(self, service: Service, mark: Any) -> str | None:
+    def settled(self, http: Http, service: Service, mark: Any) -> str | None:
         try:
-            return still_settling(self._metrics(service), float(mark or 0.0))
+            return still_settling(self._metrics(http, service), float(mark or 0.0))
         except requests.RequestException as error:
             return f"its /metrics cannot be read ({type(error).__name__})"
 
-    def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
-        return "otlp_grpc", {"endpoint": target, "tls": {"insecure": True}}
+    def collector_exporter(self, address: str) -> tuple[str, dict[str, Any]]:
+        return "otlp_grpc", {"endpoint": address, "tls": {"insecure": True}}
+
+    def egress_tap(self, upstream: str, run_id: str) -> Tap:
+        return cast(Tap, OtlpGrpcTap([upstream], run_id))
 
 
 BACKEND = Tempo()

@@ -5,17 +5,29 @@ and this reader decodes them back into links.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-
+from .. import jsonio
 from ..model import AttrValue, Link, Span
 from ..otlp import RUN_ID_ATTRIBUTE
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
+from ..taps import HttpPostTap
 from ..toolchain import IMAGES
-from .base import DROPPED_LINKS_COUNT, FLAGS, Backend, ReadPath, SearchAnswer, SearchQuery, get_json, tag_text, trace_reader
+from ..vocabulary import DROPPED_LINKS_COUNT, FLAGS, LINK_ATTRIBUTE, LINK_SPAN_ID, LINK_TRACE_ID
+from .base import (
+    Backend,
+    Http,
+    ReadPath,
+    SearchAnswer,
+    SearchQuery,
+    SearchReadPath,
+    Tap,
+    TraceReadPath,
+    tag_text,
+    trace_reader,
+)
 
 NAME = "zipkin"
 LINK_TAG = re.compile(r"^otlp\.link\.(\d+)$")
@@ -35,8 +47,10 @@ def decode_link_tag(text: str) -> Link | None:
     body, _, dropped = rest.rpartition("|")
     for start in [i for i, char in enumerate(body) if char == "{" and (i == 0 or body[i - 1] == "|")]:
         try:
-            attributes = json.loads(body[start:])
+            attributes = jsonio.loads(body[start:])
         except ValueError:
+            continue
+        if not isinstance(attributes, dict):
             continue
         trace_state = body[:max(start - 1, 0)]
         return Link(trace_id=trace_id or "0" * 32, span_id=span_id or "0" * 16, trace_state=trace_state,
@@ -58,39 +72,51 @@ def normalize_api_v2(body: Any, run_id: str | None = None) -> list[Span]:
     return spans
 
 
-def search(base_url: str, query: SearchQuery) -> SearchAnswer:
+def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
     """Zipkin's tag query: annotationQuery=key=value matches a whole tag value exactly."""
     annotation = f"{query.key}={tag_text(query.value)}"
-    params = {"serviceName": query.service, "annotationQuery": annotation, "endTs": query.end * 1000,
-              "lookback": (query.end - query.start) * 1000, "limit": 100,
-              **({"spanName": query.span_name} if query.span_name else {})}
-    status, body = get_json(f"{base_url}/api/v2/traces", params)
+    params: dict[str, Any] = {"serviceName": query.service, "annotationQuery": annotation,
+                              "endTs": query.end * 1000, "lookback": (query.end - query.start) * 1000, "limit": 100}
+    if query.span_name:
+        params["spanName"] = query.span_name
+    status, body = http.get_json(f"{base_url}/api/v2/traces", params)
     found = ({(span.trace_id, span.span_id) for trace in body for span in normalize_api_v2(trace)}
              if status == 200 and isinstance(body, list) else set())
+    named = f"&spanName={query.span_name}" if query.span_name else ""
     return SearchAnswer(found, status, body,
-                        f"/api/v2/traces?serviceName={query.service}"
-                        + (f"&spanName={query.span_name}" if query.span_name else "") + f"&annotationQuery={annotation}")
+                        f"/api/v2/traces?serviceName={query.service}{named}&annotationQuery={annotation}")
+
+
+def decode_egress(body: bytes, run_id: str) -> list[Span]:
+    """The collector's zipkin exporter posts JSON v2 span lists, the shape /api/v2/trace returns."""
+    return normalize_api_v2(jsonio.loads(body), run_id=run_id)
+
+
+_TARGET_IN_TAG = "a link target is only part of a tag value, and tag queries match whole values"
 
 
 class Zipkin(Backend):
     name = NAME
     title = "Zipkin"
     component = "zipkin"
-    egress = "http"
+    ports = ("http",)
+    container_ports = {"http": 9411}
+    published_ports = {"http": 9411}
+    probe = Readiness(port="http", path="/health")
+    ingest_port = "http"
+    otlp_port = None  # Zipkin's server has no OTLP receiver: no direct pipeline
     data_age = ("one read: its in-memory store keeps each span as it was received, so a later read "
                 "returns the same")
-    ports = ("http",)
-    read_paths = (
-        ReadPath(NAME, "api_v2", "Zipkin /api/v2", trace_reader("/api/v2/trace/{trace_id}", normalize_api_v2),
-                 cannot_carry=frozenset({FLAGS, DROPPED_LINKS_COUNT}),
-                 notes={FLAGS: "the otlp.link.<i> tag has no flags field"}),
-        ReadPath(NAME, "search", "Zipkin search (tags)", read=None, search=search,
-                 search_kinds=frozenset({"link_attribute"}), search_timeout=15.0,
-                 notes={"link_trace_id": "a link target is only part of a tag value, and tag queries match whole values",
-                        "link_span_id": "a link target is only part of a tag value, and tag queries match whole values"}),
+    read_paths: tuple[ReadPath, ...] = (
+        TraceReadPath(NAME, "api_v2", "Zipkin /api/v2", trace_reader("/api/v2/trace/{trace_id}", normalize_api_v2),
+                      cannot_carry=frozenset({FLAGS, DROPPED_LINKS_COUNT}),
+                      notes={FLAGS: "the otlp.link.<i> tag has no flags field"}),
+        SearchReadPath(NAME, "search", "Zipkin search (tags)", search, kinds=frozenset({LINK_ATTRIBUTE}), timeout=15.0,
+                       notes={LINK_TRACE_ID: _TARGET_IN_TAG, LINK_SPAN_ID: _TARGET_IN_TAG}),
     )
 
-    def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK) -> ServiceSpec:
+    def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,
+                data_dir: str | None = None) -> ServiceSpec:
         port = ports["http"]
         # One listener, on loopback only (the default is every interface).
         app_args = (f"--armeria.ports[0].port={port}", f"--armeria.ports[0].ip={listen}",
@@ -112,29 +138,14 @@ class Zipkin(Backend):
             container_env={"JAVA_OPTS": " ".join(jvm), "JDK_JAVA_OPTIONS": " ".join(jvm)},
         )
 
-    def otlp_address(self, service: Service) -> str | None:
-        return None  # Zipkin's server has no OTLP receiver
+    def collector_exporter(self, address: str) -> tuple[str, dict[str, Any]]:
+        return "zipkin", {"endpoint": f"http://{address}/api/v2/spans"}
 
-    def ingest_url(self, service: Service) -> str:
-        return service.url("http")
+    def egress_tap(self, upstream: str, run_id: str) -> Tap:
+        return cast(Tap, HttpPostTap(f"http://{upstream}", lambda body: decode_egress(body, run_id)))
 
-    def collector_exporter(self, target: str) -> tuple[str, dict[str, Any]]:
-        return "zipkin", {"endpoint": f"{target}/api/v2/spans"}
-
-    def decode_egress(self, bodies: list[bytes], run_id: str) -> list[Span]:
-        """The exporter posts JSON v2 span lists, the same shape /api/v2/trace returns."""
-        spans: list[Span] = []
-        for body in bodies:
-            spans.extend(normalize_api_v2(json.loads(body), run_id=run_id))
-        return spans
-
-    def base_url(self, service: Service) -> str:
-        return service.url("http")
-
-    def version(self, binary: Path, service: Service | None) -> str:
-        if service is None:
-            return "unknown (not started)"
-        status, body = get_json(f"{service.url('http')}/info")
+    def version(self, http: Http, service: Service) -> str:
+        _status, body = http.get_json(f"{service.url('http')}/info")
         version = body.get("zipkin", {}).get("version") if isinstance(body, dict) else None
         return str(version) if version else "unknown (its /info gave no zipkin.version)"
 

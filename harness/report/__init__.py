@@ -11,11 +11,11 @@ from typing import Any
 import jsonschema
 
 from .. import jsonio
-from ..backends import BACKENDS
-from ..features import FEATURE_ORDER, FEATURES
+from ..backends.base import ReadPath, TraceReadPath
 from ..errors import LinkmatrixError
-from ..matrix import RunResult
+from ..features import FEATURE_ORDER, FEATURES
 from ..meaning import meaning
+from ..result import RunResult
 
 SCHEMA_VERSION = 1
 PIPELINE_ORDER = ["collector", "direct"]
@@ -23,7 +23,8 @@ VERDICT_MARK = {"preserved": "✅", "degraded": "⚠️", "lost": "❌", "n/a": 
 
 
 def schema() -> dict[str, Any]:
-    return json.loads(resources.files(__package__).joinpath("matrix.schema.json").read_text())
+    loaded: dict[str, Any] = json.loads(resources.files(__package__).joinpath("matrix.schema.json").read_text())
+    return loaded
 
 
 def to_document(result: RunResult) -> dict[str, Any]:
@@ -51,20 +52,25 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "services": result.services,
             "problems": result.problems,
             "skipped": result.skipped,
-            "data_age": {backend: BACKENDS[backend].data_age
-                         for backend in dict.fromkeys(path.backend for path in result.columns)},
+            "data_age": result.data_age,
         },
         "scenarios": [{"name": s.name, "file": Path(s.path).name, "problem": s.problem} for s in result.scenarios],
-        "columns": [{"backend": p.backend, "read_path": p.name, "label": p.label,
-                     "cannot_carry": sorted(p.cannot_carry),
-                     **({"age": p.age, "twin": p.twin} if p.age else {}),
-                     "runtime": result.runtime,
-                     **({"image": result.services[p.backend]["image"]}
-                        if "image" in result.services.get(p.backend, {}) else {})}
-                    for p in result.columns],
+        "columns": [_column(path, result) for path in result.columns],
         "features": [{"id": f.id, "title": f.title, "question": f.question} for f in FEATURES.values()],
         "cells": [_with_meaning(cell.to_json(), result) for cell in cells],
     }
+
+
+def _column(path: ReadPath, result: RunResult) -> dict[str, Any]:
+    record: dict[str, Any] = {"backend": path.backend, "read_path": path.name, "label": path.label,
+                              "cannot_carry": sorted(path.cannot_carry)}
+    if isinstance(path, TraceReadPath) and path.age:
+        record.update(age=path.age, twin=path.twin)
+    record["runtime"] = result.runtime
+    image = result.services.get(path.backend, {}).get("image")
+    if image:
+        record["image"] = image
+    return record
 
 
 def _with_meaning(record: dict[str, Any], result: RunResult) -> dict[str, Any]:

@@ -64,7 +64,8 @@ def _groups(document: dict[str, Any], cells: list[dict[str, Any]]) -> list[dict[
 
 def render_markdown(document: dict[str, Any]) -> str:
     labels = {(c["backend"], c["read_path"]): c["label"] for c in document["columns"]}
-    cells, details = [], []
+    cells: list[dict[str, Any]] = []
+    details: list[dict[str, Any]] = []
     for cell in document["cells"]:
         cell = {"hop": "", "changed_at": [], "summary": "", "reason": "", "hops": {}, "meaning": "", **cell,
                 "column": labels[(cell["backend"], cell["read_path"])]}

@@ -40,5 +40,6 @@ def _text(cell: dict[str, Any] | None) -> str:
     if cell is None:
         return ""
     verdict = cell["verdict"]
-    hops = "+".join(_SHORT_HOP.get(hop, hop) for hop in cell.get("changed_at") or ([cell["hop"]] if cell.get("hop") else []))
+    changed = cell.get("changed_at") or ([cell["hop"]] if cell.get("hop") else [])
+    hops = "+".join(_SHORT_HOP.get(hop, hop) for hop in changed)
     return f"[{_STYLE[verdict]}]{VERDICT_MARK[verdict]}{' ' + hops if hops else ''}[/]"

@@ -18,23 +18,27 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from ..errors import ServiceError
+from ..errors import NotVisibleError, ServiceError
 from ..toolchain import image_for
-from . import LOOPBACK, Service, ServiceSpec
-from .ports import free_port, holder, is_free
+from ..wait import wait_until
+from . import LOOPBACK, Component, Notify, Service, ServiceSpec, attach, check_ports_free, write_configs
+from .ports import free_port
 
 # The reaper container cannot be pulled everywhere; this runtime removes its containers itself.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
-from testcontainers.core.container import DockerContainer  # noqa: E402 (after the setting above)
-from testcontainers.core.network import Network  # noqa: E402
-from testcontainers.core.waiting_utils import WaitStrategy  # noqa: E402
+import contextlib
+
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
+from testcontainers.core.waiting_utils import WaitStrategy
 
 HOST, NETWORK = "host", "network"
 LABEL = "dev.linkmatrix.run"
@@ -47,10 +51,12 @@ def daemon_answers(timeout: float = 3.0) -> str | None:
 
     where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     parsed = urlparse(where)
+    address: str | tuple[str, int]
     if parsed.scheme == "unix":
         sock, address = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM), parsed.path
     elif parsed.scheme in ("tcp", "http"):
-        sock, address = socket.socket(socket.AF_INET, socket.SOCK_STREAM), (parsed.hostname, parsed.port or 2375)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        address = (parsed.hostname or "127.0.0.1", parsed.port or 2375)
     else:
         return f"no Docker daemon answers (DOCKER_HOST {where!r} is not a unix or tcp address)"
     try:
@@ -93,19 +99,18 @@ class LoopbackHttpWaitStrategy(WaitStrategy):
         self.url, self.status = f"http://{LOOPBACK}:{port}{path}", status
 
     def wait_until_ready(self, container: Any) -> None:
-        deadline = time.monotonic() + self._startup_timeout
-        while time.monotonic() < deadline:
+        def probe() -> int:
             container.reload()
             if container.status in ("exited", "dead"):
                 raise ServiceError(container.image, f"container {container.status} before {self.url} answered")
-            try:
-                if requests.get(self.url, timeout=2).status_code == self.status:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(self._poll_interval)
-        raise TimeoutError(f"{self.url} did not answer HTTP {self.status} within {self._startup_timeout:.0f}s "
-                           "(hint: the container's log is in the run's logs/ folder)")
+            return requests.get(self.url, timeout=2).status_code
+
+        try:
+            wait_until(probe, lambda status: status == self.status, timeout=float(self._startup_timeout),
+                       what=self.url, describe=lambda status: f"HTTP {status}", max_delay=float(self._poll_interval))
+        except NotVisibleError:
+            raise TimeoutError(f"{self.url} did not answer HTTP {self.status} within {self._startup_timeout:.0f}s "
+                               "(hint: the container's log is in the run's logs/ folder)") from None
 
 
 def _container_exit(container: DockerContainer) -> str | None:
@@ -142,7 +147,6 @@ class DockerRuntime:
         self._network: Network | None = None
         self._taken_ports: set[int] = set()
         self._containers: list[tuple[ServiceSpec, DockerContainer]] = []
-        self.started_images: dict[str, dict[str, str]] = {}
 
     # -- what the rest of linkmatrix needs to know ------------------------------------------------
     @property
@@ -161,7 +165,7 @@ class DockerRuntime:
             return service.address(port)
         return f"{service.name}:{service.spec.ports[port]}"
 
-    def __enter__(self) -> "DockerRuntime":
+    def __enter__(self) -> DockerRuntime:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -170,9 +174,18 @@ class DockerRuntime:
     def allocate_ports(self, names: tuple[str, ...]) -> dict[str, int]:
         return {name: free_port(self._taken_ports) for name in names}
 
+    def prepare(self, components: Sequence[Component], report: Notify) -> float:
+        return 0.0  # images are pulled (or were built, --local-images) when a container starts
+
+    def provide(self, component: Component) -> Service:
+        given = component.given()
+        if given is not None:  # the user named a running instance: use it, never stop it
+            return attach(component, given)
+        return self.start(component.service(None, self.allocate_ports(component.ports), self.listen))
+
     # -- planning (pure) ---------------------------------------------------------------------------
     def plan(self, spec: ServiceSpec) -> ContainerPlan:
-        common = dict(
+        base = ContainerPlan(
             name=spec.name,
             image=image_for(spec.name, self.images),
             args=tuple(spec.image_args),
@@ -182,18 +195,19 @@ class DockerRuntime:
             labels={LABEL: self.run_dir.name},
         )
         if self.network_mode == HOST:
-            return ContainerPlan(**common, network_mode="host")
-        return ContainerPlan(**common, network=self.network_name, aliases=(spec.name,),
-                             ports={f"{port}/tcp": (LOOPBACK, port) for port in spec.ports.values()})
+            return replace(base, network_mode="host")
+        return replace(base, network=self.network_name, aliases=(spec.name,),
+                       ports={f"{port}/tcp": (LOOPBACK, port) for port in spec.ports.values()})
 
     # -- running -----------------------------------------------------------------------------------
     def _write_configs(self, spec: ServiceSpec) -> None:
-        self.config_dir.mkdir(parents=True, exist_ok=True)
-        for file_name, content in spec.config_files.items():
-            (self.config_dir / file_name).write_text(content)
-        # Official images run as non-root users: they must be able to write their data and files.
-        for folder in (self.run_dir, self.config_dir):
-            folder.chmod(0o777)
+        write_configs(spec, self.config_dir)
+        try:  # official images run as non-root users: they must be able to write their data and files
+            for folder in (self.run_dir, self.config_dir):
+                folder.chmod(0o777)
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ServiceError(spec.name, f"cannot prepare {self.run_dir}: {error.strerror or error}") from None
 
     def _container(self, plan: ContainerPlan, spec: ServiceSpec) -> DockerContainer:
         container = DockerContainer(plan.image).with_command(list(plan.args))
@@ -206,11 +220,11 @@ class DockerRuntime:
             kwargs["network_mode"] = plan.network_mode
         else:
             container.with_network(self._ensure_network()).with_network_aliases(*plan.aliases)
-            container.ports.update(plan.ports)
+            container.ports.update(plan.ports)  # type: ignore[arg-type]  # docker-py takes (host ip, port)
         container.with_kwargs(**kwargs)
         ready = spec.readiness
         container.waiting_for(LoopbackHttpWaitStrategy(spec.ports[ready.port], ready.path, ready.status)
-                              .with_startup_timeout(ready.timeout).with_poll_interval(0.25))
+                              .with_startup_timeout(int(ready.timeout)).with_poll_interval(0.25))
         return container
 
     def _ensure_network(self) -> Network:
@@ -221,15 +235,8 @@ class DockerRuntime:
         return self._network
 
     def start(self, spec: ServiceSpec) -> Service:
-        for port_name, port in spec.ports.items():
-            if not is_free(port):
-                raise ServiceError(spec.name, f"port {port} ({port_name}) on 127.0.0.1 is taken by {holder(port)}")
-        try:
-            self._write_configs(spec)
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:  # a full disk, a read-only folder
-            raise ServiceError(spec.name, f"cannot write its config under {self.run_dir}: "
-                                          f"{error.strerror or error}") from None
+        check_ports_free(spec)
+        self._write_configs(spec)
         plan = self.plan(spec)
         try:
             container = self._container(plan, spec)
@@ -244,9 +251,9 @@ class DockerRuntime:
             raise ServiceError(spec.name, f"container from {plan.image} did not get ready: "
                                           f"{str(error).splitlines()[0] if str(error) else type(error).__name__}",
                                tail) from None
-        self.started_images[spec.name] = self._image_record(plan.image, container)
         return Service(spec, self.log_dir / f"{spec.name}.log", time.monotonic() - started,
-                       exited=lambda: _container_exit(container), read_log=lambda: _container_log(container))
+                       exited=lambda: _container_exit(container), read_log=lambda: _container_log(container),
+                       image=self._image_record(plan.image, container))
 
     @staticmethod
     def _image_record(reference: str, container: DockerContainer) -> dict[str, str]:
@@ -263,10 +270,8 @@ class DockerRuntime:
         except Exception:
             return ""
         text = (stdout + stderr).decode(errors="replace")
-        try:
+        with contextlib.suppress(OSError):  # a full disk costs the copy of the log, not the clean-up
             (self.log_dir / f"{spec.name}.log").write_text(text)
-        except OSError:
-            pass  # a full disk costs the copy of the log, not the clean-up
         return "\n".join(text.splitlines()[-15:])
 
     def stop_all(self) -> None:
@@ -286,10 +291,8 @@ class DockerRuntime:
                 container.get_docker_client().client.close()
         self._remove_strays()
         if self._network is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._network.remove()
-            except Exception:
-                pass
             self._network = None
 
     def _remove_strays(self) -> None:

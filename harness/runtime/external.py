@@ -5,52 +5,54 @@ a tap between their collector and their backends, so the collector hop is not re
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from urllib.parse import urlparse
 
-from . import Readiness, Service, ServiceSpec, external_service
-
-# The compose stack's published ports (compose/docker-compose.yaml): the defaults here.
-DEFAULTS = {
-    "collector": "127.0.0.1:4317",
-    "jaeger": "http://127.0.0.1:16686,otlp=127.0.0.1:14317",
-    "tempo": "http://127.0.0.1:3200,otlp=127.0.0.1:24317",
-    "zipkin": "http://127.0.0.1:9411",
-}
-READINESS = {"jaeger": "/", "tempo": "/ready", "zipkin": "/health"}
+from . import LOOPBACK, Component, Notify, Service, attach, default_endpoints
 
 
-@dataclass
+def endpoints_from_text(component: Component, text: str) -> dict[str, str]:
+    """`http://host:16686,otlp=host:4317` (a backend) or `host:4317` (the collector) → port name →
+    "host:port". A URL is the port its readiness probe uses (its query API); `otlp=` its OTLP/gRPC."""
+    first, _, rest = text.partition(",")
+    endpoints: dict[str, str] = {}
+    if "://" in first:
+        parsed = urlparse(first)
+        endpoints[component.probe.port] = f"{parsed.hostname}:{parsed.port or 80}"
+    else:
+        endpoints["otlp_grpc"] = first
+    if rest.startswith("otlp="):
+        endpoints["otlp_grpc"] = rest.removeprefix("otlp=")
+    return endpoints
+
+
 class ExternalRuntime:
     """Endpoints by service: `--external jaeger=http://host:16686,otlp=host:4317` or
-    LINKMATRIX_EXTERNAL_<NAME>, else the compose stack's defaults."""
+    LINKMATRIX_EXTERNAL_<NAME>, else where the compose stack publishes it."""
 
-    given: dict[str, str] = field(default_factory=dict)
-    name: str = "external"
-    taps_reach_backends: bool = False
-    started_images: dict[str, dict[str, str]] = field(default_factory=dict)  # not ours to know
+    name = "external"
+    listen = LOOPBACK
+    taps_reach_backends = False
 
-    def endpoint(self, service: str) -> str:
-        return self.given.get(service) or os.environ.get(f"LINKMATRIX_EXTERNAL_{service.upper()}") or DEFAULTS[service]
+    def __init__(self, given: dict[str, str] | None = None) -> None:
+        self.given = given or {}
 
-    def collector_address(self) -> str:
-        return self.endpoint("collector")
+    def endpoints(self, component: Component) -> dict[str, str]:
+        text = self.given.get(component.name) or os.environ.get(f"LINKMATRIX_EXTERNAL_{component.name.upper()}")
+        return endpoints_from_text(component, text) if text else default_endpoints(component)
 
-    def service(self, name: str, query_port: str = "http") -> Service:
-        url, _, rest = self.endpoint(name).partition(",")
-        otlp = rest.split("=", 1)[1] if rest.startswith("otlp=") else ""
-        return external_service(name, url, otlp, READINESS.get(name, "/"), query_port)
+    def prepare(self, components: Sequence[Component], report: Notify) -> float:
+        return 0.0  # nothing to fetch: someone else runs them
 
-    def collector(self) -> Service:
-        host, _, port = self.collector_address().rpartition(":")
-        spec = ServiceSpec(name="collector", command=(), readiness=Readiness("otlp_grpc", "/"),
-                           ports={"otlp_grpc": int(port)})
-        return Service(spec, None, 0.0, host=host or "127.0.0.1")
+    def provide(self, component: Component) -> Service:
+        return attach(component, self.endpoints(component))
 
-    def __enter__(self) -> "ExternalRuntime":
+    @staticmethod
+    def peer_address(service: Service, port: str) -> str:
+        return service.address(port)
+
+    def __enter__(self) -> ExternalRuntime:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         pass  # not ours to stop
-
-    def stop_all(self) -> None:
-        pass

@@ -9,14 +9,15 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator
 
 import requests
 
+from .. import toolchain
 from ..errors import PortInUseError, ServiceError
 from ..wait import wait_until
-from . import LOOPBACK, Service, ServiceSpec
+from . import LOOPBACK, Component, Notify, Service, ServiceSpec, attach, check_ports_free, write_configs
 from .ports import free_port, holder, is_free
 
 _PR_SET_PDEATHSIG = 1
@@ -29,10 +30,8 @@ def _prepare_child() -> None:  # pragma: no cover - runs in the child between fo
     """Undo the signal block of `_signals_held` (a mask survives exec), and if linkmatrix itself is
     killed (even by SIGKILL), have the kernel stop the child too."""
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 @contextlib.contextmanager
@@ -71,6 +70,8 @@ def log_tail(path: Path, lines: int = 15) -> str:
 
 
 class LocalRuntime:
+    """Each service a process on 127.0.0.1, from the pinned binaries in the cache."""
+
     name = "local"
     listen = LOOPBACK
     taps_reach_backends = True
@@ -79,10 +80,10 @@ class LocalRuntime:
         self.config_dir = run_dir / "config"
         self.log_dir = run_dir / "logs"
         self._taken_ports: set[int] = set()
-        self.started_images: dict[str, dict[str, str]] = {}  # none: processes, not containers
+        self._binaries: dict[str, Path] = {}
         self._processes: list[tuple[ServiceSpec, subprocess.Popen[bytes]]] = []
 
-    def __enter__(self) -> "LocalRuntime":
+    def __enter__(self) -> LocalRuntime:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -95,25 +96,34 @@ class LocalRuntime:
     def allocate_ports(self, names: tuple[str, ...]) -> dict[str, int]:
         return {name: free_port(self._taken_ports) for name in names}
 
-    def _write_configs(self, spec: ServiceSpec) -> None:
-        self.config_dir.mkdir(parents=True, exist_ok=True)
-        for file_name, content in spec.config_files.items():
-            (self.config_dir / file_name).write_text(content)
+    def prepare(self, components: Sequence[Component], report: Notify) -> float:
+        """Fetch or build (once, cached) the binary of every component that has one."""
+        started = time.monotonic()
+        keys = [c.component for c in components if c.component and c.given() is None]
+        self._binaries.update(toolchain.ensure(list(dict.fromkeys(keys)), report=report) if keys else {})
+        return time.monotonic() - started
 
-    def _check_ports(self, spec: ServiceSpec) -> None:
-        for port_name, port in spec.ports.items():
-            if not is_free(port):
-                raise PortInUseError(spec.name, f"port {port} ({port_name}) on 127.0.0.1 is taken by {holder(port)}")
+    def provide(self, component: Component) -> Service:
+        given = component.given()
+        if given is not None:  # the user named a running instance: use it, never stop it
+            return attach(component, given)
+        binary = self._binaries.get(component.component) if component.component else None
+        if component.component and binary is None:
+            binary = toolchain.ensure([component.component], report=lambda message: None)[component.component]
+        spec = component.service(binary, self.allocate_ports(component.ports), self.listen)
+        service = self.start(spec)
+        service.binary = binary
+        return service
 
     def start(self, spec: ServiceSpec) -> Service:
-        self._check_ports(spec)
+        check_ports_free(spec)
+        write_configs(spec, self.config_dir)
         log_path = self.log_dir / f"{spec.name}.log"
         try:
-            self._write_configs(spec)
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            log = open(log_path, "wb")
+            log = open(log_path, "wb")  # noqa: SIM115 (closed below, once the child holds it)
         except OSError as error:  # a full disk, a read-only folder
-            raise ServiceError(spec.name, f"cannot write its config or log under {self.config_dir.parent}: "
+            raise ServiceError(spec.name, f"cannot write its log under {self.log_dir}: "
                                           f"{error.strerror or error}") from None
         started = time.monotonic()
         with log, _signals_held():
@@ -195,8 +205,6 @@ def stop_process_group(process: subprocess.Popen[bytes], grace: float) -> None:
         pass  # a server that ignores SIGTERM (seen: an API hanging for minutes) gets SIGKILL
     except ProcessLookupError:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait(timeout=10)

@@ -12,7 +12,7 @@ def free_port(taken: set[int]) -> int:
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+            port = int(sock.getsockname()[1])
         if port not in taken:
             taken.add(port)
             return port

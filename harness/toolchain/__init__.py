@@ -13,10 +13,11 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Protocol
 
 import requests
 import yaml
@@ -124,9 +125,14 @@ def _cached(target: Path, name: str, report: Report) -> bool:
 
 
 class Component(Protocol):
-    name: str
-    version: str
-    source: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
 
     def path(self, cache: Path) -> Path: ...
 
@@ -181,8 +187,9 @@ class CollectorBuild:
     def source(self) -> str:
         return f"ocb {self.builder_version} + {self.manifest} (Go module proxy)"
 
-    def _manifest(self) -> dict:
-        return yaml.safe_load(resources.files(__package__).joinpath(self.manifest).read_text())
+    def _manifest(self) -> dict[str, Any]:
+        manifest: dict[str, Any] = yaml.safe_load(resources.files(__package__).joinpath(self.manifest).read_text())
+        return manifest
 
     def _digest(self) -> str:
         text = resources.files(__package__).joinpath(self.manifest).read_text()

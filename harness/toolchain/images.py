@@ -14,8 +14,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from ..errors import ToolchainError
 from . import COLLECTOR, JAEGER, ZIPKIN, cache_dir, ensure
@@ -87,7 +88,7 @@ def build_local_images(report: Callable[[str], None] = print, names: list[str] |
         client.close()
 
 
-def _build_missing(client, report: Callable[[str], None], wanted: dict[str, str]) -> dict[str, str]:
+def _build_missing(client: Any, report: Callable[[str], None], wanted: dict[str, str]) -> dict[str, str]:
     import docker
 
     missing = {}

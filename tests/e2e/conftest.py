@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from harness import toolchain
-from harness.matrix import MatrixRun, RunResult, RunSettings
+from harness.matrix import RunResult, RunSettings, run_matrix
 from harness.report import to_document, write
 from harness.scenario import load_all
 
@@ -35,7 +35,7 @@ def binaries() -> dict[str, Path]:
 def shipped_run(binaries: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     reports = tmp_path_factory.mktemp("reports")
     settings = RunSettings(scenarios=load_all([ROOT / "scenarios"]), reports_dir=reports, runtime="local")
-    result = MatrixRun(settings, notify=lambda message: None).run()
+    result = run_matrix(settings, notify=lambda message: None)
     write(result, reports)
     return result
 

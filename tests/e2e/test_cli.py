@@ -25,7 +25,7 @@ def test_malformed_scenario_gives_one_line_and_exit_2(tmp_path: Path) -> None:
     bad.write_text("name: bad\nproblem: p\ntraces:\n  - id: t\n    spans:\n      - name: s\n        links: [{to: 5}]\n")
     reports = tmp_path / "reports"
     process = linkmatrix("run", str(bad), "--reports", str(reports))
-    out, err = process.communicate(timeout=60)
+    _out, err = process.communicate(timeout=60)
     assert process.returncode == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -81,7 +81,7 @@ def test_a_reports_folder_that_cannot_be_written_is_one_line_and_exit_2(tmp_path
     blocker.write_text("a file, not a folder")
     reports = blocker if make_reports == "file" else blocker / "reports"
     process = linkmatrix("run", str(ROOT / "scenarios" / "fan-out.yaml"), "--reports", str(reports))
-    out, err = process.communicate(timeout=60)
+    _out, err = process.communicate(timeout=60)
     assert process.returncode == 2, err
     assert len(err.strip().splitlines()) == 2 and "Traceback" not in err  # the scenario count, then the error
     assert f"--reports {reports}:" in err.strip().splitlines()[-1]

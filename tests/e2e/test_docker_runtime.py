@@ -6,6 +6,7 @@ Skips when no Docker daemon answers — unless LINKMATRIX_REQUIRE_DOCKER=1 (CI),
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -19,7 +20,7 @@ from typing import Any
 import docker
 import pytest
 
-from harness.matrix import MatrixRun, RunSettings
+from harness.matrix import RunSettings, run_matrix
 from harness.report import to_document
 from harness.runtime.docker import LABEL, daemon_answers
 from harness.scenario import load_all
@@ -55,7 +56,7 @@ def run(runtime: str, reports: Path, images: dict[str, str]) -> dict[str, Any]:
     scenarios = load_all([ROOT / "scenarios" / f"{name}.yaml" for name in SCENARIOS])
     settings = RunSettings(scenarios=scenarios, reports_dir=reports, backends=["jaeger", "zipkin"],
                            runtime=runtime, images=images)
-    return to_document(MatrixRun(settings, notify=lambda message: None).run())
+    return to_document(run_matrix(settings, notify=lambda message: None))
 
 
 def verdicts(document: dict[str, Any]) -> dict[tuple, tuple]:
@@ -89,10 +90,8 @@ def test_interrupting_a_docker_run_leaves_no_container(local_images: dict[str, s
     threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
     deadline, seen = time.monotonic() + 120, []
     while time.monotonic() < deadline and not any("Jaeger ready" in line for line in seen):
-        try:
+        with contextlib.suppress(queue.Empty):
             seen.append(lines.get(timeout=1))
-        except queue.Empty:
-            pass
     try:
         assert any("Jaeger ready" in line for line in seen), "".join(seen)
         assert containers_of(tmp_path), "containers should be running before the interrupt"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from harness import pipeline
 from harness.backends import BACKENDS
-from harness.matrix import MatrixRun, RunSettings
+from harness.matrix import RunSettings, run_matrix
 from harness.report import to_document
 from harness.runtime.local import LocalRuntime
 from harness.scenario import load_all
@@ -18,15 +18,12 @@ from .conftest import ROOT, processes_in
 def test_external_stack_is_measured_and_left_running(binaries: dict[str, Path], tmp_path: Path) -> None:
     jaeger, zipkin = BACKENDS["jaeger"], BACKENDS["zipkin"]
     with LocalRuntime(tmp_path / "stack") as stack:
-        jaeger_service = stack.start(jaeger.service(binaries["jaeger"], stack.allocate_ports(jaeger.ports)))
-        zipkin_service = stack.start(zipkin.service(binaries["zipkin"], stack.allocate_ports(zipkin.ports)))
+        jaeger_service, zipkin_service = stack.provide(jaeger), stack.provide(zipkin)
         exporters = {}
-        for backend, target in [(jaeger, jaeger_service.address("otlp_grpc")), (zipkin, zipkin_service.url("http"))]:
-            kind, config = backend.collector_exporter(target)
+        for backend, service in [(jaeger, jaeger_service), (zipkin, zipkin_service)]:
+            kind, config = backend.collector_exporter(service.address(backend.ingest_port))
             exporters[pipeline.exporter_id(kind, backend.name, pipeline.SHARED)] = config
-        collector = stack.start(pipeline.collector_service(
-            binaries["otelcol-linkmatrix"], stack.allocate_ports(pipeline.ports([pipeline.SHARED])),
-            [pipeline.Route(pipeline.SHARED, exporters)], None))
+        collector = stack.provide(pipeline.Collector((pipeline.Route(pipeline.SHARED, exporters),)))
         settings = RunSettings(
             scenarios=load_all([ROOT / "scenarios" / "cross-trace-attributes.yaml",
                                 ROOT / "scenarios" / "fan-in-via-headers.yaml"]),
@@ -34,7 +31,7 @@ def test_external_stack_is_measured_and_left_running(binaries: dict[str, Path], 
             external={"collector": collector.address("otlp_grpc"),
                       "jaeger": f"{jaeger_service.url('query_http')},otlp={jaeger_service.address('otlp_grpc')}",
                       "zipkin": zipkin_service.url("http")})
-        document = to_document(MatrixRun(settings, notify=lambda message: None).run())
+        document = to_document(run_matrix(settings, notify=lambda message: None))
         assert len(processes_in(tmp_path / "stack")) == 3  # not ours to stop
     assert document["run"]["runtime"] == "external" and document["run"]["problems"] == []
     cells = {(c["scenario"], c["pipeline"], c["feature"], c["backend"], c["read_path"]): c for c in document["cells"]}

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness.backends import BACKENDS
-from harness.matrix import MatrixRun, RunResult, RunSettings
+from harness.matrix import RunResult, RunSettings, run_matrix
 from harness.report import to_document, validate, write
 from harness.runtime import ServiceSpec
 from harness.scenario import load_all
@@ -210,7 +210,8 @@ def test_no_service_is_left_after_a_run(shipped_run: RunResult) -> None:
 
 
 class _ZipkinThatCannotStart(type(BACKENDS["zipkin"])):  # type: ignore[misc]
-    def service(self, binary: Path, ports: dict[str, int], listen: str = "127.0.0.1") -> ServiceSpec:
+    def service(self, binary: Path | None, ports: dict[str, int], listen: str = "127.0.0.1",
+                data_dir: str | None = None) -> ServiceSpec:
         real = super().service(binary, ports, listen)
         return ServiceSpec(real.name, (sys.executable, "-c", "print('cannot open storage'); raise SystemExit(3)"),
                            real.readiness, real.ports)
@@ -220,8 +221,8 @@ def test_a_backend_that_fails_costs_only_its_own_columns(binaries: dict[str, Pat
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(BACKENDS, "zipkin", _ZipkinThatCannotStart())
     scenarios = load_all([ROOT / "scenarios" / "fan-in-via-headers.yaml"])
-    result = MatrixRun(RunSettings(scenarios=scenarios, reports_dir=tmp_path, runtime="local"),
-                       notify=lambda m: None).run()
+    result = run_matrix(RunSettings(scenarios=scenarios, reports_dir=tmp_path, runtime="local"),
+                        notify=lambda m: None)
     write(result, tmp_path)
     document = to_document(result)
     zipkin = [c for c in document["cells"] if c["backend"] == "zipkin"]

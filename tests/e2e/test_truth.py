@@ -16,7 +16,8 @@ import pytest
 
 from harness import jsonio
 from harness.backends import BACKENDS
-from harness.matrix import MatrixRun, RunResult, RunSettings
+from harness.backends.base import SearchReadPath
+from harness.matrix import RunResult, RunSettings, run_matrix
 from harness.report import to_document, write
 from harness.scenario import load_all
 
@@ -29,8 +30,8 @@ HOSTILE = [ROOT / "scenarios" / "cross-trace-attributes.yaml",
 
 def run(paths: list[Path], reports: Path, notify=lambda message: None, **settings: Any) -> RunResult:
     settings = {"backends": ["jaeger", "zipkin"], **settings}
-    result = MatrixRun(RunSettings(scenarios=load_all(paths), reports_dir=reports, runtime="local", **settings),
-                       notify=notify).run()
+    result = run_matrix(RunSettings(scenarios=load_all(paths), reports_dir=reports, runtime="local", **settings),
+                        notify=notify)
     write(result, reports)
     return result
 
@@ -127,11 +128,10 @@ def test_a_backend_killed_before_the_reads_fails_its_columns_fast(binaries: dict
 def test_a_backend_killed_after_its_search_control_is_an_error_not_lost(binaries: dict[str, Path], tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     jaeger = BACKENDS["jaeger"]
-    real_search = next(path for path in jaeger.read_paths if path.name == "search").search
-    assert real_search is not None
+    real_search = next(path for path in jaeger.read_paths if isinstance(path, SearchReadPath)).search
 
-    def search_then_die(base_url: str, query: Any) -> Any:
-        answer = real_search(base_url, query)
+    def search_then_die(http: Any, base_url: str, query: Any) -> Any:
+        answer = real_search(http, base_url, query)
         if query.kind == "control" and answer.found:
             _kill("jaeger", tmp_path)
         return answer

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from harness import features as F
-from harness.backends.base import ATTRIBUTES, ReadPath
-from harness.checks import (CHECKS, DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED, Subject,
-                            pair_links)
+from harness.backends.base import Answer, TraceReadPath
+from harness.checks import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED, Subject, pair_links
 from harness.emit import Emission
+from harness.features import FEATURES
 from harness.hops import cell_for, exercised_features, upstream_outcomes
 from harness.model import Link, Span, index_spans
+from harness.vocabulary import LinkField
+
+
+def check(feature: str):
+    judged = FEATURES[feature].check
+    assert judged is not None
+    return judged
 
 T1, T2, T3 = "1" * 32, "2" * 32, "3" * 32
 S1, S2, S3, S9 = "a" * 16, "b" * 16, "c" * 16, "9" * 16
@@ -24,7 +31,7 @@ def linking(*links: Link, span_id: str = S9) -> Span:
 
 def run(feature: str, sent: Span, received: Span | None):
     observed = index_spans([received]) if received else {}
-    return CHECKS[feature][0](Subject([sent], observed, {sent.key: "consumer.consume"}))
+    return check(feature)(Subject([sent], observed, {sent.key: "consumer.consume"}))
 
 
 def test_present_counts_links() -> None:
@@ -101,8 +108,8 @@ def _emission(requested: Span, sdk: Span) -> Emission:
     return Emission("demo", "run", "collector", [requested], [sdk], {requested.key: "consumer.consume"})
 
 
-def _read_path(cannot_carry=frozenset()) -> ReadPath:
-    return ReadPath("b", "p", "B /p", read=lambda base, trace: None, cannot_carry=cannot_carry)  # type: ignore[arg-type]
+def _read_path(cannot_carry: frozenset[LinkField] = frozenset()) -> TraceReadPath:
+    return TraceReadPath("b", "p", "B /p", read=lambda http, base, trace: Answer([], 404, None), cannot_carry=cannot_carry)
 
 
 def test_a_loss_before_the_backend_is_that_hops_loss() -> None:
@@ -131,7 +138,7 @@ def test_declared_gap_is_not_applicable_and_errors_keep_their_reason() -> None:
     emission = _emission(requested, requested)
     feature = F.attribute_feature("string")
     upstream = upstream_outcomes(emission, feature, {"sdk": [requested]})
-    gap = cell_for(emission, feature, _read_path(frozenset({ATTRIBUTES})), upstream, [])
+    gap = cell_for(emission, feature, _read_path(frozenset({"attributes"})), upstream, [])
     assert gap.verdict == NOT_APPLICABLE and "cannot carry link attributes" in gap.reason
     failed = cell_for(emission, feature, _read_path(), upstream, RuntimeError("backend down"))
     assert (failed.verdict, failed.reason) == (ERROR, "backend down")
@@ -159,7 +166,7 @@ def test_changed_at_names_every_hop_that_took_something() -> None:
     after_sdk = linking(link(T2, S2), link(T3, S3))
     emission = _emission(requested, after_sdk)
     upstream = upstream_outcomes(emission, F.LINK_PRESENT, {"sdk": [after_sdk], "wire": [after_sdk]})
-    backend = CHECKS[F.LINK_PRESENT][0](Subject([requested], index_spans([linking()]), {}))
+    backend = check(F.LINK_PRESENT)(Subject([requested], index_spans([linking()]), {}))
     assert changed_at({**upstream, "backend": backend}) == ["sdk", "backend"]
 
 

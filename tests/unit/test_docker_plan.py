@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from harness.backends import BACKENDS
-from harness.matrix import choose_runtime
 from harness.runtime import Service
+from harness.runtime import choose as choose_runtime
 from harness.runtime.docker import HOST, NETWORK, DockerRuntime
 
 PORTS = {"jaeger": {"otlp_grpc": 41001, "query_http": 41002, "query_grpc": 41003, "health": 41004},

@@ -1,15 +1,22 @@
-"""'What this means for you': the specific rule wins over the general one."""
+"""'What this means for you': the specific rule wins over the general one, and a rule reads only
+structured facts — renaming a scenario or rewording a note never changes a finding."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from harness.meaning import meaning
 
 VERSIONS = {"opentelemetry-exporter-otlp-proto-grpc": "1.45.2"}
 
 
-def cell(feature: str, hop: str | None, verdict: str = "lost", scenario: str = "s", **extra) -> dict:
+def cell(feature: str, hop: str | None, verdict: str = "lost", scenario: str = "s",
+         differences: list[tuple[str, str]] = (), **extra: Any) -> dict[str, Any]:  # type: ignore[assignment]
     return {"scenario": scenario, "feature": feature, "hop": hop, "verdict": verdict,
-            "evidence": {"sent": None, "received": None, "difference": []}, **extra}
+            "changed_at": [hop] if hop else [],
+            "evidence": {"sent": None, "received": None,
+                         "difference": [{"path": "p", "note": note, "kind": kind} for kind, note in differences]},
+            **extra}
 
 
 def test_wire_losses_name_the_exporter_and_its_version() -> None:
@@ -19,20 +26,55 @@ def test_wire_losses_name_the_exporter_and_its_version() -> None:
 
 
 def test_sdk_limits_say_which_links_go() -> None:
-    limited = cell("link.present", "sdk", "degraded")
-    limited["evidence"]["difference"] = [{"path": "spans[a].links", "note": "missing: links[0..71]"}]
+    limited = cell("link.present", "sdk", "degraded", differences=[("missing", "missing: links[0..71]")])
     assert "dropped the oldest links" in meaning(limited, "Jaeger /api/v3", VERSIONS)
+    attributes = cell("link.attribute.int", "sdk", "degraded", differences=[("missing", "missing")])
+    assert "per-link attribute limit" in meaning(attributes, "Jaeger /api/v3", VERSIONS)
+
+
+def test_links_to_the_all_zero_context_are_told_by_their_kind() -> None:
+    by_sdk = cell("link.present", "sdk", "degraded", differences=[("missing_invalid_target", "missing: links[2]")])
+    assert "all-zero context" in meaning(by_sdk, "Zipkin /api/v2", VERSIONS)
+    by_backend = cell("link.present", "sdk", "lost", differences=[("missing_invalid_target", "x")],
+                      changed_at=["sdk", "backend"])
+    by_backend["evidence"]["backend_warnings"] = {"job.run-job": ["Invalid span link removed"]}
+    text = meaning(by_backend, "Jaeger /api/v3", VERSIONS)
+    assert text.startswith("Jaeger removes every link whose trace id is all zeros")
+    assert "'Invalid span link removed'" in text
+
+
+def test_names_and_wording_do_not_change_a_finding() -> None:
+    """The old rules matched 'invalid' in a scenario's name and 'missing: links[' in a note."""
+    plain = cell("link.present", "sdk", "degraded", differences=[("missing", "missing: links[0..71]")])
+    renamed = cell("link.present", "sdk", "degraded", scenario="invalid-but-not-really",
+                   differences=[("missing", "72 of them went away")])
+    assert meaning(plain, "J", VERSIONS) == meaning(renamed, "J", VERSIONS)
+    reworded = cell("link.attribute.string", "backend", "degraded", differences=[("truncated", "cut at 2048")])
+    assert "cuts long link attribute values (cut at 2048)" in meaning(reworded, "Tempo /api/v2/traces", VERSIONS)
+    no_kind = cell("link.attribute.string", "backend", "degraded", differences=[("value_changed", "truncated to 9")])
+    assert "cuts" not in meaning(no_kind, "Tempo /api/v2/traces", VERSIONS)
 
 
 def test_backend_specific_behaviours() -> None:
-    cut = cell("link.attribute.string", "backend", "degraded")
-    cut["evidence"]["difference"] = [{"path": "p", "note": "truncated to 2048 of 3000 characters"}]
+    cut = cell("link.attribute.string", "backend", "degraded",
+               differences=[("truncated", "truncated to 2048 of 3000 characters")])
     assert meaning(cut, "Tempo /api/v2/traces", VERSIONS).startswith("Tempo /api/v2/traces cuts long link attribute")
-    zero = cell("search.link_trace_id", "backend")
-    zero["evidence"]["difference"] = [{"path": 'search[{ link:traceID = "0a19" }]', "note": "not found"}]
+    zero = cell("search.link_trace_id", "backend", differences=[("not_found_leading_zero", "not among 0 results")])
     assert "starts with 0" in meaning(zero, "Tempo TraceQL search", VERSIONS)
-    folded = meaning(cell("span.parent_kept", "backend"), "Jaeger UI model /api/traces", VERSIONS)
+    other = cell("search.link_trace_id", "backend", differences=[("not_found", "not among 0 results")])
+    assert "cannot find spans by this link field" in meaning(other, "Tempo TraceQL search", VERSIONS)
+    folded = meaning(cell("span.parent_kept", "backend", differences=[("parent_lost", "lost its parent")]),
+                     "Jaeger UI model /api/traces", VERSIONS)
     assert "parent reference" in folded
+
+
+def test_a_hops_own_words_are_the_finding() -> None:
+    dropped = cell("link.present", "collector")
+    dropped["evidence"]["hop_messages"] = {"collector": ["collector exporter zipkin/zipkin.s dropped 2 span(s): NaN"]}
+    assert "dropped these spans and said why in its log" in meaning(dropped, "Zipkin /api/v2", VERSIONS)
+    settled = cell("link.flags", "wire", changed_at=["wire", "backend"])
+    settled["evidence"]["fresh_read"] = {"verdict": "degraded", "changed_at": ["wire"]}
+    assert "once it writes the trace into its block" in meaning(settled, "Tempo /api/traces (settled)", VERSIONS)
 
 
 def test_errors_and_unknown_backend_losses_still_get_a_line() -> None:

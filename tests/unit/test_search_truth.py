@@ -4,13 +4,14 @@ span is a miss. A refused connection, an error status or a dead backend is "coul
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import requests
 
-from harness.backends.base import ReadPath, SearchAnswer, SearchQuery
+from harness.backends.base import Http, SearchAnswer, SearchQuery, SearchReadPath
 from harness.checks import ERROR, LOST, PRESERVED
 from harness.emit import Emission
-from harness.hops import search_cell, upstream_outcomes
+from harness.hops import Cell, search_cell, upstream_outcomes
 from harness.model import Link, Span
 from harness.searchability import probes_for, run_probes
 
@@ -19,16 +20,15 @@ EMISSION = Emission("demo", "run", "collector", [LINKING], [LINKING], {LINKING.k
 FEATURE = "search.link_attribute"
 
 
-def path_answering(answer) -> ReadPath:
-    def search(base_url: str, query: SearchQuery) -> SearchAnswer:
+def path_answering(answer: Callable[[SearchQuery], SearchAnswer]) -> SearchReadPath:
+    def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
         return answer(query)
-    return ReadPath("b", "search", "B search", read=None, search=search, search_kinds=frozenset({"link_attribute"}),
-                    search_timeout=1.0)
+    return SearchReadPath("b", "search", "B search", search, kinds=frozenset({"link_attribute"}), timeout=1.0)
 
 
-def cell_after(path: ReadPath, death=lambda: None):
+def cell_after(path: SearchReadPath, death: Callable[[], str | None] = lambda: None) -> Cell:
     probes = probes_for(EMISSION, [FEATURE])
-    run_probes(path, "http://127.0.0.1:1", probes, lambda message: None, threading.Event(), death)
+    run_probes(Http(), path, "http://127.0.0.1:1", probes, threading.Event(), death)
     upstream = upstream_outcomes(EMISSION, FEATURE, {"sdk": [LINKING]})
     return search_cell(EMISSION, FEATURE, path, upstream, probes)
 

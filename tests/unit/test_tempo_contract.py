@@ -13,7 +13,8 @@ import pytest
 from harness import features as F
 from harness.backends.base import SearchQuery
 from harness.backends.tempo import normalize_api_v1, normalize_api_v2, normalize_search, traceql
-from harness.checks import CHECKS, DEGRADED, LOST, PRESERVED, Subject
+from harness.checks import DEGRADED, LOST, PRESERVED, Subject
+from harness.features import FEATURES
 from harness.model import Link, Span, index_spans
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tempo-3.0.3"
@@ -94,7 +95,7 @@ def test_data_age_changes_the_flags_verdict() -> None:
     requested = Span(trace_id, span_id, "linked", links=(on_wire,))
     for age, verdict in [("live", PRESERVED), ("flushed", LOST)]:
         seen = linked_span("cross_trace_attrs", "v2", age)
-        outcome = CHECKS[F.LINK_FLAGS][0](Subject([requested], index_spans([seen]), {}))
+        outcome = FEATURES[F.LINK_FLAGS].check(Subject([requested], index_spans([seen]), {}))
         assert outcome.verdict == verdict, age
 
 
@@ -141,7 +142,7 @@ def test_a_cut_value_is_reported_as_truncated() -> None:
     seen = linked_span("long_link_attribute", "v2")
     (link,) = seen.links
     requested = Span(seen.trace_id, seen.span_id, seen.name, links=(Link(*link.target, attributes={"long": "x" * 3000}),))
-    outcome = CHECKS[F.attribute_feature("string")][0](Subject([requested], index_spans([seen]), {}))
+    outcome = FEATURES[F.attribute_feature("string")].check(Subject([requested], index_spans([seen]), {}))
     assert outcome.verdict == DEGRADED
     assert outcome.differences[0].note == "truncated to 2048 of 3000 characters"
 
@@ -153,7 +154,7 @@ def test_link_order_survives_the_live_store_but_not_the_block_flush() -> None:
         assert live == sorted(live) and live[0] == first, case
         assert flushed != sorted(flushed) and sorted(flushed) == live, case
     requested = linked_span("many_links_default_limit", "v2")
-    outcome = CHECKS[F.LINK_ORDER][0](Subject([requested], index_spans([linked_span("many_links_default_limit", "v2", "flushed")]), {}))
+    outcome = FEATURES[F.LINK_ORDER].check(Subject([requested], index_spans([linked_span("many_links_default_limit", "v2", "flushed")]), {}))
     assert outcome.verdict == DEGRADED
 
 
@@ -176,8 +177,8 @@ def test_the_settled_read_waits_for_the_live_store_to_write_its_block() -> None:
 
 def test_settled_reads_are_judged_by_the_same_checks() -> None:
     """The flags a fresh read has are gone in the settled one: the same check says so."""
-    from harness.hops import Cell, compare_with_fresh_reads
     from harness.backends.tempo import TEMPO_READ_PATHS
+    from harness.hops import Cell, compare_with_fresh_reads
     fresh = Cell("s", "link.flags", "tempo", "api_v2", "collector", "degraded", "wire", changed_at=["wire"])
     settled = Cell("s", "link.flags", "tempo", "api_v2_settled", "collector", "lost", "wire",
                    changed_at=["wire", "backend"])

@@ -11,8 +11,9 @@ import pytest
 
 from harness import features as F
 from harness import jsonio
-from harness.checks import CHECKS, DEGRADED, PRESERVED, Subject
+from harness.checks import DEGRADED, PRESERVED, Subject
 from harness.emit import Emission, emit
+from harness.features import FEATURES
 from harness.hops import exercised_features
 from harness.model import Link, Span, comparable, index_spans, to_json_value, value_type
 from harness.scenario import load_scenario
@@ -29,7 +30,7 @@ def linking(**attributes: Any) -> Span:
 
 
 def judge(feature: str, sent: Span, received: Span):
-    return CHECKS[feature][0](Subject([sent], index_spans([received]), {sent.key: "sink.consume"}))
+    return FEATURES[feature].check(Subject([sent], index_spans([received]), {sent.key: "sink.consume"}))
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, -0.0, 0.0, 1e20, 5e-324])
@@ -75,7 +76,7 @@ def edge_emissions() -> list[Emission]:
     emissions = []
     for path in EDGE_SCENARIOS:
         with OtlpGrpcTap([]) as tap:
-            emissions.append(emit(load_scenario(path), "unit", tap.endpoint))
+            emissions.append(emit(load_scenario(path), "unit", tap.address))
     return emissions
 
 
@@ -106,7 +107,7 @@ def test_every_sent_link_field_and_attribute_is_judged(edge_emissions: list[Emis
         features = exercised_features(emission, None)
         for feature, path in _sent_fields(emission):
             assert feature in features, f"{emission.scenario}: nothing judges {path} (needs {feature})"
-            outcome = CHECKS[feature][0](Subject(emission.linking_spans, index_spans(emission.sdk), emission.labels))
+            outcome = FEATURES[feature].check(Subject(emission.linking_spans, index_spans(emission.sdk), emission.labels))
             assert path in _judged(outcome), f"{feature} does not name {path}"
 
 
@@ -117,6 +118,6 @@ def test_edge_values_survive_the_sdk_and_the_exporter_unchanged(edge_emissions: 
         subject = Subject(emission.linking_spans, index_spans(emission.sdk), emission.labels)
         for feature in exercised_features(emission, None):
             if feature.startswith(F.LINK_ATTRIBUTE_PREFIX):
-                outcome = CHECKS[feature][0](subject)
+                outcome = FEATURES[feature].check(subject)
                 assert outcome.verdict == PRESERVED, (emission.scenario, feature, outcome.differences)
                 jsonio.loads_strictly(jsonio.dumps(outcome.sent))

@@ -1,0 +1,108 @@
+"""The collector hop, watched while the run waits: what the collector forwarded toward one
+backend, per scenario, published as each scenario settles — every span arrived at the tap in
+front of the backend, or the collector's own log accounts for the rest as dropped. A read of
+that backend waits for its scenario's record first, and then waits only for the spans that
+record says reached the backend.
+
+Without a tap in front of the backend (the Docker runtime on a network of its own) the record
+is the collector's `file` export, which shows only what the whole collector forwarded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from . import pipeline
+from .emit import Emission
+from .evidence import Evidence
+from .recorder import Recorder
+from .records import HopRecord, Key
+from .stack import Stack
+from .wait import wait_until
+
+
+def keys_of(emission: Emission) -> set[Key]:
+    return {span.key for span in emission.sdk}
+
+
+class CollectorHop:
+    """The records of one backend, keyed by scenario, with an event per scenario once settled."""
+
+    def __init__(self, stack: Stack, backend: str, emissions: Sequence[Emission]) -> None:
+        self.stack = stack
+        self.backend = backend
+        self.pending = {e.scenario: e for e in emissions}
+        self.owner = {key: e.scenario for e in emissions for key in keys_of(e)}  # span → its scenario
+        self.records: dict[str, HopRecord] = {}
+        self.settled = {scenario: threading.Event() for scenario in self.pending}
+
+    def _look(self) -> dict[str, HopRecord]:
+        """What every tap, file and log says now, for the scenarios not settled yet."""
+        tap = self.stack.egress.get(self.backend)
+        found = {scenario: HopRecord([], exact=tap is not None) for scenario in self.pending}
+        spans = tap.spans() if tap else pipeline.read_forwarded(self.stack.forwarded, self.stack.run_id)
+        for span in spans:
+            if self.owner.get(span.key) in found:
+                found[self.owner[span.key]].spans.append(span)
+        for key, why in (tap.refusals() if tap else {}).items():
+            if self.owner.get(key) in found:
+                found[self.owner[key]].refused[key] = why
+        collector = self.stack.collector
+        for failure in pipeline.export_failures(collector.read_log()) if collector else []:
+            backend, scenario = self.stack.exporters.get(failure.exporter, ("", ""))
+            if backend == self.backend and scenario in found:
+                found[scenario].dropped += failure.dropped
+                found[scenario].messages.append(failure.describe())
+        return found
+
+    def _publish(self, found: dict[str, HopRecord]) -> bool:
+        # A dead collector forwards nothing more: what its tap holds now is its final record.
+        collector = self.stack.collector
+        death = collector.death_notice() if collector else None
+        for scenario, record in found.items():
+            if death or record.settled(keys_of(self.pending[scenario])):
+                if death:
+                    record.messages.append(death.splitlines()[0])
+                self._settle(scenario, record)
+        if death:
+            self.stack.recorder.problem(death)
+        return not self.pending
+
+    def _settle(self, scenario: str, record: HopRecord) -> None:
+        self.records[scenario] = record
+        del self.pending[scenario]
+        self.settled[scenario].set()
+
+    def watch(self, timeout: float, cancel: threading.Event, recorder: Recorder, evidence: Evidence) -> None:
+        try:
+            # Polled briskly: every read of this backend waits for it (taps decode incrementally).
+            wait_until(self._look, self._publish, timeout=timeout, cancel=cancel, max_delay=0.2,
+                       what=f"collector → {self.backend}",
+                       describe=lambda found: f"still unsettled: {', '.join(sorted(self.pending))}")
+        except Exception as error:  # not all there, or unreadable: the hop shows what it has
+            recorder.problem(f"collector → {self.backend}: {error}")
+            try:
+                last = self._look()
+            except Exception:
+                last = {scenario: HopRecord([], exact=self.backend in self.stack.egress) for scenario in self.pending}
+            for scenario, record in last.items():
+                record.messages.append(f"the collector hop did not settle: {str(error).splitlines()[0]}")
+                self._settle(scenario, record)
+        tap = self.stack.egress.get(self.backend)
+        if tap is not None:
+            for problem in tap.errors:
+                recorder.problem(f"collector → {self.backend}: a request could not be decoded: {problem}")
+            evidence.save(f"raw/{self.backend}/collector-egress.jsonl", tap.save)
+
+    def reaching(self, emission: Emission, timeout: float, cancel: threading.Event) -> set[Key]:
+        """The spans a read should wait for: all sent, less those this hop's record proves never
+        reached the backend (once the record has settled; until the deadline otherwise)."""
+        expected = keys_of(emission)
+        event = self.settled.get(emission.scenario)
+        if event is None or not event.wait(timeout) or cancel.is_set():
+            return expected
+        return self.records[emission.scenario].reaching_backend(expected)
+
+    def record(self, scenario: str) -> HopRecord | None:
+        return self.records.get(scenario)

@@ -1,0 +1,72 @@
+"""The judge stage: what was sent and what was observed → every cell of the matrix. Pure: no
+service, no clock, no file — the same inputs always give the same cells, so it is tested alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .backends.base import ReadPath, SearchReadPath
+from .emit import Emission
+from .errors import LinkmatrixError
+from .features import FEATURES
+from .hops import (
+    Cell,
+    attach_hop_messages,
+    cell_for,
+    compare_with_fresh_reads,
+    exercised_features,
+    not_in_pipeline,
+    search_cell,
+    upstream_outcomes,
+)
+from .model import Span
+from .observe import ObservationKey, Observations
+from .scenario import Scenario
+from .vocabulary import COLLECTOR, Pipeline
+
+
+@dataclass(frozen=True)
+class Topology:
+    """What the judge needs to know of the stack: which pipelines reach which backends, and which
+    backends could not be read at all."""
+
+    unreached: frozenset[tuple[Pipeline, str]] = frozenset()  # (pipeline, backend) never sent to
+    failed: frozenset[str] = frozenset()  # backends that did not start or died
+
+
+def judge(scenarios: Sequence[Scenario], emissions: Sequence[Emission],
+          wire: dict[tuple[str, Pipeline], list[Span]], observations: Observations,
+          columns: Sequence[ReadPath], topology: Topology) -> list[Cell]:
+    by_name = {scenario.name: scenario for scenario in scenarios}
+    cells: list[Cell] = []
+    for emission in emissions:
+        pipeline: Pipeline = COLLECTOR if emission.pipeline == COLLECTOR else "direct"
+        for feature in exercised_features(emission, by_name[emission.scenario].checks):
+            for path in columns:
+                if isinstance(path, SearchReadPath) != FEATURES[feature].is_search:
+                    continue  # search features are read by search paths only, and the other way round
+                cells.append(_cell(emission, pipeline, feature, path, wire, observations, topology))
+    compare_with_fresh_reads(cells, columns)
+    return cells
+
+
+def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
+          wire: dict[tuple[str, Pipeline], list[Span]], observations: Observations, topology: Topology) -> Cell:
+    if (pipeline, path.backend) in topology.unreached and path.backend not in topology.failed:
+        return not_in_pipeline(emission, feature, path)
+    # Every hop is this emission's own record: no verdict depends on other scenarios.
+    hop_spans = {"sdk": emission.sdk, "wire": wire.get((emission.scenario, pipeline), [])}
+    record = observations.hop_records.get((path.backend, emission.scenario)) if pipeline == COLLECTOR else None
+    if record is not None:
+        hop_spans["collector"] = record.view({span.key for span in emission.sdk})
+    upstream = upstream_outcomes(emission, feature, hop_spans)
+    key = ObservationKey(emission.scenario, pipeline, path.backend, path.name)
+    unread = LinkmatrixError("not read")
+    if isinstance(path, SearchReadPath):
+        cell = search_cell(emission, feature, path, upstream, observations.searches.get(key, unread))
+    else:
+        cell = cell_for(emission, feature, path, upstream, observations.reads.get(key, unread))
+    if record is not None:
+        attach_hop_messages(cell, record)
+    return cell

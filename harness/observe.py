@@ -1,0 +1,248 @@
+"""The observe stage: every read path of every backend, for every emission, read in parallel.
+
+Trace read paths poll until every span the hops say reached the backend is visible; settled read
+paths first wait until the backend's store has settled; search read paths run their probes with
+their own deadline. A dead service is named at once and fails its reads fast. Everything read is
+kept as evidence and handed on keyed by (scenario, pipeline, backend, read path) — the judge
+stage needs nothing else.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, NamedTuple
+
+from . import jsonio
+from .backends.base import Answer, Backend, Http, ReadPath, SearchReadPath, TraceReadPath
+from .collector_hop import CollectorHop
+from .emit import Emission
+from .errors import LinkmatrixError, NotVisibleError, ServiceDiedError
+from .evidence import Evidence
+from .features import FEATURES, selected_features
+from .hops import exercised_features
+from .model import Span
+from .recorder import Recorder
+from .records import HopRecord, Key
+from .searchability import Probe, probes_for, run_probes, unanswered
+from .sending import Sent
+from .stack import Stack
+from .vocabulary import COLLECTOR, Pipeline
+from .wait import wait_until
+
+SETTLE_TIMEOUT = 120.0  # Tempo writes its block seconds after a trace goes idle; minutes mean it is stuck
+
+
+class ObservationKey(NamedTuple):
+    scenario: str
+    pipeline: Pipeline
+    backend: str
+    read_path: str
+
+
+@dataclass
+class Observations:
+    reads: dict[ObservationKey, list[Span] | Exception] = field(default_factory=dict)
+    searches: dict[ObservationKey, list[Probe] | Exception] = field(default_factory=dict)
+    hop_records: dict[tuple[str, str], HopRecord] = field(default_factory=dict)  # (backend, scenario) → record
+
+
+def settle_marks(stack: Stack, http: Http) -> dict[str, Any]:
+    """Taken before anything is sent, for backends whose store settles (see Backend.settled)."""
+    return {backend.name: backend.settle_mark(http, stack.services[backend.name]) for backend in stack.backends
+            if backend.name in stack.services
+            and any(isinstance(p, TraceReadPath) and p.age == "settled" for p in backend.read_paths)}
+
+
+def _by_trace(emission: Emission, keys: set[Key]) -> dict[str, set[Key]]:
+    """Every trace the emission sent, with the spans of it in `keys` (maybe none)."""
+    expected: dict[str, set[Key]] = {span.trace_id: set() for span in emission.sdk}
+    for trace_id, span_id in keys:
+        expected[trace_id].add((trace_id, span_id))
+    return expected
+
+
+def _key(emission: Emission, path: ReadPath) -> ObservationKey:
+    return ObservationKey(emission.scenario, emission.pipeline, path.backend, path.name)
+
+
+def _shows(keys: set[Key], got: tuple[Answer, float]) -> bool:
+    return keys <= {span.key for span in got[0].spans}
+
+
+def _missing(keys: set[Key], emission: Emission, got: tuple[Answer, float]) -> str:
+    answer = got[0]
+    seen = {span.key for span in answer.spans}
+    missing = sorted(emission.labels.get(key, f"{key[0]}/{key[1]}") for key in keys - seen)
+    return f"HTTP {answer.status}; missing spans: {', '.join(missing)}"
+
+
+class Observer:
+    def __init__(self, stack: Stack, sent: Sent, http: Http, recorder: Recorder, evidence: Evidence,
+                 timeout: float, marks: dict[str, Any]) -> None:
+        self.stack, self.sent, self.http = stack, sent, http
+        self.recorder, self.evidence = recorder, evidence
+        self.timeout, self.marks = timeout, marks
+        self.cancel = threading.Event()  # set when the run is interrupted: every poller stops
+        self.columns = [path for backend in stack.backends for path in backend.read_paths]
+        self.adapters: dict[str, Backend] = {backend.name: backend for backend in stack.backends}
+        self.hops: dict[str, CollectorHop] = {}
+        collector = stack.collector
+        if collector is not None and collector.started_here:  # someone else's collector: no record
+            through = [e for e in sent.emissions if e.pipeline == COLLECTOR]
+            self.hops = {name: CollectorHop(stack, name, through) for name in self.adapters if name in stack.services}
+
+    def observe(self) -> Observations:
+        self.recorder.notify("waiting until every read path shows every span")
+        started = time.monotonic()
+        observations = Observations()
+        # Read paths poll in parallel: a slow one must not hold the others up.
+        pool = ThreadPoolExecutor(max_workers=max(1, len(self.columns) + len(self.hops)))
+        try:
+            watchers = [pool.submit(hop.watch, self.timeout, self.cancel, self.recorder, self.evidence)
+                        for hop in self.hops.values()]
+            futures = [(path, pool.submit(self._observe_path, path)) for path in self.columns]
+            for path, future in futures:
+                if isinstance(path, SearchReadPath):
+                    observations.searches.update(future.result())
+                else:
+                    observations.reads.update(future.result())
+            for watcher in watchers:
+                watcher.result()
+        except BaseException:  # Ctrl-C, SIGTERM: stop the pollers now, not at their deadlines
+            self.cancel.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        for backend, hop in self.hops.items():
+            for scenario, record in hop.records.items():
+                observations.hop_records[(backend, scenario)] = record
+        detail = self.recorder.detail
+        self.recorder.set_stage("visibility", max(detail.get("visibility", {}).values(), default=0.0))
+        self.recorder.set_stage("search", max(detail.get("search", {}).values(), default=0.0))
+        self.recorder.set_stage("read", sum(detail.get("read", {}).values()))
+        self.recorder.set_stage("reads_total", time.monotonic() - started)
+        return observations
+
+    def _emissions_for(self, path: ReadPath) -> list[Emission]:
+        return [e for e in self.sent.emissions if self.stack.reaches(e.pipeline, path.backend)]
+
+    def _observe_path(self, path: ReadPath) -> dict[ObservationKey, Any]:
+        emissions = self._emissions_for(path)
+        failed = self.stack.failed.get(path.backend)
+        if failed:
+            return {_key(emission, path): LinkmatrixError(failed) for emission in emissions}
+        if isinstance(path, SearchReadPath):
+            return self._search(path, emissions)
+        if path.age == "settled":
+            try:
+                self._await_settled(path)
+            except LinkmatrixError as error:
+                self.recorder.problem(f"{path.label}: {error}")
+                return {_key(emission, path): error for emission in emissions}
+        return self._read(path, emissions)
+
+    def _reaching(self, backend: str, emission: Emission) -> set[Key]:
+        hop = self.hops.get(backend)
+        if emission.pipeline != COLLECTOR or hop is None:
+            return {span.key for span in emission.sdk}
+        return hop.reaching(emission, self.timeout, self.cancel)
+
+    # -- trace reads ------------------------------------------------------------------------------
+    def _read(self, path: TraceReadPath, emissions: list[Emission]) -> dict[ObservationKey, Any]:
+        """Poll one read path for every trace of every emission; record visibility and read times."""
+        results: dict[ObservationKey, list[Span] | Exception] = {}
+        read_seconds, attempts = 0.0, 0
+        for emission in emissions:
+            key = _key(emission, path)
+            failed = self.stack.failed.get(path.backend)
+            if failed:  # it died: the other reads fail at once
+                results[key] = LinkmatrixError(failed)
+                continue
+            try:
+                spans, seconds, tries = self._read_emission(path, emission)
+                results[key] = spans
+                read_seconds, attempts = read_seconds + seconds, attempts + tries
+            except ServiceDiedError as error:
+                results[key] = error
+                self.stack.fail(path.backend, str(error))
+            except Exception as error:  # one read path failing costs only its own cells
+                results[key] = error
+                self.recorder.problem(f"{path.label}: {error}")
+        self.recorder.note("visibility", path.id, time.monotonic() - self.sent.ended)
+        self.recorder.note("read", path.id, read_seconds)
+        self.recorder.note("read_attempts", path.id, attempts)
+        return results
+
+    def _read_emission(self, path: TraceReadPath, emission: Emission) -> tuple[list[Span], float, int]:
+        spans: list[Span] = []
+        read_seconds, attempts = 0.0, 0
+        service = self.stack.services[path.backend]
+        base_url = self.adapters[path.backend].base_url(service)
+        for trace_id, keys in sorted(_by_trace(emission, self._reaching(path.backend, emission)).items()):
+            if self.cancel.is_set():  # interrupted: no further trace is read
+                raise NotVisibleError("stopped: the run is being interrupted")
+
+            def probe(trace_id: str = trace_id) -> tuple[Answer, float]:
+                death = service.death_notice()
+                if death:  # a dead service never shows a span: say so now, not at the deadline
+                    raise ServiceDiedError(death)
+                begun = time.monotonic()
+                return path.read(self.http, base_url, trace_id), time.monotonic() - begun
+
+            waited = wait_until(probe, partial(_shows, keys), timeout=self.timeout, cancel=self.cancel,
+                                what=f"trace {trace_id} of {emission.scenario}",
+                                describe=partial(_missing, keys, emission))
+            answer, seconds = waited.value
+            read_seconds += seconds
+            attempts += waited.attempts
+            spans.extend(answer.spans)
+            self.evidence.save(f"raw/{path.backend}/{path.name}/{trace_id}.json",
+                               jsonio.dumps(answer.raw, indent=1, sort_keys=True))
+        return spans, read_seconds, attempts
+
+    def _await_settled(self, path: TraceReadPath) -> None:
+        """Wait (bounded) until the backend says everything sent is in its final form."""
+        backend, service = self.adapters[path.backend], self.stack.services[path.backend]
+
+        def still_settling() -> str | None:
+            death = service.death_notice()
+            if death:
+                raise ServiceDiedError(death)
+            return backend.settled(self.http, service, self.marks.get(path.backend))
+
+        wait_until(still_settling, lambda waiting: waiting is None, timeout=SETTLE_TIMEOUT, cancel=self.cancel,
+                   what=f"{backend.title}'s store to settle", describe=str, max_delay=0.5)
+        self.recorder.note("settled", path.backend, time.monotonic() - self.sent.ended)
+
+    # -- searches ---------------------------------------------------------------------------------
+    def _search(self, path: SearchReadPath, emissions: list[Emission]) -> dict[ObservationKey, Any]:
+        """Run every search probe of every emission on one search read path, with its own deadline."""
+        service = self.stack.services[path.backend]
+        by_emission: dict[ObservationKey, list[Probe]] = {}
+        for emission in emissions:
+            scenario = next(s for s in self.stack.scenarios if s.name == emission.scenario)
+            # Only the search features the scenario lists: judging the others is the judge stage's work.
+            asked = tuple(f for f in selected_features(scenario.checks) if FEATURES[f].is_search)
+            mine = by_emission[_key(emission, path)] = probes_for(
+                emission, exercised_features(emission, asked) if asked else [])
+            reaching = self._reaching(path.backend, emission)
+            for probe in mine:
+                if probe.expect not in reaching:  # a hop's record proves the span never got there
+                    probe.unreachable = "the linking span never reached this backend (see the hop that lost it)"
+        probes = [probe for group in by_emission.values() for probe in group]
+        base_url = self.adapters[path.backend].base_url(service)
+        seconds = run_probes(self.http, path, base_url, probes, self.cancel, service.death_notice) if probes else 0.0
+        if any(probe.died for probe in probes):
+            self.stack.fail(path.backend, next(probe.error for probe in probes if probe.died))
+        if unanswered(probes):
+            self.recorder.notify(f"  {path.label}: {unanswered(probes)} quer{'y' if unanswered(probes) == 1 else 'ies'}"
+                                 f" found nothing in {path.timeout:.0f}s")
+        self.evidence.save(f"raw/{path.backend}/{path.name}/answers.json", jsonio.dumps(
+            [{"query": p.answer.query_text, "expect": "/".join(p.expect), "found": p.found, "status": p.answer.status,
+              "answer": p.answer.raw} for p in probes if p.answer], indent=1, sort_keys=True))
+        self.recorder.note("search", path.id, seconds)
+        return dict(by_emission)

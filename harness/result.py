@@ -1,0 +1,32 @@
+"""What a run hands to its reports: plain data, no orchestration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .backends.base import ReadPath
+from .hops import Cell
+from .scenario import Scenario
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: Path
+    started: str
+    ended: str = ""
+    runtime: str = "local"
+    runtime_reason: str = ""
+    network_mode: str = ""
+    stages: dict[str, float] = field(default_factory=dict)
+    stage_detail: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    columns: list[ReadPath] = field(default_factory=list)
+    scenarios: list[Scenario] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what went wrong, one line each
+    skipped: dict[str, str] = field(default_factory=dict)  # backend → why it did not run
+    data_age: dict[str, str] = field(default_factory=dict)  # backend → why one read suffices, or its two reads

@@ -1,0 +1,158 @@
+"""The stack of one run: every backend, the tap in front of each, and the collector, started in
+that order and stopped as one, however the run ends.
+
+A backend that does not start costs only its own columns: the stack keeps why, and the rest of
+the run goes on. Every scenario gets its own route through the collector (see harness.pipeline).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import pipeline
+from .backends.base import Backend, Tap
+from .errors import LinkmatrixError
+from .recorder import Recorder
+from .runtime import Runtime, Service
+from .scenario import Scenario
+from .vocabulary import COLLECTOR, DIRECT, Pipeline
+
+
+@dataclass
+class Stack:
+    runtime: Runtime
+    backends: Sequence[Backend]
+    scenarios: Sequence[Scenario]
+    run_id: str
+    run_dir: Path
+    recorder: Recorder
+    collector_component: type[pipeline.Collector] = pipeline.Collector  # tests swap in their own
+    services: dict[str, Service] = field(default_factory=dict)
+    egress: dict[str, Tap] = field(default_factory=dict)  # backend → the tap in front of it
+    exporters: dict[str, tuple[str, str]] = field(default_factory=dict)  # exporter id → (backend, scenario)
+    failed: dict[str, str] = field(default_factory=dict)  # backend → why it cannot be read
+    collector: Service | None = None
+
+    def __post_init__(self) -> None:
+        self._exits = contextlib.ExitStack()
+
+    @property
+    def forwarded(self) -> Path:
+        return self.run_dir / pipeline.FORWARDED_FILE
+
+    @property
+    def pipelines(self) -> list[Pipeline]:
+        used = {p for scenario in self.scenarios for p in scenario.pipelines}
+        return [p for p in (COLLECTOR, DIRECT) if p in used]
+
+    def __enter__(self) -> Stack:
+        self._exits.enter_context(self.runtime)
+        try:
+            self._start()
+        except BaseException:
+            self._exits.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._exits.close()
+
+    def _start(self) -> None:
+        notify = self.recorder.notify
+        toolchain = self.runtime.prepare([*self.backends, self.collector_component()], notify)
+        self.recorder.set_stage("toolchain", toolchain)
+        notify("starting backends")
+        with self.recorder.timed("startup"):
+            for backend in self.backends:
+                self._start_backend(backend)
+            if COLLECTOR in self.pipelines:
+                self._start_collector()
+
+    def _start_backend(self, backend: Backend) -> None:
+        try:
+            service = self.runtime.provide(backend)
+        except (LinkmatrixError, ValueError) as error:
+            self.fail(backend.name, f"{backend.title} did not start: {error}")
+            return
+        self.services[backend.name] = service
+        self.recorder.note("startup", backend.name, service.startup_seconds)
+        if self.runtime.taps_reach_backends:
+            upstream = self.runtime.peer_address(service, backend.ingest_port)
+            self.egress[backend.name] = self._exits.enter_context(backend.egress_tap(upstream, self.run_id))
+        self.recorder.notify(f"  {backend.title} ready in {service.startup_seconds:.1f}s")
+
+    def _routes(self) -> list[pipeline.Route]:
+        """One route per scenario through the collector, each with its own exporter per backend."""
+        routes = []
+        for scenario in self.scenarios:
+            if COLLECTOR not in scenario.pipelines:
+                continue
+            exporters = {}
+            for backend in self.backends:
+                if backend.name in self.services:
+                    kind, config = backend.collector_exporter(self._collector_target(backend))
+                    exporter = pipeline.exporter_id(kind, backend.name, scenario.name)
+                    exporters[exporter] = config
+                    self.exporters[exporter] = (backend.name, scenario.name)
+            routes.append(pipeline.Route(scenario.name, exporters))
+        return routes
+
+    def _collector_target(self, backend: Backend) -> str:
+        """Where the collector sends to `backend`: the tap in front of it, else the backend itself."""
+        tap = self.egress.get(backend.name)
+        if tap is not None:
+            return tap.address
+        return self.runtime.peer_address(self.services[backend.name], backend.ingest_port)
+
+    def _start_collector(self) -> None:
+        try:
+            collector = self.runtime.provide(self.collector_component(tuple(self._routes()), self.forwarded))
+        except LinkmatrixError as error:
+            self.recorder.problem(f"the collector did not start: {error}")
+            return
+        self.collector = collector
+        self.services[pipeline.NAME] = collector
+        self.recorder.note("startup", pipeline.NAME, collector.startup_seconds)
+        self.recorder.notify(f"  collector ready in {collector.startup_seconds:.1f}s")
+
+    def fail(self, backend: str, message: str) -> None:
+        """A backend that cannot be read any more (did not start, died): said once, its reads fail fast."""
+        with self.recorder.lock:
+            if backend in self.failed:
+                return
+            self.failed[backend] = message
+        self.recorder.problem(message)
+        self.recorder.notify(f"  ! {message.splitlines()[0]}")
+
+    def reaches(self, pipeline_name: Pipeline, backend: str) -> bool:
+        """Whether spans of this pipeline are sent towards `backend` at all."""
+        if pipeline_name == DIRECT:
+            adapter = next((b for b in self.backends if b.name == backend), None)
+            return adapter is not None and adapter.otlp_port is not None and backend in self.services
+        return True
+
+    def upstreams(self, pipeline_name: Pipeline, scenario: str) -> list[str]:
+        """Where one scenario's spans go: its own receiver on the collector, or each backend's own."""
+        if pipeline_name == COLLECTOR:
+            if self.collector is None:
+                return []
+            own = pipeline.receiver_port(scenario)  # someone else's collector has only a shared receiver
+            port = own if own in self.collector.spec.ports else pipeline.receiver_port(pipeline.SHARED)
+            return [self.collector.address(port)]
+        return [self.services[b.name].address(b.otlp_port) for b in self.backends
+                if b.otlp_port and b.name in self.services]
+
+    def describe_services(self, run_dir: Path) -> dict[str, dict[str, Any]]:
+        """Ports, host, log file and image of every service, for the report."""
+        described: dict[str, dict[str, Any]] = {}
+        for name, service in self.services.items():
+            described[name] = {"ports": dict(service.spec.ports), "host": service.host,
+                               "log": (str(service.log_path.relative_to(run_dir)) if service.log_path
+                                       else "not started by linkmatrix")}
+            if service.image:
+                described[name]["image"] = service.image
+        return described

@@ -1,0 +1,67 @@
+"""Versions as the running programs report them, not as the pins say (in containers: the
+image's tag; its id and digest are under run.services)."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from importlib import metadata
+
+from . import __version__, pipeline
+from .backends.base import Backend, Http
+from .runtime import Service
+
+LIBRARIES = ("opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc", "opentelemetry-proto", "grpcio")
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"linkmatrix": __version__, "python": platform.python_version()}
+    for package in LIBRARIES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def command_output(command: list[str]) -> str:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return (result.stdout + result.stderr).strip()
+
+
+def image_tag(service: Service) -> str:
+    reference = (service.image or {}).get("name", "")
+    return reference.rsplit(":", 1)[1] if ":" in reference.rsplit("/", 1)[-1] else ""
+
+
+def collector_version(service: Service | None) -> str:
+    if service is None or not service.started_here:
+        return "unknown (not started by linkmatrix)"
+    if service.binary is not None:
+        output = command_output([str(service.binary), "--version"])
+        return output.rsplit(" ", 1)[-1] if output.strip() else "unknown (`otelcol --version` printed nothing)"
+    return image_tag(service) or "unknown (its image has no tag)"
+
+
+def backend_version(backend: Backend, service: Service, http: Http) -> str:
+    try:
+        version = backend.version(http, service)
+    except Exception as error:  # a version is worth a line in the report, never the run
+        version = f"unknown (asking it failed: {type(error).__name__})"
+    if version.startswith("unknown") and service.image:
+        return image_tag(service) or version
+    return version
+
+
+def service_versions(backends: list[Backend], services: dict[str, Service], http: Http) -> dict[str, str]:
+    versions = {"collector": collector_version(services.get(pipeline.NAME))}
+    for backend in backends:
+        if backend.name in services:
+            versions[backend.name] = backend_version(backend, services[backend.name], http)
+    if any(service.binary is not None and service.spec.command[:1] == ("java",) for service in services.values()):
+        java = command_output(["java", "-version"])
+        versions["java"] = java.split('"')[1] if '"' in java else "unknown (`java -version` did not say)"
+    return versions

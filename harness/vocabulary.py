@@ -1,0 +1,71 @@
+"""The words every stage shares: verdicts, hops, pipelines, the link fields a read path may be
+unable to carry, search kinds, and the kinds of difference a check reports. Typed, so that a
+misspelt word is a type error rather than a new word."""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Verdict = Literal["preserved", "degraded", "lost", "n/a", "error"]
+PRESERVED: Final = "preserved"
+DEGRADED: Final = "degraded"
+LOST: Final = "lost"
+NOT_APPLICABLE: Final = "n/a"
+ERROR: Final = "error"
+VERDICTS: Final[tuple[Verdict, ...]] = (PRESERVED, DEGRADED, LOST, NOT_APPLICABLE, ERROR)
+
+# Where a feature can change, in flow order; "render" is what a UI shows of what the backend returned.
+Hop = Literal["sdk", "wire", "collector", "backend", "render"]
+SDK: Final = "sdk"
+WIRE: Final = "wire"
+COLLECTOR_HOP: Final = "collector"
+BACKEND: Final = "backend"
+UPSTREAM_HOPS: Final[tuple[Hop, ...]] = (SDK, WIRE, COLLECTOR_HOP)
+
+# How spans travel: through the collector (every backend), or from the SDK straight to each
+# backend's own OTLP receiver.
+Pipeline = Literal["collector", "direct"]
+COLLECTOR: Final = "collector"
+DIRECT: Final = "direct"
+PIPELINES: Final[tuple[Pipeline, ...]] = (COLLECTOR, DIRECT)
+
+# Link fields a read path may be unable to carry at all: a feature that needs one is n/a there.
+LinkField = Literal["attributes", "trace_state", "flags", "dropped_attributes_count", "dropped_links_count"]
+ATTRIBUTES: Final = "attributes"
+TRACE_STATE: Final = "trace_state"
+FLAGS: Final = "flags"
+DROPPED_ATTRIBUTES_COUNT: Final = "dropped_attributes_count"
+DROPPED_LINKS_COUNT: Final = "dropped_links_count"
+
+# What a search is asked to find the linking span by.
+SearchKind = Literal["link_trace_id", "link_span_id", "link_attribute", "control"]
+LINK_TRACE_ID: Final = "link_trace_id"
+LINK_SPAN_ID: Final = "link_span_id"
+LINK_ATTRIBUTE: Final = "link_attribute"
+CONTROL: Final = "control"  # a query on the run id: proves the search works at all
+
+# Data age of a read path: "" one read is final; fresh and settled are the two reads of a backend
+# whose store changes the data as it ages.
+Age = Literal["", "fresh", "settled"]
+
+# What a difference is, so that the reading of it ("what this means for you") never depends on
+# the wording of a note or the name of a scenario.
+DifferenceKind = Literal[
+    "missing",  # sent, and not there
+    "missing_invalid_target",  # a link to the all-zero context, not there
+    "extra",  # more came back than was sent
+    "points_elsewhere",  # a link's target ids changed
+    "type_changed",  # an attribute came back as another type
+    "truncated",  # a string came back cut
+    "sign_changed",  # -0.0 came back as 0.0 or the other way round
+    "value_changed",  # any other change of a value
+    "bits_lost",  # flags came back without some bits
+    "bits_changed",  # flags came back with other bits
+    "reordered",  # links came back in another order
+    "parent_lost",  # a span that links its parent lost its parent reference
+    "parent_changed",  # a span came back under another parent
+    "not_found",  # a search answered, without the linking span
+    "not_found_leading_zero",  # the same, for a trace id that starts with 0
+    "not_reached",  # a hop's record proves the data never reached the backend
+    "more",  # the rest of a long list of differences, cut for readability
+]

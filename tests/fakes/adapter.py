@@ -1,0 +1,73 @@
+"""The adapter of the fake backend (tests/fakes/fake_backend.py): one module, one table entry,
+like every real backend — which is also what it proves."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, cast
+
+from harness.backends.base import (
+    Answer,
+    Backend,
+    Http,
+    ReadPath,
+    SearchAnswer,
+    SearchQuery,
+    SearchReadPath,
+    Tap,
+    TraceReadPath,
+)
+from harness.otlp import spans_from_json
+from harness.runtime import LOOPBACK, Readiness, Service, ServiceSpec
+from harness.taps import OtlpGrpcTap
+
+PROGRAM = Path(__file__).with_name("fake_backend.py")
+
+
+def read_trace(http: Http, base_url: str, trace_id: str) -> Answer:
+    status, body = http.get_json(f"{base_url}/api/traces/{trace_id}")
+    spans = spans_from_json(body, ids="base64") if status == 200 and isinstance(body, dict) else []
+    return Answer(spans, status, body)
+
+
+def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
+    status, body = http.get_json(f"{base_url}/api/search", {"key": query.key, "value": str(query.value)})
+    found = ({(hit["traceID"], hit["spanID"]) for hit in body.get("spans", [])}
+             if status == 200 and isinstance(body, dict) else set())
+    return SearchAnswer(found, status, body, f"{query.key}={query.value}")
+
+
+class FakeBackend(Backend):
+    name = "fake"
+    title = "Fake"
+    component = None
+    ports = ("otlp_grpc", "http")
+    container_ports = {"otlp_grpc": 4317, "http": 8080}
+    published_ports = {"otlp_grpc": 34317, "http": 38080}
+    probe = Readiness(port="http", path="/ready")
+    data_age = "one read: a fake keeps what it got"
+    read_paths: tuple[ReadPath, ...] = (
+        TraceReadPath("fake", "api", "Fake /api/traces", read_trace),
+        SearchReadPath("fake", "search", "Fake search", search, kinds=frozenset({"link_attribute"}), timeout=3.0),
+    )
+
+    def __init__(self, **faults: Any) -> None:
+        self.faults = faults
+
+    def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,
+                data_dir: str | None = None) -> ServiceSpec:
+        config = {"ports": ports, **self.faults}
+        return ServiceSpec(name=self.name, command=(sys.executable, str(PROGRAM), "fake.json"),
+                           readiness=Readiness(port="http", path="/ready", timeout=30.0), ports=ports,
+                           config_files={"fake.json": json.dumps(config)}, stop_grace=2.0)
+
+    def collector_exporter(self, address: str) -> tuple[str, dict[str, Any]]:
+        return "otlp_grpc", {"endpoint": address, "tls": {"insecure": True}}
+
+    def egress_tap(self, upstream: str, run_id: str) -> Tap:
+        return cast(Tap, OtlpGrpcTap([upstream], run_id))
+
+    def version(self, http: Http, service: Service) -> str:
+        return "0 (fake)"

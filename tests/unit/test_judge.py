@@ -1,0 +1,65 @@
+"""The judge stage alone: emissions and observations in, cells out — no service, no clock."""
+
+from __future__ import annotations
+
+from harness.backends.base import Answer, SearchReadPath, TraceReadPath
+from harness.emit import Emission
+from harness.judge import Topology, judge
+from harness.model import Link, Span
+from harness.observe import ObservationKey, Observations
+from harness.records import HopRecord
+from harness.scenario import Scenario, SpanSpec, TraceSpec
+
+T1, T2, S1, S2 = "1" * 32, "2" * 32, "a" * 16, "b" * 16
+READ = TraceReadPath("b", "api", "B /api", lambda http, base, trace: Answer([], 404, None))
+SEARCH = SearchReadPath("b", "search", "B search", lambda http, base, query: None, kinds=frozenset())  # type: ignore[arg-type,return-value]
+
+
+def emission(name: str, pipeline: str = "collector") -> tuple[Scenario, Emission]:
+    target = Span(T1, S1, "publish")
+    linking = Span(T2, S2, "consume", links=(Link(T1, S1, attributes={"k": "v"}, flags=0x100),))
+    scenario = Scenario(name, "p", f"{name}.yaml", (TraceSpec("t", 1, (SpanSpec("s"),)),), pipelines=(pipeline,))  # type: ignore[arg-type]
+    return scenario, Emission(name, "run", pipeline, [target, linking], [target, linking],
+                              {linking.key: "consumer.consume", target.key: "producer.publish"})
+
+
+def test_judge_takes_each_hop_from_the_emissions_own_record() -> None:
+    scenario, sent = emission("one")
+    lost_link = Span(T2, S2, "consume")
+    observations = Observations(reads={ObservationKey("one", "collector", "b", "api"): [lost_link]},
+                                hop_records={("b", "one"): HopRecord(sent.sdk)})
+    cells = {c.feature: c for c in judge([scenario], [sent], {("one", "collector"): sent.sdk}, observations, [READ],
+                                         Topology())}
+    assert (cells["link.present"].verdict, cells["link.present"].changed_at) == ("lost", ["backend"])
+    assert cells["link.present"].hops == {"sdk": "preserved", "wire": "preserved", "collector": "preserved",
+                                          "backend": "lost"}
+
+
+def test_judge_pins_a_loss_on_the_collector_with_its_own_words() -> None:
+    scenario, sent = emission("one")
+    record = HopRecord([], dropped=2, messages=["collector exporter x/b.one dropped 2 span(s): boom"])
+    observations = Observations(reads={ObservationKey("one", "collector", "b", "api"): []},
+                                hop_records={("b", "one"): record})
+    (present, *_) = judge([scenario], [sent], {("one", "collector"): sent.sdk}, observations, [READ], Topology())
+    assert (present.verdict, present.changed_at) == ("lost", ["collector"])
+    assert present.evidence["hop_messages"] == {"collector": record.messages}
+
+
+def test_judge_gives_declared_gaps_unreached_backends_and_failed_reads_their_own_verdicts() -> None:
+    scenario, sent = emission("two", pipeline="direct")
+    unreached = judge([scenario], [sent], {}, Observations(), [READ], Topology(unreached=frozenset({("direct", "b")})))
+    assert {c.verdict for c in unreached} == {"n/a"} and "does not reach b" in unreached[0].reason
+    failed = judge([scenario], [sent], {}, Observations(), [READ],
+                   Topology(unreached=frozenset({("direct", "b")}), failed=frozenset({"b"})))
+    assert {c.verdict for c in failed} == {"error"}  # a backend that died is never n/a
+
+
+def test_judge_of_one_scenario_does_not_depend_on_the_others() -> None:
+    one, sent_one = emission("one")
+    two, sent_two = emission("two")
+    reads = {ObservationKey(name, "collector", "b", "api"): sent.sdk for name, sent in (("one", sent_one),
+                                                                                      ("two", sent_two))}
+    wire = {("one", "collector"): sent_one.sdk, ("two", "collector"): sent_two.sdk}
+    alone = judge([one], [sent_one], wire, Observations(reads=reads), [READ, SEARCH], Topology())
+    together = judge([one, two], [sent_one, sent_two], wire, Observations(reads=reads), [READ, SEARCH], Topology())
+    assert [c.to_json() for c in alone] == [c.to_json() for c in together if c.scenario == "one"]

@@ -1,0 +1,114 @@
+"""The whole run — stack, send, observe, judge, report — against a fake backend made of the
+project's own parts (tests/fakes), with no Go, Java or Docker: every fault path of the middle of
+a run, measured through the real code."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import jsonio
+from harness.backends import BACKENDS
+from harness.backends.base import Http
+from harness.matrix import RunResult, RunSettings, run_matrix
+from harness.report import to_document, validate, write
+from harness.scenario import load_scenario
+from tests.fakes.adapter import FakeBackend
+
+SCENARIO = """\
+name: direct-to-fake
+problem: A consumer links a producer; both are sent straight to the backend's own receiver.
+pipelines: [direct]
+traces:
+  - id: producer
+    spans:
+      - name: publish
+  - id: consumer
+    spans:
+      - name: consume
+        links:
+          - to: producer.publish
+            attributes: {reason: batch, n: 7}
+checks: [link.present, link.target_ids, link.attribute, search.link_attribute]
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_go_or_java(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only Python on PATH: nothing here may need the collector's, Jaeger's or Zipkin's toolchain."""
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable))
+
+
+def run(tmp_path: Path, timeout: float = 5.0, http: Http | None = None, **faults: Any) -> RunResult:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    scenario_file = tmp_path / "direct-to-fake.yaml"
+    scenario_file.write_text(textwrap.dedent(SCENARIO))
+    BACKENDS["fake"] = FakeBackend(**faults)
+    try:
+        settings = RunSettings(scenarios=[load_scenario(scenario_file)], reports_dir=tmp_path / "reports",
+                               backends=["fake"], runtime="local", runtime_reason="a test", visibility_timeout=timeout,
+                               http=http)
+        result = run_matrix(settings, notify=lambda message: None)
+    finally:
+        del BACKENDS["fake"]
+    write(result, tmp_path / "reports")
+    return result
+
+
+def cells(result: RunResult) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(c["feature"], c["read_path"]): c for c in to_document(result)["cells"]}
+
+
+def test_run_stage_a_healthy_backend_gives_preserved_cells_and_a_valid_report(tmp_path: Path) -> None:
+    result = run(tmp_path)
+    found = cells(result)
+    assert result.problems == []
+    for feature in ("link.present", "link.target_ids", "link.attribute.string", "link.attribute.int"):
+        assert found[(feature, "api")]["verdict"] == "preserved", feature
+    assert found[("search.link_attribute", "search")]["verdict"] == "preserved"
+    document = to_document(result)
+    validate(document)
+    jsonio.loads_strictly((result.run_dir / "matrix.json").read_text())
+    assert (result.run_dir / "raw" / "fake" / "api").glob("*.json")
+    assert result.versions["fake"] == "0 (fake)"
+    assert set(result.stages) >= {"startup", "emit", "visibility", "read", "check"}
+
+
+@pytest.mark.parametrize("fault", ["not_found", "empty", "non_json", "refuse"])
+def test_run_stage_a_backend_that_never_shows_a_span_is_an_error_not_a_loss(tmp_path: Path, fault: str) -> None:
+    result = run(tmp_path, timeout=2.0, reads=fault)
+    read_cells = [c for (feature, path), c in cells(result).items() if path == "api"]
+    assert read_cells and {c["verdict"] for c in read_cells} == {"error"}
+    assert all("still not there after 2s" in c["reason"] for c in read_cells), read_cells[0]["reason"]
+    assert any("Fake /api/traces" in problem for problem in result.problems)
+
+
+def test_run_stage_a_read_that_times_out_is_an_error(tmp_path: Path) -> None:
+    result = run(tmp_path, timeout=2.0, http=Http(timeout=0.5), reads="slow", slow_seconds=3)
+    present = cells(result)[("link.present", "api")]
+    assert present["verdict"] == "error" and "Timeout" in present["reason"]
+
+
+def test_run_stage_a_search_that_fails_its_control_query_is_not_judged(tmp_path: Path) -> None:
+    search = cells(run(tmp_path, search="control_miss"))[("search.link_attribute", "search")]
+    assert search["verdict"] == "error" and "did not find the span even by its run id" in search["reason"]
+
+
+def test_run_stage_a_search_miss_is_a_loss_but_an_error_status_is_not(tmp_path: Path) -> None:
+    missed = cells(run(tmp_path / "miss", search="miss"))[("search.link_attribute", "search")]
+    assert (missed["verdict"], missed["hop"]) == ("lost", "backend")
+    failing = cells(run(tmp_path / "error", search="error"))[("search.link_attribute", "search")]
+    assert failing["verdict"] == "error" and "HTTP 500" in failing["reason"]
+
+
+def test_run_stage_a_backend_that_dies_is_named_at_once(tmp_path: Path) -> None:
+    result = run(tmp_path, timeout=30.0, reads="not_found", die_after=1.0)
+    present = cells(result)[("link.present", "api")]
+    assert present["verdict"] == "error" and "fake exited with code 3 during the run" in present["reason"]
+    assert result.stages["visibility"] < 15  # not the 30 s deadline
+    assert sum("fake exited with code 3" in problem for problem in result.problems) == 1
