@@ -391,7 +391,8 @@ def check_order(subject: Subject) -> Outcome | None:
         if len(span.links) < 2 or not _distinguishable(span.links):
             continue
         pairs = [pair for pair in pair_links(span, seen, label) if pair.received_index is not None]
-        sent[label] = f"{len(span.links)} links, in order"
+        # Worded exactly as an unchanged hop's view, so that no hop looks changed by wording alone.
+        sent[label] = "in order"
         if not pairs:
             statuses.append(MISSING)
             received[label] = None

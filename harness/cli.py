@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -44,6 +45,13 @@ def _progress(started: float) -> Callable[[str], None]:
     return notify
 
 
+def _seconds(context: click.Context, parameter: click.Parameter, value: float) -> float:
+    """A deadline: a finite number of seconds above zero, at most a day."""
+    if not math.isfinite(value) or not 0 < value <= 86400:
+        raise UsageError(f"{parameter.opts[0]} {value}: give a number of seconds above 0 and at most 86400")
+    return value
+
+
 @click.group()
 @click.version_option(__version__, prog_name="linkmatrix")
 def cli() -> None:
@@ -56,7 +64,7 @@ def cli() -> None:
               help="Where run folders go; `latest` points at the newest.")
 @click.option("--backend", "backends", multiple=True, type=click.Choice(sorted(BACKENDS)),
               help="Only these backends (repeatable). Default: all.")
-@click.option("--timeout", "visibility_timeout", default=60.0, show_default=True,
+@click.option("--timeout", "visibility_timeout", default=60.0, show_default=True, callback=_seconds,
               help="Seconds each read path may take to show every span.")
 @click.option("--runtime", type=click.Choice(["auto", "local", "docker", "external"]), default="auto",
               envvar="LINKMATRIX_RUNTIME", show_default=True,
@@ -123,7 +131,8 @@ def _writable_folder(folder: Path, option: str) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except FileExistsError:
-        raise UsageError(f"{option} {folder}: is a file, not a folder; name a folder for the run reports") from None
+        what = "a broken link" if folder.is_symlink() else "a file, not a folder"
+        raise UsageError(f"{option} {folder}: is {what}; name a folder for the run reports") from None
     except OSError as error:
         raise UsageError(f"{option} {folder}: cannot write there ({error.strerror or error}); "
                          "name a writable folder") from None

@@ -18,6 +18,7 @@ from .emit import Emission
 from .evidence import Evidence
 from .recorder import Recorder
 from .records import HopRecord, Key
+from .sending import Delivery
 from .stack import Stack
 from .wait import wait_until
 
@@ -29,9 +30,11 @@ def keys_of(emission: Emission) -> set[Key]:
 class CollectorHop:
     """The records of one backend, keyed by scenario, with an event per scenario once settled."""
 
-    def __init__(self, stack: Stack, backend: str, emissions: Sequence[Emission]) -> None:
+    def __init__(self, stack: Stack, backend: str, emissions: Sequence[Emission],
+                 ingest: dict[str, Delivery] | None = None) -> None:
         self.stack = stack
         self.backend = backend
+        self.ingest = ingest or {}  # scenario → what the collector's receiver did with its requests
         self.pending = {e.scenario: e for e in emissions}
         self.owner = {key: e.scenario for e in emissions for key in keys_of(e)}  # span → its scenario
         self.records: dict[str, HopRecord] = {}
@@ -48,6 +51,11 @@ class CollectorHop:
         for key, why in (tap.refusals() if tap else {}).items():
             if self.owner.get(key) in found:
                 found[self.owner[key]].refused[key] = why
+        for key, why in (tap.undelivered() if tap else {}).items():
+            if self.owner.get(key) in found:
+                found[self.owner[key]].undelivered[key] = why
+        for scenario, record in found.items():
+            self._add_ingest(scenario, record)
         collector = self.stack.collector
         for failure in pipeline.export_failures(collector.read_log()) if collector else []:
             backend, scenario = self.stack.exporters.get(failure.exporter, ("", ""))
@@ -56,14 +64,26 @@ class CollectorHop:
                 found[scenario].messages.append(failure.describe())
         return found
 
+    def _add_ingest(self, scenario: str, record: HopRecord) -> None:
+        """Requests the collector itself refused never reach any tap: its answer accounts for them."""
+        delivery = self.ingest.get(scenario)
+        if delivery is None:
+            return
+        if delivery.refused:
+            record.dropped += len(delivery.refused)
+            record.messages.extend(f"the collector refused the request: {why}"
+                                   for why in sorted(set(delivery.refused.values())))
+        if delivery.undelivered:
+            record.broken = f"the collector could not be reached: {sorted(set(delivery.undelivered.values()))[0]}"
+
     def _publish(self, found: dict[str, HopRecord]) -> bool:
-        # A dead collector forwards nothing more: what its tap holds now is its final record.
+        # A dead collector forwards nothing more, and what it would have done is unknown.
         collector = self.stack.collector
         death = collector.death_notice() if collector else None
         for scenario, record in found.items():
-            if death or record.settled(keys_of(self.pending[scenario])):
-                if death:
-                    record.messages.append(death.splitlines()[0])
+            if death or record.broken or record.settled(keys_of(self.pending[scenario])):
+                if death and not record.settled(keys_of(self.pending[scenario])):
+                    record.broken = death.splitlines()[0]
                 self._settle(scenario, record)
         if death:
             self.stack.recorder.problem(death)
@@ -87,7 +107,7 @@ class CollectorHop:
             except Exception:
                 last = {scenario: HopRecord([], exact=self.backend in self.stack.egress) for scenario in self.pending}
             for scenario, record in last.items():
-                record.messages.append(f"the collector hop did not settle: {str(error).splitlines()[0]}")
+                record.broken = record.broken or f"the collector hop did not settle: {str(error).splitlines()[0]}"
                 self._settle(scenario, record)
         tap = self.stack.egress.get(self.backend)
         if tap is not None:

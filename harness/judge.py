@@ -23,7 +23,7 @@ from .hops import (
 from .model import Span
 from .observe import ObservationKey, Observations
 from .scenario import Scenario
-from .vocabulary import COLLECTOR, Pipeline
+from .vocabulary import COLLECTOR, ERROR, Pipeline
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,15 @@ def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
         return not_in_pipeline(emission, feature, path)
     # Every hop is this emission's own record: no verdict depends on other scenarios.
     hop_spans = {"sdk": emission.sdk, "wire": wire.get((emission.scenario, pipeline), [])}
-    record = observations.hop_records.get((path.backend, emission.scenario)) if pipeline == COLLECTOR else None
-    if record is not None:
-        hop_spans["collector"] = record.view({span.key for span in emission.sdk})
+    keys = {span.key for span in emission.sdk}
+    records = observations.hop_records if pipeline == COLLECTOR else observations.direct_records
+    record = records.get((path.backend, emission.scenario))
+    if record is not None and pipeline == COLLECTOR:
+        hop_spans["collector"] = record.view(keys)
     upstream = upstream_outcomes(emission, feature, hop_spans)
+    if record is not None and record.unmeasurable(keys):  # could not measure: never a verdict
+        return Cell(emission.scenario, feature, path.backend, path.name, pipeline, ERROR,
+                    reason=record.unmeasurable(keys), hops={hop: outcome.verdict for hop, outcome in upstream.items()})
     key = ObservationKey(emission.scenario, pipeline, path.backend, path.name)
     unread = LinkmatrixError("not read")
     if isinstance(path, SearchReadPath):

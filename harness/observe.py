@@ -30,7 +30,7 @@ from .records import HopRecord, Key
 from .searchability import Probe, probes_for, run_probes, unanswered
 from .sending import Sent
 from .stack import Stack
-from .vocabulary import COLLECTOR, Pipeline
+from .vocabulary import COLLECTOR, DIRECT, Pipeline
 from .wait import wait_until
 
 SETTLE_TIMEOUT = 120.0  # Tempo writes its block seconds after a trace goes idle; minutes mean it is stuck
@@ -47,7 +47,10 @@ class ObservationKey(NamedTuple):
 class Observations:
     reads: dict[ObservationKey, list[Span] | Exception] = field(default_factory=dict)
     searches: dict[ObservationKey, list[Probe] | Exception] = field(default_factory=dict)
-    hop_records: dict[tuple[str, str], HopRecord] = field(default_factory=dict)  # (backend, scenario) → record
+    # (backend, scenario) → what the collector hop recorded toward that backend
+    hop_records: dict[tuple[str, str], HopRecord] = field(default_factory=dict)
+    # (backend, scenario) → what the wire tap recorded of the direct pipeline's requests to that backend
+    direct_records: dict[tuple[str, str], HopRecord] = field(default_factory=dict)
 
 
 def settle_marks(stack: Stack, http: Http) -> dict[str, Any]:
@@ -93,7 +96,25 @@ class Observer:
         collector = stack.collector
         if collector is not None and collector.started_here:  # someone else's collector: no record
             through = [e for e in sent.emissions if e.pipeline == COLLECTOR]
-            self.hops = {name: CollectorHop(stack, name, through) for name in self.adapters if name in stack.services}
+            ingest = {scenario: delivery for (scenario, pipeline, _), delivery in sent.delivery.items()
+                      if pipeline == COLLECTOR}
+            self.hops = {name: CollectorHop(stack, name, through, ingest) for name in self.adapters
+                         if name in stack.services}
+        self.direct = self._direct_records()
+
+    def _direct_records(self) -> dict[tuple[str, str], HopRecord]:
+        """The direct pipeline's wire tap forwards to each backend's receiver: what each answered."""
+        records = {}
+        for backend in self.stack.backends:
+            if not (backend.otlp_port and backend.name in self.stack.services):
+                continue
+            address = self.stack.services[backend.name].address(backend.otlp_port)
+            for (scenario, pipeline, upstream), delivery in self.sent.delivery.items():
+                if pipeline == DIRECT and upstream == address:
+                    records[(backend.name, scenario)] = HopRecord(
+                        self.sent.wire.get((scenario, DIRECT), []), refused=delivery.refused,
+                        undelivered=delivery.undelivered)
+        return records
 
     def observe(self) -> Observations:
         self.recorder.notify("waiting until every read path shows every span")
@@ -120,6 +141,7 @@ class Observer:
         for backend, hop in self.hops.items():
             for scenario, record in hop.records.items():
                 observations.hop_records[(backend, scenario)] = record
+        observations.direct_records = self.direct
         detail = self.recorder.detail
         self.recorder.set_stage("visibility", max(detail.get("visibility", {}).values(), default=0.0))
         self.recorder.set_stage("search", max(detail.get("search", {}).values(), default=0.0))
@@ -146,10 +168,12 @@ class Observer:
         return self._read(path, emissions)
 
     def _reaching(self, backend: str, emission: Emission) -> set[Key]:
+        expected = {span.key for span in emission.sdk}
+        if emission.pipeline == DIRECT:
+            direct = self.direct.get((backend, emission.scenario))
+            return direct.reaching_backend(expected) if direct else expected
         hop = self.hops.get(backend)
-        if emission.pipeline != COLLECTOR or hop is None:
-            return {span.key for span in emission.sdk}
-        return hop.reaching(emission, self.timeout, self.cancel)
+        return hop.reaching(emission, self.timeout, self.cancel) if hop else expected
 
     # -- trace reads ------------------------------------------------------------------------------
     def _read(self, path: TraceReadPath, emissions: list[Emission]) -> dict[ObservationKey, Any]:

@@ -6,10 +6,13 @@ line and the field (`traces[1].spans[0].links[0].to`), so a user can fix it with
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import math
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any
 
 import jsonschema
 import yaml
+from opentelemetry.trace import TraceState
 
 from .errors import ScenarioError
 from .features import FEATURES, is_known
@@ -37,6 +41,12 @@ MAX_LINKS = 1_000_000  # links of one scenario, counts and fan-outs included
 MAX_ATTRIBUTE_VALUES = 5_000_000  # link attribute values of one scenario, generated ones included
 MAX_TEXT = 64 * 1024 * 1024  # characters of link attribute text of one scenario
 INT64 = (-(2**63), 2**63 - 1)  # OTLP's int is a signed 64-bit integer
+# JSON Schema counts 2.0 as an integer; a scenario's counts must be written as integers (a 2.0 in
+# `repeat:` is a mistake, and 2.0 as an attribute value is a double).
+_VALIDATOR = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, instance: isinstance(instance, int) and not isinstance(instance, bool)))
 # libyaml's parser when PyYAML has it (the pure-Python one is ~10× slower on big files).
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -239,9 +249,53 @@ def _links_with_where(data: dict[str, Any]) -> Iterable[tuple[list[Any], dict[st
                 yield ["traces", t_index, "spans", s_index, "links", l_index], link
 
 
+def trace_state_pairs(text: str) -> list[tuple[str, str]]:
+    """A W3C tracestate as (key, value) members: optional whitespace around members trimmed,
+    empty members skipped (both allowed by W3C)."""
+    members = [item.strip() for item in text.split(",")]
+    return [(key, value) for key, _, value in (member.partition("=") for member in members if member)]
+
+
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """The SDK says why it refuses a value in a log line; here the refusal becomes our own message."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _trace_state_problem(text: str) -> str | None:
+    """Why a scenario's trace_state cannot be a W3C tracestate (the SDK would silently drop it)."""
+    pairs = trace_state_pairs(text)
+    if len(pairs) > 32:
+        return f"has {len(pairs)} members; a W3C tracestate holds at most 32"
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        return f"uses the key {next(key for key in keys if keys.count(key) > 1)!r} twice"
+    with _quiet("opentelemetry"):
+        for key, value in pairs:
+            if len(TraceState([(key, value)])) != 1:
+                return (f"{key}={value!r} is not a W3C tracestate member (a lowercase key of a-z0-9_-*/@, "
+                        "and a printable value without ',' or '=')")
+    return None
+
+
 def _value_errors(data: dict[str, Any]) -> Iterable[tuple[list[Any], str]]:
-    """Values the schema lets through but no OTLP type can carry, or that would not fit in memory."""
+    """Values the schema lets through but no OTLP type can carry, or that would not fit in memory,
+    or that the SDK would silently change (so that a scenario mistake never becomes a finding)."""
     for where, link in _links_with_where(data):
+        if "trace_state" in link:
+            problem = _trace_state_problem(str(link["trace_state"]))
+            if problem:
+                yield [*where, "trace_state"], problem
+        generated = {f"gen.{n}" for n in range(int(link.get("generated_attributes", 0)))}
+        for key in sorted(generated & set(link.get("attributes", {}))):
+            yield [*where, "attributes", key], (f"{key} is also the name of a generated attribute "
+                                                "(generated_attributes writes gen.0 … gen.N-1); rename it")
         for key, value in link.get("attributes", {}).items():
             at = [*where, "attributes", key]
             items = value if isinstance(value, list) else [value]
@@ -360,22 +414,72 @@ def _read_text(path: Path, shown: str) -> str:
                             f"{error.start}); save it as UTF-8", line) from None
 
 
+class _RecursiveAliasError(Exception):
+    pass
+
+
 def _expanded_size(root: yaml.Node) -> int:
     """How many values the document holds once its aliases are expanded (shared nodes counted once
-    per use), computed without expanding anything."""
-    sizes: dict[int, int] = {}
-    order: list[yaml.Node] = []
-    stack = [root]
-    while stack:  # children before parents, each node once
-        node = stack.pop()
-        if id(node) in sizes:
+    per use), computed without expanding anything: a post-order walk, each node sized once. An
+    alias that contains itself raises _RecursiveAliasError."""
+    size: dict[int, int] = {}
+    expanding: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_sized = stack.pop()
+        if children_sized:
+            size[id(node)] = min(1 + sum(size[id(child)] for child in _children(node)), MAX_YAML_VALUES + 1)
+            expanding.discard(id(node))
             continue
-        sizes[id(node)] = -1
-        order.append(node)
+        if id(node) in size:
+            continue
+        if id(node) in expanding:  # met again inside its own expansion
+            raise _RecursiveAliasError
+        expanding.add(id(node))
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in expanding:
+                raise _RecursiveAliasError
+            if id(child) not in size:
+                stack.append((child, False))
+    return size[id(root)]
+
+
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+
+def _check_nodes(root: yaml.Node, shown: str) -> None:
+    """What YAML lets through silently: a key written twice in one mapping (the last would win), and a
+    number too big for a double (it would become infinity). Each node is looked at once."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in keys:
+                        raise ScenarioError(shown, str(key.value), "is written twice in the same mapping; "
+                                            "keep one (YAML would silently keep the last)", key.start_mark.line + 1)
+                    keys.add(key.value)
+        elif isinstance(node, yaml.ScalarNode) and node.tag == _FLOAT_TAG and _overflows(node.value):
+            raise ScenarioError(shown, node.value, "is beyond the largest double (it would become infinity); "
+                                "write .inf if you mean infinity", node.start_mark.line + 1)
         stack.extend(_children(node))
-    for node in reversed(order):
-        sizes[id(node)] = min(1 + sum(sizes[id(child)] for child in _children(node)), MAX_YAML_VALUES + 1)
-    return sizes[id(root)]
+
+
+def _overflows(text: str) -> bool:
+    spelled = text.strip().lower().lstrip("+-")
+    if spelled in (".inf",):
+        return False
+    try:
+        return math.isinf(float(text.replace("_", "")))
+    except ValueError:
+        return False
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -393,7 +497,12 @@ def _parse_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
         if root is not None and _expanded_size(root) > MAX_YAML_VALUES:
             raise ScenarioError(shown, "", f"its YAML aliases expand to more than {MAX_YAML_VALUES:,} values; "
                                 "write the values out, or use repeat:/count:")
+        if root is not None:
+            _check_nodes(root, shown)
         return root, loader.construct_document(root) if root is not None else None
+    except _RecursiveAliasError:
+        raise ScenarioError(shown, "", "a YAML alias refers to a value that contains it (a recursive alias); "
+                            "write the value out") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)
@@ -417,7 +526,7 @@ def load_scenario(path: Path | str) -> Scenario:
                             "on/off/yes/no/true/false and numbers as other types; put it in quotes",
                             _line_of(root, parts[:-1]))
     try:
-        errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data),
+        errors = sorted(_VALIDATOR(_schema()).iter_errors(data),
                         key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     except RecursionError:
         raise ScenarioError(shown, "", "is nested too deeply to be a scenario (a few levels are enough)") from None

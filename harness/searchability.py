@@ -26,6 +26,9 @@ from .vocabulary import CONTROL, LINK_ATTRIBUTE, LINK_SPAN_ID, LINK_TRACE_ID
 from .wait import wait_until
 
 SEARCHABLE_TYPES = ("string", "int", "bool")  # what a tag or TraceQL equality can express
+# Linking spans probed per scenario: a search that finds ten of them finds the rest the same way,
+# and 150 identical probes would only make the run slower.
+MAX_PROBED_SPANS = 10
 
 
 @dataclass
@@ -47,25 +50,29 @@ def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
     probes: list[Probe] = []
     service = f"linkmatrix-{emission.scenario}"
     start, end = int(emission.started) - 60, int(emission.ended) + 3600
-    for span in emission.linking_spans_as_finished:
-        link = next((link for link in span.links if link.trace_id != INVALID_TRACE_ID), None)
-        if link is None:
-            continue
+    # Every span of the scenario could match a query: ask for more results than that.
+    limit = max(100, 2 * len(emission.sdk) + 10)
+    linking = [(span, link) for span in emission.linking_spans_as_finished
+               if (link := next((link for link in span.links if link.trace_id != INVALID_TRACE_ID), None))]
+    for span, link in linking[:MAX_PROBED_SPANS]:
         label = emission.labels.get(span.key, span.name)
         if features and not probes:
             probes.append(Probe(CONTROL, SearchQuery(CONTROL, emission.run_id, service, start, end,
-                                                     key=RUN_ID_ATTRIBUTE, span_name=span.name), label, span.key))
+                                                     key=RUN_ID_ATTRIBUTE, span_name=span.name, limit=limit),
+                                label, span.key))
         for feature in features:
             kind = FEATURES[feature].search
             if kind == LINK_TRACE_ID:
-                probes.append(Probe(feature, SearchQuery(kind, link.trace_id, service, start, end), label, span.key))
+                probes.append(Probe(feature, SearchQuery(kind, link.trace_id, service, start, end, limit=limit),
+                                    label, span.key))
             elif kind == LINK_SPAN_ID:
-                probes.append(Probe(feature, SearchQuery(kind, link.span_id, service, start, end), label, span.key))
+                probes.append(Probe(feature, SearchQuery(kind, link.span_id, service, start, end, limit=limit),
+                                    label, span.key))
             elif kind == LINK_ATTRIBUTE:
                 for key, value in sorted(link.attributes.items()):
                     if value_type(value) in SEARCHABLE_TYPES:
-                        probes.append(Probe(feature, SearchQuery(kind, value, service, start, end, key=key),
-                                            label, span.key))
+                        probes.append(Probe(feature, SearchQuery(kind, value, service, start, end, key=key,
+                                                                 limit=limit), label, span.key))
     return probes
 
 

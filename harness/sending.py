@@ -8,19 +8,29 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from .emit import Emission, emit
-from .errors import LinkmatrixError
 from .evidence import Evidence
 from .model import Span
 from .recorder import Recorder
+from .records import Key
 from .stack import Stack
 from .taps import OtlpGrpcTap
 from .vocabulary import COLLECTOR, Pipeline
 
 
 @dataclass
+class Delivery:
+    """What the next hop after the wire did with one scenario's requests."""
+
+    refused: dict[Key, str] = field(default_factory=dict)  # span → the next hop's own answer
+    undelivered: dict[Key, str] = field(default_factory=dict)  # span → why it could not be reached
+
+
+@dataclass
 class Sent:
     emissions: list[Emission] = field(default_factory=list)
     wire: dict[tuple[str, Pipeline], list[Span]] = field(default_factory=dict)  # (scenario, pipeline) → wire
+    # (scenario, pipeline, next hop "host:port") → what that hop did with the requests
+    delivery: dict[tuple[str, Pipeline, str], Delivery] = field(default_factory=dict)
     ended: float = 0.0  # monotonic time the last export finished
 
 
@@ -35,13 +45,26 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
         for scenario in stack.scenarios:
             if pipeline_name not in scenario.pipelines:
                 continue
+            death = stack.collector.death_notice() if pipeline_name == COLLECTOR and stack.collector else None
+            if death:  # nothing more can go through it: say so once, send nothing more its way
+                recorder.problem(death)
+                break
             recorder.notify(f"emitting {scenario.name}" + (f" ({pipeline_name})" if pipeline_name != COLLECTOR else ""))
-            with OtlpGrpcTap(stack.upstreams(pipeline_name, scenario.name), stack.run_id) as tap:
-                try:
-                    sent.emissions.append(emit(scenario, stack.run_id, tap.address, pipeline_name))
-                except LinkmatrixError as error:
-                    recorder.problem(str(error))
+            upstreams = stack.upstreams(pipeline_name, scenario.name)
+            with OtlpGrpcTap(upstreams, stack.run_id) as tap:
+                emission = emit(scenario, stack.run_id, tap.address, pipeline_name)
+                sent.emissions.append(emission)
                 sent.wire[(scenario.name, pipeline_name)] = tap.spans()
+                for upstream in upstreams:
+                    sent.delivery[(scenario.name, pipeline_name, upstream)] = Delivery(
+                        tap.refusals(upstream), tap.undelivered(upstream))
+                for upstream, delivery in ((u, sent.delivery[(scenario.name, pipeline_name, u)]) for u in upstreams):
+                    if delivery.undelivered:  # could not measure: a problem of the run, not a finding
+                        recorder.problem(f"scenario {scenario.name}: {upstream} could not be reached: "
+                                         f"{sorted(set(delivery.undelivered.values()))[0]}")
+                if emission.export_failures and not (tap.refusals() or tap.undelivered()):
+                    recorder.problem(f"scenario {scenario.name}: the SDK's exporter failed {emission.export_failures} "
+                                     "export(s) that never reached linkmatrix's wire tap (see logs/sdk.log)")
                 evidence.save(f"raw/wire/{pipeline_name}.jsonl", partial(tap.save, append=True))
     sent.ended = time.monotonic()
     recorder.stage("emit", sent.ended - started)

@@ -32,12 +32,14 @@ Decode = Callable[[bytes], list[Span]]
 
 
 class Exchange:
-    """One request that crossed a tap, what the next hop said when it refused it ("" when it took
-    it), and its spans, decoded on first use."""
+    """One request that crossed a tap, and per next hop ("host:port") what became of it: refused
+    (the next hop answered no, in its own words) or undelivered (it could not be reached at all).
+    Its spans are decoded on first use."""
 
     def __init__(self, payload: bytes, decode: Decode) -> None:
         self.payload = payload
-        self.refusal = ""
+        self.refusals: dict[str, str] = {}
+        self.undelivered: dict[str, str] = {}
         self._decode = decode
         self._spans: list[Span] | None = None
 
@@ -60,9 +62,12 @@ class _Recorder:
         with self.lock:
             self.exchanges.append(exchange)
 
-    def refuse(self, exchange: Exchange, why: str) -> None:
+    def outcome(self, exchange: Exchange, upstream: str, refused: str = "", undelivered: str = "") -> None:
         with self.lock:
-            exchange.refusal = why
+            if refused:
+                exchange.refusals[upstream] = refused
+            if undelivered:
+                exchange.undelivered[upstream] = undelivered
 
     def recorded(self) -> list[Exchange]:
         with self.lock:
@@ -71,10 +76,21 @@ class _Recorder:
     def spans(self) -> list[Span]:
         return [span for exchange in self.recorded() for span in exchange.spans]
 
-    def refusals(self) -> dict[Key, str]:
-        """(trace id, span id) → what the next hop answered, for every span it refused."""
-        return {span.key: exchange.refusal for exchange in self.recorded() if exchange.refusal
-                for span in exchange.spans}
+    def refusals(self, upstream: str | None = None) -> dict[Key, str]:
+        """(trace id, span id) → what the next hop (or `upstream`) answered, for every span it refused."""
+        return self._by_span(lambda exchange: exchange.refusals, upstream)
+
+    def undelivered(self, upstream: str | None = None) -> dict[Key, str]:
+        """(trace id, span id) → why the next hop (or `upstream`) could not be reached with it."""
+        return self._by_span(lambda exchange: exchange.undelivered, upstream)
+
+    def _by_span(self, outcomes: Callable[[Exchange], dict[str, str]], upstream: str | None) -> dict[Key, str]:
+        found: dict[Key, str] = {}
+        for exchange in self.recorded():
+            why = outcomes(exchange).get(upstream) if upstream else "; ".join(outcomes(exchange).values())
+            if why:
+                found.update((span.key, why) for span in exchange.spans)
+        return found
 
 
 def _otlp_decoder(run_id: str | None) -> Decode:
@@ -84,9 +100,16 @@ def _otlp_decoder(run_id: str | None) -> Decode:
     return decode
 
 
+# A tap must never be the hop that refuses a request: the next hop's own limit is what is measured.
+_NO_LIMIT = [("grpc.max_receive_message_length", 1 << 30), ("grpc.max_send_message_length", 1 << 30)]
+# gRPC codes that mean the next hop was not reached (or did not answer), not that it said no.
+_NOT_REACHED = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+
+
 class _Forwarder(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self, upstreams: list[str], recorder: _Recorder, decode: Decode) -> None:
-        self._channels = [grpc.insecure_channel(upstream) for upstream in upstreams]
+        self.upstreams = upstreams
+        self._channels = [grpc.insecure_channel(upstream, options=_NO_LIMIT) for upstream in upstreams]
         self._stubs = [trace_service_pb2_grpc.TraceServiceStub(channel)  # type: ignore[no-untyped-call]
                        for channel in self._channels]
         self._recorder = recorder
@@ -98,17 +121,22 @@ class _Forwarder(trace_service_pb2_grpc.TraceServiceServicer):
         self._recorder.add(exchange)
         response = trace_service_pb2.ExportTraceServiceResponse()
         failures: list[grpc.RpcError] = []
-        for stub in self._stubs:  # every upstream gets the batch, even after one failed
+        for upstream, stub in zip(self.upstreams, self._stubs, strict=True):  # each gets it, even after one failed
             try:
-                response = stub.Export(request, timeout=10)
+                answer = stub.Export(request, timeout=10)
             except grpc.RpcError as error:
                 failures.append(error)
-        rejected = response.partial_success.rejected_spans
-        if failures:  # the next hop's own words, kept as evidence
-            self._recorder.refuse(exchange, "; ".join(f"{f.code().name}: {f.details()}" for f in failures))
+                why = f"{error.code().name}: {error.details()}"
+                not_reached = error.code() in _NOT_REACHED
+                self._recorder.outcome(exchange, upstream, refused="" if not_reached else why,
+                                       undelivered=why if not_reached else "")
+                continue
+            response = answer
+            if answer.partial_success.rejected_spans:  # the next hop's own words, kept as evidence
+                self._recorder.outcome(exchange, upstream, refused=f"rejected {answer.partial_success.rejected_spans} "
+                                       f"span(s): {answer.partial_success.error_message}")
+        if failures:  # hand the next hop's answer back to the sender
             context.abort(failures[0].code(), "upstream: " + "; ".join(str(f.details()) for f in failures))
-        elif rejected:
-            self._recorder.refuse(exchange, f"rejected {rejected} span(s): {response.partial_success.error_message}")
         return response
 
     def close(self) -> None:
@@ -123,7 +151,7 @@ class OtlpGrpcTap(_Recorder):
     def __init__(self, upstreams: list[str], run_id: str | None = None, port: int = 0) -> None:
         super().__init__()
         self._forwarder = _Forwarder(upstreams, self, _otlp_decoder(run_id))
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=_NO_LIMIT)
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
             self._forwarder, self._server)
         self.port = self._server.add_insecure_port(f"127.0.0.1:{port}")
@@ -184,10 +212,13 @@ class HttpPostTap(_Recorder):
                 try:
                     answer = requests.post(tap.upstream + self.path, data=raw, headers=forward_headers, timeout=10)
                     status, content = answer.status_code, answer.content
+                    if exchange is not None and status >= 300:  # the next hop's own words
+                        tap.outcome(exchange, tap.upstream,
+                                    refused=f"HTTP {status}: {content.decode(errors='replace').strip()[:500]}")
                 except requests.RequestException as error:
                     status, content = 502, str(error).encode()
-                if exchange is not None and status >= 300:
-                    tap.refuse(exchange, f"HTTP {status}: {content.decode(errors='replace').strip()[:500]}")
+                    if exchange is not None:
+                        tap.outcome(exchange, tap.upstream, undelivered=f"{type(error).__name__}: {error}")
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()

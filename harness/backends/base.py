@@ -78,6 +78,7 @@ class SearchQuery:
     # The span's own name: narrows a control query to the very span, so that the other spans of
     # the run (or of a scenario with many traces) can never push it out of a limited result.
     span_name: str = ""
+    limit: int = 100  # results asked for: more than the spans that can match, so none is cut off
 
 
 @dataclass
@@ -145,6 +146,8 @@ class Tap(Protocol):
     def spans(self) -> list[Span]: ...
 
     def refusals(self) -> dict[tuple[str, str], str]: ...
+
+    def undelivered(self) -> dict[tuple[str, str], str]: ...
 
     def save(self, path: Path) -> None: ...
 

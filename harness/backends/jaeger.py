@@ -90,7 +90,7 @@ def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
     """Jaeger UI's search: /api/traces?service=…&tags={"key":"value"}. Its tags match span and
     process tags and log fields; whether they match link attributes is what this measures."""
     params: dict[str, Any] = {"service": query.service, "tags": json.dumps({query.key: tag_text(query.value)}),
-                              "start": query.start * 1_000_000, "end": query.end * 1_000_000, "limit": 100}
+                              "start": query.start * 1_000_000, "end": query.end * 1_000_000, "limit": query.limit}
     if query.span_name:
         params["operation"] = query.span_name
     status, body = http.get_json(f"{base_url}/api/traces", params)

@@ -71,7 +71,7 @@ def traceql(query: SearchQuery) -> str:
 
 def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
     text = traceql(query)
-    status, body = http.get_json(f"{base_url}/api/search", {"q": text, "limit": 100, "spss": 100,
+    status, body = http.get_json(f"{base_url}/api/search", {"q": text, "limit": query.limit, "spss": query.limit,
                                                              "start": query.start, "end": query.end})
     return SearchAnswer(normalize_search(body) if status == 200 else set(), status, body, text)
 

@@ -76,7 +76,8 @@ def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
     """Zipkin's tag query: annotationQuery=key=value matches a whole tag value exactly."""
     annotation = f"{query.key}={tag_text(query.value)}"
     params: dict[str, Any] = {"serviceName": query.service, "annotationQuery": annotation,
-                              "endTs": query.end * 1000, "lookback": (query.end - query.start) * 1000, "limit": 100}
+                              "endTs": query.end * 1000, "lookback": (query.end - query.start) * 1000,
+                              "limit": query.limit}
     if query.span_name:
         params["spanName"] = query.span_name
     status, body = http.get_json(f"{base_url}/api/v2/traces", params)

@@ -102,15 +102,25 @@ def write(result: RunResult, reports_dir: Path) -> dict[str, Path]:
         raise LinkmatrixError(f"{paths['json']} does not follow its schema (a linkmatrix bug, please report it): "
                               f"{'/'.join(map(str, error.absolute_path))}: {error.message}") from None
     paths["markdown"].write_text(render_markdown(document))
-    point_latest(reports_dir, run_dir)
+    left = point_latest(reports_dir, run_dir)
+    if left:
+        result.problems.append(left)
     return paths
 
 
-def point_latest(reports_dir: Path, run_dir: Path) -> None:
-    """reports/latest → the newest run (a relative symlink, replaced atomically)."""
+def point_latest(reports_dir: Path, run_dir: Path) -> str | None:
+    """reports/latest → the newest run (a relative symlink, replaced atomically). Something else
+    named `latest` (a folder, a file) is never replaced: returns why it was left."""
     latest = reports_dir / "latest"
+    if latest.exists() and not latest.is_symlink():
+        return f"{latest} is not a link made by linkmatrix; left as it is (this run is in {run_dir})"
     temporary = reports_dir / f".latest-{os.getpid()}"
     if temporary.is_symlink():
         temporary.unlink()
     temporary.symlink_to(run_dir.name)
-    os.replace(temporary, latest)
+    try:
+        os.replace(temporary, latest)
+    finally:
+        if temporary.is_symlink():
+            temporary.unlink()
+    return None

@@ -93,7 +93,7 @@ class Service:
         if how is None:
             return None
         tail = "\n".join(self.read_log().splitlines()[-8:])
-        return f"{self.name} {how} during the run" + (f"; last lines of its log:\n{tail}" if tail else "")
+        return f"{self.name} {how} during the run" + (f"\n--- last lines of its log ---\n{tail}" if tail else "")
 
 
 class Component(Protocol):

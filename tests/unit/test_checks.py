@@ -183,3 +183,13 @@ def test_search_by_attribute_needs_a_searchable_attribute() -> None:
     emission = _emission(requested, requested)
     wanted = ("search.link_trace_id", "search.link_attribute")
     assert exercised_features(emission, wanted) == ["search.link_trace_id"]
+
+
+def test_an_order_lost_after_the_sdk_is_not_pinned_on_the_sdk() -> None:
+    """The sent view and an unchanged hop's view must read alike, or every hop looks changed."""
+    from harness.hops import changed_at
+    requested = linking(link(T1, S1), link(T2, S2))
+    emission = _emission(requested, requested)
+    upstream = upstream_outcomes(emission, F.LINK_ORDER, {"sdk": [requested], "wire": [requested]})
+    swapped = check(F.LINK_ORDER)(Subject([requested], index_spans([linking(link(T2, S2), link(T1, S1))]), {}))
+    assert changed_at({**upstream, "backend": swapped}) == ["backend"]
