@@ -23,7 +23,7 @@ from .hops import (
 from .model import Span
 from .observe import ObservationKey, Observations
 from .scenario import Scenario
-from .vocabulary import COLLECTOR, ERROR, Pipeline
+from .vocabulary import COLLECTOR, Pipeline
 
 
 @dataclass(frozen=True)
@@ -63,15 +63,14 @@ def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
     if record is not None and pipeline == COLLECTOR:
         hop_spans["collector"] = record.view(keys)
     upstream = upstream_outcomes(emission, feature, hop_spans)
-    if record is not None and record.unmeasurable(keys):  # could not measure: never a verdict
-        return Cell(emission.scenario, feature, path.backend, path.name, pipeline, ERROR,
-                    reason=record.unmeasurable(keys), hops={hop: outcome.verdict for hop, outcome in upstream.items()})
     key = ObservationKey(emission.scenario, pipeline, path.backend, path.name)
     unread = LinkmatrixError("not read")
+    # A hop that could not be measured makes every measured cell an error (declared gaps stay n/a).
+    unmeasurable = LinkmatrixError(record.unmeasurable(keys)) if record and record.unmeasurable(keys) else None
     if isinstance(path, SearchReadPath):
-        cell = search_cell(emission, feature, path, upstream, observations.searches.get(key, unread))
+        cell = search_cell(emission, feature, path, upstream, unmeasurable or observations.searches.get(key, unread))
     else:
-        cell = cell_for(emission, feature, path, upstream, observations.reads.get(key, unread))
+        cell = cell_for(emission, feature, path, upstream, unmeasurable or observations.reads.get(key, unread))
     if record is not None:
         attach_hop_messages(cell, record)
     return cell

@@ -71,9 +71,9 @@ RULES: list[tuple[Test, Write]] = [
                          "a read in the first seconds (fresh) still shows what every later read (settled) no "
                          "longer does."),
     (lambda c: c.get("hop") == "collector" and bool(_hop_messages(c, "collector")),
-     lambda c, label, v: f"The collector's exporter for {_backend(label)} dropped these spans and said why "
-                         f"in its log ({_hop_messages(c, 'collector')[0]}); nothing reached "
-                         f"{_backend(label)}, so no setting there can bring them back."),
+     lambda c, label, v: f"The collector dropped these spans on their way to {_backend(label)} and said why "
+                         f"({_hop_messages(c, 'collector')[0]}); nothing reached {_backend(label)}, so no "
+                         "setting there can bring them back."),
     (when(kind="missing_invalid_target", changed_at="backend"),
      lambda c, label, v: f"{_backend(label)} removes every link whose trace id is all zeros, even one that "
                          "carries attributes" + (f" (its span warnings say '{_warnings(c)[0]}')." if _warnings(c)

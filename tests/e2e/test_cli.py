@@ -103,3 +103,10 @@ def test_a_full_disk_is_a_problem_line_not_a_traceback(binaries: dict[str, Path]
         assert processes_in(tiny) == []
     finally:
         subprocess.run(["umount", "-l", str(tiny)], check=False)
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "0", "-1", "1e309"])
+def test_a_timeout_that_is_no_deadline_is_one_line_and_exit_2(tmp_path: Path, timeout: str) -> None:
+    process = linkmatrix("run", "--timeout", timeout, "--reports", str(tmp_path), str(ROOT / "scenarios" / "fan-out.yaml"))
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2 and len(err.strip().splitlines()) == 1 and "--timeout" in err

@@ -64,7 +64,7 @@ def test_a_batch_the_zipkin_exporter_cannot_encode_is_lost_at_the_collector(toge
                 == ("non-finite-double-attributes", "link.present", "zipkin", "api_v2"))
     (message,) = cell["evidence"]["hop_messages"]["collector"]
     assert "zipkin/zipkin.non-finite-double-attributes" in message and "unsupported value: NaN" in message
-    assert "dropped these spans" in cell["meaning"]
+    assert "The collector dropped these spans" in cell["meaning"]
     # The other scenarios' Zipkin cells are untouched by it: their batches were their own.
     assert cells[("cross-trace-attributes", "collector", "link.present", "zipkin", "api_v2")][0] == "preserved"
     # Proven by the hop's record, so nobody waited for the visibility deadline.
@@ -142,3 +142,34 @@ def test_a_backend_killed_after_its_search_control_is_an_error_not_lost(binaries
                 if (c["feature"], c["backend"], c["read_path"]) == ("search.link_attribute", "jaeger", "search"))
     assert cell["verdict"] == "error", cell
     assert result.problems
+
+
+def test_a_dead_collector_makes_errors_never_findings(binaries: dict[str, Path], tmp_path: Path) -> None:
+    """Killed once ready, before anything is sent (a kill after sending may come after it forwarded
+    everything, and then the verdicts are real ones)."""
+    def notify(message: str) -> None:
+        if message.strip().startswith("collector ready"):
+            _kill("otelcol", tmp_path)
+    result = run([ROOT / "scenarios" / "fan-in-via-headers.yaml"], tmp_path, notify=notify)
+    cells = to_document(result)["cells"]
+    assert {c["verdict"] for c in cells} <= {"error", "n/a"} and any(c["verdict"] == "error" for c in cells)
+    assert all("collector was killed by signal 9" in c["reason"] for c in cells if c["verdict"] == "error")
+    assert any(problem.startswith("collector was killed by signal 9") for problem in result.problems)
+    assert processes_in(tmp_path) == []
+
+
+def test_a_request_the_collector_refuses_is_its_loss_in_its_own_words(binaries: dict[str, Path],
+                                                                       tmp_path: Path) -> None:
+    """Over the collector's 4 MiB gRPC limit: its receiver answers RESOURCE_EXHAUSTED. The taps take
+    any size, so the refusal is the collector's, and the cells say so instead of 'nothing emitted'."""
+    big = tmp_path / "big.yaml"
+    big.write_text("name: over-four-mib\nproblem: p\ntraces:\n  - id: src\n    spans:\n      - name: origin\n"
+                   "  - id: dst\n    spans:\n      - name: sink\n        links:\n          - to: src.origin\n"
+                   "            attributes: {big: {repeat: abcde, times: 1000000}}\n")
+    result = run([big], tmp_path / "reports")
+    present = next(c for c in to_document(result)["cells"]
+                   if (c["feature"], c["backend"], c["read_path"]) == ("link.present", "jaeger", "api_v3"))
+    assert (present["verdict"], present["changed_at"]) == ("lost", ["collector"])
+    (message,) = present["evidence"]["hop_messages"]["collector"]
+    assert "RESOURCE_EXHAUSTED" in message and "larger than max" in message
+    assert result.problems == []

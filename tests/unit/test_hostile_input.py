@@ -100,3 +100,45 @@ def test_duplicate_names_give_both_places(tmp_path: Path) -> None:
         load_all([tmp_path])
     assert f"{tmp_path / 'b.yaml'}:2: name:" in str(caught.value)
     assert f"{tmp_path / 'a.yaml'}:2" in str(caught.value)
+
+
+@pytest.mark.parametrize("line, words", [
+    ("    repeat: 2.0\n", "is not of type 'integer'"),
+    ("    spans: &s [{name: s, links: [{to: nowhere, attributes: {x: *s}}]}]\n", "recursive alias"),
+])
+def test_mistakes_yaml_would_let_through(tmp_path: Path, line: str, words: str) -> None:
+    path = tmp_path / "mistake.yaml"
+    body = "name: edge\nproblem: p\ntraces:\n  - id: t\n" + line
+    path.write_text(body if "spans" in line else body + "    spans:\n      - name: s\n")
+    assert words in error_of(path).message
+
+
+@pytest.mark.parametrize("link, words", [
+    ("{to: nowhere, attributes: {x: 1.0e+400}}", "beyond the largest double"),
+    ("{to: nowhere, trace_state: 'UPPER=bad'}", "is not a W3C tracestate member"),
+    ("{to: nowhere, trace_state: 'a=1,a=2'}", "uses the key 'a' twice"),
+    ("{to: nowhere, trace_state: '" + ",".join(f"k{i}=v" for i in range(33)) + "'}", "at most 32"),
+    ("{to: nowhere, generated_attributes: 2, attributes: {gen.1: s}}", "also the name of a generated attribute"),
+    ("{to: nowhere, attributes: {x: {repeat: ab, times: 3.0}}}", "is not of type 'integer'"),
+])
+def test_link_values_the_sdk_would_change_silently_are_refused(tmp_path: Path, link: str, words: str) -> None:
+    path = tmp_path / "link.yaml"
+    path.write_text(HEAD + f"        links: [{link}]\n")
+    error = error_of(path)
+    assert words in error.message and error.line == 7
+
+
+def test_a_key_written_twice_is_refused_where_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "twice.yaml"
+    path.write_text(HEAD + "        links:\n          - to: nowhere\n            attributes:\n"
+                    "              v: a\n              v: b\n")
+    error = error_of(path)
+    assert error.line == 11 and "written twice" in error.message
+
+
+def test_whitespace_around_trace_state_members_is_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "ows.yaml"
+    path.write_text(HEAD + "        links: [{to: nowhere, trace_state: 'a=1, b=2'}]\n")
+    from harness.scenario import trace_state_pairs
+    assert trace_state_pairs(load_scenario(path).traces[0].spans[0].links[0].trace_state or "") == [("a", "1"),
+                                                                                                     ("b", "2")]

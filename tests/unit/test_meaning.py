@@ -71,7 +71,8 @@ def test_backend_specific_behaviours() -> None:
 def test_a_hops_own_words_are_the_finding() -> None:
     dropped = cell("link.present", "collector")
     dropped["evidence"]["hop_messages"] = {"collector": ["collector exporter zipkin/zipkin.s dropped 2 span(s): NaN"]}
-    assert "dropped these spans and said why in its log" in meaning(dropped, "Zipkin /api/v2", VERSIONS)
+    assert "The collector dropped these spans on their way to Zipkin and said why" in meaning(
+        dropped, "Zipkin /api/v2", VERSIONS)
     settled = cell("link.flags", "wire", changed_at=["wire", "backend"])
     settled["evidence"]["fresh_read"] = {"verdict": "degraded", "changed_at": ["wire"]}
     assert "once it writes the trace into its block" in meaning(settled, "Tempo /api/traces (settled)", VERSIONS)
