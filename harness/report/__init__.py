@@ -16,10 +16,12 @@ from ..errors import LinkmatrixError
 from ..features import FEATURE_ORDER, FEATURES
 from ..meaning import meaning
 from ..result import RunResult
+from ..vocabulary import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PIPELINES, PRESERVED
 
 SCHEMA_VERSION = 1
-PIPELINE_ORDER = ["collector", "direct"]
-VERDICT_MARK = {"preserved": "✅", "degraded": "⚠️", "lost": "❌", "n/a": "➖", "error": "💥"}
+PIPELINE_ORDER: list[str] = list(PIPELINES)
+VERDICT_MARK: dict[str, str] = {PRESERVED: "✅", DEGRADED: "⚠️", LOST: "❌", NOT_APPLICABLE: "➖", ERROR: "💥"}
+FINDING_VERDICTS = (DEGRADED, LOST, ERROR)  # the cells that say something went wrong
 
 
 def schema() -> dict[str, Any]:
@@ -74,7 +76,7 @@ def _column(path: ReadPath, result: RunResult) -> dict[str, Any]:
 
 
 def _with_meaning(record: dict[str, Any], result: RunResult) -> dict[str, Any]:
-    if record["verdict"] in ("degraded", "lost", "error"):
+    if record["verdict"] in FINDING_VERDICTS:
         label = next(p.label for p in result.columns if (p.backend, p.name) == (record["backend"], record["read_path"]))
         record["meaning"] = meaning(record, label, result.versions)
     return record

@@ -8,9 +8,7 @@ from typing import Any
 import jinja2
 
 from .. import jsonio
-from . import VERDICT_MARK, scenario_label
-
-FINDING_VERDICTS = ("degraded", "lost", "error")
+from . import FINDING_VERDICTS, VERDICT_MARK, scenario_label
 
 
 def _oneline(text: str) -> str:

@@ -8,9 +8,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..vocabulary import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
 from . import VERDICT_MARK, scenario_label
 
-_STYLE = {"preserved": "green", "degraded": "yellow", "lost": "red", "n/a": "dim", "error": "magenta"}
+_STYLE = {PRESERVED: "green", DEGRADED: "yellow", LOST: "red", NOT_APPLICABLE: "dim", ERROR: "magenta"}
 _SHORT_HOP = {"sdk": "sdk", "wire": "wire", "collector": "coll", "backend": "back"}
 
 
