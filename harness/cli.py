@@ -96,7 +96,10 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     notify = _progress(started)
     notify(f"{len(loaded)} scenario(s): {', '.join(s.name for s in loaded)}")
     _writable_folder(reports_dir, "--reports")
-    chosen, why = choose(runtime)
+    from .toolchain import image_for
+
+    wanted = ["collector", *(backends or [name for name in BACKENDS if not BACKENDS[name].unavailable("docker")])]
+    chosen, why = choose(runtime, [image_for(name, overrides) for name in wanted])
     for name in backends:  # asked for by name: it must be able to run
         reason = BACKENDS[name].unavailable(chosen)
         if reason:

@@ -3,8 +3,8 @@ service, no clock, no file — the same inputs always give the same cells, so it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from .backends.base import ReadPath, SearchReadPath
 from .emit import Emission
@@ -32,7 +32,7 @@ class Topology:
     backends could not be read at all."""
 
     unreached: frozenset[tuple[Pipeline, str]] = frozenset()  # (pipeline, backend) never sent to
-    failed: frozenset[str] = frozenset()  # backends that did not start or died
+    failed: Mapping[str, str] = field(default_factory=dict)  # backend that did not start or died → why
 
 
 def judge(scenarios: Sequence[Scenario], emissions: Sequence[Emission],
@@ -65,8 +65,10 @@ def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
     upstream = upstream_outcomes(emission, feature, hop_spans)
     key = ObservationKey(emission.scenario, pipeline, path.backend, path.name)
     unread = LinkmatrixError("not read")
-    # A hop that could not be measured makes every measured cell an error (declared gaps stay n/a).
-    unmeasurable = LinkmatrixError(record.unmeasurable(keys)) if record and record.unmeasurable(keys) else None
+    # A backend that died, or a hop that could not be measured, makes every measured cell an error
+    # with that reason (declared gaps stay n/a).
+    why = topology.failed.get(path.backend) or (record.unmeasurable(keys) if record else "")
+    unmeasurable = LinkmatrixError(why) if why else None
     if isinstance(path, SearchReadPath):
         cell = search_cell(emission, feature, path, upstream, unmeasurable or observations.searches.get(key, unread))
     else:

@@ -112,7 +112,7 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
         topology = Topology(
             unreached=frozenset((pipeline, backend.name) for pipeline in PIPELINES for backend in backends
                                 if not stack.reaches(pipeline, backend.name)),
-            failed=frozenset(stack.failed))
+            failed=dict(stack.failed))
         started = time.monotonic()
         result.cells = judge(settings.scenarios, sent.emissions, sent.wire, observations, result.columns, topology)
         recorder.set_stage("check", time.monotonic() - started)

@@ -188,16 +188,17 @@ def write_configs(spec: ServiceSpec, folder: Path) -> None:
         raise ServiceError(spec.name, f"cannot write its config under {folder}: {error.strerror or error}") from None
 
 
-def choose(asked: str) -> tuple[str, str]:
-    """(runtime, why): `auto` is docker when a Docker daemon answers, else local."""
+def choose(asked: str, images: Sequence[str] = ()) -> tuple[str, str]:
+    """(runtime, why): `auto` is docker when a Docker daemon answers and has (or can pull) every
+    image in `images`, else local."""
     if asked != "auto":
         return asked, "asked for"
-    from .docker import daemon_answers
+    from .docker import daemon_answers, missing_image
 
-    problem = daemon_answers()
+    problem = daemon_answers() or missing_image(images)
     if problem:
         return "local", f"{problem}; falling back to local processes"
-    return "docker", "a Docker daemon answers"
+    return "docker", "a Docker daemon answers and has the images"
 
 
 def create(kind: str, run_dir: Path, network_mode: str = "host", images: dict[str, str] | None = None,

@@ -73,6 +73,31 @@ def daemon_answers(timeout: float = 3.0) -> str | None:
     return None
 
 
+def missing_image(references: Sequence[str]) -> str | None:
+    """None when the daemon has every image, pulling what it lacks; else the first that it neither
+    has nor can pull, and why, in one line."""
+    import docker
+
+    client = None
+    try:
+        client = docker.from_env()
+        for reference in references:
+            try:
+                client.images.get(reference)
+            except docker.errors.ImageNotFound:
+                try:
+                    client.images.pull(reference)
+                except docker.errors.APIError as error:
+                    why = str(getattr(error, "explanation", "") or error).splitlines()[0][:160]
+                    return f"the image {reference} is not here and cannot be pulled ({why})"
+    except docker.errors.DockerException as error:
+        return f"the Docker daemon cannot be asked for images ({error})"
+    finally:
+        if client is not None:
+            client.close()
+    return None
+
+
 @dataclass(frozen=True)
 class ContainerPlan:
     """Everything `docker run` gets for one service: pure data, so tests can check it."""

@@ -50,8 +50,9 @@ def test_judge_gives_declared_gaps_unreached_backends_and_failed_reads_their_own
     unreached = judge([scenario], [sent], {}, Observations(), [READ], Topology(unreached=frozenset({("direct", "b")})))
     assert {c.verdict for c in unreached} == {"n/a"} and "does not reach b" in unreached[0].reason
     failed = judge([scenario], [sent], {}, Observations(), [READ],
-                   Topology(unreached=frozenset({("direct", "b")}), failed=frozenset({"b"})))
+                   Topology(unreached=frozenset({("direct", "b")}), failed={"b": "b was killed by signal 9"}))
     assert {c.verdict for c in failed} == {"error"}  # a backend that died is never n/a
+    assert {c.reason for c in failed} == {"b was killed by signal 9"}
 
 
 def test_judge_of_one_scenario_does_not_depend_on_the_others() -> None:
