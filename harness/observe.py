@@ -262,9 +262,10 @@ class Observer:
         seconds = run_probes(self.http, path, base_url, probes, self.cancel, service.death_notice) if probes else 0.0
         if any(probe.died for probe in probes):
             self.stack.fail(path.backend, next(probe.error for probe in probes if probe.died))
-        if unanswered(probes):
-            self.recorder.notify(f"  {path.label}: {unanswered(probes)} quer{'y' if unanswered(probes) == 1 else 'ies'}"
-                                 f" found nothing in {path.timeout:.0f}s")
+        missed = unanswered(path, probes)
+        if missed:
+            self.recorder.notify(f"  {path.label}: {missed} quer{'y' if missed == 1 else 'ies'} found nothing "
+                                 f"in {path.timeout:.0f}s")
         self.evidence.save(f"raw/{path.backend}/{path.name}/answers.json", jsonio.dumps(
             [{"query": p.answer.query_text, "expect": "/".join(p.expect), "found": p.found, "status": p.answer.status,
               "answer": p.answer.raw} for p in probes if p.answer], indent=1, sort_keys=True))

@@ -116,9 +116,10 @@ def run_probes(http: Http, path: SearchReadPath, base_url: str, probes: list[Pro
     return time.monotonic() - started
 
 
-def unanswered(probes: list[Probe]) -> int:
-    """How many runnable queries found nothing (for a line on the terminal)."""
-    return sum(1 for probe in probes if not probe.found and not probe.unreachable and not probe.error)
+def unanswered(path: SearchReadPath, probes: list[Probe]) -> int:
+    """How many of the queries this path can express found nothing (for a line on the terminal)."""
+    return sum(1 for probe in probes if probe.query.kind in path.kinds | {CONTROL}
+               and not probe.found and not probe.unreachable and not probe.error)
 
 
 def control_failure(probes: list[Probe]) -> str | None:
