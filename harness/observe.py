@@ -34,6 +34,11 @@ from .vocabulary import COLLECTOR, DIRECT, Pipeline
 from .wait import wait_until
 
 SETTLE_TIMEOUT = 120.0  # Tempo writes its block seconds after a trace goes idle; minutes mean it is stuck
+TRACE_READERS = 8  # traces of one scenario read side by side on one read path
+
+
+class NotFreshError(LinkmatrixError):
+    """A fresh read that finished after the backend's fresh window: it saw the later form."""
 
 
 class ObservationKey(NamedTuple):
@@ -179,7 +184,7 @@ class Observer:
     def _read(self, path: TraceReadPath, emissions: list[Emission]) -> dict[ObservationKey, Any]:
         """Poll one read path for every trace of every emission; record visibility and read times."""
         results: dict[ObservationKey, list[Span] | Exception] = {}
-        read_seconds, attempts = 0.0, 0
+        read_seconds, attempts, late = 0.0, 0, 0
         for emission in emissions:
             key = _key(emission, path)
             failed = self.stack.failed.get(path.backend)
@@ -193,40 +198,58 @@ class Observer:
             except ServiceDiedError as error:
                 results[key] = error
                 self.stack.fail(path.backend, str(error))
+            except NotFreshError as error:  # read too late to be the fresh form: not measured
+                results[key] = error
+                late += 1
             except Exception as error:  # one read path failing costs only its own cells
                 results[key] = error
                 self.recorder.problem(f"{path.label}: {error}")
+        if late:
+            self.recorder.problem(f"{path.label}: {late} scenario(s) could not be read within the backend's fresh "
+                                  "window (their cells are errors; the settled read path has their later form)")
         self.recorder.note("visibility", path.id, time.monotonic() - self.sent.ended)
         self.recorder.note("read", path.id, read_seconds)
         self.recorder.note("read_attempts", path.id, attempts)
         return results
 
     def _read_emission(self, path: TraceReadPath, emission: Emission) -> tuple[list[Span], float, int]:
-        spans: list[Span] = []
-        read_seconds, attempts = 0.0, 0
+        """Every trace of one emission, read side by side (a scenario may have hundreds)."""
+        traces = sorted(_by_trace(emission, self._reaching(path.backend, emission)).items())
+        with ThreadPoolExecutor(max_workers=min(TRACE_READERS, max(1, len(traces)))) as pool:
+            read = [pool.submit(self._read_trace, path, emission, trace_id, keys) for trace_id, keys in traces]
+            answers = [future.result() for future in read]
+        # The window is known only for a backend started with linkmatrix's own configuration.
+        fresh_for = self.adapters[path.backend].fresh_for if self.stack.services[path.backend].started_here else None
+        if path.age == "fresh" and fresh_for is not None and answers:
+            age = max(finished for *_, finished in answers) - emission.ended
+            if age > fresh_for:
+                raise NotFreshError(f"read {age:.1f}s after it was sent, past {self.adapters[path.backend].title}'s "
+                                    f"fresh window of {fresh_for:g}s: this is not its fresh form (the settled read "
+                                    "path shows the later one)")
+        spans = [span for answer, *_ in answers for span in answer.spans]
+        return spans, sum(seconds for _, seconds, _, _ in answers), sum(tries for _, _, tries, _ in answers)
+
+    def _read_trace(self, path: TraceReadPath, emission: Emission, trace_id: str,
+                    keys: set[Key]) -> tuple[Answer, float, int, float]:
+        """(answer, seconds spent reading, attempts, epoch time it was read) of one trace."""
+        if self.cancel.is_set():  # interrupted (or a sibling failed): no further trace is read
+            raise NotVisibleError("stopped: the run is being interrupted")
         service = self.stack.services[path.backend]
         base_url = self.adapters[path.backend].base_url(service)
-        for trace_id, keys in sorted(_by_trace(emission, self._reaching(path.backend, emission)).items()):
-            if self.cancel.is_set():  # interrupted: no further trace is read
-                raise NotVisibleError("stopped: the run is being interrupted")
 
-            def probe(trace_id: str = trace_id) -> tuple[Answer, float]:
-                death = service.death_notice()
-                if death:  # a dead service never shows a span: say so now, not at the deadline
-                    raise ServiceDiedError(death)
-                begun = time.monotonic()
-                return path.read(self.http, base_url, trace_id), time.monotonic() - begun
+        def probe() -> tuple[Answer, float]:
+            death = service.death_notice()
+            if death:  # a dead service never shows a span: say so now, not at the deadline
+                raise ServiceDiedError(death)
+            begun = time.monotonic()
+            return path.read(self.http, base_url, trace_id), time.monotonic() - begun
 
-            waited = wait_until(probe, partial(_shows, keys), timeout=self.timeout, cancel=self.cancel,
-                                what=f"trace {trace_id} of {emission.scenario}",
-                                describe=partial(_missing, keys, emission))
-            answer, seconds = waited.value
-            read_seconds += seconds
-            attempts += waited.attempts
-            spans.extend(answer.spans)
-            self.evidence.save(f"raw/{path.backend}/{path.name}/{trace_id}.json",
-                               jsonio.dumps(answer.raw, indent=1, sort_keys=True))
-        return spans, read_seconds, attempts
+        waited = wait_until(probe, partial(_shows, keys), timeout=self.timeout, cancel=self.cancel,
+                            what=f"trace {trace_id} of {emission.scenario}", describe=partial(_missing, keys, emission))
+        answer, seconds = waited.value
+        self.evidence.save(f"raw/{path.backend}/{path.name}/{trace_id}.json",
+                           jsonio.dumps(answer.raw, indent=1, sort_keys=True))
+        return answer, seconds, waited.attempts, time.time()
 
     def _await_settled(self, path: TraceReadPath) -> None:
         """Wait (bounded) until the backend says everything sent is in its final form."""

@@ -169,6 +169,9 @@ class Backend:
     # Why one read suffices, or how its fresh and settled reads differ (shown in the report).
     data_age: str = ""
     container_data_dir: str | None = None  # where it keeps data inside its image (compose gives it a volume)
+    # Seconds after a trace's last span arrives during which its "fresh" read paths show the fresh
+    # form (None: no fresh form, or no bound known); a fresh read finished later is not measured.
+    fresh_for: float | None = None
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str,
                 data_dir: str | None = None) -> ServiceSpec:

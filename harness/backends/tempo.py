@@ -141,8 +141,10 @@ class Tempo(Backend):
     read_paths = TEMPO_READ_PATHS
     data_age = ("two reads: fresh, from its live store as soon as the spans show; settled, once the live "
                 "store has written them into a completed block, the form every later read gets")
-    # How long its live store holds a trace before writing it into a block (configured below).
-    LIVE_SECONDS = 5
+    # How long its live store holds a trace before writing it into a block (configured below): the
+    # window of its fresh form (a fresh read finished later saw the settled one).
+    LIVE_SECONDS = 10
+    fresh_for = float(LIVE_SECONDS)
 
     def binary(self) -> Path | None:
         found = os.environ.get(BINARY_ENV) or shutil.which("tempo")
