@@ -95,7 +95,7 @@ def upstream_outcomes(emission: Emission, feature: str, hop_spans: dict[str, lis
     feature = LINK_PRESENT if FEATURES[feature].is_search else feature
     outcomes: dict[Hop, Outcome] = {}
     for hop in UPSTREAM_HOPS:
-        if hop in hop_spans:  # an upstream hop with a record
+        if hop in hop_spans:
             outcome = _check(feature)(_subject(emission, feature, hop_spans[hop]))
             assert outcome is not None  # the baseline exercised it, so every hop does
             outcomes[hop] = outcome

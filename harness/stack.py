@@ -30,7 +30,7 @@ class Stack:
     run_id: str
     run_dir: Path
     recorder: Recorder
-    collector_component: type[pipeline.Collector] = pipeline.Collector  # tests swap in their own
+    collector_component: type[pipeline.Collector] = pipeline.Collector  # the seam for another collector
     services: dict[str, Service] = field(default_factory=dict)
     egress: dict[str, Tap] = field(default_factory=dict)  # backend → the tap in front of it
     exporters: dict[str, tuple[str, str]] = field(default_factory=dict)  # exporter id → (backend, scenario)

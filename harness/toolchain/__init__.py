@@ -86,8 +86,8 @@ def _begin_go_build(cache: Path, name: str) -> Path:
     return log
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _file_digest(path: Path, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as binary:
         for chunk in iter(lambda: binary.read(1 << 20), b""):
             digest.update(chunk)
@@ -102,7 +102,7 @@ def _install(built: Path, target: Path, work: Path) -> Path:
     """Move a finished build into place in one step (a half-built binary never looks cached),
     with the checksum later runs verify it by."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    _checksum_file(target).write_text(_sha256(built) + "\n")
+    _checksum_file(target).write_text(_file_digest(built) + "\n")
     os.replace(built, target)
     shutil.rmtree(work, ignore_errors=True)
     return target
@@ -117,7 +117,7 @@ def _cached(target: Path, name: str, report: Report) -> bool:
         recorded = _checksum_file(target).read_text().strip()
     except OSError:
         recorded = ""
-    if recorded and recorded == _sha256(target):
+    if recorded and recorded == _file_digest(target):
         return True
     report(f"the cached {name} at {target} " + ("does not match the checksum recorded when it was built"
                                                   if recorded else "has no recorded checksum") + "; building it again")
@@ -251,7 +251,7 @@ class MavenJar:
         _require("java", ["-version"], r'version "(\d+)', (self.needs_java,), f"to run {self.name}")
         target = self.path(cache)
         if target.exists():
-            if _sha1(target) == self.sha1:
+            if _file_digest(target, "sha1") == self.sha1:
                 return target
             report(f"the cached {target} does not have the pinned SHA-1; downloading it again")
         report(f"downloading {self.source}")
@@ -305,14 +305,6 @@ IMAGES: dict[str, str] = {
 def image_for(service: str, overrides: dict[str, str] | None = None) -> str:
     return ((overrides or {}).get(service) or os.environ.get(f"LINKMATRIX_IMAGE_{service.upper()}")
             or IMAGES[service])
-
-
-def _sha1(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as jar:
-        for chunk in iter(lambda: jar.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def ensure(names: list[str] | None = None, report: Report = print) -> dict[str, Path]:
