@@ -462,3 +462,50 @@ def check_parent_kept(subject: Subject) -> Outcome | None:
     if not statuses:
         return None
     return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "parents"))
+
+
+def check_all_attributes(subject: Subject) -> Outcome | None:
+    """Every link attribute, whatever its type (what a page showing attributes can show at most)."""
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, Any] = {}
+    received: dict[str, Any] = {}
+    for pair in subject.pairs():
+        for key, value in pair.sent.attributes.items():
+            path = f"{pair.path}.attributes[{key}]"
+            sent[path] = to_json_value(value)
+            got = None if pair.received is None else pair.received.attributes.get(key)
+            received[path] = None if got is None else to_json_value(got)
+            if got is None:
+                statuses.append(MISSING)
+                differences.append(Difference(path, sent[path], None, "missing", _absent_kind(pair)))
+            elif comparable(got) != comparable(value):
+                statuses.append(CHANGED)
+                differences.append(Difference(path, sent[path], received[path], *_change(value, got)))
+            else:
+                statuses.append(OK)
+    if not statuses:
+        return None
+    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "attributes"))
+
+
+def check_linking_parents(subject: Subject) -> Outcome | None:
+    """The parent of every linking span (what a page drawing the span under its parent needs)."""
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, str] = {}
+    received: dict[str, str | None] = {}
+    for label, span, seen in subject.spans():
+        sent[label] = span.parent_span_id
+        received[label] = seen.parent_span_id if seen else None
+        if seen is None:
+            statuses.append(MISSING)
+            differences.append(Difference(f"spans[{label}].parent_span_id", sent[label], None, "span missing",
+                                          "missing"))
+        elif seen.parent_span_id != span.parent_span_id:
+            statuses.append(CHANGED)
+            differences.append(Difference(f"spans[{label}].parent_span_id", sent[label], received[label],
+                                          "another parent", "parent_changed"))
+        else:
+            statuses.append(OK)
+    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "parents"))

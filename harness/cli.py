@@ -78,12 +78,16 @@ def cli() -> None:
 @click.option("--local-images", is_flag=True, envvar="LINKMATRIX_LOCAL_IMAGES",
               help="docker: build (once) and run local FROM-scratch images of the pinned collector, Jaeger "
                    "and Zipkin instead of pulling the official ones.")
+@click.option("--jaeger-ui-assets", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              envvar="LINKMATRIX_JAEGER_UI_ASSETS",
+              help="local: a folder of built Jaeger UI assets for Jaeger to serve (one built from the Go module "
+                   "proxy serves a placeholder page), so that its UI is rendered.")
 @click.option("--external", "externals", multiple=True, metavar="NAME=ENDPOINTS",
               help="external: where NAME runs, e.g. jaeger=http://127.0.0.1:16686,otlp=127.0.0.1:14317 "
                    "or collector=127.0.0.1:4317 (defaults: the compose stack).")
 def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float,
         runtime: str, network_mode: str, images: tuple[str, ...], local_images: bool,
-        externals: tuple[str, ...]) -> None:
+        jaeger_ui_assets: Path | None, externals: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
     from .matrix import RunSettings, run_matrix
     from .report import to_document, write
@@ -91,6 +95,8 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     from .runtime import choose
 
     loaded = load_all(scenarios or [DEFAULT_SCENARIOS])  # validate everything before starting anything
+    if jaeger_ui_assets:  # read by the Jaeger adapter when it writes its config
+        os.environ["LINKMATRIX_JAEGER_UI_ASSETS"] = str(jaeger_ui_assets.resolve())
     overrides, endpoints = _pairs(images, "--image"), _pairs(externals, "--external")
     started = time.monotonic()
     notify = _progress(started)

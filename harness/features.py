@@ -8,11 +8,14 @@ whether it runs only where a scenario asks for it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from . import checks
-from .checks import Check
+from .checks import Check, Outcome
+from .render import checks as render_checks
+from .render.checks import RenderSubject
 from .vocabulary import (
     ATTRIBUTES,
     DROPPED_ATTRIBUTES_COUNT,
@@ -27,6 +30,7 @@ from .vocabulary import (
 )
 
 Baseline = Literal["requested", "sdk"]
+RenderCheck = Callable[[RenderSubject], "Outcome | None"]
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,17 @@ class Feature:
     baseline: Baseline = "requested"
     search: SearchKind | None = None
     opt_in: bool = False  # measured only where a scenario lists it under `checks`
+    # A render feature: judged from what a page showed; `check` is then the API check of the same
+    # data, which says whether the page's own API (or a hop before it) had already lost it.
+    render: RenderCheck | None = None
 
     @property
     def is_search(self) -> bool:
         return self.search is not None
+
+    @property
+    def is_render(self) -> bool:
+        return self.render is not None
 
 
 LINK_PRESENT = "link.present"
@@ -60,6 +71,12 @@ SPAN_PARENT_WITH_LINK_TO_PARENT = "span.parent_kept"
 SEARCH_LINK_TRACE_ID = "search.link_trace_id"
 SEARCH_LINK_SPAN_ID = "search.link_span_id"
 SEARCH_LINK_ATTRIBUTE = "search.link_attribute"
+RENDER_LINK_SHOWN = "render.link_shown"
+RENDER_TARGET_IDENTIFIED = "render.target_identified"
+RENDER_TARGET_NAVIGABLE = "render.target_navigable"
+RENDER_ATTRIBUTES_SHOWN = "render.attributes_shown"
+RENDER_PARENT_KEPT = "render.parent_kept"
+RENDER_TARGET_MARKED = "render.target_marked"
 
 # Every type `model.value_type` can give a sent value: an empty array and a mixed one are values too.
 ATTRIBUTE_TYPES = ("string", "int", "double", "bool", "string_array", "int_array", "double_array",
@@ -106,6 +123,24 @@ FEATURES: dict[str, Feature] = {
                 "Can you search for the spans that link to a given span?", search=LINK_SPAN_ID, opt_in=True),
         Feature(SEARCH_LINK_ATTRIBUTE, "find spans by link attribute",
                 "Can you search for spans by an attribute of their link?", search=LINK_ATTRIBUTE, opt_in=True),
+        Feature(RENDER_LINK_SHOWN, "link shown in the UI", "Does the UI show each link on the linking span?",
+                checks.check_present, render=render_checks.check_link_shown),
+        Feature(RENDER_TARGET_IDENTIFIED, "link target named in the UI",
+                "Does the UI say which span each link points at (its ids, or its service and operation)?",
+                checks.check_target_ids, render=render_checks.check_target_identified),
+        Feature(RENDER_TARGET_NAVIGABLE, "link target one click away",
+                "Can a person go from the link to its target (on the page, or to the other trace)?",
+                checks.check_target_ids, render=render_checks.check_target_navigable),
+        Feature(RENDER_ATTRIBUTES_SHOWN, "link attributes shown in the UI",
+                "Does the UI show each link's attributes with the values sent, as a person reads them "
+                "(2.0 written 2 reads the same)?", checks.check_all_attributes,
+                render=render_checks.check_attributes_shown),
+        Feature(RENDER_PARENT_KEPT, "span drawn under its own parent",
+                "Does the UI draw the linking span under its own parent, not under a link target?",
+                checks.check_linking_parents, render=render_checks.check_parent_kept),
+        Feature(RENDER_TARGET_MARKED, "target shows it is linked",
+                "Does the link's target show in the UI that something links to it?",
+                checks.check_present, render=render_checks.check_target_marked),
     ]
 }
 

@@ -13,12 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backends.base import ReadPath, SearchReadPath, TraceReadPath
+from .backends.base import ReadPath, RenderReadPath, SearchReadPath, TraceReadPath
 from .checks import Outcome, Subject
 from .emit import Emission
 from .features import FEATURES, LINK_PRESENT, selected_features
 from .model import Span, index_spans
 from .records import HopRecord
+from .render.checks import RenderSubject
+from .render.shown import ShownSpan
 from .searchability import Probe, control_failure, judge, probes_for, unmeasured
 from .vocabulary import BACKEND, ERROR, NOT_APPLICABLE, PRESERVED, UPSTREAM_HOPS, Hop, Verdict
 
@@ -167,6 +169,44 @@ def search_cell(emission: Emission, feature: str, read_path: SearchReadPath, ups
     outcome = judge(mine)
     # Upstream a search feature is the link itself (link.present): the first hop that lost it.
     _record(cell, outcome, lambda: [hop for hop, earlier in upstream.items() if earlier.changed][:1])
+    return cell
+
+
+RENDER: Hop = "render"
+
+
+def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, upstream: dict[Hop, Outcome],
+                api: list[Span] | Exception, shown: dict[str, ShownSpan] | Exception,
+                screenshots: list[str]) -> Cell | None:
+    """What the page showed, judged against what was sent. The hop is "render" when the UI's own API
+    had the data and the page did not show it; when the API (or a hop before it) had already lost
+    it, that hop is named."""
+    cell = _new_cell(emission, feature, read_path, upstream)
+    if read_path.render is None:
+        cell.verdict, cell.reason = NOT_APPLICABLE, f"{read_path.label} is not rendered: {read_path.gap}"
+        return cell
+    if isinstance(shown, Exception):
+        cell.reason = str(shown) or type(shown).__name__
+        return cell
+    spec = FEATURES[feature]
+    assert spec.render is not None
+    outcome = spec.render(RenderSubject(emission.linking_spans, index_spans(emission.sdk), shown, emission.labels))
+    if outcome is None:
+        return None  # nothing of it on a page to look at (a dangling link has no target to mark)
+    api_outcome = None if isinstance(api, Exception) else _check(feature)(_subject(emission, feature, api))
+    cell.verdict, cell.summary, cell.evidence = outcome.verdict, outcome.summary, _evidence_of(outcome)
+    if api_outcome is not None:
+        cell.hops[BACKEND] = api_outcome.verdict
+    cell.hops[RENDER] = outcome.verdict
+    if outcome.changed:
+        before = changed_at({**upstream, BACKEND: api_outcome}) if api_outcome and api_outcome.changed else []
+        page_differs = api_outcome is None or api_outcome.verdict != outcome.verdict
+        cell.changed_at = before + ([RENDER] if page_differs or not before else [])
+        cell.hop = cell.changed_at[0]
+    cell.evidence["shown"] = {emission.labels.get(span.key, span.name): shown[span.span_id].to_json()
+                              for span in emission.linking_spans if span.span_id in shown}
+    if screenshots:
+        cell.evidence["screenshots"] = sorted(screenshots)
     return cell
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .backends.base import ReadPath, SearchReadPath
+from .backends.base import ReadPath, RenderReadPath, SearchReadPath
 from .emit import Emission
 from .errors import LinkmatrixError
 from .features import FEATURES
@@ -17,11 +17,13 @@ from .hops import (
     compare_with_fresh_reads,
     exercised_features,
     not_in_pipeline,
+    render_cell,
     search_cell,
     upstream_outcomes,
 )
 from .model import Span
 from .observe import ObservationKey, Observations
+from .render.stage import Rendered
 from .scenario import Scenario
 from .vocabulary import COLLECTOR, Pipeline
 
@@ -35,24 +37,37 @@ class Topology:
     failed: Mapping[str, str] = field(default_factory=dict)  # backend that did not start or died → why
 
 
+def _fits(feature: str, path: ReadPath) -> bool:
+    """Search features are read by search paths, render features by render paths, the rest by trace paths."""
+    spec = FEATURES[feature]
+    if isinstance(path, SearchReadPath):
+        return spec.is_search
+    if isinstance(path, RenderReadPath):
+        return spec.is_render
+    return not spec.is_search and not spec.is_render
+
+
 def judge(scenarios: Sequence[Scenario], emissions: Sequence[Emission],
           wire: dict[tuple[str, Pipeline], list[Span]], observations: Observations,
-          columns: Sequence[ReadPath], topology: Topology) -> list[Cell]:
+          columns: Sequence[ReadPath], topology: Topology, rendered: Rendered | None = None) -> list[Cell]:
     by_name = {scenario.name: scenario for scenario in scenarios}
+    rendered = rendered or Rendered()
     cells: list[Cell] = []
     for emission in emissions:
         pipeline: Pipeline = COLLECTOR if emission.pipeline == COLLECTOR else "direct"
         for feature in exercised_features(emission, by_name[emission.scenario].checks):
             for path in columns:
-                if isinstance(path, SearchReadPath) != FEATURES[feature].is_search:
-                    continue  # search features are read by search paths only, and the other way round
-                cells.append(_cell(emission, pipeline, feature, path, wire, observations, topology))
+                if _fits(feature, path):
+                    cell = _cell(emission, pipeline, feature, path, wire, observations, topology, rendered)
+                    if cell is not None:
+                        cells.append(cell)
     compare_with_fresh_reads(cells, columns)
     return cells
 
 
 def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
-          wire: dict[tuple[str, Pipeline], list[Span]], observations: Observations, topology: Topology) -> Cell:
+          wire: dict[tuple[str, Pipeline], list[Span]], observations: Observations, topology: Topology,
+          rendered: Rendered) -> Cell | None:
     if (pipeline, path.backend) in topology.unreached and path.backend not in topology.failed:
         return not_in_pipeline(emission, feature, path)
     # Every hop is this emission's own record: no verdict depends on other scenarios.
@@ -70,9 +85,14 @@ def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
     why = topology.failed.get(path.backend) or (record.unmeasurable(keys) if record else "")
     unmeasurable = LinkmatrixError(why) if why else None
     if isinstance(path, SearchReadPath):
-        cell = search_cell(emission, feature, path, upstream, unmeasurable or observations.searches.get(key, unread))
+        cell: Cell | None = search_cell(emission, feature, path, upstream,
+                                        unmeasurable or observations.searches.get(key, unread))
+    elif isinstance(path, RenderReadPath):
+        api = observations.reads.get(ObservationKey(emission.scenario, pipeline, path.backend, path.api), unread)
+        cell = render_cell(emission, feature, path, upstream, api,
+                           unmeasurable or rendered.shown.get(key, unread), rendered.screenshots.get(key, []))
     else:
         cell = cell_for(emission, feature, path, upstream, unmeasurable or observations.reads.get(key, unread))
-    if record is not None:
+    if cell is not None and record is not None:
         attach_hop_messages(cell, record)
     return cell

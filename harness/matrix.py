@@ -25,6 +25,7 @@ from .hops import Cell
 from .judge import Topology, judge
 from .observe import Observer, settle_marks
 from .recorder import Recorder
+from .render.stage import render_all
 from .result import RunResult
 from .scenario import Scenario
 from .sending import send_all
@@ -109,12 +110,17 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
             result.cells = _all_errors(settings.scenarios, result, why)
             return
         observations = Observer(stack, sent, http, recorder, evidence, settings.visibility_timeout, marks).observe()
+        rendered = render_all(stack, sent.emissions, observations, http, result.run_dir, recorder)
+        for path_id, why in rendered.skipped.items():  # said in one line, and the column is left out
+            result.skipped[path_id] = why
+        result.columns = [path for path in result.columns if path.id not in rendered.skipped]
         topology = Topology(
             unreached=frozenset((pipeline, backend.name) for pipeline in PIPELINES for backend in backends
                                 if not stack.reaches(pipeline, backend.name)),
             failed=dict(stack.failed))
         started = time.monotonic()
-        result.cells = judge(settings.scenarios, sent.emissions, sent.wire, observations, result.columns, topology)
+        result.cells = judge(settings.scenarios, sent.emissions, sent.wire, observations, result.columns, topology,
+                             rendered)
         recorder.set_stage("check", time.monotonic() - started)
 
 

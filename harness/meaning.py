@@ -78,6 +78,25 @@ RULES: list[tuple[Test, Write]] = [
      lambda c, label, v: f"{_backend(label)} removes every link whose trace id is all zeros, even one that "
                          "carries attributes" + (f" (its span warnings say '{_warnings(c)[0]}')." if _warnings(c)
                                                  else ".")),
+    (when(feature="render.attributes_shown", hop="backend"),
+     lambda c, label, v: f"{label} never shows link attributes (the API it reads has none): use Tempo with Grafana, "
+                         "or read the backend's full API, when you need them."),
+    (when(feature="render.attributes_shown", hop="render"),
+     lambda c, label, v: f"{label} does not show link attributes, though its API returned them."),
+    (when(feature="render.target_navigable", hop="render"),
+     lambda c, label, v: f"{label} shows the link, but nothing on the page leads to the linked span: a person has to "
+                         "copy its ids and search for them."),
+    (when(feature="render.target_identified", hop="render"),
+     lambda c, label, v: f"{label} does not fully say which span a link points at "
+                         f"({_first_note(c, 'value_changed') or 'see the evidence'})."),
+    (when(feature="render.parent_kept", kind="parent_changed"),
+     lambda c, label, v: f"{label} draws a span under something other than its parent "
+                         f"({_first_note(c, 'parent_changed')}): the trace's tree on screen is not the real one."),
+    (when(feature="render.target_marked", hop="render"),
+     lambda c, label, v: f"{label} shows nothing on a link's target: from the target you cannot tell that "
+                         "anything links to it."),
+    (when(feature="render.", hop="render"),
+     lambda c, label, v: f"{label} had this from its API but does not show it on the page."),
     (when(hop="sdk", kind="missing_invalid_target"),
      lambda c, label, v: "The SDK drops a link to the all-zero context unless it carries attributes or a "
                          "trace_state; give such links data, or do not add them."),

@@ -95,7 +95,9 @@ class Observer:
         self.recorder, self.evidence = recorder, evidence
         self.timeout, self.marks = timeout, marks
         self.cancel = threading.Event()  # set when the run is interrupted: every poller stops
-        self.columns = [path for backend in stack.backends for path in backend.read_paths]
+        # What a page shows is the render stage's work: here, the APIs.
+        self.columns = [path for backend in stack.backends for path in backend.read_paths
+                        if isinstance(path, (TraceReadPath, SearchReadPath))]
         self.adapters: dict[str, Backend] = {backend.name: backend for backend in stack.backends}
         self.hops: dict[str, CollectorHop] = {}
         collector = stack.collector
@@ -154,10 +156,10 @@ class Observer:
         self.recorder.set_stage("reads_total", time.monotonic() - started)
         return observations
 
-    def _emissions_for(self, path: ReadPath) -> list[Emission]:
+    def _emissions_for(self, path: TraceReadPath | SearchReadPath) -> list[Emission]:
         return [e for e in self.sent.emissions if self.stack.reaches(e.pipeline, path.backend)]
 
-    def _observe_path(self, path: ReadPath) -> dict[ObservationKey, Any]:
+    def _observe_path(self, path: TraceReadPath | SearchReadPath) -> dict[ObservationKey, Any]:
         emissions = self._emissions_for(path)
         failed = self.stack.failed.get(path.backend)
         if failed:

@@ -15,15 +15,17 @@ seam tests replace.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import requests
+from playwright.async_api import Page
 
 from .. import jsonio
 from ..model import Span
+from ..render.shown import ShownSpan, SpanToShow
 from ..runtime import Readiness, Service, ServiceSpec
 from ..vocabulary import Age, LinkField, SearchKind
 
@@ -130,7 +132,32 @@ class SearchReadPath:
         return frozenset()
 
 
-ReadPath = TraceReadPath | SearchReadPath
+# (page, base url, trace id, spans to look at, screenshot file) → what the page showed of each span
+Renderer = Callable[[Page, str, str, Sequence[SpanToShow], Path], Awaitable[dict[str, ShownSpan]]]
+
+
+@dataclass(frozen=True)
+class RenderReadPath:
+    """What a person sees in the backend's UI, read off the page in a headless browser."""
+
+    backend: str
+    name: str
+    label: str
+    render: Renderer | None  # None: a declared gap, `gap` says why
+    api: str = ""  # the trace read path whose API this UI reads: what the page could show at most
+    gap: str = ""
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.backend}/{self.name}"
+
+    @property
+    def cannot_carry(self) -> frozenset[LinkField]:
+        return frozenset()
+
+
+ReadPath = TraceReadPath | SearchReadPath | RenderReadPath
 
 
 class Tap(Protocol):
@@ -209,6 +236,10 @@ class Backend:
 
     def settled(self, http: Http, service: Service, mark: Any) -> str | None:
         """None once everything sent since `mark` is in its final form; else what it still waits for."""
+        return None
+
+    def ui_problem(self, http: Http, service: Service) -> str | None:
+        """Why its UI cannot be rendered here (None: it can)."""
         return None
 
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,7 @@ import yaml
 
 from ..model import Link, Span
 from ..otlp import spans_from_json
+from ..render import jaeger_ui
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
 from ..taps import OtlpGrpcTap
 from ..toolchain import IMAGES
@@ -34,6 +36,7 @@ from .base import (
     Backend,
     Http,
     ReadPath,
+    RenderReadPath,
     SearchAnswer,
     SearchQuery,
     SearchReadPath,
@@ -99,7 +102,23 @@ def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
     return SearchAnswer(found, status, body, f"/api/traces?service={query.service}{operation}&tags={params['tags']}")
 
 
+UI_ASSETS_ENV = "LINKMATRIX_JAEGER_UI_ASSETS"
+
+
+def ui_assets() -> str | None:
+    """A folder of Jaeger UI assets the user gave (a Jaeger built from the Go proxy has none)."""
+    return os.environ.get(UI_ASSETS_ENV) or None
+
+
 def config(ports: dict[str, int], listen: str = LOOPBACK) -> dict[str, Any]:
+    query: dict[str, Any] = {
+        "storage": {"traces": "memstore"},
+        "http": {"endpoint": f"{listen}:{ports['query_http']}"},
+        "grpc": {"endpoint": f"{listen}:{ports['query_grpc']}"},
+    }
+    assets = ui_assets()
+    if assets:
+        query["ui"] = {"assets_path": str(Path(assets).resolve())}
     return {
         "service": {
             "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
@@ -110,11 +129,7 @@ def config(ports: dict[str, int], listen: str = LOOPBACK) -> dict[str, Any]:
         },
         "extensions": {
             "healthcheckv2": {"use_v2": True, "http": {"endpoint": f"{listen}:{ports['health']}"}},
-            "jaeger_query": {
-                "storage": {"traces": "memstore"},
-                "http": {"endpoint": f"{listen}:{ports['query_http']}"},
-                "grpc": {"endpoint": f"{listen}:{ports['query_grpc']}"},
-            },
+            "jaeger_query": query,
             "jaeger_storage": {"backends": {"memstore": {"memory": {"max_traces": 100000}}}},
         },
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"}}}},
@@ -145,6 +160,7 @@ class Jaeger(Backend):
                       notes={ATTRIBUTES: "references have refType, traceID and spanID only"}),
         SearchReadPath(NAME, "search", "Jaeger search (UI)", search, kinds=frozenset({LINK_ATTRIBUTE}), timeout=15.0,
                        notes={LINK_TRACE_ID: _NO_LINK_QUERY, LINK_SPAN_ID: _NO_LINK_QUERY}),
+        RenderReadPath(NAME, "ui", "Jaeger UI", jaeger_ui.render, api="api_traces"),
     )
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,
@@ -156,6 +172,7 @@ class Jaeger(Backend):
             readiness=Readiness(port="health", path="/status"),
             ports=ports,
             config_files={"jaeger.yaml": yaml.safe_dump(config(ports, listen), sort_keys=False)},
+            reads=(str(Path(assets).resolve()),) if (assets := ui_assets()) else (),
             # Seen with 2.13.0: after SIGTERM it keeps retrying a gRPC connection to its own, already
             # stopped, query server and never exits. Its store is in memory: nothing to lose.
             stop_grace=3.0,
@@ -163,6 +180,16 @@ class Jaeger(Backend):
 
     def collector_exporter(self, address: str) -> tuple[str, dict[str, Any]]:
         return "otlp_grpc", {"endpoint": address, "tls": {"insecure": True}}
+
+    def ui_problem(self, http: Http, service: Service) -> str | None:
+        status, text = http.get_text(f"{self.base_url(service)}/")
+        if status != 200:
+            return f"its UI page answered HTTP {status}"
+        if jaeger_ui.PLACEHOLDER in text:
+            return ("this Jaeger serves a placeholder page, not its UI (one built from the Go module proxy has no UI "
+                    f"assets): give them with --jaeger-ui-assets DIR or {UI_ASSETS_ENV}, or run its official image "
+                    "(--runtime docker without --local-images), which has the UI")
+        return None
 
     def egress_tap(self, upstream: str, run_id: str) -> Tap:
         return cast(Tap, OtlpGrpcTap([upstream], run_id))

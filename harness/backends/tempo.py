@@ -29,7 +29,18 @@ from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
 from ..taps import OtlpGrpcTap
 from ..toolchain import IMAGES
 from ..vocabulary import LINK_ATTRIBUTE, LINK_SPAN_ID, LINK_TRACE_ID
-from .base import Backend, Http, ReadPath, SearchAnswer, SearchQuery, SearchReadPath, Tap, TraceReadPath, trace_reader
+from .base import (
+    Backend,
+    Http,
+    ReadPath,
+    RenderReadPath,
+    SearchAnswer,
+    SearchQuery,
+    SearchReadPath,
+    Tap,
+    TraceReadPath,
+    trace_reader,
+)
 
 NAME = "tempo"
 BINARY_ENV, URL_ENV, OTLP_ENV = "LINKMATRIX_TEMPO_BIN", "LINKMATRIX_TEMPO_URL", "LINKMATRIX_TEMPO_OTLP"
@@ -97,6 +108,8 @@ TEMPO_READ_PATHS: tuple[ReadPath, ...] = (
     TraceReadPath(NAME, "api_v2_settled", "Tempo /api/v2/traces (settled)", _V2, age="settled", twin="api_v2"),
     SearchReadPath(NAME, "search", "Tempo TraceQL search", search,
                    kinds=frozenset({LINK_TRACE_ID, LINK_SPAN_ID, LINK_ATTRIBUTE}), timeout=180.0),
+    RenderReadPath(NAME, "grafana", "Grafana (Tempo's UI)", None,
+                   gap="Tempo has no UI of its own, and Grafana was not run here"),
 )
 
 # Tempo's live store counts its traces and blocks; settled = no trace left in memory and every

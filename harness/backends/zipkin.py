@@ -12,6 +12,7 @@ from typing import Any, cast
 from .. import jsonio
 from ..model import AttrValue, Link, Span
 from ..otlp import RUN_ID_ATTRIBUTE
+from ..render import zipkin_lens
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
 from ..taps import HttpPostTap
 from ..toolchain import IMAGES
@@ -20,6 +21,7 @@ from .base import (
     Backend,
     Http,
     ReadPath,
+    RenderReadPath,
     SearchAnswer,
     SearchQuery,
     SearchReadPath,
@@ -114,6 +116,7 @@ class Zipkin(Backend):
                       notes={FLAGS: "the otlp.link.<i> tag has no flags field"}),
         SearchReadPath(NAME, "search", "Zipkin search (tags)", search, kinds=frozenset({LINK_ATTRIBUTE}), timeout=15.0,
                        notes={LINK_TRACE_ID: _TARGET_IN_TAG, LINK_SPAN_ID: _TARGET_IN_TAG}),
+        RenderReadPath(NAME, "lens", "Zipkin Lens", zipkin_lens.render, api="api_v2"),
     )
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,

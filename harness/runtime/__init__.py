@@ -47,6 +47,8 @@ class ServiceSpec:
     # What the image's entrypoint gets (default: the command without its program) and extra env.
     container_args: tuple[str, ...] | None = None
     container_env: dict[str, str] = field(default_factory=dict)
+    # Host folders the service reads (given by the user): a container sees each at the same path.
+    reads: tuple[str, ...] = ()
 
     @property
     def image_args(self) -> tuple[str, ...]:

@@ -216,7 +216,8 @@ class DockerRuntime:
             args=tuple(spec.image_args),
             env={**spec.env, **spec.container_env},
             working_dir=str(self.config_dir),
-            volumes={str(self.run_dir): {"bind": str(self.run_dir), "mode": "rw"}},
+            volumes={str(self.run_dir): {"bind": str(self.run_dir), "mode": "rw"},
+                     **{folder: {"bind": folder, "mode": "ro"} for folder in spec.reads}},
             labels={LABEL: self.run_dir.name},
         )
         if self.network_mode == HOST:

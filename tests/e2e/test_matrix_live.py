@@ -90,10 +90,10 @@ def test_every_cell_comes_from_a_real_read(document: dict[str, Any], shipped_run
               and c["verdict"] not in ("n/a", "error")]
     assert replayed == len(judged) > 0  # every judged trace-read cell, none left out
     assert document["run"]["problems"] == []
-    expected = set(COLUMNS) | {("jaeger", "search"), ("zipkin", "search")}
+    expected = set(COLUMNS) | {("jaeger", "search"), ("zipkin", "search"), ("zipkin", "lens")}
     if "tempo" not in document["run"]["skipped"]:
         expected |= {("tempo", "api_v1"), ("tempo", "api_v2"), ("tempo", "api_v1_settled"), ("tempo", "api_v2_settled"),
-                     ("tempo", "search")}
+                     ("tempo", "search"), ("tempo", "grafana")}
     assert {(c["backend"], c["read_path"]) for c in document["cells"]} == expected
     assert not [c for c in document["cells"] if c["verdict"] == "error"]
     assert len({c["scenario"] for c in document["cells"]}) >= 19
@@ -297,3 +297,22 @@ def test_a_backend_that_fails_costs_only_its_own_columns(binaries: dict[str, Pat
     assert any("Zipkin did not start" in problem for problem in document["run"]["problems"])
     assert (tmp_path / "latest" / "matrix.md").exists()
     assert processes_in(tmp_path) == []
+
+
+def test_zipkin_lens_shows_links_as_raw_tags_with_nothing_to_click(document: dict[str, Any],
+                                                                    shipped_run: RunResult) -> None:
+    """Rendered live in headless Chromium from the Lens inside the pinned jar; one screenshot per trace."""
+    lens = [c for c in document["cells"] if (c["backend"], c["read_path"]) == ("zipkin", "lens")]
+    assert lens and not [c for c in lens if c["verdict"] == "error"]
+    for scenario in ("cross-trace-attributes", "fan-in-via-headers", "same-trace-link"):
+        assert cell(document, scenario, "render.link_shown", "zipkin", "lens")["verdict"] == "preserved"
+        assert cell(document, scenario, "render.target_identified", "zipkin", "lens")["verdict"] == "preserved"
+        nothing_to_click = cell(document, scenario, "render.target_navigable", "zipkin", "lens")
+        assert (nothing_to_click["verdict"], nothing_to_click["hop"]) == ("lost", "render")
+    shown = cell(document, "cross-trace-attributes", "render.attributes_shown", "zipkin", "lens")
+    assert shown["verdict"] == "preserved"  # as JSON text inside the tag
+    for screenshot in shown["evidence"]["screenshots"]:
+        assert (shipped_run.run_dir / screenshot).read_bytes()[:4] == b"\x89PNG"
+    # The Jaeger built from the Go module proxy serves a placeholder: its UI column says why it is not there.
+    assert "placeholder page" in document["run"]["skipped"]["jaeger/ui"]
+    assert document["run"]["stages"]["render"] < 30

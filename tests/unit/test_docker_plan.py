@@ -37,6 +37,18 @@ def test_host_mode_shares_the_hosts_network_and_mounts_the_run_folder(tmp_path: 
     assert config["extensions"]["jaeger_query"]["http"]["endpoint"] == "127.0.0.1:41002"
 
 
+def test_given_jaeger_ui_assets_are_mounted_read_only_where_the_config_says(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    assets = tmp_path / "jaeger-ui"
+    assets.mkdir()
+    monkeypatch.setenv("LINKMATRIX_JAEGER_UI_ASSETS", str(assets))
+    runtime = DockerRuntime(tmp_path / "run-3", HOST)
+    jaeger = spec(runtime, "jaeger")
+    config = yaml.safe_load(jaeger.config_files["jaeger.yaml"])
+    assert config["extensions"]["jaeger_query"]["ui"] == {"assets_path": str(assets.resolve())}
+    assert runtime.plan(jaeger).volumes[str(assets.resolve())] == {"bind": str(assets.resolve()), "mode": "ro"}
+
+
 def test_network_mode_publishes_on_loopback_and_uses_aliases(tmp_path: Path) -> None:
     runtime = DockerRuntime(tmp_path / "run-2", NETWORK)
     jaeger = spec(runtime, "jaeger")

@@ -1,0 +1,45 @@
+"""What a page showed: the facts a render read path reads off a UI, one record per span."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ShownLink:
+    """One link as a person sees it on the linking span."""
+
+    text: str  # everything the page shows for it
+    span_id: str = ""  # the target's span id, where the page shows it
+    trace_id: str = ""  # the target's trace id, where the page shows it as text
+    names: str = ""  # "service operation" of the target, where the page shows them
+    href: str = ""  # where following it goes (another page), where it is a link
+    clickable: bool = False  # a click moves to the target on this same page
+    attributes: dict[str, str] = field(default_factory=dict)  # key → value as the page writes them
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if value}
+
+
+@dataclass
+class ShownSpan:
+    span_id: str
+    found: bool = False  # the page has the span at all
+    parent: str | None = None  # the span id it is drawn under ("" at the top), None: the page does not say
+    links: list[ShownLink] = field(default_factory=list)
+    marked_as_target: bool = False  # the page says another span links (or refers) to it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"span_id": self.span_id, "found": self.found, "parent": self.parent,
+                "links": [link.to_json() for link in self.links], "marked_as_target": self.marked_as_target}
+
+
+@dataclass(frozen=True)
+class SpanToShow:
+    """A span the render stage wants facts about: a linking span (open its links) or a target."""
+
+    span_id: str
+    service: str
+    name: str
+    open_links: bool  # a linking span: open what the page shows of its links

@@ -1,0 +1,110 @@
+"""Zipkin Lens (inside the pinned Zipkin jar, at /zipkin/): what a person sees of a span's links.
+
+Zipkin has no link field; the collector writes each link as a tag `otlp.link.<i>`, and Lens shows
+it as a raw tag row in the span's detail: ids and attributes as text, nothing to click.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from playwright.async_api import Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from .shown import ShownLink, ShownSpan, SpanToShow
+
+LINK_TAG = re.compile(r"^otlp\.link\.(\d+)$")
+ROW_WAIT_MS = 5_000  # once the trace is drawn, a span's row is there or it is not
+HEX32, HEX16 = re.compile(r"^[0-9a-f]{32}$"), re.compile(r"^[0-9a-f]{16}$")
+
+# The open span's detail panel: its labelled fields and its tag table.
+DETAIL_JS = """
+() => {
+  const field = (name) => {
+    const label = [...document.querySelectorAll('span')].find(e => e.textContent.trim() === name);
+    const value = label && label.nextElementSibling;
+    return value ? value.textContent.trim() : null;
+  };
+  const rows = [...document.querySelectorAll('table tr')]
+    .map(tr => [...tr.querySelectorAll('td')].map(td => td.textContent));
+  return {span_id: field('Span ID'), parent_id: field('Parent ID'), tags: rows.filter(row => row.length === 2)};
+}
+"""
+
+
+def shown_links(tags: list[list[str]]) -> list[ShownLink]:
+    """The otlp.link.<i> tag rows, in their order, as a person reads them: one text
+    `trace id|span id|trace state|attributes as JSON|dropped attribute count`."""
+    numbered = sorted((int(match[1]), value) for key, value in tags if (match := LINK_TAG.match(key.strip())))
+    links = []
+    for _, value in numbered:
+        trace_id, span_id, _, written, *_ = [*value.split("|", 3), "", "", "", ""]
+        links.append(ShownLink(text=value, span_id=span_id if HEX16.match(span_id) else "",
+                               trace_id=trace_id if HEX32.match(trace_id) else "",
+                               attributes=_attributes(written.rsplit("|", 1)[0])))
+    return links
+
+
+def _attributes(written: str) -> dict[str, str]:
+    """The JSON object in a link's text, each value exactly as the page writes it: a string's
+    characters between its quotes (escapes and all: Go writes `<` as `\\u003c`), the rest as JSON text."""
+    decoder = json.JSONDecoder()
+    attributes: dict[str, str] = {}
+    at = _skip(written, 0)
+    if not written.startswith("{", at):
+        return {}
+    at = _skip(written, at + 1)
+    try:
+        while at < len(written) and written[at] != "}":
+            key, at = decoder.raw_decode(written, at)
+            at = _skip(written, at)
+            if written[at] != ":":
+                return {}
+            start = _skip(written, at + 1)
+            _, at = decoder.raw_decode(written, start)
+            raw = written[start:at]
+            attributes[str(key)] = raw[1:-1] if raw.startswith('"') else raw
+            at = _skip(written, at)
+            at = _skip(written, at + 1) if written.startswith(",", at) else at
+    except (ValueError, IndexError):
+        return {}
+    return attributes if written.startswith("}", at) else {}
+
+
+def _skip(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\r\n":
+        at += 1
+    return at
+
+
+async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanToShow],
+                 screenshot: Path) -> dict[str, ShownSpan]:
+    await page.goto(f"{base_url}/zipkin/traces/{trace_id}", wait_until="domcontentloaded")
+    await page.get_by_text(trace_id, exact=True).first.wait_for()  # the trace's header: its rows are drawn
+    shown: dict[str, ShownSpan] = {}
+    first = True
+    for span in spans:
+        label = re.compile(rf"^\s*{re.escape(span.service)}: {re.escape(span.name)}\s*$", re.IGNORECASE)
+        row = page.get_by_text(label).last  # the row (the page's title may name the root span too)
+        try:
+            await row.wait_for(timeout=ROW_WAIT_MS)
+        except PlaywrightTimeout:
+            shown[span.span_id] = ShownSpan(span.span_id)
+            continue
+        await row.click()
+        detail = await page.evaluate(DETAIL_JS)
+        if detail.get("span_id") != span.span_id:
+            shown[span.span_id] = ShownSpan(span.span_id)
+            continue
+        parent = detail.get("parent_id") or ""
+        shown[span.span_id] = ShownSpan(span.span_id, found=True, parent="" if parent == "none" else parent,
+                                        links=shown_links(detail.get("tags") or []))
+        if span.open_links and first:
+            await page.screenshot(path=str(screenshot), full_page=True)
+            first = False
+    if first:
+        await page.screenshot(path=str(screenshot), full_page=True)
+    return shown
