@@ -29,6 +29,11 @@ def _first_note(cell: Cell, kind: str) -> str:
     return next((str(d.get("note", "")) for d in _differences(cell) if d.get("kind") == kind), "")
 
 
+def _first_value_changed(cell: Cell) -> str:
+    changed = next((d for d in _differences(cell) if d.get("kind") == "value_changed"), {})
+    return f"{changed.get('expected')} is written {changed.get('actual')}"
+
+
 def _hop_messages(cell: Cell, hop: str) -> list[str]:
     return list(((cell.get("evidence") or {}).get("hop_messages") or {}).get(hop) or [])
 
@@ -79,8 +84,12 @@ RULES: list[tuple[Test, Write]] = [
                          "carries attributes" + (f" (its span warnings say '{_warnings(c)[0]}')." if _warnings(c)
                                                  else ".")),
     (when(feature="render.attributes_shown", hop="backend"),
-     lambda c, label, v: f"{label} never shows link attributes (the API it reads has none): use Tempo with Grafana, "
-                         "or read the backend's full API, when you need them."),
+     lambda c, label, v: f"{label} never shows link attributes (the API it reads has none): read the "
+                         "backend's full API when you need them (Grafana's view of Tempo shows them, "
+                         "by its docs; not measured here)."),
+    (when(feature="render.attributes_shown", hop="render", kind="value_changed"),
+     lambda c, label, v: f"{label} shows link attributes as raw text, and some read differently from what was "
+                         f"sent ({_first_value_changed(c)}): a person sees the escaped form."),
     (when(feature="render.attributes_shown", hop="render"),
      lambda c, label, v: f"{label} does not show link attributes, though its API returned them."),
     (when(feature="render.target_navigable", hop="render"),

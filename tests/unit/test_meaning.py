@@ -82,3 +82,12 @@ def test_errors_and_unknown_backend_losses_still_get_a_line() -> None:
     assert meaning(cell("link.present", None, "error", reason="Tempo did not start"), "T", VERSIONS) == \
         "Not measured: Tempo did not start"
     assert "does not return it as sent" in meaning(cell("link.order", "backend", "degraded"), "NewDB /api", VERSIONS)
+
+
+def test_a_render_attribute_written_differently_says_how_it_reads() -> None:
+    escaped = cell("render.attributes_shown", "render", "degraded", differences=[("value_changed", "written differently")])
+    escaped["evidence"]["difference"][0].update(expected="html='<b>'", actual="html=\\u003cb\\u003e")
+    text = meaning(escaped, "Zipkin lens", VERSIONS)
+    assert "html='<b>' is written html=\\u003cb\\u003e" in text
+    absent = cell("render.attributes_shown", "render", "lost", differences=[("missing", "not on the page")])
+    assert "does not show link attributes" in meaning(absent, "Zipkin lens", VERSIONS)
