@@ -6,11 +6,13 @@ STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 # make matrix SCENARIOS="scenarios/fan-in-via-headers.yaml" ARGS="--backend jaeger"
 # make matrix RUNTIME=docker [LOCAL_IMAGES=1]   (RUNTIME: auto, local, docker, external)
+# make matrix PIPELINES=all                     (collector pipeline variants of pipelines.yaml: default, all, a,b)
 SCENARIOS ?=
 ARGS      ?=
 RUNTIME   ?=
 LOCAL_IMAGES ?=
-RUN_FLAGS = $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(LOCAL_IMAGES),--local-images)
+PIPELINES ?=
+RUN_FLAGS = $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(LOCAL_IMAGES),--local-images) $(if $(PIPELINES),--pipelines $(PIPELINES))
 
 .PHONY: matrix test unit e2e lint backends images compose validate clean
 

@@ -190,6 +190,7 @@ class Subject:
     sent: list[Span]
     observed: dict[tuple[str, str], Span]
     labels: dict[tuple[str, str], str]
+    exported: frozenset[tuple[str, str]] = frozenset()  # every span the SDK exported (link targets among them)
 
     def spans(self) -> Iterable[tuple[str, Span, Span | None]]:
         for span in self.sent:
@@ -236,6 +237,31 @@ def check_present(subject: Subject) -> Outcome | None:
             differences.append(Difference(f"spans[{label}].links", len(span.links), got,
                                           f"{got - len(span.links)} extra links", "extra"))
     return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "links"))
+
+
+def check_target_arrived(subject: Subject) -> Outcome | None:
+    """A link whose target the SDK exported: is that span there too? If not, the link dangles.
+    Links to spans never exported (unsampled, invalid, nowhere) are not asked about."""
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, str] = {}
+    received: dict[str, str | None] = {}
+    for label, span, _ in subject.spans():
+        for index, link in enumerate(span.links):
+            if link.target not in subject.exported:
+                continue
+            path = f"spans[{label}].links[{index}]"
+            target = subject.labels.get(link.target, f"{link.trace_id}/{link.span_id}")
+            sent[path] = target
+            arrived = link.target in subject.observed
+            received[path] = target if arrived else None
+            statuses.append(OK if arrived else MISSING)
+            if not arrived:
+                differences.append(Difference(path, target, None, f"its target {target} is not there: the link "
+                                              "dangles", "missing"))
+    if not statuses:
+        return None
+    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "link targets"))
 
 
 def check_target_ids(subject: Subject) -> Outcome | None:

@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from . import __version__, toolchain
+from . import __version__, toolchain, variants
 from .backends import BACKENDS
 from .errors import LinkmatrixError, UsageError
 from .features import FEATURES
@@ -82,12 +82,17 @@ def cli() -> None:
               envvar="LINKMATRIX_JAEGER_UI_ASSETS",
               help="local: a folder of built Jaeger UI assets for Jaeger to serve (one built from the Go module "
                    "proxy serves a placeholder page), so that its UI is rendered.")
+@click.option("--pipelines", "pipeline_choice", default="default", show_default=True, envvar="LINKMATRIX_PIPELINES",
+              help="Collector pipeline variants: default, all, or names separated by commas (see pipelines.yaml).")
+@click.option("--pipelines-file", type=click.Path(path_type=Path), default=None,
+              help="The variants file (default: pipelines.yaml here; without one, the plain pipeline only).")
 @click.option("--external", "externals", multiple=True, metavar="NAME=ENDPOINTS",
               help="external: where NAME runs, e.g. jaeger=http://127.0.0.1:16686,otlp=127.0.0.1:14317 "
                    "or collector=127.0.0.1:4317 (defaults: the compose stack).")
 def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float,
         runtime: str, network_mode: str, images: tuple[str, ...], local_images: bool,
-        jaeger_ui_assets: Path | None, externals: tuple[str, ...]) -> None:
+        jaeger_ui_assets: Path | None, pipeline_choice: str, pipelines_file: Path | None,
+        externals: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
     from .matrix import RunSettings, run_matrix
     from .report import to_document, write
@@ -95,6 +100,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     from .runtime import choose
 
     loaded = load_all(scenarios or [DEFAULT_SCENARIOS])  # validate everything before starting anything
+    chosen_variants = variants.select(variants.available(pipelines_file), pipeline_choice)
     if jaeger_ui_assets:  # read by the Jaeger adapter when it writes its config
         os.environ["LINKMATRIX_JAEGER_UI_ASSETS"] = str(jaeger_ui_assets.resolve())
     overrides, endpoints = _pairs(images, "--image"), _pairs(externals, "--external")
@@ -117,7 +123,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     settings = RunSettings(scenarios=loaded, reports_dir=reports_dir,
                            backends=list(backends) or None, visibility_timeout=visibility_timeout,
                            runtime=chosen, runtime_reason=why, network_mode=network_mode,
-                           images=overrides, external=endpoints)
+                           images=overrides, external=endpoints, variants=chosen_variants)
     result = run_matrix(settings, notify)
     try:
         paths = write(result, reports_dir)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from . import pipeline
+import requests
+
+from . import pipeline, processor_counts
 from .emit import Emission
 from .evidence import Evidence
 from .recorder import Recorder
@@ -34,9 +36,10 @@ class CollectorHop:
                  ingest: dict[str, Delivery] | None = None) -> None:
         self.stack = stack
         self.backend = backend
-        self.ingest = ingest or {}  # scenario → what the collector's receiver did with its requests
-        self.pending = {e.scenario: e for e in emissions}
-        self.owner = {key: e.scenario for e in emissions for key in keys_of(e)}  # span → its scenario
+        self.ingest = ingest or {}  # route → what the collector's receiver did with its requests
+        # Keyed by route (vocabulary.route_id): a scenario goes through every pipeline variant.
+        self.pending = {e.route: e for e in emissions}
+        self.owner = {key: e.route for e in emissions for key in keys_of(e)}  # span → its route
         self.records: dict[str, HopRecord] = {}
         self.settled = {scenario: threading.Event() for scenario in self.pending}
 
@@ -56,6 +59,10 @@ class CollectorHop:
                 found[self.owner[key]].undelivered[key] = why
         for scenario, record in found.items():
             self._add_ingest(scenario, record)
+        counts = self._processor_counts()
+        if counts is not None:
+            for route, record in found.items():
+                self._add_processor_drops(route, record, counts)
         collector = self.stack.collector
         for failure in pipeline.export_failures(collector.read_log()) if collector else []:
             backend, scenario = self.stack.exporters.get(failure.exporter, ("", ""))
@@ -63,6 +70,33 @@ class CollectorHop:
                 found[scenario].dropped += failure.dropped
                 found[scenario].messages.append(failure.describe())
         return found
+
+    def _processor_counts(self) -> processor_counts.Counts | None:
+        """The collector's own counts, where some route's processors may drop spans."""
+        collector = self.stack.collector
+        if collector is None or pipeline.METRICS_PORT not in collector.spec.ports:
+            return None
+        try:
+            response = requests.get(f"{collector.url(pipeline.METRICS_PORT)}/metrics", timeout=5)
+        except requests.RequestException:
+            return None  # no count: the route stays unsettled until it has one, or its deadline
+        return processor_counts.parse(response.text) if response.status_code == 200 else None
+
+    def _add_processor_drops(self, route: str, record: HopRecord, counts: processor_counts.Counts) -> None:
+        way = self.stack.routes.get(route)
+        if way is None or not way.counted:
+            return
+        drops = processor_counts.drops(counts, list(way.processor_configs()))
+        record.dropped += drops.spans
+        record.messages.extend(drops.messages)
+        if drops.traces_sampled_out:
+            # Whole traces: the ones none of whose spans left the collector, once there are as
+            # many of them as the sampler says it dropped.
+            expected = keys_of(self.pending[route])
+            arrived = {span.key[0] for span in record.spans}
+            missing = {trace for trace, _ in expected} - arrived
+            if len(missing) == drops.traces_sampled_out:
+                record.dropped += sum(1 for trace, _ in expected if trace in missing)
 
     def _add_ingest(self, scenario: str, record: HopRecord) -> None:
         """Requests the collector itself refused never reach any tap: its answer accounts for them."""
@@ -119,10 +153,10 @@ class CollectorHop:
         """The spans a read should wait for: all sent, less those this hop's record proves never
         reached the backend (once the record has settled; until the deadline otherwise)."""
         expected = keys_of(emission)
-        event = self.settled.get(emission.scenario)
+        event = self.settled.get(emission.route)
         if event is None or not event.wait(timeout) or cancel.is_set():
             return expected
-        return self.records[emission.scenario].reaching_backend(expected)
+        return self.records[emission.route].reaching_backend(expected)
 
     def record(self, scenario: str) -> HopRecord | None:
         return self.records.get(scenario)

@@ -31,7 +31,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from .model import FLAG_CONTEXT_HAS_IS_REMOTE, FLAG_CONTEXT_IS_REMOTE, AttrValue, Link, Span
 from .otlp import RUN_ID_ATTRIBUTE
 from .scenario import ALL_INSTANCES, INVALID, LinkSpec, Scenario, SpanRef, trace_state_pairs
-from .vocabulary import Pipeline
+from .vocabulary import Pipeline, route_id
 
 SCENARIO_ATTRIBUTE = "linkmatrix.scenario"
 PIPELINE_ATTRIBUTE = "linkmatrix.pipeline"
@@ -54,6 +54,11 @@ class Emission:
     started: float = 0.0  # epoch seconds: the search window
     ended: float = 0.0
     export_failures: int = 0  # exports the SDK's exporter saw fail (the wire tap says why)
+
+    @property
+    def route(self) -> str:
+        """Its way through its pipeline (vocabulary.route_id): what its hop records are kept by."""
+        return route_id(self.scenario, self.pipeline)
 
     @property
     def linking_spans(self) -> list[Span]:

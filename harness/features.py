@@ -60,6 +60,7 @@ class Feature:
 
 LINK_PRESENT = "link.present"
 LINK_TARGET_IDS = "link.target_ids"
+LINK_TARGET_ARRIVED = "link.target_arrived"
 LINK_ATTRIBUTE_PREFIX = "link.attribute."  # + the OpenTelemetry type: string, int, double, ...
 LINK_ATTRIBUTES_GROUP = "link.attribute"  # in a scenario's `checks`: every attribute type
 LINK_TRACE_STATE = "link.trace_state"
@@ -101,6 +102,9 @@ FEATURES: dict[str, Feature] = {
                 checks.check_present),
         Feature(LINK_TARGET_IDS, "exact target ids", "Does every link point at the same trace id and span id?",
                 checks.check_target_ids),
+        Feature(LINK_TARGET_ARRIVED, "link target there too",
+                "Is the span each link points at there as well (a dropped or sampled-out target leaves the link "
+                "dangling)?", checks.check_target_arrived),
         *[_attribute(kind) for kind in ATTRIBUTE_TYPES],
         Feature(LINK_TRACE_STATE, "trace_state", "Does each link keep its W3C trace_state?",
                 checks.check_trace_state, needs=TRACE_STATE),

@@ -70,7 +70,7 @@ def _check(feature: str) -> Callable[[Subject], Outcome | None]:
 def _subject(emission: Emission, feature: str, spans: list[Span]) -> Subject:
     sdk_baseline = FEATURES[feature].baseline == "sdk"
     baseline = emission.linking_spans_as_finished if sdk_baseline else emission.linking_spans
-    return Subject(baseline, index_spans(spans), emission.labels)
+    return Subject(baseline, index_spans(spans), emission.labels, frozenset(span.key for span in emission.sdk))
 
 
 def _evidence_of(outcome: Outcome) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from .model import Span
 from .observe import ObservationKey, Observations
 from .render.stage import Rendered
 from .scenario import Scenario
-from .vocabulary import COLLECTOR, Pipeline
+from .vocabulary import DIRECT, Pipeline
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def judge(scenarios: Sequence[Scenario], emissions: Sequence[Emission],
     rendered = rendered or Rendered()
     cells: list[Cell] = []
     for emission in emissions:
-        pipeline: Pipeline = COLLECTOR if emission.pipeline == COLLECTOR else "direct"
+        pipeline = emission.pipeline
         for feature in exercised_features(emission, by_name[emission.scenario].checks):
             for path in columns:
                 if _fits(feature, path):
@@ -73,9 +73,10 @@ def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
     # Every hop is this emission's own record: no verdict depends on other scenarios.
     hop_spans = {"sdk": emission.sdk, "wire": wire.get((emission.scenario, pipeline), [])}
     keys = {span.key for span in emission.sdk}
-    records = observations.hop_records if pipeline == COLLECTOR else observations.direct_records
-    record = records.get((path.backend, emission.scenario))
-    if record is not None and pipeline == COLLECTOR:
+    through_collector = pipeline != DIRECT
+    records = observations.hop_records if through_collector else observations.direct_records
+    record = records.get((path.backend, emission.route if through_collector else emission.scenario))
+    if record is not None and through_collector:
         hop_spans["collector"] = record.view(keys)
     upstream = upstream_outcomes(emission, feature, hop_spans)
     key = ObservationKey(emission.scenario, pipeline, path.backend, path.name)

@@ -30,8 +30,9 @@ from .result import RunResult
 from .scenario import Scenario
 from .sending import send_all
 from .stack import Stack
+from .variants import PLAIN, Variant
 from .versions import library_versions, service_versions
-from .vocabulary import ERROR, PIPELINES
+from .vocabulary import ERROR
 
 Notify = Callable[[str], None]
 
@@ -48,6 +49,7 @@ class RunSettings:
     images: dict[str, str] = field(default_factory=dict)  # docker: service → image override
     external: dict[str, str] = field(default_factory=dict)  # external: service → endpoints
     http: Http | None = None  # every request of the run goes through it (tests pass their own)
+    variants: list[Variant] = field(default_factory=lambda: [PLAIN])  # collector pipelines (harness.variants)
 
 
 def new_run_id() -> str:
@@ -73,7 +75,7 @@ def run_matrix(settings: RunSettings, notify: Notify = print) -> RunResult:
     run_id = new_run_id()
     # Absolute: services run in their own working directory and are handed paths in it.
     result = RunResult(run_id=run_id, run_dir=settings.reports_dir.resolve() / run_id, started=_now(),
-                       scenarios=settings.scenarios)
+                       scenarios=settings.scenarios, variants=settings.variants)
     result.runtime, result.runtime_reason = ((settings.runtime, settings.runtime_reason) if settings.runtime_reason
                                              else runtimes.choose(settings.runtime))
     backends = _backends(settings, result.runtime, result)
@@ -98,7 +100,8 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
     result.network_mode = getattr(runtime, "network_mode", "")
     http = settings.http or Http()
     evidence = Evidence(result.run_dir, recorder)
-    with Stack(runtime, backends, settings.scenarios, result.run_id, result.run_dir, recorder) as stack:
+    with Stack(runtime, backends, settings.scenarios, result.run_id, result.run_dir, recorder,
+               variants=settings.variants) as stack:
         for name, reason in result.skipped.items():
             recorder.notify(f"  {BACKENDS[name].title}: skipped — {reason}")
         result.services = stack.describe_services(result.run_dir)
@@ -115,7 +118,7 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
             result.skipped[path_id] = why
         result.columns = [path for path in result.columns if path.id not in rendered.skipped]
         topology = Topology(
-            unreached=frozenset((pipeline, backend.name) for pipeline in PIPELINES for backend in backends
+            unreached=frozenset((pipeline, backend.name) for pipeline in stack.pipelines for backend in backends
                                 if not stack.reaches(pipeline, backend.name)),
             failed=dict(stack.failed))
         started = time.monotonic()

@@ -75,6 +75,12 @@ RULES: list[tuple[Test, Write]] = [
      lambda c, label, v: f"{_backend(label)} changes {c['feature']} once it writes the trace into its block: "
                          "a read in the first seconds (fresh) still shows what every later read (settled) no "
                          "longer does."),
+    (when(feature="link.target_arrived", hop="collector"),
+     lambda c, label, v: f"The collector's {c['pipeline']} pipeline dropped the span a link points at"
+                         + (f" ({_hop_messages(c, 'collector')[0]})" if _hop_messages(c, "collector") else "")
+                         + ": the link is still there but leads nowhere, and nothing on the linking span says so."),
+    (when(feature="link.target_arrived"),
+     lambda c, label, v: f"{_backend(label)} does not have the span a link points at: the link leads nowhere."),
     (lambda c: c.get("hop") == "collector" and bool(_hop_messages(c, "collector")),
      lambda c, label, v: f"The collector dropped these spans on their way to {_backend(label)} and said why "
                          f"({_hop_messages(c, 'collector')[0]}); nothing reached {_backend(label)}, so no "

@@ -30,7 +30,7 @@ from .records import HopRecord, Key
 from .searchability import Probe, probes_for, run_probes, unanswered
 from .sending import Sent
 from .stack import Stack
-from .vocabulary import COLLECTOR, DIRECT, Pipeline
+from .vocabulary import DIRECT, Pipeline, route_id
 from .wait import wait_until
 
 SETTLE_TIMEOUT = 120.0  # Tempo writes its block seconds after a trace goes idle; minutes mean it is stuck
@@ -102,9 +102,9 @@ class Observer:
         self.hops: dict[str, CollectorHop] = {}
         collector = stack.collector
         if collector is not None and collector.started_here:  # someone else's collector: no record
-            through = [e for e in sent.emissions if e.pipeline == COLLECTOR]
-            ingest = {scenario: delivery for (scenario, pipeline, _), delivery in sent.delivery.items()
-                      if pipeline == COLLECTOR}
+            through = [e for e in sent.emissions if e.pipeline != DIRECT]
+            ingest = {route_id(scenario, pipeline): delivery
+                      for (scenario, pipeline, _), delivery in sent.delivery.items() if pipeline != DIRECT}
             self.hops = {name: CollectorHop(stack, name, through, ingest) for name in self.adapters
                          if name in stack.services}
         self.direct = self._direct_records()
@@ -146,8 +146,8 @@ class Observer:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         for backend, hop in self.hops.items():
-            for scenario, record in hop.records.items():
-                observations.hop_records[(backend, scenario)] = record
+            for route, record in hop.records.items():
+                observations.hop_records[(backend, route)] = record
         observations.direct_records = self.direct
         detail = self.recorder.detail
         self.recorder.set_stage("visibility", max(detail.get("visibility", {}).values(), default=0.0))

@@ -1,7 +1,8 @@
 """The collector hop: a generated collector config, its service spec, and what it forwarded.
 
-Every scenario gets its own way through the collector: its own OTLP receiver (a port of its
-own), its own pipeline and batch processor, and its own exporter per backend. A batch never
+Every scenario gets its own way (a route) through each pipeline variant of the collector: its own
+OTLP receiver (a port of its own), its own pipeline and processors (the variant's, see
+harness.variants), and its own exporter per backend. A batch never
 mixes scenarios, so one scenario's data (a NaN the zipkin exporter cannot encode, a span a
 backend refuses) can fail only its own export, never another scenario's verdicts. A `file`
 exporter in every pipeline records exactly what the collector forwarded (the "collector" hop);
@@ -24,9 +25,11 @@ from .otlp import spans_from_json_lines
 from .runtime import LOOPBACK, Readiness, ServiceSpec
 from .toolchain import COLLECTOR as COLLECTOR_BUILD
 from .toolchain import IMAGES
+from .variants import PLAIN
 
 NAME = "collector"
 HEALTH_PORT = "health"
+METRICS_PORT = "metrics"  # only when some route's processors may drop spans
 SHARED = ""  # the route of a collector that every scenario shares (the compose stack)
 FORWARDED_FILE = "collector-forwarded.jsonl"
 FORWARDED_EXPORTER = "file/forwarded"
@@ -35,63 +38,81 @@ COLLECTOR_BINARY = COLLECTOR_BUILD.name  # its key in the toolchain's versions t
 
 @dataclass(frozen=True)
 class Route:
-    """One scenario's way through the collector: its receiver port and its exporters (id → config)."""
+    """One scenario's way through one pipeline variant: its receiver port, its processors (id →
+    config, in order) and its exporters (id → config). `name` is `vocabulary.route_id`."""
 
-    scenario: str
+    name: str
     exporters: dict[str, dict[str, Any]]
+    processors: dict[str, dict[str, Any]] = field(default_factory=dict)  # none: the plain variant's
+    counted: bool = False  # its processors may drop spans: the collector's own counts are read
+
+    def processor_configs(self) -> dict[str, dict[str, Any]]:
+        return self.processors or PLAIN.processor_configs(self.name)
 
     @property
     def port(self) -> str:
-        return receiver_port(self.scenario)
+        return receiver_port(self.name)
 
 
-def receiver_port(scenario: str) -> str:
-    """The name of the port a scenario's spans enter the collector on."""
-    return f"otlp_grpc.{scenario}" if scenario else "otlp_grpc"
+def receiver_port(route: str) -> str:
+    """The name of the port a route's spans enter the collector on."""
+    return f"otlp_grpc.{route}" if route else "otlp_grpc"
 
 
-def exporter_id(kind: str, backend: str, scenario: str) -> str:
-    """`zipkin/zipkin.fan-out`: the exporter of `kind` that sends one scenario to one backend."""
-    return f"{kind}/{backend}" + (f".{scenario}" if scenario else "")
+def exporter_id(kind: str, backend: str, route: str) -> str:
+    """`zipkin/zipkin.fan-out`: the exporter of `kind` that sends one route to one backend."""
+    return f"{kind}/{backend}" + (f".{route}" if route else "")
 
 
-def ports(scenarios: Iterable[str]) -> tuple[str, ...]:
-    return (HEALTH_PORT, *(receiver_port(scenario) for scenario in scenarios))
+def ports(routes: Iterable[str]) -> tuple[str, ...]:
+    return (HEALTH_PORT, *(receiver_port(route) for route in routes))
 
 
-def _suffix(scenario: str) -> str:
-    return f"/{scenario}" if scenario else ""
+def _suffix(route: str) -> str:
+    return f"/{route}" if route else ""
 
 
 def collector_config(ports: dict[str, int], routes: list[Route], forwarded: Path | None,
                      listen: str = LOOPBACK) -> dict[str, Any]:
     receivers: dict[str, Any] = {}
+    processors: dict[str, Any] = {}
     exporters: dict[str, Any] = {}
     pipelines: dict[str, Any] = {}
     recorded = [FORWARDED_EXPORTER] if forwarded is not None else []
     if forwarded is not None:
         exporters[FORWARDED_EXPORTER] = {"path": str(forwarded), "format": "json", "flush_interval": "100ms"}
     for route in routes:
-        receiver = f"otlp{_suffix(route.scenario)}"
+        receiver = f"otlp{_suffix(route.name)}"
         receivers[receiver] = {"protocols": {"grpc": {"endpoint": f"{listen}:{ports[route.port]}"}}}
         exporters.update(route.exporters)
-        # Processors are instantiated per pipeline: each scenario has a batch of its own.
-        pipelines[f"traces{_suffix(route.scenario)}"] = {
-            "receivers": [receiver], "processors": ["batch"], "exporters": [*route.exporters, *recorded]}
+        # Processors are instantiated per pipeline: each route has a batch (and the rest) of its own.
+        processors.update(route.processor_configs())
+        pipelines[f"traces{_suffix(route.name)}"] = {
+            "receivers": [receiver], "processors": list(route.processor_configs()),
+            "exporters": [*route.exporters, *recorded]}
     return {
         "receivers": receivers,
-        # A short batch timeout keeps a run fast; batching itself is what users run, so it stays.
-        "processors": {"batch": {"timeout": "200ms"}},
+        # The plain variant's short batch timeout keeps a run fast; batching itself is what users run.
+        "processors": processors,
         "exporters": exporters,
         "extensions": {"health_check": {"endpoint": f"{listen}:{ports[HEALTH_PORT]}"}},
         "service": {
             "extensions": ["health_check"],
             # No metrics listener: the default 8888 could clash with anything else running.
             # JSON logs: an exporter's own message about a dropped batch is read back as evidence.
-            "telemetry": {"metrics": {"level": "none"}, "logs": {"level": "info", "encoding": "json"}},
+            "telemetry": {"metrics": _metrics(ports, listen), "logs": {"level": "info", "encoding": "json"}},
             "pipelines": pipelines,
         },
     }
+
+
+def _metrics(ports: dict[str, int], listen: str) -> dict[str, Any]:
+    """The collector's own counts, where a route's processors may drop spans: what each processor
+    took in and passed on is that hop's record of a drop (see harness.processor_counts)."""
+    if METRICS_PORT not in ports:
+        return {"level": "none"}
+    return {"level": "detailed",
+            "readers": [{"pull": {"exporter": {"prometheus": {"host": listen, "port": ports[METRICS_PORT]}}}}]}
 
 
 def collector_service(binary: Path | None, ports: dict[str, int], routes: list[Route],
@@ -123,7 +144,8 @@ class Collector:
 
     @property
     def ports(self) -> tuple[str, ...]:
-        return ports(route.scenario for route in self.routes)
+        counted = (METRICS_PORT,) if any(route.counted for route in self.routes) else ()
+        return (*ports(route.name for route in self.routes), *counted)
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str) -> ServiceSpec:
         return collector_service(binary, ports, list(self.routes), self.forwarded, listen)

@@ -9,6 +9,8 @@ from typing import Any
 from .backends.base import ReadPath
 from .hops import Cell
 from .scenario import Scenario
+from .variants import PLAIN, Variant
+from .vocabulary import DIRECT
 
 
 @dataclass
@@ -30,3 +32,8 @@ class RunResult:
     problems: list[str] = field(default_factory=list)  # what went wrong, one line each
     skipped: dict[str, str] = field(default_factory=dict)  # backend → why it did not run
     data_age: dict[str, str] = field(default_factory=dict)  # backend → why one read suffices, or its two reads
+    variants: list[Variant] = field(default_factory=lambda: [PLAIN])  # the collector pipelines of the run
+
+    @property
+    def pipeline_order(self) -> list[str]:
+        return [*(variant.name for variant in self.variants), DIRECT]

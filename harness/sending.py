@@ -14,7 +14,7 @@ from .recorder import Recorder
 from .records import Key
 from .stack import Stack
 from .taps import OtlpGrpcTap
-from .vocabulary import COLLECTOR, Pipeline
+from .vocabulary import COLLECTOR, DIRECT, Pipeline
 
 
 @dataclass
@@ -37,15 +37,21 @@ class Sent:
 def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
     sent = Sent()
     started = time.monotonic()
-    if COLLECTOR in stack.pipelines and stack.collector is None:
+    if stack.through_collector and stack.collector is None:
         recorder.problem("pipeline collector: nothing to send to (the collector did not start)")
     for pipeline_name in stack.pipelines:
-        if pipeline_name == COLLECTOR and stack.collector is None:
+        through_collector = pipeline_name != DIRECT
+        if through_collector and stack.collector is None:
+            continue
+        if through_collector and pipeline_name != COLLECTOR and stack.collector is not None \
+                and not stack.collector.started_here:
+            recorder.problem(f"pipeline {pipeline_name}: not run (a collector someone else runs has only its own "
+                             "pipeline)")
             continue
         for scenario in stack.scenarios:
-            if pipeline_name not in scenario.pipelines:
+            if not stack.runs_on(scenario, pipeline_name):
                 continue
-            death = stack.collector.death_notice() if pipeline_name == COLLECTOR and stack.collector else None
+            death = stack.collector.death_notice() if through_collector and stack.collector else None
             if death:  # nothing more can go through it: say so once, send nothing more its way
                 recorder.problem(death)
                 break

@@ -19,7 +19,8 @@ from .errors import LinkmatrixError
 from .recorder import Recorder
 from .runtime import Runtime, Service
 from .scenario import Scenario
-from .vocabulary import COLLECTOR, DIRECT, Pipeline
+from .variants import PLAIN, Variant
+from .vocabulary import COLLECTOR, DIRECT, Pipeline, route_id
 
 
 @dataclass
@@ -31,9 +32,11 @@ class Stack:
     run_dir: Path
     recorder: Recorder
     collector_component: type[pipeline.Collector] = pipeline.Collector  # the seam for another collector
+    variants: Sequence[Variant] = (PLAIN,)  # the collector pipelines of this run (harness.variants)
     services: dict[str, Service] = field(default_factory=dict)
     egress: dict[str, Tap] = field(default_factory=dict)  # backend → the tap in front of it
-    exporters: dict[str, tuple[str, str]] = field(default_factory=dict)  # exporter id → (backend, scenario)
+    exporters: dict[str, tuple[str, str]] = field(default_factory=dict)  # exporter id → (backend, route)
+    routes: dict[str, pipeline.Route] = field(default_factory=dict)  # route id → its way through the collector
     failed: dict[str, str] = field(default_factory=dict)  # backend → why it cannot be read
     collector: Service | None = None
 
@@ -46,8 +49,19 @@ class Stack:
 
     @property
     def pipelines(self) -> list[Pipeline]:
-        used = {p for scenario in self.scenarios for p in scenario.pipelines}
-        return [p for p in (COLLECTOR, DIRECT) if p in used]
+        """Every pipeline some scenario of the run goes through: each collector variant, then direct."""
+        return [p for p in (*(variant.name for variant in self.variants), DIRECT)
+                if any(self.runs_on(scenario, p) for scenario in self.scenarios)]
+
+    @property
+    def through_collector(self) -> bool:
+        return any(p != DIRECT for p in self.pipelines)
+
+    def runs_on(self, scenario: Scenario, pipeline_name: Pipeline) -> bool:
+        """A scenario that asks for the collector goes through every variant of the run."""
+        if pipeline_name == DIRECT:
+            return DIRECT in scenario.pipelines
+        return COLLECTOR in scenario.pipelines and any(v.name == pipeline_name for v in self.variants)
 
     def __enter__(self) -> Stack:
         self._exits.enter_context(self.runtime)
@@ -69,7 +83,7 @@ class Stack:
         with self.recorder.timed("startup"):
             for backend in self.backends:
                 self._start_backend(backend)
-            if COLLECTOR in self.pipelines:
+            if self.through_collector:
                 self._start_collector()
 
     def _start_backend(self, backend: Backend) -> None:
@@ -86,19 +100,22 @@ class Stack:
         self.recorder.notify(f"  {backend.title} ready in {service.startup_seconds:.1f}s")
 
     def _routes(self) -> list[pipeline.Route]:
-        """One route per scenario through the collector, each with its own exporter per backend."""
+        """One route per scenario and collector variant, each with its own exporter per backend."""
         routes = []
-        for scenario in self.scenarios:
-            if COLLECTOR not in scenario.pipelines:
-                continue
-            exporters = {}
-            for backend in self.backends:
-                if backend.name in self.services:
-                    kind, config = backend.collector_exporter(self._collector_target(backend))
-                    exporter = pipeline.exporter_id(kind, backend.name, scenario.name)
-                    exporters[exporter] = config
-                    self.exporters[exporter] = (backend.name, scenario.name)
-            routes.append(pipeline.Route(scenario.name, exporters))
+        for variant in self.variants:
+            for scenario in self.scenarios:
+                if not self.runs_on(scenario, variant.name):
+                    continue
+                route = route_id(scenario.name, variant.name)
+                exporters = {}
+                for backend in self.backends:
+                    if backend.name in self.services:
+                        kind, config = backend.collector_exporter(self._collector_target(backend))
+                        exporter = pipeline.exporter_id(kind, backend.name, route)
+                        exporters[exporter] = config
+                        self.exporters[exporter] = (backend.name, route)
+                routes.append(pipeline.Route(route, exporters, variant.processor_configs(route), variant.may_drop))
+                self.routes[route] = routes[-1]
         return routes
 
     def _collector_target(self, backend: Backend) -> str:
@@ -137,10 +154,10 @@ class Stack:
 
     def upstreams(self, pipeline_name: Pipeline, scenario: str) -> list[str]:
         """Where one scenario's spans go: its own receiver on the collector, or each backend's own."""
-        if pipeline_name == COLLECTOR:
+        if pipeline_name != DIRECT:
             if self.collector is None:
                 return []
-            own = pipeline.receiver_port(scenario)  # someone else's collector has only a shared receiver
+            own = pipeline.receiver_port(route_id(scenario, pipeline_name))  # someone else's has one only
             port = own if own in self.collector.spec.ports else pipeline.receiver_port(pipeline.SHARED)
             return [self.collector.address(port)]
         return [self.services[b.name].address(b.otlp_port) for b in self.backends

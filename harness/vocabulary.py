@@ -23,11 +23,17 @@ BACKEND: Final = "backend"
 UPSTREAM_HOPS: Final[tuple[Hop, ...]] = (SDK, WIRE, COLLECTOR_HOP)
 
 # How spans travel: through the collector (every backend), or from the SDK straight to each
-# backend's own OTLP receiver.
-Pipeline = Literal["collector", "direct"]
+# backend's own OTLP receiver. The collector's pipeline comes in variants (pipelines.yaml): each
+# variant is a pipeline of its own, named by the variant; "collector" is the plain one.
+Pipeline = str
 COLLECTOR: Final = "collector"
 DIRECT: Final = "direct"
-PIPELINES: Final[tuple[Pipeline, ...]] = (COLLECTOR, DIRECT)
+
+
+def route_id(scenario: str, pipeline: Pipeline) -> str:
+    """One scenario's way through one pipeline: its receiver, exporters and hop records are named by it."""
+    return scenario if pipeline in (COLLECTOR, DIRECT) else f"{scenario}.{pipeline}"
+
 
 # Link fields a read path may be unable to carry at all: a feature that needs one is n/a there.
 LinkField = Literal["attributes", "trace_state", "flags", "dropped_attributes_count", "dropped_links_count"]

@@ -16,10 +16,9 @@ from ..errors import LinkmatrixError
 from ..features import FEATURE_ORDER, FEATURES
 from ..meaning import meaning
 from ..result import RunResult
-from ..vocabulary import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PIPELINES, PRESERVED
+from ..vocabulary import COLLECTOR, DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
 
 SCHEMA_VERSION = 1
-PIPELINE_ORDER: list[str] = list(PIPELINES)
 VERDICT_MARK: dict[str, str] = {PRESERVED: "✅", DEGRADED: "⚠️", LOST: "❌", NOT_APPLICABLE: "➖", ERROR: "💥"}
 FINDING_VERDICTS = (DEGRADED, LOST, ERROR)  # the cells that say something went wrong
 
@@ -32,9 +31,10 @@ def schema() -> dict[str, Any]:
 def to_document(result: RunResult) -> dict[str, Any]:
     scenario_order = {scenario.name: i for i, scenario in enumerate(result.scenarios)}
     column_order = {(path.backend, path.name): i for i, path in enumerate(result.columns)}
+    pipeline_order = {name: i for i, name in enumerate(result.pipeline_order)}
     # Deterministic order, so two runs diff cleanly.
     cells = sorted(result.cells, key=lambda cell: (scenario_order.get(cell.scenario, 0),
-                                                   PIPELINE_ORDER.index(cell.pipeline),
+                                                   pipeline_order.get(cell.pipeline, len(pipeline_order)),
                                                    FEATURE_ORDER.get(cell.feature, 0),
                                                    column_order.get((cell.backend, cell.read_path), 0)))
     return {
@@ -46,8 +46,12 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "runtime": result.runtime,
             "runtime_reason": result.runtime_reason,
             **({"network_mode": result.network_mode} if result.network_mode else {}),
-            "pipeline": "collector",
-            "pipelines": sorted({cell.pipeline for cell in result.cells}, key=PIPELINE_ORDER.index),
+            "pipeline": COLLECTOR,
+            "pipelines": sorted({cell.pipeline for cell in result.cells},
+                                key=lambda name: pipeline_order.get(name, len(pipeline_order))),
+            "variants": {variant.name: {"about": variant.about,
+                                        "processors": [{kind: config} for kind, config in variant.processors]}
+                         for variant in result.variants},
             "stages": result.stages,
             "stage_detail": result.stage_detail,
             "versions": result.versions,
@@ -84,7 +88,7 @@ def _with_meaning(record: dict[str, Any], result: RunResult) -> dict[str, Any]:
 
 def scenario_label(cell: dict[str, Any]) -> str:
     """The scenario's name, with its pipeline when that is not the default one."""
-    return cell["scenario"] if cell["pipeline"] == "collector" else f"{cell['scenario']} ({cell['pipeline']})"
+    return cell["scenario"] if cell["pipeline"] == COLLECTOR else f"{cell['scenario']} ({cell['pipeline']})"
 
 
 def validate(document: dict[str, Any]) -> None:

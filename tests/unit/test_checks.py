@@ -195,3 +195,21 @@ def test_an_order_lost_after_the_sdk_is_not_pinned_on_the_sdk() -> None:
     upstream = upstream_outcomes(emission, F.LINK_ORDER, {"sdk": [requested], "wire": [requested]})
     swapped = check(F.LINK_ORDER)(Subject([requested], index_spans([linking(link(T2, S2), link(T1, S1))]), {}))
     assert changed_at({**upstream, "backend": swapped}) == ["backend"]
+
+
+def test_a_link_whose_exported_target_is_missing_dangles_and_unexported_targets_are_not_asked() -> None:
+    sent = linking(link(T1, S1), link(T2, S2), link("0" * 32, "0" * 16, attributes={"k": "v"}))
+    target_one, target_two = Span(T1, S1, "a"), Span(T2, S2, "b")
+    exported = frozenset({sent.key, target_one.key, target_two.key})
+    judged = check(F.LINK_TARGET_ARRIVED)
+
+    def outcome(*there: Span):
+        return judged(Subject([sent], index_spans([sent, *there]), {target_two.key: "producer.b"}, exported))
+
+    assert outcome(target_one, target_two).verdict == PRESERVED
+    dangling = outcome(target_one)
+    assert dangling.verdict == DEGRADED and dangling.summary == "1 of 2 link targets kept, 1 missing"
+    assert "producer.b is not there" in dangling.differences[0].note
+    assert outcome().verdict == LOST
+    nothing_exported = Subject([sent], index_spans([sent]), {}, frozenset({sent.key}))
+    assert judged(nothing_exported) is None  # an unsampled or invalid target: not this feature's question

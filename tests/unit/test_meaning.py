@@ -91,3 +91,10 @@ def test_a_render_attribute_written_differently_says_how_it_reads() -> None:
     assert "html='<b>' is written html=\\u003cb\\u003e" in text
     absent = cell("render.attributes_shown", "render", "lost", differences=[("missing", "not on the page")])
     assert "does not show link attributes" in meaning(absent, "Zipkin lens", VERSIONS)
+
+
+def test_a_target_dropped_in_the_collector_names_the_pipeline() -> None:
+    dropped = cell("link.target_arrived", "collector", differences=[("missing", "not there")],
+                   pipeline="filter-drop-named")
+    assert "filter-drop-named pipeline dropped the span a link points at" in meaning(dropped, "Jaeger /api/v3",
+                                                                                       VERSIONS)

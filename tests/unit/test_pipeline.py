@@ -19,7 +19,7 @@ def test_every_scenario_has_its_own_receiver_pipeline_and_exporters() -> None:
     config = pipeline.collector_config(ports, routes, Path("/tmp/forwarded.jsonl"))
     assert config["receivers"]["otlp/nan"]["protocols"]["grpc"]["endpoint"] == "127.0.0.1:3"
     nan = config["service"]["pipelines"]["traces/nan"]
-    assert nan == {"receivers": ["otlp/nan"], "processors": ["batch"],
+    assert nan == {"receivers": ["otlp/nan"], "processors": ["batch/nan"],
                    "exporters": ["zipkin/zipkin.nan", "otlp_grpc/jaeger.nan", "file/forwarded"]}
     exporters = [set(p["exporters"]) - {"file/forwarded"} for p in config["service"]["pipelines"].values()]
     assert not exporters[0] & exporters[1]  # no exporter (and so no batch) is shared

@@ -1,0 +1,130 @@
+"""Collector pipeline variants, read from one declarative file (pipelines.yaml).
+
+A variant names the processors a scenario's spans pass through in the collector, in order, each
+in the collector's own config form. Every variant becomes a pipeline of its own in the matrix: its
+own receiver, processors and exporters per scenario, judged at the same hops as the plain one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ScenarioError, UsageError
+from .vocabulary import COLLECTOR
+
+DEFAULT_FILE = "pipelines.yaml"
+NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+ALL = "all"
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    about: str
+    processors: tuple[tuple[str, dict[str, Any]], ...]  # (kind, config) in order
+    default: bool = False
+
+    def processor_ids(self, route: str) -> list[str]:
+        """Collector component ids of one route's processors, unique in the whole config, so that
+        the collector's own counts (per processor id) are that route's: `filter/fan-out.filter-drop`."""
+        ids: list[str] = []
+        for kind, _ in self.processors:
+            base = f"{kind}/{route}" if route else kind  # the shared route of the compose stack
+            ids.append(base if base not in ids else f"{base}-{len(ids)}")
+        return ids
+
+    def processor_configs(self, route: str) -> dict[str, dict[str, Any]]:
+        return {pid: config for pid, (_, config) in zip(self.processor_ids(route), self.processors, strict=True)}
+
+    @property
+    def may_drop(self) -> bool:
+        """Processors beyond batching: the collector's own counts are needed to settle its hop."""
+        return any(kind != "batch" for kind, _ in self.processors)
+
+
+# Used when there is no pipelines.yaml to read (linkmatrix run from another folder).
+PLAIN = Variant(COLLECTOR, "the plain pipeline every run has, a batch processor and nothing else",
+                (("batch", {"timeout": "200ms"}),), default=True)
+
+
+def _problem(path: Path, where: str, what: str) -> ScenarioError:
+    return ScenarioError(str(path), where, what)
+
+
+def _processors(path: Path, name: str, raw: object) -> tuple[tuple[str, dict[str, Any]], ...]:
+    if not isinstance(raw, list) or not raw:
+        raise _problem(path, f"variants.{name}.processors", "a non-empty list of `kind: {config}` items")
+    processors = []
+    for index, item in enumerate(raw):
+        where = f"variants.{name}.processors[{index}]"
+        if not isinstance(item, dict) or len(item) != 1:
+            raise _problem(path, where, "one `kind: {config}` entry, e.g. `batch: {timeout: 200ms}`")
+        ((kind, config),) = item.items()
+        if not isinstance(kind, str) or not re.match(r"^[a-z][a-z0-9_]*$", kind):
+            raise _problem(path, where, f"{kind!r} is not a collector processor kind")
+        if config is not None and not isinstance(config, dict):
+            raise _problem(path, where, f"the config of {kind} must be a mapping")
+        processors.append((kind, dict(config or {})))
+    return tuple(processors)
+
+
+def load(path: Path) -> list[Variant]:
+    """Every variant in the file, in its order; one clear line for whatever is wrong with it."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError(str(path), "", f"cannot be read: {error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise ScenarioError(str(path), "", f"not YAML: {getattr(error, 'problem', error)}",
+                            mark.line + 1 if mark is not None else None) from None
+    variants = document.get("variants") if isinstance(document, dict) else None
+    if not isinstance(variants, dict) or not variants:
+        raise _problem(path, "variants", "a mapping of variant name → {about, processors}")
+    loaded = []
+    for name, body in variants.items():
+        if not isinstance(name, str) or not NAME.match(name):
+            raise _problem(path, f"variants.{name}", "a name of lower-case letters, digits and dashes")
+        if not isinstance(body, dict):
+            raise _problem(path, f"variants.{name}", "a mapping with `about` and `processors`")
+        unknown = set(body) - {"about", "processors", "default"}
+        if unknown:
+            raise _problem(path, f"variants.{name}.{sorted(unknown)[0]}", "not a variant field "
+                           "(about, processors, default)")
+        if not isinstance(body.get("about"), str) or not body["about"].strip():
+            raise _problem(path, f"variants.{name}.about", "one line saying what the variant shows")
+        if not isinstance(body.get("default", False), bool):
+            raise _problem(path, f"variants.{name}.default", "true or false")
+        loaded.append(Variant(name, body["about"].strip(), _processors(path, name, body.get("processors")),
+                              bool(body.get("default", False))))
+    if COLLECTOR not in {variant.name for variant in loaded}:
+        raise _problem(path, "variants", f"the plain variant `{COLLECTOR}` must be there (every run has it)")
+    return loaded
+
+
+def available(path: Path | None) -> list[Variant]:
+    """The file's variants; the plain one alone when the default file is not there."""
+    if path is None:
+        default = Path(DEFAULT_FILE)
+        return load(default) if default.is_file() else [PLAIN]
+    return load(path)
+
+
+def select(variants: list[Variant], choice: str) -> list[Variant]:
+    """`default`, `all`, or names separated by commas (the plain variant always comes along)."""
+    if choice == ALL:
+        return variants
+    if choice == DEFAULT:
+        return [variant for variant in variants if variant.default or variant.name == COLLECTOR]
+    by_name = {variant.name: variant for variant in variants}
+    wanted = [name.strip() for name in choice.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in by_name]
+    if unknown:
+        raise UsageError(f"--pipelines: no variant {unknown[0]!r} (there are: {', '.join(by_name)})")
+    return [variant for variant in variants if variant.name == COLLECTOR or variant.name in wanted]

@@ -1,0 +1,70 @@
+"""Pipeline variants on the real collector, Jaeger and Zipkin: every shipped variant is a config the
+pinned collector accepts; a filter or a tail sampler that drops a link's target is a loss at the
+collector hop, proven by the collector's own counts, on that variant only."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness import pipeline, toolchain, variants
+from harness.matrix import RunResult, RunSettings, run_matrix
+from harness.report import to_document, validate
+from harness.scenario import load_all
+from harness.vocabulary import COLLECTOR, route_id
+
+from .conftest import ROOT
+
+SHIPPED = variants.load(ROOT / "pipelines.yaml")
+DROPPING = ["filter-drop-named", "tail-sampling"]
+SCENARIOS = [ROOT / "scenarios" / "filtered-link-target.yaml", ROOT / "scenarios" / "sampled-out-link-target.yaml"]
+
+
+def test_every_shipped_variant_is_a_config_the_pinned_collector_accepts(binaries: dict[str, Path],
+                                                                       tmp_path: Path) -> None:
+    routes = [pipeline.Route(route_id("s", v.name), {"debug": {}}, v.processor_configs(route_id("s", v.name)),
+                             v.may_drop) for v in SHIPPED]
+    ports = {port: 20000 + i for i, port in enumerate((*pipeline.ports(r.name for r in routes), "metrics"))}
+    config = pipeline.collector_config(ports, routes, None)
+    (tmp_path / "collector.yaml").write_text(yaml.safe_dump(config))
+    checked = subprocess.run([str(binaries[toolchain.COLLECTOR.name]), "validate", "--config", "collector.yaml"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def dropped(binaries: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    chosen = variants.select(SHIPPED, ",".join(DROPPING))
+    settings = RunSettings(scenarios=load_all(SCENARIOS), reports_dir=tmp_path_factory.mktemp("variants"),
+                           runtime="local", backends=["jaeger", "zipkin"], variants=chosen)
+    return run_matrix(settings, notify=lambda message: None)
+
+
+def cells(result: RunResult, feature: str) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(c["scenario"], c["pipeline"], f"{c['backend']}/{c['read_path']}"): c
+            for c in to_document(result)["cells"] if c["feature"] == feature}
+
+
+def test_a_dropped_link_target_is_lost_at_the_collector_on_the_dropping_variant_only(dropped: RunResult) -> None:
+    document = to_document(dropped)
+    validate(document)
+    assert not dropped.problems
+    assert document["run"]["pipelines"] == [COLLECTOR, *DROPPING]
+    arrived = cells(dropped, "link.target_arrived")
+    dropping = {"filtered-link-target": "filter-drop-named", "sampled-out-link-target": "tail-sampling"}
+    for (scenario, pipeline_name, column), cell in arrived.items():
+        if dropping[scenario] == pipeline_name:
+            assert (cell["verdict"], cell["hop"]) == ("lost", "collector"), (scenario, column, cell)
+            said = " ".join(cell["evidence"]["hop_messages"]["collector"])
+            assert "its own count" in said and f"/{scenario}.{pipeline_name}" in said
+            assert f"{pipeline_name} pipeline dropped the span a link points at (collector processor" in cell["meaning"]
+        else:
+            assert cell["verdict"] == "preserved", (scenario, pipeline_name, column, cell)
+    # The link itself is still there: it dangles, it is not lost.
+    present = cells(dropped, "link.present")
+    assert present[("filtered-link-target", "filter-drop-named", "jaeger/api_v3")]["verdict"] == "preserved"
+    assert present[("sampled-out-link-target", "tail-sampling", "zipkin/api_v2")]["verdict"] == "preserved"

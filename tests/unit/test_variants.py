@@ -1,0 +1,96 @@
+"""Pipeline variants are data: the shipped file loads, every variant becomes its own pipeline per
+scenario in the collector config, and a broken file is one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness import pipeline, processor_counts, variants
+from harness.errors import ScenarioError, UsageError
+from harness.vocabulary import COLLECTOR, route_id
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "pipelines.yaml"
+
+
+def test_the_shipped_file_has_the_plain_variant_first_and_the_processors_users_run() -> None:
+    loaded = variants.load(SHIPPED)
+    assert loaded[0].name == COLLECTOR and loaded[0].processors == variants.PLAIN.processors
+    kinds = {kind for variant in loaded for kind, _ in variant.processors}
+    assert {"batch", "memory_limiter", "attributes", "transform", "filter", "probabilistic_sampler",
+            "tail_sampling", "redaction"} <= kinds
+    assert [v.name for v in variants.select(loaded, "default")] == [v.name for v in loaded if v.default]
+    assert variants.select(loaded, "all") == loaded
+    picked = variants.select(loaded, "filter-drop-named")
+    assert [v.name for v in picked] == [COLLECTOR, "filter-drop-named"]  # the plain one always comes along
+    with pytest.raises(UsageError, match="no variant 'nope'"):
+        variants.select(loaded, "nope")
+
+
+def test_every_variant_is_a_pipeline_of_its_own_per_scenario() -> None:
+    loaded = {v.name: v for v in variants.load(SHIPPED)}
+    routes = [pipeline.Route(route_id("fan-out", name), {pipeline.exporter_id("zipkin", "zipkin",
+                                                                                 route_id("fan-out", name)): {}},
+                             loaded[name].processor_configs(route_id("fan-out", name)))
+              for name in (COLLECTOR, "filter-drop-named")]
+    ports = {"health": 1, "otlp_grpc.fan-out": 2, "otlp_grpc.fan-out.filter-drop-named": 3}
+    config = pipeline.collector_config(ports, routes, None)
+    plain, filtered = config["service"]["pipelines"]["traces/fan-out"], \
+        config["service"]["pipelines"]["traces/fan-out.filter-drop-named"]
+    assert plain["processors"] == ["batch/fan-out"]
+    assert filtered["processors"] == ["filter/fan-out.filter-drop-named", "batch/fan-out.filter-drop-named"]
+    assert filtered["exporters"] == ["zipkin/zipkin.fan-out.filter-drop-named"]
+    assert config["processors"]["filter/fan-out.filter-drop-named"]["traces"]["span"] == ['IsMatch(name, "^filtered")']
+    assert config["receivers"]["otlp/fan-out.filter-drop-named"]["protocols"]["grpc"]["endpoint"] == "127.0.0.1:3"
+
+
+def test_a_kind_used_twice_gets_two_ids() -> None:
+    twice = variants.Variant("two", "x", (("batch", {}), ("batch", {"timeout": "1s"})))
+    assert twice.processor_ids("r") == ["batch/r", "batch/r-1"]
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("variants: {}\n", "variants: a mapping"),
+    ("variants:\n  Bad_Name: {about: x, processors: [batch: {}]}\n", "lower-case letters"),
+    ("variants:\n  collector: {about: x, processors: []}\n", "processors: a non-empty list"),
+    ("variants:\n  collector: {about: x, processors: [{batch: {}, filter: {}}]}\n", "one `kind: {config}`"),
+    ("variants:\n  collector: {about: x, processors: [batch: 3]}\n", "must be a mapping"),
+    ("variants:\n  collector: {processors: [batch: {}]}\n", "about: one line"),
+    ("variants:\n  collector: {about: x, processors: [batch: {}], colour: red}\n", "colour: not a variant field"),
+    ("variants:\n  other: {about: x, processors: [batch: {}]}\n", "the plain variant `collector`"),
+    ("variants:\n  collector: {about: x\n", "not YAML"),
+    (b"\xff\xfe", "cannot be read"),
+])
+def test_a_broken_variants_file_is_one_line_naming_the_field(tmp_path: Path, text: str | bytes, says: str) -> None:
+    file = tmp_path / "pipelines.yaml"
+    file.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ScenarioError) as raised:
+        variants.load(file)
+    assert says in str(raised.value) and str(file) in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+# As collector 0.161.0 printed them (/metrics, level detailed) after a filter and a tail sampler ran.
+METRICS = """# HELP otelcol_processor_incoming_items Number of items passed to the processor. [Alpha]
+# TYPE otelcol_processor_incoming_items counter
+otelcol_processor_incoming_items{otel_signal="traces",processor="filter/job.filter-drop-named"} 3
+otelcol_processor_incoming_items{otel_signal="traces",processor="filter/other.filter-drop-named"} 4
+# TYPE otelcol_processor_outgoing_items counter
+otelcol_processor_outgoing_items{otel_signal="traces",processor="filter/job.filter-drop-named"} 1
+otelcol_processor_outgoing_items{otel_signal="traces",processor="filter/other.filter-drop-named"} 4
+# TYPE otelcol_processor_tail_sampling_count_traces_sampled counter
+otelcol_processor_tail_sampling_count_traces_sampled{decision="not_sampled",policy="p.tail-sampling.keep",sampled="false"} 2
+otelcol_processor_tail_sampling_count_traces_sampled{decision="sampled",policy="p.tail-sampling.keep",sampled="true"} 1
+"""
+
+
+def test_the_collectors_own_counts_say_what_each_routes_processors_dropped() -> None:
+    counts = processor_counts.parse(METRICS)
+    job = processor_counts.drops(counts, ["filter/job.filter-drop-named", "batch/job.filter-drop-named"])
+    assert job.spans == 2 and "filter/job.filter-drop-named dropped 2 span(s)" in job.messages[0]
+    assert processor_counts.drops(counts, ["filter/other.filter-drop-named"]).spans == 0  # its own counts only
+    tail = processor_counts.drops(counts, ["tail_sampling/p.tail-sampling", "batch/p.tail-sampling"])
+    assert (tail.spans, tail.traces_sampled_out) == (0, 2) and "sampled out 2 trace(s)" in tail.messages[0]
+    assert processor_counts.drops(counts, ["tail_sampling/q.tail-sampling"]).traces_sampled_out is None
