@@ -6,13 +6,17 @@ STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 # make matrix SCENARIOS="scenarios/fan-in-via-headers.yaml" ARGS="--backend jaeger"
 # make matrix RUNTIME=docker [LOCAL_IMAGES=1]   (RUNTIME: auto, local, docker, external)
-# make matrix PIPELINES=all                     (collector pipeline variants of pipelines.yaml: default, all, a,b)
+# make matrix PIPELINES=all                     (every collector variant of pipelines.yaml and every Jaeger storage)
+# make matrix STORAGES=badger,opensearch        (Jaeger storages beside the in-memory one: default, all, a,b)
+# make matrix VERSIONS=all                      (earlier Jaeger and Zipkin releases beside the pinned ones)
 SCENARIOS ?=
 ARGS      ?=
 RUNTIME   ?=
 LOCAL_IMAGES ?=
 PIPELINES ?=
-RUN_FLAGS = $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(LOCAL_IMAGES),--local-images) $(if $(PIPELINES),--pipelines $(PIPELINES))
+STORAGES ?= $(if $(filter all,$(PIPELINES)),all)
+VERSIONS ?=
+RUN_FLAGS = $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(LOCAL_IMAGES),--local-images) $(if $(PIPELINES),--pipelines $(PIPELINES)) $(if $(STORAGES),--storages $(STORAGES)) $(if $(VERSIONS),--versions $(VERSIONS))
 
 .PHONY: matrix test unit e2e lint backends images compose validate clean
 

@@ -84,6 +84,12 @@ def cli() -> None:
                    "proxy serves a placeholder page), so that its UI is rendered.")
 @click.option("--pipelines", "pipeline_choice", default="default", show_default=True, envvar="LINKMATRIX_PIPELINES",
               help="Collector pipeline variants: default, all, or names separated by commas (see pipelines.yaml).")
+@click.option("--storages", "storage_choice", default="default", show_default=True, envvar="LINKMATRIX_STORAGES",
+              help="Jaeger storages beside the in-memory one: default (none), all, or names separated by commas "
+                   "(badger, opensearch); each is a backend `jaeger-<name>`.")
+@click.option("--versions", "version_choice", default="default", show_default=True, envvar="LINKMATRIX_VERSIONS",
+              help="Earlier releases beside the pinned ones: default (none), all, or backend names separated by "
+                   "commas (jaeger-2.12.0, zipkin-2.27.0); their changed cells are set side by side in the report.")
 @click.option("--pipelines-file", type=click.Path(path_type=Path), default=None,
               help="The variants file (default: pipelines.yaml here; without one, the plain pipeline only).")
 @click.option("--external", "externals", multiple=True, metavar="NAME=ENDPOINTS",
@@ -91,7 +97,8 @@ def cli() -> None:
                    "or collector=127.0.0.1:4317 (defaults: the compose stack).")
 def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float,
         runtime: str, network_mode: str, images: tuple[str, ...], local_images: bool,
-        jaeger_ui_assets: Path | None, pipeline_choice: str, pipelines_file: Path | None,
+        jaeger_ui_assets: Path | None, pipeline_choice: str, storage_choice: str, version_choice: str,
+        pipelines_file: Path | None,
         externals: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
     from .matrix import RunSettings, run_matrix
@@ -110,9 +117,15 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     _writable_folder(reports_dir, "--reports")
     from .toolchain import image_for
 
-    wanted = ["collector", *(backends or [name for name in BACKENDS if not BACKENDS[name].unavailable("docker")])]
-    chosen, why = choose(runtime, [image_for(name, overrides) for name in wanted])
-    for name in backends:  # asked for by name: it must be able to run
+    named = backends
+    backends = named or _default_backends(storage_choice, version_choice)
+    wanted = [("collector", "collector")]
+    for name in backends:
+        backend = BACKENDS[name]
+        if not backend.unavailable("docker"):
+            wanted += [(name, backend.component or name), *((need.name, need.name) for need in backend.needs)]
+    chosen, why = choose(runtime, [image_for(name, overrides, default=image_for(key)) for name, key in wanted])
+    for name in named:  # asked for by name: it must be able to run
         reason = BACKENDS[name].unavailable(chosen)
         if reason:
             raise UsageError(f"--backend {name}: {reason}")
@@ -121,7 +134,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
 
         overrides = {**build_local_images(report=notify), **overrides}
     settings = RunSettings(scenarios=loaded, reports_dir=reports_dir,
-                           backends=list(backends) or None, visibility_timeout=visibility_timeout,
+                           backends=list(backends), visibility_timeout=visibility_timeout,
                            runtime=chosen, runtime_reason=why, network_mode=network_mode,
                            images=overrides, external=endpoints, variants=chosen_variants)
     result = run_matrix(settings, notify)
@@ -136,6 +149,27 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         for problem in result.problems:
             console.print(f"[yellow]problem:[/] {escape((problem.splitlines() or [''])[0])}")
         sys.exit(1)
+
+
+def _choice(choice: str, known: list[str], option: str) -> list[str]:
+    """default (none), all, or names separated by commas, each one of `known`."""
+    names = known if choice == "all" else [] if choice == "default" else [
+        name.strip() for name in choice.split(",") if name.strip()]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise UsageError(f"{option}: no {unknown[0]!r} (there are: {', '.join(known)})")
+    return names
+
+
+def _default_backends(storage_choice: str, version_choice: str = "default") -> tuple[str, ...]:
+    """Every backend of a default run, Jaeger on each storage asked for, and each earlier release asked for."""
+    from .storages import MEMORY, STORAGES
+
+    storages = [f"jaeger-{name}" for name in _choice(storage_choice, list(STORAGES), "--storages")
+                if name != MEMORY.name]
+    releases = [name for name, backend in BACKENDS.items() if backend.release]
+    versions = _choice(version_choice, releases, "--versions")
+    return (*(name for name, backend in BACKENDS.items() if backend.default), *storages, *versions)
 
 
 def _writable_folder(folder: Path, option: str) -> None:

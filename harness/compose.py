@@ -43,7 +43,8 @@ def generate() -> dict[str, str]:
     services: dict[str, Any] = {}
     volumes: dict[str, Any] = {}
     exporters = {}
-    for name, backend in BACKENDS.items():
+    shown = {name: backend for name, backend in BACKENDS.items() if backend.default}  # storages: linkmatrix run
+    for name, backend in shown.items():
         spec = backend.service(Path(name), backend.container_ports, listen="0.0.0.0",
                                data_dir=backend.container_data_dir)
         services[name] = _service_entry(backend, spec)
@@ -58,7 +59,7 @@ def generate() -> dict[str, str]:
     collector = pipeline.Collector((pipeline.Route(pipeline.SHARED, exporters),))
     spec = collector.service(Path("otelcol"), collector.container_ports, "0.0.0.0")
     files.update({f"config/{file}": content for file, content in spec.config_files.items()})
-    services = {"collector": {**_service_entry(collector, spec), "depends_on": sorted(BACKENDS)}, **services}
+    services = {"collector": {**_service_entry(collector, spec), "depends_on": sorted(shown)}, **services}
     document = {"name": "linkmatrix", "services": services, "volumes": volumes}
     files["docker-compose.yaml"] = HEADER + yaml.safe_dump(document, sort_keys=False)
     return files

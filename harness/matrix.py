@@ -62,7 +62,7 @@ def _now() -> str:
 
 def _backends(settings: RunSettings, runtime: str, result: RunResult) -> list[Backend]:
     chosen = []
-    for name in settings.backends or list(BACKENDS):
+    for name in settings.backends or [name for name, backend in BACKENDS.items() if backend.default]:
         reason = BACKENDS[name].unavailable(runtime)
         if reason:
             result.skipped[name] = reason

@@ -17,7 +17,7 @@ from . import pipeline
 from .backends.base import Backend, Tap
 from .errors import LinkmatrixError
 from .recorder import Recorder
-from .runtime import Runtime, Service
+from .runtime import Component, Runtime, Service
 from .scenario import Scenario
 from .variants import PLAIN, Variant
 from .vocabulary import COLLECTOR, DIRECT, Pipeline, route_id
@@ -88,6 +88,7 @@ class Stack:
 
     def _start_backend(self, backend: Backend) -> None:
         try:
+            backend.peers = {need.name: self._needed(need) for need in backend.needs}
             service = self.runtime.provide(backend)
         except (LinkmatrixError, ValueError) as error:
             self.fail(backend.name, f"{backend.title} did not start: {error}")
@@ -98,6 +99,16 @@ class Stack:
             upstream = self.runtime.peer_address(service, backend.ingest_port)
             self.egress[backend.name] = self._exits.enter_context(backend.egress_tap(upstream, self.run_id))
         self.recorder.notify(f"  {backend.title} ready in {service.startup_seconds:.1f}s")
+
+    def _needed(self, component: Component) -> str:
+        """A service a backend needs (a storage's search engine), started once for every backend that
+        needs it: its "host:port" as the backend reaches it."""
+        if component.name not in self.services:
+            service = self.runtime.provide(component)
+            self.services[component.name] = service
+            self.recorder.note("startup", component.name, service.startup_seconds)
+            self.recorder.notify(f"  {component.title} ready in {service.startup_seconds:.1f}s")
+        return self.runtime.peer_address(self.services[component.name], component.ports[0])
 
     def _routes(self) -> list[pipeline.Route]:
         """One route per scenario and collector variant, each with its own exporter per backend."""

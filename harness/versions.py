@@ -56,11 +56,21 @@ def backend_version(backend: Backend, service: Service, http: Http) -> str:
     return version
 
 
+def _opensearch_version(service: Service, http: Http) -> str:
+    try:
+        status, body = http.get_json(f"{service.url('http')}/")
+        return str(body["version"]["number"]) if status == 200 else f"unknown (it answered HTTP {status})"
+    except Exception as error:  # a version is worth a line in the report, never the run
+        return f"unknown (asking it failed: {type(error).__name__})"
+
+
 def service_versions(backends: list[Backend], services: dict[str, Service], http: Http) -> dict[str, str]:
     versions = {"collector": collector_version(services.get(pipeline.NAME))}
     for backend in backends:
         if backend.name in services:
             versions[backend.name] = backend_version(backend, services[backend.name], http)
+    if "opensearch" in services:  # a storage's search engine says its own version
+        versions["opensearch"] = _opensearch_version(services["opensearch"], http)
     if any(service.binary is not None and service.spec.command[:1] == ("java",) for service in services.values()):
         java = command_output(["java", "-version"])
         versions["java"] = java.split('"')[1] if '"' in java else "unknown (`java -version` did not say)"

@@ -26,7 +26,7 @@ from playwright.async_api import Page
 from .. import jsonio
 from ..model import Span
 from ..render.shown import ShownSpan, SpanToShow
-from ..runtime import Readiness, Service, ServiceSpec
+from ..runtime import Component, Readiness, Service, ServiceSpec
 from ..vocabulary import Age, LinkField, SearchKind
 
 HTTP_TIMEOUT = 10.0
@@ -199,6 +199,11 @@ class Backend:
     # Seconds after a trace's last span arrives during which its "fresh" read paths show the fresh
     # form (None: no fresh form, or no bound known); a fresh read finished later is not measured.
     fresh_for: float | None = None
+    family: str = ""  # backends of one family at different versions are compared (e.g. zipkin, zipkin-2.27.0)
+    release: str = ""  # an earlier release than the pinned one, to compare with ("": the pinned one)
+    default: bool = True  # in a run that names no backends (False: only when asked for, e.g. --storages)
+    needs: tuple[Component, ...] = ()  # services that must run first (a storage's search engine)
+    peers: dict[str, str] = {}
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str,
                 data_dir: str | None = None) -> ServiceSpec:

@@ -1,4 +1,5 @@
-"""Jaeger v2 (in-memory storage): two read paths.
+"""Jaeger v2, on each of its storages (harness.storages): `jaeger` (in memory), `jaeger-badger`,
+`jaeger-opensearch`. Each has these read paths:
 
 - `api_v3`: /api/v3/traces/{id}, OTLP JSON with hex ids: every link field can come back.
 - `api_traces`: /api/traces/{id}, the model Jaeger UI reads. Links become `references`
@@ -20,8 +21,9 @@ from ..model import Link, Span
 from ..otlp import spans_from_json
 from ..render import jaeger_ui
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
+from ..storages import BADGER, MEMORY, OPENSEARCH_STORAGE, Storage
 from ..taps import OtlpGrpcTap
-from ..toolchain import IMAGES
+from ..toolchain import IMAGES, JAEGER, JAEGER_PREVIOUS, GoProgram, version_key
 from ..vocabulary import (
     ATTRIBUTES,
     DROPPED_ATTRIBUTES_COUNT,
@@ -110,9 +112,10 @@ def ui_assets() -> str | None:
     return os.environ.get(UI_ASSETS_ENV) or None
 
 
-def config(ports: dict[str, int], listen: str = LOOPBACK) -> dict[str, Any]:
+def config(ports: dict[str, int], listen: str = LOOPBACK, storage: Storage = MEMORY, data_dir: str = "jaeger-data",
+           needs: dict[str, str] | None = None) -> dict[str, Any]:
     query: dict[str, Any] = {
-        "storage": {"traces": "memstore"},
+        "storage": {"traces": "store"},
         "http": {"endpoint": f"{listen}:{ports['query_http']}"},
         "grpc": {"endpoint": f"{listen}:{ports['query_grpc']}"},
     }
@@ -130,51 +133,69 @@ def config(ports: dict[str, int], listen: str = LOOPBACK) -> dict[str, Any]:
         "extensions": {
             "healthcheckv2": {"use_v2": True, "http": {"endpoint": f"{listen}:{ports['health']}"}},
             "jaeger_query": query,
-            "jaeger_storage": {"backends": {"memstore": {"memory": {"max_traces": 100000}}}},
+            "jaeger_storage": {"backends": {"store": storage.config(data_dir, needs or {})}},
         },
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"}}}},
-        "exporters": {"jaeger_storage_exporter": {"trace_storage": "memstore"}},
+        "exporters": {"jaeger_storage_exporter": {"trace_storage": "store"}},
     }
 
 
 _NO_LINK_QUERY = "its query API has no parameter for link targets"
 
 
+def read_paths(name: str, title: str) -> tuple[ReadPath, ...]:
+    return (
+        TraceReadPath(name, "api_v3", f"{title} /api/v3", trace_reader("/api/v3/traces/{trace_id}", normalize_api_v3)),
+        TraceReadPath(name, "api_traces", f"{title} UI model /api/traces",
+                      trace_reader("/api/traces/{trace_id}", normalize_api_traces),
+                      cannot_carry=frozenset({ATTRIBUTES, TRACE_STATE, FLAGS, DROPPED_ATTRIBUTES_COUNT,
+                                              DROPPED_LINKS_COUNT}),
+                      notes={ATTRIBUTES: "references have refType, traceID and spanID only"}),
+        SearchReadPath(name, "search", f"{title} search (UI)", search, kinds=frozenset({LINK_ATTRIBUTE}),
+                       timeout=15.0, notes={LINK_TRACE_ID: _NO_LINK_QUERY, LINK_SPAN_ID: _NO_LINK_QUERY}),
+        RenderReadPath(name, "ui", f"{title} UI", jaeger_ui.render, api="api_traces"),
+    )
+
+
 class Jaeger(Backend):
-    name = NAME
-    title = "Jaeger"
-    component = "jaeger"
+    """One Jaeger on one storage: the table has an entry per storage."""
+
     ports = ("otlp_grpc", "query_http", "query_grpc", "health")
     container_ports = {"otlp_grpc": 4317, "query_http": 16686, "query_grpc": 16685, "health": 13133}
     published_ports = {"query_http": 16686, "otlp_grpc": 14317}
     probe = Readiness(port="query_http", path="/")
     query_port = "query_http"
-    data_age = ("one read: its in-memory store keeps each span as it was received, so a later read "
-                "returns the same")
-    read_paths: tuple[ReadPath, ...] = (
-        TraceReadPath(NAME, "api_v3", "Jaeger /api/v3", trace_reader("/api/v3/traces/{trace_id}", normalize_api_v3)),
-        TraceReadPath(NAME, "api_traces", "Jaeger UI model /api/traces",
-                      trace_reader("/api/traces/{trace_id}", normalize_api_traces),
-                      cannot_carry=frozenset({ATTRIBUTES, TRACE_STATE, FLAGS, DROPPED_ATTRIBUTES_COUNT,
-                                              DROPPED_LINKS_COUNT}),
-                      notes={ATTRIBUTES: "references have refType, traceID and spanID only"}),
-        SearchReadPath(NAME, "search", "Jaeger search (UI)", search, kinds=frozenset({LINK_ATTRIBUTE}), timeout=15.0,
-                       notes={LINK_TRACE_ID: _NO_LINK_QUERY, LINK_SPAN_ID: _NO_LINK_QUERY}),
-        RenderReadPath(NAME, "ui", "Jaeger UI", jaeger_ui.render, api="api_traces"),
-    )
+
+    def __init__(self, storage: Storage = MEMORY, pin: GoProgram = JAEGER) -> None:
+        self.storage = storage
+        pinned = pin is JAEGER
+        self.component = NAME if pinned else version_key(pin)
+        self.family = NAME if storage is MEMORY else f"{NAME}-{storage.name}"  # versions are compared within it
+        self.name = self.family if pinned else f"{self.family}-{pin.version}"
+        stored = "Jaeger" if storage is MEMORY else f"Jaeger-{storage.label}"
+        self.title = stored if pinned else f"{stored} {pin.version}"
+        self.image = IMAGES[NAME] if pinned else f"jaegertracing/jaeger:{pin.version}"
+        self.data_age = storage.data_age
+        self.needs = storage.needs
+        # Other storages run when asked for (--storages), other versions too (--versions).
+        self.default = storage is MEMORY and pinned
+        self.release = "" if pinned else pin.version
+        self.read_paths = read_paths(self.name, self.title)
+        self.peers: dict[str, str] = {}  # what it needs, once running: name → "host:port"
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,
                 data_dir: str | None = None) -> ServiceSpec:
+        settings = config(ports, listen, self.storage, data_dir or f"{self.name}-data", self.peers)
         return ServiceSpec(
-            name=NAME,
-            command=(str(binary), "--config", "jaeger.yaml"),
-            image=IMAGES[NAME],
+            name=self.name,
+            command=(str(binary), "--config", f"{self.name}.yaml"),
+            image=self.image,
             readiness=Readiness(port="health", path="/status"),
             ports=ports,
-            config_files={"jaeger.yaml": yaml.safe_dump(config(ports, listen), sort_keys=False)},
+            config_files={f"{self.name}.yaml": yaml.safe_dump(settings, sort_keys=False)},
             reads=(str(Path(assets).resolve()),) if (assets := ui_assets()) else (),
             # Seen with 2.13.0: after SIGTERM it keeps retrying a gRPC connection to its own, already
-            # stopped, query server and never exits. Its store is in memory: nothing to lose.
+            # stopped, query server and never exits. Its stores flush as they write: nothing to lose.
             stop_grace=3.0,
         )
 
@@ -206,3 +227,6 @@ class Jaeger(Backend):
 
 
 BACKEND = Jaeger()
+ON_BADGER = Jaeger(BADGER)
+ON_OPENSEARCH = Jaeger(OPENSEARCH_STORAGE)
+PREVIOUS = Jaeger(pin=JAEGER_PREVIOUS)

@@ -15,7 +15,7 @@ from ..otlp import RUN_ID_ATTRIBUTE
 from ..render import zipkin_lens
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
 from ..taps import HttpPostTap
-from ..toolchain import IMAGES
+from ..toolchain import IMAGES, ZIPKIN, ZIPKIN_PREVIOUS, MavenJar, version_key
 from ..vocabulary import DROPPED_LINKS_COUNT, FLAGS, LINK_ATTRIBUTE, LINK_SPAN_ID, LINK_TRACE_ID
 from .base import (
     Backend,
@@ -98,10 +98,21 @@ def decode_egress(body: bytes, run_id: str) -> list[Span]:
 _TARGET_IN_TAG = "a link target is only part of a tag value, and tag queries match whole values"
 
 
+def read_paths(name: str, title: str) -> tuple[ReadPath, ...]:
+    return (
+        TraceReadPath(name, "api_v2", f"{title} /api/v2", trace_reader("/api/v2/trace/{trace_id}", normalize_api_v2),
+                      cannot_carry=frozenset({FLAGS, DROPPED_LINKS_COUNT}),
+                      notes={FLAGS: "the otlp.link.<i> tag has no flags field"}),
+        SearchReadPath(name, "search", f"{title} search (tags)", search, kinds=frozenset({LINK_ATTRIBUTE}),
+                       timeout=15.0, notes={LINK_TRACE_ID: _TARGET_IN_TAG, LINK_SPAN_ID: _TARGET_IN_TAG}),
+        RenderReadPath(name, "lens", f"{title} Lens", zipkin_lens.render, api="api_v2"),
+    )
+
+
 class Zipkin(Backend):
-    name = NAME
-    title = "Zipkin"
-    component = "zipkin"
+    """Zipkin at one version (the table has the pinned one, and others to compare with)."""
+
+    family = NAME
     ports = ("http",)
     container_ports = {"http": 9411}
     published_ports = {"http": 9411}
@@ -110,14 +121,16 @@ class Zipkin(Backend):
     otlp_port = None  # Zipkin's server has no OTLP receiver: no direct pipeline
     data_age = ("one read: its in-memory store keeps each span as it was received, so a later read "
                 "returns the same")
-    read_paths: tuple[ReadPath, ...] = (
-        TraceReadPath(NAME, "api_v2", "Zipkin /api/v2", trace_reader("/api/v2/trace/{trace_id}", normalize_api_v2),
-                      cannot_carry=frozenset({FLAGS, DROPPED_LINKS_COUNT}),
-                      notes={FLAGS: "the otlp.link.<i> tag has no flags field"}),
-        SearchReadPath(NAME, "search", "Zipkin search (tags)", search, kinds=frozenset({LINK_ATTRIBUTE}), timeout=15.0,
-                       notes={LINK_TRACE_ID: _TARGET_IN_TAG, LINK_SPAN_ID: _TARGET_IN_TAG}),
-        RenderReadPath(NAME, "lens", "Zipkin Lens", zipkin_lens.render, api="api_v2"),
-    )
+
+    def __init__(self, pin: MavenJar = ZIPKIN) -> None:
+        pinned = pin is ZIPKIN
+        self.component = NAME if pinned else version_key(pin)
+        self.name = NAME if pinned else f"{NAME}-{pin.version}"
+        self.title = "Zipkin" if pinned else f"Zipkin {pin.version}"
+        self.default = pinned  # other versions run when asked for (--versions)
+        self.release = "" if pinned else pin.version
+        self.image = IMAGES[NAME] if pinned else f"openzipkin/zipkin:{pin.version}"
+        self.read_paths = read_paths(self.name, self.title)
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,
                 data_dir: str | None = None) -> ServiceSpec:
@@ -129,13 +142,13 @@ class Zipkin(Backend):
         # system's name server even when nothing needs resolving.
         jvm = ("-Xms128m", "-Xmx512m", "-Dcom.linecorp.armeria.useJdkDnsResolver=true")
         return ServiceSpec(
-            name=NAME,
+            name=self.name,
             command=("java", *jvm, "-jar", str(binary), *app_args),
             readiness=Readiness(port="http", path="/health"),
             ports=ports,
             env={"STORAGE_TYPE": "mem", "QUERY_PORT": str(port)},
             stop_grace=15.0,
-            image=IMAGES[NAME],
+            image=self.image,
             # The official image starts the server itself and takes JVM options from JAVA_OPTS; a
             # plain `java -jar` image (see `linkmatrix images`) reads JDK_JAVA_OPTIONS.
             container_args=app_args,
@@ -155,3 +168,4 @@ class Zipkin(Backend):
 
 
 BACKEND = Zipkin()
+PREVIOUS = Zipkin(ZIPKIN_PREVIOUS)

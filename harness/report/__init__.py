@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 
 from .. import jsonio
+from ..backends import BACKENDS
 from ..backends.base import ReadPath, TraceReadPath
 from ..errors import LinkmatrixError
 from ..features import FEATURE_ORDER, FEATURES
@@ -59,12 +60,50 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "problems": result.problems,
             "skipped": result.skipped,
             "data_age": result.data_age,
+            "releases_compared": releases_compared({cell.backend for cell in result.cells}),
         },
         "scenarios": [{"name": s.name, "file": Path(s.path).name, "problem": s.problem} for s in result.scenarios],
         "columns": [_column(path, result) for path in result.columns],
         "features": [{"id": f.id, "title": f.title, "question": f.question} for f in FEATURES.values()],
         "cells": [_with_meaning(cell.to_json(), result) for cell in cells],
+        "between_versions": between_versions([cell.to_json() for cell in cells], result.versions),
     }
+
+
+def _families() -> dict[str, list[str]]:
+    by_family: dict[str, list[str]] = {}
+    for name, backend in BACKENDS.items():
+        by_family.setdefault(backend.family or name, []).append(name)
+    return by_family
+
+
+def releases_compared(backends: set[str]) -> dict[str, list[str]]:
+    """Backend family → its releases in this run (the pinned one first), where there are two or more."""
+    present = {family: [name for name in members if name in backends] for family, members in _families().items()}
+    return {family: members for family, members in present.items() if len(members) > 1}
+
+
+def between_versions(cells: list[dict[str, Any]], versions: dict[str, str]) -> list[dict[str, Any]]:
+    """The cells whose verdict (or hop) differs between releases of one backend family in this
+    run (`zipkin` 3.6.1 beside `zipkin-2.27.0`), side by side, each release named."""
+    index = {(c["scenario"], c["pipeline"], c["feature"], c["backend"], c["read_path"]): c for c in cells}
+    changed = []
+    for family, present in releases_compared({c["backend"] for c in cells}).items():
+        pinned, *others = present
+        for (scenario, pipeline, feature, backend, read_path), cell in index.items():
+            if backend != pinned:
+                continue
+            for other in others:
+                twin = index.get((scenario, pipeline, feature, other, read_path))
+                if twin is None or (twin["verdict"], twin.get("hop")) == (cell["verdict"], cell.get("hop")):
+                    continue
+                changed.append({"family": family, "scenario": scenario, "pipeline": pipeline, "feature": feature,
+                                "read_path": read_path, "releases": [
+                                    {"backend": c["backend"], "version": versions.get(c["backend"], "unknown"),
+                                     "verdict": c["verdict"], "hop": c.get("hop", ""),
+                                     "summary": c.get("summary", "") or c.get("reason", "")}
+                                    for c in (cell, twin)]})
+    return changed
 
 
 def _column(path: ReadPath, result: RunResult) -> dict[str, Any]:

@@ -82,5 +82,6 @@ def render_markdown(document: dict[str, Any]) -> str:
             findings.setdefault(cell["meaning"] or cell["summary"] or cell["verdict"], []).append(cell)
     template = _environment().get_template("matrix.md.j2")
     return template.render(run=document["run"], groups=_groups(document, cells), details=details,
+                           between_versions=document.get("between_versions", []),
                            findings=[{"meaning": text, "cells": found} for text, found in findings.items()],
                            scenarios=document["scenarios"])

@@ -49,6 +49,8 @@ class ServiceSpec:
     container_env: dict[str, str] = field(default_factory=dict)
     # Host folders the service reads (given by the user): a container sees each at the same path.
     reads: tuple[str, ...] = ()
+    run_as: tuple[int, int] | None = None  # (uid, gid) for a server that refuses to run as root
+    cleanup: Callable[[], None] | None = None  # after it stopped: remove what was made for it
 
     @property
     def image_args(self) -> tuple[str, ...]:

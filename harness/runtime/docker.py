@@ -212,7 +212,7 @@ class DockerRuntime:
     def plan(self, spec: ServiceSpec) -> ContainerPlan:
         base = ContainerPlan(
             name=spec.name,
-            image=image_for(spec.name, self.images),
+            image=image_for(spec.name, self.images, default=spec.image),
             args=tuple(spec.image_args),
             env={**spec.env, **spec.container_env},
             working_dir=str(self.config_dir),

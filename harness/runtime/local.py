@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -133,8 +134,11 @@ class LocalRuntime:
                     cwd=self.config_dir, env={**os.environ, **spec.env},
                     start_new_session=True,  # its own process group: Ctrl-C is ours to handle
                     preexec_fn=_prepare_child,
+                    **_as_user(spec),
                 )
             except OSError as error:
+                if spec.cleanup is not None:
+                    spec.cleanup()
                 raise ServiceError(spec.name, f"cannot run {spec.command[0]}: {error.strerror}") from None
             self._processes.append((spec, process))  # known before a held signal is delivered
         self._wait_ready(spec, process, log_path)
@@ -175,6 +179,9 @@ class LocalRuntime:
                 thread.start()
             for thread in stopping:
                 thread.join()
+            for spec, _ in self._processes:
+                if spec.cleanup is not None:
+                    spec.cleanup()
             self._processes.clear()
 
 
@@ -193,6 +200,14 @@ def _signals_deferred() -> Iterator[None]:
             signal.signal(signum, handler)
     if received:
         signal.raise_signal(received[0])  # deliver it now that everything is stopped
+
+
+def _as_user(spec: ServiceSpec) -> dict[str, Any]:
+    """Popen's arguments that drop root for a server that refuses it (with no extra groups)."""
+    if spec.run_as is None:
+        return {}
+    uid, gid = spec.run_as
+    return {"user": uid, "group": gid, "extra_groups": []}
 
 
 def stop_process_group(process: subprocess.Popen[bytes], grace: float) -> None:

@@ -249,33 +249,65 @@ class MavenJar:
 
     def ensure(self, cache: Path, report: Report) -> Path:
         _require("java", ["-version"], r'version "(\d+)', (self.needs_java,), f"to run {self.name}")
-        target = self.path(cache)
-        if target.exists():
-            if _file_digest(target, "sha1") == self.sha1:
-                return target
-            report(f"the cached {target} does not have the pinned SHA-1; downloading it again")
-        report(f"downloading {self.source}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha1()
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as partial:
-            pass
-        try:
-            with open(partial.name, "wb") as out, requests.get(self.url(), stream=True, timeout=60) as response:
-                response.raise_for_status()
-                for chunk in response.iter_content(1 << 20):
-                    out.write(chunk)
-                    digest.update(chunk)
-            if digest.hexdigest() != self.sha1:
-                raise ToolchainError(f"{self.name}: {self.url()} has SHA-1 {digest.hexdigest()}, "
-                                     f"expected the pinned {self.sha1}")
-            os.chmod(partial.name, 0o644)
-            os.replace(partial.name, target)
-        except requests.RequestException as error:
-            raise ToolchainError(f"{self.name}: download of {self.url()} failed: {error}") from None
-        finally:
-            if os.path.exists(partial.name):  # whatever stopped it (even Ctrl-C): no half a jar
-                os.unlink(partial.name)
-        return target
+        return _maven_download(self.name, self.source, self.url(), self.path(cache), self.sha1, report)
+
+
+def _maven_download(name: str, source: str, url: str, target: Path, sha1: str, report: Report) -> Path:
+    """A Maven Central file into the cache, checked against its pinned SHA-1; never half a file."""
+    if target.exists():
+        if _file_digest(target, "sha1") == sha1:
+            return target
+        report(f"the cached {target} does not have the pinned SHA-1; downloading it again")
+    report(f"downloading {source}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha1()
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as partial:
+        pass
+    try:
+        with open(partial.name, "wb") as out, requests.get(url, stream=True, timeout=60) as response:
+            response.raise_for_status()
+            for chunk in response.iter_content(1 << 20):
+                out.write(chunk)
+                digest.update(chunk)
+        if digest.hexdigest() != sha1:
+            raise ToolchainError(f"{name}: {url} has SHA-1 {digest.hexdigest()}, expected the pinned {sha1}")
+        os.chmod(partial.name, 0o644)
+        os.replace(partial.name, target)
+    except requests.RequestException as error:
+        raise ToolchainError(f"{name}: download of {url} failed: {error}") from None
+    finally:
+        if os.path.exists(partial.name):  # whatever stopped it (even Ctrl-C): no half a file
+            os.unlink(partial.name)
+    return target
+
+
+@dataclass(frozen=True)
+class MavenArchive:
+    """A runnable distribution (a zip) from Maven Central, checked against its pinned SHA-1. It is
+    unpacked afresh for each run by the service that runs it (see harness.storages)."""
+
+    name: str
+    version: str
+    group: str
+    artifact: str
+    sha1: str
+    needs_java: int = 17
+
+    @property
+    def source(self) -> str:
+        return f"{self.group}:{self.artifact}:{self.version}@zip (Maven Central)"
+
+    def path(self, cache: Path) -> Path:
+        return cache / "archives" / f"{self.artifact}-{self.version}.zip"
+
+    def url(self) -> str:
+        repository = os.environ.get("LINKMATRIX_MAVEN_REPO", "https://repo1.maven.org/maven2").rstrip("/")
+        group = self.group.replace(".", "/")
+        return f"{repository}/{group}/{self.artifact}/{self.version}/{self.artifact}-{self.version}.zip"
+
+    def ensure(self, cache: Path, report: Report) -> Path:
+        _require("java", ["-version"], r'version "(\d+)', (self.needs_java,), f"to run {self.name}")
+        return _maven_download(self.name, self.source, self.url(), self.path(cache), self.sha1, report)
 
 
 # The versions table: one entry per component. Change a pin here and nowhere else.
@@ -290,7 +322,29 @@ JAEGER = GoProgram(
 ZIPKIN = MavenJar(name="zipkin", version="3.6.1", group="io.zipkin", artifact="zipkin-server",
                   classifier="exec", sha1="5800cc1f3d2eb8f38d2d6905d59f9a0414b6d7dd")
 
-COMPONENTS: dict[str, Component] = {c.name: c for c in (COLLECTOR, JAEGER, ZIPKIN)}
+# Jaeger's search-engine storage: the runnable test distribution OpenSearch publishes on Maven Central.
+OPENSEARCH = MavenArchive(name="opensearch", version="2.19.1", group="org.opensearch.distribution.integ-test-zip",
+                          artifact="opensearch", sha1="af4fbc753ec975e4f335e3cf514527c7fb216864")
+
+# Earlier releases, to compare with (a backend of their own each, run with --versions; their cells
+# are set beside the pinned release's in the report's "Between versions").
+JAEGER_PREVIOUS = GoProgram(
+    name="jaeger", version="2.12.0", module_version="v1.75.0", package=JAEGER.package,
+    ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v2.12.0",
+)
+ZIPKIN_PREVIOUS = MavenJar(name="zipkin", version="2.27.0", group="io.zipkin", artifact="zipkin-server",
+                           classifier="exec", sha1="f8f1a5810ca682aa47d001c3a566cd58a23341fc")
+
+
+def version_key(component: GoProgram | MavenJar) -> str:
+    """The table key of an earlier release: `zipkin@2.27.0`."""
+    return f"{component.name}@{component.version}"
+
+
+COMPONENTS: dict[str, Component] = {
+    **{c.name: c for c in (COLLECTOR, JAEGER, ZIPKIN, OPENSEARCH)},
+    **{version_key(c): c for c in (JAEGER_PREVIOUS, ZIPKIN_PREVIOUS)},
+}
 
 # The official images the docker runtime runs (the same releases as above). Override one with
 # --image NAME=REF or LINKMATRIX_IMAGE_<NAME> (a mirror, an air-gapped registry, a local build).
@@ -299,12 +353,15 @@ IMAGES: dict[str, str] = {
     "jaeger": "jaegertracing/jaeger:2.13.0",
     "tempo": "grafana/tempo:3.0.3",
     "zipkin": "openzipkin/zipkin:3.6.1",
+    "opensearch": "opensearchproject/opensearch:2.19.1",
 }
 
 
-def image_for(service: str, overrides: dict[str, str] | None = None) -> str:
-    return ((overrides or {}).get(service) or os.environ.get(f"LINKMATRIX_IMAGE_{service.upper()}")
-            or IMAGES[service])
+def image_for(service: str, overrides: dict[str, str] | None = None, default: str = "") -> str:
+    """The image of a service: an override, else its official one (else `default`: a Jaeger on
+    another storage runs Jaeger's image)."""
+    variable = f"LINKMATRIX_IMAGE_{service.upper().replace('-', '_')}"
+    return (overrides or {}).get(service) or os.environ.get(variable) or IMAGES.get(service) or default
 
 
 def ensure(names: list[str] | None = None, report: Report = print) -> dict[str, Path]:

@@ -135,7 +135,7 @@ def test_a_backend_killed_after_its_search_control_is_an_error_not_lost(binaries
         if query.kind == "control" and answer.found:
             _kill("jaeger", tmp_path)
         return answer
-    monkeypatch.setattr(type(jaeger), "read_paths", tuple(
+    monkeypatch.setattr(jaeger, "read_paths", tuple(
         replace(path, search=search_then_die) if path.name == "search" else path for path in jaeger.read_paths))
     result = run([ROOT / "scenarios" / "search-by-link.yaml"], tmp_path)
     cell = next(c for c in to_document(result)["cells"]

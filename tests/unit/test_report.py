@@ -77,3 +77,19 @@ def test_write_creates_reports_and_latest(tmp_path: Path) -> None:
     second.run_dir.mkdir()
     write(second, tmp_path)
     assert (tmp_path / "latest").resolve() == second.run_dir.resolve()
+
+
+def test_between_versions_sets_changed_cells_of_one_family_side_by_side() -> None:
+    from harness.report import between_versions
+
+    def cell(backend: str, verdict: str, feature: str = "link.present", hop: str | None = None) -> dict:
+        return {"scenario": "s", "pipeline": "collector", "feature": feature, "backend": backend,
+                "read_path": "api_v2", "verdict": verdict, **({"hop": hop} if hop else {})}
+
+    cells = [cell("zipkin", "preserved"), cell("zipkin-2.27.0", "lost", hop="backend"),
+             cell("zipkin", "preserved", "link.order"), cell("zipkin-2.27.0", "preserved", "link.order"),
+             cell("jaeger", "preserved")]  # one release of jaeger only: nothing to compare
+    (changed,) = between_versions(cells, {"zipkin": "3.6.1", "zipkin-2.27.0": "2.27.0"})
+    assert (changed["family"], changed["feature"]) == ("zipkin", "link.present")
+    assert [(r["backend"], r["version"], r["verdict"], r["hop"]) for r in changed["releases"]] == [
+        ("zipkin", "3.6.1", "preserved", ""), ("zipkin-2.27.0", "2.27.0", "lost", "backend")]

@@ -1,0 +1,75 @@
+"""Jaeger's storages are table entries: each writes its own storage config and names, OpenSearch
+is a service they need (bounded heap, 127.0.0.1, unprivileged as root), and the CLI picks them."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness import cli, storages
+from harness.backends import BACKENDS
+from harness.errors import UsageError
+from harness.toolchain import image_for
+
+PORTS = {"otlp_grpc": 1, "query_http": 2, "query_grpc": 3, "health": 4}
+
+
+def jaeger_config(name: str) -> dict:
+    backend = BACKENDS[name]
+    backend.peers = {"opensearch": "127.0.0.1:9"}
+    spec = backend.service(Path("jaeger"), PORTS)
+    (config_name,) = spec.config_files
+    assert config_name == f"{name}.yaml" and spec.name == name  # two Jaegers never share a file
+    return yaml.safe_load(spec.config_files[config_name])["extensions"]["jaeger_storage"]["backends"]["store"]
+
+
+def test_each_storage_writes_its_own_entry() -> None:
+    assert jaeger_config("jaeger") == {"memory": {"max_traces": 100000}}
+    badger = jaeger_config("jaeger-badger")["badger"]
+    assert badger["directories"] == {"keys": "jaeger-badger-data/keys", "values": "jaeger-badger-data/values"}
+    opensearch = jaeger_config("jaeger-opensearch")["opensearch"]
+    assert opensearch["server_urls"] == ["http://127.0.0.1:9"] and opensearch["indices"]["spans"]["replicas"] == 0
+    assert [r.label for r in BACKENDS["jaeger-opensearch"].read_paths][:1] == ["Jaeger-OpenSearch /api/v3"]
+    assert [n.name for n in BACKENDS["jaeger-opensearch"].needs] == ["opensearch"]
+
+
+def test_a_default_run_has_jaeger_in_memory_and_storages_only_when_asked() -> None:
+    assert cli._default_backends("default") == ("jaeger", "tempo", "zipkin")
+    assert cli._default_backends("all") == ("jaeger", "tempo", "zipkin", "jaeger-badger", "jaeger-opensearch")
+    assert cli._default_backends("badger") == ("jaeger", "tempo", "zipkin", "jaeger-badger")
+    with pytest.raises(UsageError, match="--storages: no 'cassandra'"):
+        cli._default_backends("cassandra")
+    assert cli._default_backends("default", "all")[-2:] == ("jaeger-2.12.0", "zipkin-2.27.0")
+    assert cli._default_backends("default", "zipkin-2.27.0")[-1] == "zipkin-2.27.0"
+    with pytest.raises(UsageError, match=r"--versions: no 'zipkin-1\.0'"):
+        cli._default_backends("default", "zipkin-1.0")
+    earlier = BACKENDS["zipkin-2.27.0"]
+    assert (earlier.family, earlier.release, earlier.component, earlier.default) == (
+        "zipkin", "2.27.0", "zipkin@2.27.0", False)
+    assert BACKENDS["jaeger-2.12.0"].read_paths[0].label == "Jaeger 2.12.0 /api/v3"
+    assert image_for("jaeger-badger", default=image_for("jaeger")) == "jaegertracing/jaeger:2.13.0"
+
+
+def test_opensearch_runs_unpacked_afresh_bounded_and_on_loopback(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = tmp_path / "opensearch.zip"
+    with zipfile.ZipFile(archive, "w") as packed:
+        info = zipfile.ZipInfo("opensearch-2.19.1/bin/opensearch")
+        info.external_attr = 0o755 << 16
+        packed.writestr(info, "#!/bin/sh\n")
+    monkeypatch.setattr(storages, "_unprivileged_ids", lambda: None)
+    monkeypatch.setenv("JAVA_HOME", "/opt/java")
+    spec = storages.OpenSearch().service(archive, {"http": 5, "transport": 6})
+    program = Path(spec.command[0])
+    try:
+        assert program.name == "opensearch" and program.stat().st_mode & 0o100
+        assert "-Ehttp.host=127.0.0.1" in spec.command and "-Ediscovery.type=single-node" in spec.command
+        assert spec.env == {"OPENSEARCH_JAVA_HOME": "/opt/java", "OPENSEARCH_JAVA_OPTS": storages.HEAP}
+        assert spec.run_as is None
+    finally:
+        assert spec.cleanup is not None
+        spec.cleanup()
+    assert not program.exists()  # its unpacked folder goes with it
