@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.exporter.zipkin.json import ZipkinExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
@@ -31,7 +32,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from .model import FLAG_CONTEXT_HAS_IS_REMOTE, FLAG_CONTEXT_IS_REMOTE, AttrValue, Link, Span
 from .otlp import RUN_ID_ATTRIBUTE
 from .scenario import ALL_INSTANCES, INVALID, LinkSpec, Scenario, SpanRef, trace_state_pairs
-from .vocabulary import Pipeline, route_id
+from .vocabulary import SDK_ZIPKIN, Pipeline, route_id
 
 SCENARIO_ATTRIBUTE = "linkmatrix.scenario"
 PIPELINE_ATTRIBUTE = "linkmatrix.pipeline"
@@ -271,6 +272,13 @@ def _span_limits(scenario: Scenario) -> SpanLimits:
                       max_link_attributes=scenario.span_limits.max_attributes_per_link)
 
 
+def _exporter(pipeline: Pipeline, endpoint: str, timeout_s: float) -> SpanExporter:
+    """OTLP/gRPC, or the SDK's own Zipkin JSON exporter (its pipeline sends to Zipkin, no collector)."""
+    if pipeline == SDK_ZIPKIN:
+        return ZipkinExporter(endpoint=f"http://{endpoint}/api/v2/spans", timeout=int(timeout_s))
+    return OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=timeout_s)
+
+
 def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, pipeline: Pipeline = "collector",
          export_timeout_s: float = 10.0) -> Emission:
     """Send every span of `scenario` over OTLP/gRPC to `otlp_endpoint` ("127.0.0.1:4317")."""
@@ -280,8 +288,7 @@ def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, pipeline: Pipeline
     with _environment(scenario.sdk_env):
         provider = TracerProvider(resource=resource, span_limits=_span_limits(scenario), id_generator=ids)
     finished = InMemorySpanExporter()
-    exporter = _ExportRecorder(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True,
-                                                timeout=export_timeout_s))
+    exporter = _ExportRecorder(_exporter(pipeline, otlp_endpoint, export_timeout_s))
     provider.add_span_processor(SimpleSpanProcessor(finished))
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=100))
     run = _ScenarioRun(scenario, provider.get_tracer("linkmatrix"), ids)

@@ -22,7 +22,7 @@ from .records import HopRecord
 from .render.checks import RenderSubject
 from .render.shown import ShownSpan
 from .searchability import Probe, control_failure, judge, probes_for, unmeasured
-from .vocabulary import BACKEND, ERROR, NOT_APPLICABLE, PRESERVED, UPSTREAM_HOPS, Hop, Verdict
+from .vocabulary import BACKEND, ERROR, NOT_APPLICABLE, PRESERVED, SDK_ZIPKIN, UPSTREAM_HOPS, Hop, Verdict
 
 
 def _evidence() -> dict[str, Any]:
@@ -107,7 +107,8 @@ def upstream_outcomes(emission: Emission, feature: str, hop_spans: dict[str, lis
 def not_in_pipeline(emission: Emission, feature: str, read_path: ReadPath) -> Cell:
     return Cell(emission.scenario, feature, read_path.backend, read_path.name, emission.pipeline, NOT_APPLICABLE,
                 reason=f"the {emission.pipeline} pipeline does not reach {read_path.backend} "
-                       f"(it has no OTLP receiver of its own)")
+                       + ("(the SDK's Zipkin exporter sends to Zipkin only)" if emission.pipeline == SDK_ZIPKIN
+                          else "(it has no OTLP receiver of its own)"))
 
 
 def _new_cell(emission: Emission, feature: str, read_path: ReadPath, upstream: dict[Hop, Outcome]) -> Cell:

@@ -25,7 +25,7 @@ from .model import Span
 from .observe import ObservationKey, Observations
 from .render.stage import Rendered
 from .scenario import Scenario
-from .vocabulary import DIRECT, Pipeline
+from .vocabulary import Pipeline, through_collector
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,10 @@ def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
     # Every hop is this emission's own record: no verdict depends on other scenarios.
     hop_spans = {"sdk": emission.sdk, "wire": wire.get((emission.scenario, pipeline), [])}
     keys = {span.key for span in emission.sdk}
-    through_collector = pipeline != DIRECT
-    records = observations.hop_records if through_collector else observations.direct_records
-    record = records.get((path.backend, emission.route if through_collector else emission.scenario))
-    if record is not None and through_collector:
+    collected = through_collector(pipeline)
+    records = observations.hop_records if collected else observations.direct_records
+    record = records.get((path.backend, emission.route))
+    if record is not None and collected:
         hop_spans["collector"] = record.view(keys)
     upstream = upstream_outcomes(emission, feature, hop_spans)
     key = ObservationKey(emission.scenario, pipeline, path.backend, path.name)

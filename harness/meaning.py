@@ -123,6 +123,10 @@ RULES: list[tuple[Test, Write]] = [
                          "max_attributes_per_link / OTEL_LINK_ATTRIBUTE_COUNT_LIMIT if you need them."),
     (when(hop="sdk"),
      lambda c, label, v: "The SDK changed this before export; no collector or backend setting can bring it back."),
+    (lambda c: c.get("hop") == "wire" and c.get("pipeline") == "sdk-zipkin",
+     lambda c, label, v: f"The SDK's Zipkin exporter (opentelemetry-exporter-zipkin-json "
+                         f"{v.get('opentelemetry-exporter-zipkin-json', '?')}) sends no links at all: send "
+                         "through a collector, whose zipkin exporter writes them as otlp.link.<i> tags."),
     (when(feature="link.trace_state", hop="wire"),
      lambda c, label, v: f"The OTLP exporter (opentelemetry-exporter-otlp-proto-grpc "
                          f"{v.get('opentelemetry-exporter-otlp-proto-grpc', '?')}) does not send a link's "

@@ -30,7 +30,7 @@ from .records import HopRecord, Key
 from .searchability import Probe, probes_for, run_probes, unanswered
 from .sending import Sent
 from .stack import Stack
-from .vocabulary import DIRECT, Pipeline, route_id
+from .vocabulary import Pipeline, route_id, through_collector
 from .wait import wait_until
 
 SETTLE_TIMEOUT = 120.0  # Tempo writes its block seconds after a trace goes idle; minutes mean it is stuck
@@ -102,24 +102,26 @@ class Observer:
         self.hops: dict[str, CollectorHop] = {}
         collector = stack.collector
         if collector is not None and collector.started_here:  # someone else's collector: no record
-            through = [e for e in sent.emissions if e.pipeline != DIRECT]
+            through = [e for e in sent.emissions if through_collector(e.pipeline)]
             ingest = {route_id(scenario, pipeline): delivery
-                      for (scenario, pipeline, _), delivery in sent.delivery.items() if pipeline != DIRECT}
+                      for (scenario, pipeline, _), delivery in sent.delivery.items() if through_collector(pipeline)}
             self.hops = {name: CollectorHop(stack, name, through, ingest) for name in self.adapters
                          if name in stack.services}
         self.direct = self._direct_records()
 
     def _direct_records(self) -> dict[tuple[str, str], HopRecord]:
-        """The direct pipeline's wire tap forwards to each backend's receiver: what each answered."""
+        """The wire tap of a pipeline without the collector forwards to each backend's own receiver
+        (OTLP, or Zipkin's): what each answered."""
         records = {}
         for backend in self.stack.backends:
-            if not (backend.otlp_port and backend.name in self.stack.services):
+            if backend.name not in self.stack.services:
                 continue
-            address = self.stack.services[backend.name].address(backend.otlp_port)
+            service = self.stack.services[backend.name]
+            addresses = {service.address(port) for port in (backend.otlp_port, backend.ingest_port) if port}
             for (scenario, pipeline, upstream), delivery in self.sent.delivery.items():
-                if pipeline == DIRECT and upstream == address:
-                    records[(backend.name, scenario)] = HopRecord(
-                        self.sent.wire.get((scenario, DIRECT), []), refused=delivery.refused,
+                if not through_collector(pipeline) and upstream in addresses:
+                    records[(backend.name, route_id(scenario, pipeline))] = HopRecord(
+                        self.sent.wire.get((scenario, pipeline), []), refused=delivery.refused,
                         undelivered=delivery.undelivered)
         return records
 
@@ -176,8 +178,8 @@ class Observer:
 
     def _reaching(self, backend: str, emission: Emission) -> set[Key]:
         expected = {span.key for span in emission.sdk}
-        if emission.pipeline == DIRECT:
-            direct = self.direct.get((backend, emission.scenario))
+        if not through_collector(emission.pipeline):
+            direct = self.direct.get((backend, emission.route))
             return direct.reaching_backend(expected) if direct else expected
         hop = self.hops.get(backend)
         return hop.reaching(emission, self.timeout, self.cancel) if hop else expected

@@ -10,7 +10,7 @@ from .backends.base import ReadPath
 from .hops import Cell
 from .scenario import Scenario
 from .variants import PLAIN, Variant
-from .vocabulary import DIRECT
+from .vocabulary import SDK_PIPELINES
 
 
 @dataclass
@@ -36,4 +36,4 @@ class RunResult:
 
     @property
     def pipeline_order(self) -> list[str]:
-        return [*(variant.name for variant in self.variants), DIRECT]
+        return [*(variant.name for variant in self.variants), *SDK_PIPELINES]

@@ -7,14 +7,15 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 
+from .backends.zipkin import decode_egress
 from .emit import Emission, emit
 from .evidence import Evidence
 from .model import Span
 from .recorder import Recorder
 from .records import Key
 from .stack import Stack
-from .taps import OtlpGrpcTap
-from .vocabulary import COLLECTOR, DIRECT, Pipeline
+from .taps import HttpPostTap, OtlpGrpcTap
+from .vocabulary import COLLECTOR, SDK_ZIPKIN, Pipeline, through_collector
 
 
 @dataclass
@@ -34,16 +35,28 @@ class Sent:
     ended: float = 0.0  # monotonic time the last export finished
 
 
+def _wire_tap(pipeline_name: Pipeline, upstreams: list[str], run_id: str) -> OtlpGrpcTap | HttpPostTap:
+    """The wire tap: OTLP/gRPC, or Zipkin JSON over HTTP for the SDK's Zipkin exporter."""
+    if pipeline_name == SDK_ZIPKIN:
+        return HttpPostTap(_tap_key(pipeline_name, upstreams[0]), lambda body: decode_egress(body, run_id))
+    return OtlpGrpcTap(upstreams, run_id)
+
+
+def _tap_key(pipeline_name: Pipeline, upstream: str) -> str:
+    """How the wire tap names a next hop ("host:port", or the URL it posts to)."""
+    return f"http://{upstream}" if pipeline_name == SDK_ZIPKIN else upstream
+
+
 def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
     sent = Sent()
     started = time.monotonic()
     if stack.through_collector and stack.collector is None:
         recorder.problem("pipeline collector: nothing to send to (the collector did not start)")
     for pipeline_name in stack.pipelines:
-        through_collector = pipeline_name != DIRECT
-        if through_collector and stack.collector is None:
+        collected = through_collector(pipeline_name)
+        if collected and stack.collector is None:
             continue
-        if through_collector and pipeline_name != COLLECTOR and stack.collector is not None \
+        if collected and pipeline_name != COLLECTOR and stack.collector is not None \
                 and not stack.collector.started_here:
             recorder.problem(f"pipeline {pipeline_name}: not run (a collector someone else runs has only its own "
                              "pipeline)")
@@ -51,19 +64,23 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
         for scenario in stack.scenarios:
             if not stack.runs_on(scenario, pipeline_name):
                 continue
-            death = stack.collector.death_notice() if through_collector and stack.collector else None
+            death = stack.collector.death_notice() if collected and stack.collector else None
             if death:  # nothing more can go through it: say so once, send nothing more its way
                 recorder.problem(death)
                 break
             recorder.notify(f"emitting {scenario.name}" + (f" ({pipeline_name})" if pipeline_name != COLLECTOR else ""))
             upstreams = stack.upstreams(pipeline_name, scenario.name)
-            with OtlpGrpcTap(upstreams, stack.run_id) as tap:
+            if pipeline_name == SDK_ZIPKIN and not upstreams:
+                recorder.problem(f"pipeline {SDK_ZIPKIN}: not run (no Zipkin to send to)")
+                break
+            with _wire_tap(pipeline_name, upstreams, stack.run_id) as tap:
                 emission = emit(scenario, stack.run_id, tap.address, pipeline_name)
                 sent.emissions.append(emission)
                 sent.wire[(scenario.name, pipeline_name)] = tap.spans()
                 for upstream in upstreams:
+                    key = _tap_key(pipeline_name, upstream)
                     sent.delivery[(scenario.name, pipeline_name, upstream)] = Delivery(
-                        tap.refusals(upstream), tap.undelivered(upstream))
+                        tap.refusals(key), tap.undelivered(key))
                 for upstream, delivery in ((u, sent.delivery[(scenario.name, pipeline_name, u)]) for u in upstreams):
                     if delivery.undelivered:  # could not measure: a problem of the run, not a finding
                         recorder.problem(f"scenario {scenario.name}: {upstream} could not be reached: "

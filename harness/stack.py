@@ -20,7 +20,9 @@ from .recorder import Recorder
 from .runtime import Component, Runtime, Service
 from .scenario import Scenario
 from .variants import PLAIN, Variant
-from .vocabulary import COLLECTOR, DIRECT, Pipeline, route_id
+from .vocabulary import COLLECTOR, DIRECT, SDK_PIPELINES, SDK_ZIPKIN, Pipeline, route_id, through_collector
+
+ZIPKIN_TARGET = "zipkin"  # where the sdk-zipkin pipeline sends
 
 
 @dataclass
@@ -50,17 +52,17 @@ class Stack:
     @property
     def pipelines(self) -> list[Pipeline]:
         """Every pipeline some scenario of the run goes through: each collector variant, then direct."""
-        return [p for p in (*(variant.name for variant in self.variants), DIRECT)
+        return [p for p in (*(variant.name for variant in self.variants), *SDK_PIPELINES)
                 if any(self.runs_on(scenario, p) for scenario in self.scenarios)]
 
     @property
     def through_collector(self) -> bool:
-        return any(p != DIRECT for p in self.pipelines)
+        return any(through_collector(p) for p in self.pipelines)
 
     def runs_on(self, scenario: Scenario, pipeline_name: Pipeline) -> bool:
         """A scenario that asks for the collector goes through every variant of the run."""
-        if pipeline_name == DIRECT:
-            return DIRECT in scenario.pipelines
+        if not through_collector(pipeline_name):
+            return pipeline_name in scenario.pipelines
         return COLLECTOR in scenario.pipelines and any(v.name == pipeline_name for v in self.variants)
 
     def __enter__(self) -> Stack:
@@ -161,10 +163,15 @@ class Stack:
         if pipeline_name == DIRECT:
             adapter = next((b for b in self.backends if b.name == backend), None)
             return adapter is not None and adapter.otlp_port is not None and backend in self.services
+        if pipeline_name == SDK_ZIPKIN:  # the SDK's Zipkin exporter sends to one Zipkin: the pinned one
+            return backend == ZIPKIN_TARGET and backend in self.services
         return True
 
     def upstreams(self, pipeline_name: Pipeline, scenario: str) -> list[str]:
         """Where one scenario's spans go: its own receiver on the collector, or each backend's own."""
+        if pipeline_name == SDK_ZIPKIN:
+            target = next((b for b in self.backends if b.name == ZIPKIN_TARGET and b.name in self.services), None)
+            return [self.services[target.name].address(target.ingest_port)] if target else []
         if pipeline_name != DIRECT:
             if self.collector is None:
                 return []

@@ -240,7 +240,8 @@ class HttpPostTap(_Recorder):
         self._server.shutdown()
         self._server.server_close()
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, append: bool = False) -> None:
         """Every request body, one per line."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"".join(exchange.payload.replace(b"\n", b" ") + b"\n" for exchange in self.recorded()))
+        with open(path, "ab" if append else "wb") as out:
+            out.write(b"".join(exchange.payload.replace(b"\n", b" ") + b"\n" for exchange in self.recorded()))

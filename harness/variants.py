@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from .errors import ScenarioError, UsageError
-from .vocabulary import COLLECTOR
+from .vocabulary import COLLECTOR, SDK_PIPELINES
 
 DEFAULT_FILE = "pipelines.yaml"
 NAME = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -91,6 +91,8 @@ def load(path: Path) -> list[Variant]:
     for name, body in variants.items():
         if not isinstance(name, str) or not NAME.match(name):
             raise _problem(path, f"variants.{name}", "a name of lower-case letters, digits and dashes")
+        if name in SDK_PIPELINES:
+            raise _problem(path, f"variants.{name}", "is the name of a pipeline without the collector; pick another")
         if not isinstance(body, dict):
             raise _problem(path, f"variants.{name}", "a mapping with `about` and `processors`")
         unknown = set(body) - {"about", "processors", "default"}

@@ -11,7 +11,8 @@ from . import __version__, pipeline
 from .backends.base import Backend, Http
 from .runtime import Service
 
-LIBRARIES = ("opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc", "opentelemetry-proto", "grpcio")
+LIBRARIES = ("opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc", "opentelemetry-exporter-zipkin-json",
+             "opentelemetry-proto", "grpcio")
 
 
 def library_versions() -> dict[str, str]:

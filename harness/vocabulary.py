@@ -25,9 +25,17 @@ UPSTREAM_HOPS: Final[tuple[Hop, ...]] = (SDK, WIRE, COLLECTOR_HOP)
 # How spans travel: through the collector (every backend), or from the SDK straight to each
 # backend's own OTLP receiver. The collector's pipeline comes in variants (pipelines.yaml): each
 # variant is a pipeline of its own, named by the variant; "collector" is the plain one.
+# Two pipelines leave the collector out: the SDK sends straight to each backend's own OTLP
+# receiver (direct), or the SDK's own Zipkin JSON exporter sends to Zipkin (sdk-zipkin).
 Pipeline = str
 COLLECTOR: Final = "collector"
 DIRECT: Final = "direct"
+SDK_ZIPKIN: Final = "sdk-zipkin"
+SDK_PIPELINES: Final = (DIRECT, SDK_ZIPKIN)
+
+
+def through_collector(pipeline: Pipeline) -> bool:
+    return pipeline not in SDK_PIPELINES
 
 
 def route_id(scenario: str, pipeline: Pipeline) -> str:

@@ -68,3 +68,17 @@ def test_a_dropped_link_target_is_lost_at_the_collector_on_the_dropping_variant_
     present = cells(dropped, "link.present")
     assert present[("filtered-link-target", "filter-drop-named", "jaeger/api_v3")]["verdict"] == "preserved"
     assert present[("sampled-out-link-target", "tail-sampling", "zipkin/api_v2")]["verdict"] == "preserved"
+
+
+def test_the_sdks_own_zipkin_exporter_loses_every_link_on_the_wire(binaries: dict[str, Path],
+                                                                   tmp_path: Path) -> None:
+    settings = RunSettings(scenarios=load_all([ROOT / "scenarios" / "sdk-zipkin-exporter.yaml"]),
+                           reports_dir=tmp_path, runtime="local", backends=["jaeger", "zipkin"])
+    result = run_matrix(settings, notify=lambda message: None)
+    assert not result.problems
+    present = cells(result, "link.present")
+    sdk = present[("sdk-zipkin-exporter", "sdk-zipkin", "zipkin/api_v2")]
+    assert (sdk["verdict"], sdk["hop"], sdk["hops"]["sdk"]) == ("lost", "wire", "preserved")
+    assert "opentelemetry-exporter-zipkin-json" in sdk["meaning"]
+    assert present[("sdk-zipkin-exporter", "collector", "zipkin/api_v2")]["verdict"] == "preserved"
+    assert present[("sdk-zipkin-exporter", "sdk-zipkin", "jaeger/api_v3")]["verdict"] == "n/a"

@@ -98,3 +98,11 @@ def test_a_target_dropped_in_the_collector_names_the_pipeline() -> None:
                    pipeline="filter-drop-named")
     assert "filter-drop-named pipeline dropped the span a link points at" in meaning(dropped, "Jaeger /api/v3",
                                                                                        VERSIONS)
+
+
+def test_a_loss_on_the_wire_of_the_sdk_zipkin_pipeline_names_that_exporter() -> None:
+    lost = cell("link.present", "wire", pipeline="sdk-zipkin")
+    text = meaning(lost, "Zipkin /api/v2", {"opentelemetry-exporter-zipkin-json": "1.45.1"})
+    assert "opentelemetry-exporter-zipkin-json 1.45.1" in text and "sends no links" in text
+    assert "OTLP exporter does not send" in meaning(cell("link.present", "wire", pipeline="collector"), "Zipkin",
+                                                     VERSIONS)
