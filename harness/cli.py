@@ -108,6 +108,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
 
     loaded = load_all(scenarios or [DEFAULT_SCENARIOS])  # validate everything before starting anything
     chosen_variants = variants.select(variants.available(pipelines_file), pipeline_choice)
+    chosen_variants += _sdk_releases(version_choice)
     if jaeger_ui_assets:  # read by the Jaeger adapter when it writes its config
         os.environ["LINKMATRIX_JAEGER_UI_ASSETS"] = str(jaeger_ui_assets.resolve())
     overrides, endpoints = _pairs(images, "--image"), _pairs(externals, "--external")
@@ -161,6 +162,14 @@ def _choice(choice: str, known: list[str], option: str) -> list[str]:
     return names
 
 
+def _sdk_releases(version_choice: str) -> list[variants.Variant]:
+    """Earlier SDK releases asked for with --versions: a pipeline each."""
+    wanted = [] if version_choice == "default" else (
+        list(toolchain.SDK_RELEASES) if version_choice == "all" else version_choice.split(","))
+    return [variants.sdk_release(toolchain.version_key(release), release.version)
+            for name, release in toolchain.SDK_RELEASES.items() if name in [w.strip() for w in wanted]]
+
+
 def _default_backends(storage_choice: str, version_choice: str = "default") -> tuple[str, ...]:
     """Every backend of a default run, Jaeger on each storage asked for, and each earlier release asked for."""
     from .storages import MEMORY, STORAGES
@@ -168,7 +177,8 @@ def _default_backends(storage_choice: str, version_choice: str = "default") -> t
     storages = [f"jaeger-{name}" for name in _choice(storage_choice, list(STORAGES), "--storages")
                 if name != MEMORY.name]
     releases = [name for name, backend in BACKENDS.items() if backend.release]
-    versions = _choice(version_choice, releases, "--versions")
+    versions = [name for name in _choice(version_choice, [*releases, *toolchain.SDK_RELEASES], "--versions")
+                if name in releases]
     return (*(name for name, backend in BACKENDS.items() if backend.default), *storages, *versions)
 
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-from opentelemetry.exporter.zipkin.json import ZipkinExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
@@ -121,9 +120,10 @@ def _model_span(span: ReadableSpan) -> Span:
         span_id=f"{context.span_id:016x}",
         name=span.name,
         parent_span_id=f"{span.parent.span_id:016x}" if span.parent else "",
-        links=tuple(_model_link(link.context, _attributes(link.attributes), link.dropped_attributes)
+        # Earlier SDK releases (see harness.emit_worker) count neither: as they export, zero.
+        links=tuple(_model_link(link.context, _attributes(link.attributes), getattr(link, "dropped_attributes", 0))
                     for link in span.links),
-        dropped_links_count=span.dropped_links,
+        dropped_links_count=getattr(span, "dropped_links", 0),
     )
 
 
@@ -246,8 +246,10 @@ class _ScenarioRun:
             requested = [_model_link(link.context, _attributes(link.attributes)) for link in links + later]
             span = self.tracer.start_span(span_spec.name, context=parent_context,
                                           kind=_KINDS[span_spec.kind], links=links)
+            add_link = getattr(span, "add_link", None)  # Span.add_link came in SDK 1.23.0
             for link in later:
-                span.add_link(link.context, link.attributes)
+                if add_link is not None:
+                    add_link(link.context, link.attributes)
             context = span.get_span_context()
             key = (trace_id, instance, span_spec.name)
             self.contexts[key] = context
@@ -275,6 +277,9 @@ def _span_limits(scenario: Scenario) -> SpanLimits:
 def _exporter(pipeline: Pipeline, endpoint: str, timeout_s: float) -> SpanExporter:
     """OTLP/gRPC, or the SDK's own Zipkin JSON exporter (its pipeline sends to Zipkin, no collector)."""
     if pipeline == SDK_ZIPKIN:
+        # Imported here: an earlier SDK release's environment (harness.emit_worker) has no need of it.
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+
         return ZipkinExporter(endpoint=f"http://{endpoint}/api/v2/spans", timeout=int(timeout_s))
     return OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=timeout_s)
 

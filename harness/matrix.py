@@ -108,6 +108,7 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
         result.versions.update(service_versions(backends, stack.services, http))
         marks = settle_marks(stack, http)
         sent = send_all(stack, evidence, recorder)
+        result.versions.update({f"opentelemetry-sdk ({name})": version for name, version in sent.sdk_versions.items()})
         if not sent.emissions:
             why = "nothing was emitted: " + "; ".join(recorder.problems)
             result.cells = _all_errors(settings.scenarios, result, why)
@@ -124,6 +125,10 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
         started = time.monotonic()
         result.cells = judge(settings.scenarios, sent.emissions, sent.wire, observations, result.columns, topology,
                              rendered)
+        result.cells += [Cell(scenario, "link.present", path.backend, path.name, pipeline_name, ERROR,
+                              reason=f"not emitted: {why}")
+                         for (scenario, pipeline_name), why in sent.failed.items() for path in result.columns
+                         if stack.reaches(pipeline_name, path.backend)]
         recorder.set_stage("check", time.monotonic() - started)
 
 

@@ -121,6 +121,9 @@ RULES: list[tuple[Test, Write]] = [
     (when(feature="link.attribute.", hop="sdk", kind="missing"),
      lambda c, label, v: "The SDK hit its per-link attribute limit and dropped the oldest attributes; raise "
                          "max_attributes_per_link / OTEL_LINK_ATTRIBUTE_COUNT_LIMIT if you need them."),
+    (lambda c: c.get("hop") == "sdk" and str(c.get("pipeline", "")).startswith("python-sdk-"),
+     lambda c, label, v: f"The earlier SDK release of the {c['pipeline']} pipeline changed this before export; "
+                         "see the same cell on the collector pipeline for this run's SDK (Between versions)."),
     (when(hop="sdk"),
      lambda c, label, v: "The SDK changed this before export; no collector or backend setting can bring it back."),
     (lambda c: c.get("hop") == "wire" and c.get("pipeline") == "sdk-zipkin",

@@ -3,16 +3,24 @@ tap of its own (so no scenario's wire is ever mixed with another's), and recorde
 
 from __future__ import annotations
 
+import os
+import pickle
+import subprocess
 import time
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
+from typing import cast
 
+from . import toolchain
 from .backends.zipkin import decode_egress
 from .emit import Emission, emit
+from .errors import LinkmatrixError
 from .evidence import Evidence
 from .model import Span
 from .recorder import Recorder
 from .records import Key
+from .scenario import Scenario
 from .stack import Stack
 from .taps import HttpPostTap, OtlpGrpcTap
 from .vocabulary import COLLECTOR, SDK_ZIPKIN, Pipeline, through_collector
@@ -33,6 +41,27 @@ class Sent:
     # (scenario, pipeline, next hop "host:port") → what that hop did with the requests
     delivery: dict[tuple[str, Pipeline, str], Delivery] = field(default_factory=dict)
     ended: float = 0.0  # monotonic time the last export finished
+    sdk_versions: dict[Pipeline, str] = field(default_factory=dict)  # pipeline → the earlier SDK release it ran
+    failed: dict[tuple[str, Pipeline], str] = field(default_factory=dict)  # (scenario, pipeline) → why not emitted
+
+
+def emit_with_release(release: str, scenario: Scenario, run_id: str, endpoint: str, pipeline_name: Pipeline,
+                      sent: Sent) -> Emission:
+    """The scenario emitted by an earlier SDK release, in its own environment (harness.emit_worker)."""
+    python = toolchain.ensure([release], report=lambda message: None)[release]
+    source = Path(__file__).resolve().parent.parent  # this very code, for the worker to import
+    try:
+        done = subprocess.run([str(python), "-m", "harness.emit_worker"], cwd=source,
+                              input=pickle.dumps((scenario, run_id, endpoint, pipeline_name)),
+                              capture_output=True, timeout=300, env={**os.environ, "PYTHONPATH": str(source)})
+    except subprocess.TimeoutExpired:
+        raise LinkmatrixError(f"{release} did not finish emitting within 300 s") from None
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+        raise LinkmatrixError(f"{release} could not emit (exit {done.returncode}): {tail[0]}")
+    emission, version = pickle.loads(done.stdout)
+    sent.sdk_versions[pipeline_name] = version
+    return cast(Emission, emission)
 
 
 def _wire_tap(pipeline_name: Pipeline, upstreams: list[str], run_id: str) -> OtlpGrpcTap | HttpPostTap:
@@ -73,8 +102,15 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
             if pipeline_name == SDK_ZIPKIN and not upstreams:
                 recorder.problem(f"pipeline {SDK_ZIPKIN}: not run (no Zipkin to send to)")
                 break
+            release = next((v.sdk for v in stack.variants if v.name == pipeline_name and v.sdk), "")
             with _wire_tap(pipeline_name, upstreams, stack.run_id) as tap:
-                emission = emit(scenario, stack.run_id, tap.address, pipeline_name)
+                try:
+                    emission = (emit_with_release(release, scenario, stack.run_id, tap.address, pipeline_name, sent)
+                                if release else emit(scenario, stack.run_id, tap.address, pipeline_name))
+                except LinkmatrixError as error:  # that release could not emit: its cells are not measured
+                    recorder.problem(f"scenario {scenario.name} ({pipeline_name}): {error}")
+                    sent.failed[(scenario.name, pipeline_name)] = str(error)
+                    continue
                 sent.emissions.append(emission)
                 sent.wire[(scenario.name, pipeline_name)] = tap.spans()
                 for upstream in upstreams:

@@ -29,6 +29,7 @@ class Variant:
     about: str
     processors: tuple[tuple[str, dict[str, Any]], ...]  # (kind, config) in order
     default: bool = False
+    sdk: str = ""  # the key of an earlier SDK release (toolchain.COMPONENTS) that emits on it; "": this one
 
     def processor_ids(self, route: str) -> list[str]:
         """Collector component ids of one route's processors, unique in the whole config, so that
@@ -116,6 +117,12 @@ def available(path: Path | None) -> list[Variant]:
         default = Path(DEFAULT_FILE)
         return load(default) if default.is_file() else [PLAIN]
     return load(path)
+
+
+def sdk_release(key: str, version: str) -> Variant:
+    """The plain pipeline, emitted by an earlier SDK release in its own environment."""
+    return Variant(f"python-sdk-{version}", f"opentelemetry-python {version} (its own virtual environment), "
+                   "through the plain collector pipeline", PLAIN.processors, sdk=key)
 
 
 def select(variants: list[Variant], choice: str) -> list[Variant]:

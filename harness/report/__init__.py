@@ -60,7 +60,8 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "problems": result.problems,
             "skipped": result.skipped,
             "data_age": result.data_age,
-            "releases_compared": releases_compared({cell.backend for cell in result.cells}),
+            "releases_compared": releases_compared({cell.backend for cell in result.cells},
+                                                   {cell.pipeline for cell in result.cells}),
         },
         "scenarios": [{"name": s.name, "file": Path(s.path).name, "problem": s.problem} for s in result.scenarios],
         "columns": [_column(path, result) for path in result.columns],
@@ -77,33 +78,56 @@ def _families() -> dict[str, list[str]]:
     return by_family
 
 
-def releases_compared(backends: set[str]) -> dict[str, list[str]]:
-    """Backend family → its releases in this run (the pinned one first), where there are two or more."""
+SDK_FAMILY = "opentelemetry-sdk"
+SDK_RELEASE_PREFIX = "python-sdk-"  # a pipeline emitted by an earlier SDK release (harness.variants)
+
+
+def releases_compared(backends: set[str], pipelines: set[str] | None = None) -> dict[str, list[str]]:
+    """Family → its releases in this run (the pinned one first), where there are two or more: backend
+    releases by backend name; SDK releases by pipeline (the plain `collector` one is this SDK's)."""
     present = {family: [name for name in members if name in backends] for family, members in _families().items()}
+    sdk = sorted(p for p in pipelines or set() if p.startswith(SDK_RELEASE_PREFIX))
+    if sdk and COLLECTOR in (pipelines or set()):
+        present[SDK_FAMILY] = [COLLECTOR, *sdk]
     return {family: members for family, members in present.items() if len(members) > 1}
 
 
 def between_versions(cells: list[dict[str, Any]], versions: dict[str, str]) -> list[dict[str, Any]]:
-    """The cells whose verdict (or hop) differs between releases of one backend family in this
-    run (`zipkin` 3.6.1 beside `zipkin-2.27.0`), side by side, each release named."""
+    """The cells whose verdict (or hop) differs between releases of one family in this run
+    (`zipkin` 3.6.1 beside `zipkin-2.27.0`; the SDK beside an earlier SDK release), side by side,
+    each release named."""
     index = {(c["scenario"], c["pipeline"], c["feature"], c["backend"], c["read_path"]): c for c in cells}
+    compared = releases_compared({c["backend"] for c in cells}, {c["pipeline"] for c in cells})
     changed = []
-    for family, present in releases_compared({c["backend"] for c in cells}).items():
-        pinned, *others = present
+    for family, (pinned, *others) in compared.items():
+        by_pipeline = family == SDK_FAMILY  # which part of a cell's key the release is
         for (scenario, pipeline, feature, backend, read_path), cell in index.items():
-            if backend != pinned:
+            if (pipeline if by_pipeline else backend) != pinned:
                 continue
             for other in others:
-                twin = index.get((scenario, pipeline, feature, other, read_path))
+                twin = index.get((scenario, other, feature, backend, read_path) if by_pipeline
+                                 else (scenario, pipeline, feature, other, read_path))
                 if twin is None or (twin["verdict"], twin.get("hop")) == (cell["verdict"], cell.get("hop")):
                     continue
+                if NOT_APPLICABLE in (cell["verdict"], twin["verdict"]):  # one of them is not sent there
+                    continue
                 changed.append({"family": family, "scenario": scenario, "pipeline": pipeline, "feature": feature,
-                                "read_path": read_path, "releases": [
-                                    {"backend": c["backend"], "version": versions.get(c["backend"], "unknown"),
+                                "read_path": f"{backend}/{read_path}" if by_pipeline else read_path, "releases": [
+                                    {"backend": c["backend"], "pipeline": c["pipeline"],
+                                     "version": _release_version(c, by_pipeline, versions),
                                      "verdict": c["verdict"], "hop": c.get("hop", ""),
                                      "summary": c.get("summary", "") or c.get("reason", "")}
                                     for c in (cell, twin)]})
     return changed
+
+
+def _release_version(cell: dict[str, Any], by_pipeline: bool, versions: dict[str, str]) -> str:
+    if not by_pipeline:
+        return versions.get(cell["backend"], "unknown")
+    if cell["pipeline"] == COLLECTOR:
+        return f"{SDK_FAMILY} {versions.get(SDK_FAMILY, 'unknown')}"
+    release = versions.get(f"{SDK_FAMILY} ({cell['pipeline']})", "unknown")
+    return f"{SDK_FAMILY} {release}"
 
 
 def _column(path: ReadPath, result: RunResult) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -326,6 +327,46 @@ ZIPKIN = MavenJar(name="zipkin", version="3.6.1", group="io.zipkin", artifact="z
 OPENSEARCH = MavenArchive(name="opensearch", version="2.19.1", group="org.opensearch.distribution.integ-test-zip",
                           artifact="opensearch", sha1="af4fbc753ec975e4f335e3cf514527c7fb216864")
 
+@dataclass(frozen=True)
+class PythonSdk:
+    """An earlier OpenTelemetry Python SDK release, in a virtual environment of its own in the cache
+    (from PyPI); it emits scenarios through harness.emit_worker."""
+
+    name: str
+    version: str
+    # What the worker imports beside the SDK (scenario records are unpickled there).
+    extras: tuple[str, ...] = ("PyYAML>=6", "jsonschema>=4.20")
+
+    @property
+    def source(self) -> str:
+        return f"opentelemetry-sdk=={self.version} and its OTLP/gRPC exporter (PyPI)"
+
+    @property
+    def requirements(self) -> list[str]:
+        return [f"opentelemetry-api=={self.version}", f"opentelemetry-sdk=={self.version}",
+                f"opentelemetry-exporter-otlp-proto-grpc=={self.version}", *self.extras]
+
+    def path(self, cache: Path) -> Path:
+        return cache / "venvs" / f"opentelemetry-python-{self.version}" / "bin" / "python"
+
+    def ensure(self, cache: Path, report: Report) -> Path:
+        python = self.path(cache)
+        stamp = python.parent.parent / "linkmatrix-installed.txt"
+        wanted = "\n".join(self.requirements) + "\n"
+        if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+            return python
+        report(f"installing {self.source} into its own virtual environment (first time only)")
+        home = python.parent.parent
+        shutil.rmtree(home, ignore_errors=True)
+        log = cache / "logs" / f"{self.name}-{self.version}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        _run([sys.executable, "-m", "venv", str(home)], log, cache, None, self.name)
+        _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *self.requirements],
+             log, cache, None, self.name, report)
+        stamp.write_text(wanted)
+        return python
+
+
 # Earlier releases, to compare with (a backend of their own each, run with --versions; their cells
 # are set beside the pinned release's in the report's "Between versions").
 JAEGER_PREVIOUS = GoProgram(
@@ -336,15 +377,20 @@ ZIPKIN_PREVIOUS = MavenJar(name="zipkin", version="2.27.0", group="io.zipkin", a
                            classifier="exec", sha1="f8f1a5810ca682aa47d001c3a566cd58a23341fc")
 
 
-def version_key(component: GoProgram | MavenJar) -> str:
+def version_key(component: GoProgram | MavenJar | PythonSdk) -> str:
     """The table key of an earlier release: `zipkin@2.27.0`."""
     return f"{component.name}@{component.version}"
 
 
+# Before Span.add_link (1.23.0): a link added after start cannot reach the SDK at all.
+PYTHON_SDK_PREVIOUS = PythonSdk(name="python-sdk", version="1.22.0")
+SDK_RELEASES: dict[str, PythonSdk] = {f"{c.name}-{c.version}": c for c in (PYTHON_SDK_PREVIOUS,)}
+
 COMPONENTS: dict[str, Component] = {
     **{c.name: c for c in (COLLECTOR, JAEGER, ZIPKIN, OPENSEARCH)},
-    **{version_key(c): c for c in (JAEGER_PREVIOUS, ZIPKIN_PREVIOUS)},
+    **{version_key(c): c for c in (JAEGER_PREVIOUS, ZIPKIN_PREVIOUS, PYTHON_SDK_PREVIOUS)},
 }
+
 
 # The official images the docker runtime runs (the same releases as above). Override one with
 # --image NAME=REF or LINKMATRIX_IMAGE_<NAME> (a mirror, an air-gapped registry, a local build).

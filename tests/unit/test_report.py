@@ -93,3 +93,21 @@ def test_between_versions_sets_changed_cells_of_one_family_side_by_side() -> Non
     assert (changed["family"], changed["feature"]) == ("zipkin", "link.present")
     assert [(r["backend"], r["version"], r["verdict"], r["hop"]) for r in changed["releases"]] == [
         ("zipkin", "3.6.1", "preserved", ""), ("zipkin-2.27.0", "2.27.0", "lost", "backend")]
+
+
+def test_an_earlier_sdk_release_is_compared_by_pipeline_with_this_runs_sdk() -> None:
+    from harness.report import between_versions, releases_compared
+
+    def cell(pipeline: str, verdict: str, backend: str = "jaeger", hop: str | None = None) -> dict:
+        return {"scenario": "s", "pipeline": pipeline, "feature": "link.present", "backend": backend,
+                "read_path": "api_v3", "verdict": verdict, **({"hop": hop} if hop else {})}
+
+    cells = [cell("collector", "preserved"), cell("python-sdk-1.22.0", "lost", hop="sdk"),
+             cell("sdk-zipkin", "lost", "zipkin", hop="wire"), cell("sdk-zipkin", "n/a")]
+    assert releases_compared({"jaeger", "zipkin"}, {"collector", "python-sdk-1.22.0", "sdk-zipkin"}) == {
+        "opentelemetry-sdk": ["collector", "python-sdk-1.22.0"]}
+    versions = {"opentelemetry-sdk": "1.45.2", "opentelemetry-sdk (python-sdk-1.22.0)": "1.22.0"}
+    (changed,) = between_versions(cells, versions)
+    assert changed["read_path"] == "jaeger/api_v3"
+    assert [(r["version"], r["verdict"], r["hop"]) for r in changed["releases"]] == [
+        ("opentelemetry-sdk 1.45.2", "preserved", ""), ("opentelemetry-sdk 1.22.0", "lost", "sdk")]
