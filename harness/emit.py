@@ -274,26 +274,32 @@ def _span_limits(scenario: Scenario) -> SpanLimits:
                       max_link_attributes=scenario.span_limits.max_attributes_per_link)
 
 
-def _exporter(pipeline: Pipeline, endpoint: str, timeout_s: float) -> SpanExporter:
-    """OTLP/gRPC, or the SDK's own Zipkin JSON exporter (its pipeline sends to Zipkin, no collector)."""
+def _exporter(pipeline: Pipeline, endpoint: str, timeout_s: float, protocol: str = "grpc") -> SpanExporter:
+    """OTLP/gRPC, OTLP/HTTP (protobuf), or the SDK's own Zipkin JSON exporter (its pipeline sends to
+    Zipkin, no collector)."""
     if pipeline == SDK_ZIPKIN:
         # Imported here: an earlier SDK release's environment (harness.emit_worker) has no need of it.
         from opentelemetry.exporter.zipkin.json import ZipkinExporter
 
         return ZipkinExporter(endpoint=f"http://{endpoint}/api/v2/spans", timeout=int(timeout_s))
+    if protocol == "http/protobuf":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as OtlpHttpExporter
+
+        return OtlpHttpExporter(endpoint=f"http://{endpoint}/v1/traces", timeout=timeout_s)
     return OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=timeout_s)
 
 
 def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, pipeline: Pipeline = "collector",
-         export_timeout_s: float = 10.0) -> Emission:
-    """Send every span of `scenario` over OTLP/gRPC to `otlp_endpoint` ("127.0.0.1:4317")."""
+         export_timeout_s: float = 10.0, protocol: str = "grpc") -> Emission:
+    """Send every span of `scenario` to `otlp_endpoint` ("127.0.0.1:4317"): OTLP/gRPC, OTLP/HTTP
+    (`protocol` http/protobuf), or Zipkin JSON on the sdk-zipkin pipeline."""
     resource = Resource.create({"service.name": f"linkmatrix-{scenario.name}", RUN_ID_ATTRIBUTE: run_id,
                                 SCENARIO_ATTRIBUTE: scenario.name, PIPELINE_ATTRIBUTE: pipeline})
     ids = _PrefixedIds()
     with _environment(scenario.sdk_env):
         provider = TracerProvider(resource=resource, span_limits=_span_limits(scenario), id_generator=ids)
     finished = InMemorySpanExporter()
-    exporter = _ExportRecorder(_exporter(pipeline, otlp_endpoint, export_timeout_s))
+    exporter = _ExportRecorder(_exporter(pipeline, otlp_endpoint, export_timeout_s, protocol))
     provider.add_span_processor(SimpleSpanProcessor(finished))
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=100))
     run = _ScenarioRun(scenario, provider.get_tracer("linkmatrix"), ids)

@@ -29,6 +29,7 @@ from .variants import PLAIN
 
 NAME = "collector"
 HEALTH_PORT = "health"
+GRPC, HTTP_PROTOBUF = "grpc", "http/protobuf"  # how the SDK sends to a route's receiver
 METRICS_PORT = "metrics"  # only when some route's processors may drop spans
 SHARED = ""  # the route of a collector that every scenario shares (the compose stack)
 FORWARDED_FILE = "collector-forwarded.jsonl"
@@ -45,18 +46,22 @@ class Route:
     exporters: dict[str, dict[str, Any]]
     processors: dict[str, dict[str, Any]] = field(default_factory=dict)  # none: the plain variant's
     counted: bool = False  # its processors may drop spans: the collector's own counts are read
+    protocol: str = GRPC  # how the SDK sends to its receiver
 
     def processor_configs(self) -> dict[str, dict[str, Any]]:
         return self.processors or PLAIN.processor_configs(self.name)
 
     @property
     def port(self) -> str:
-        return receiver_port(self.name)
+        return receiver_port(self.name, self.protocol)
 
 
-def receiver_port(route: str) -> str:
+
+
+def receiver_port(route: str, protocol: str = GRPC) -> str:
     """The name of the port a route's spans enter the collector on."""
-    return f"otlp_grpc.{route}" if route else "otlp_grpc"
+    kind = "otlp_grpc" if protocol == GRPC else "otlp_http"
+    return f"{kind}.{route}" if route else kind
 
 
 def exporter_id(kind: str, backend: str, route: str) -> str:
@@ -83,7 +88,8 @@ def collector_config(ports: dict[str, int], routes: list[Route], forwarded: Path
         exporters[FORWARDED_EXPORTER] = {"path": str(forwarded), "format": "json", "flush_interval": "100ms"}
     for route in routes:
         receiver = f"otlp{_suffix(route.name)}"
-        receivers[receiver] = {"protocols": {"grpc": {"endpoint": f"{listen}:{ports[route.port]}"}}}
+        protocol = "grpc" if route.protocol == GRPC else "http"
+        receivers[receiver] = {"protocols": {protocol: {"endpoint": f"{listen}:{ports[route.port]}"}}}
         exporters.update(route.exporters)
         # Processors are instantiated per pipeline: each route has a batch (and the rest) of its own.
         processors.update(route.processor_configs())
@@ -145,7 +151,7 @@ class Collector:
     @property
     def ports(self) -> tuple[str, ...]:
         counted = (METRICS_PORT,) if any(route.counted for route in self.routes) else ()
-        return (*ports(route.name for route in self.routes), *counted)
+        return (HEALTH_PORT, *(route.port for route in self.routes), *counted)
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str) -> ServiceSpec:
         return collector_service(binary, ports, list(self.routes), self.forwarded, listen)

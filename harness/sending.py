@@ -18,11 +18,12 @@ from .emit import Emission, emit
 from .errors import LinkmatrixError
 from .evidence import Evidence
 from .model import Span
+from .pipeline import GRPC, HTTP_PROTOBUF
 from .recorder import Recorder
 from .records import Key
 from .scenario import Scenario
 from .stack import Stack
-from .taps import HttpPostTap, OtlpGrpcTap
+from .taps import HttpPostTap, OtlpGrpcTap, otlp_decoder
 from .vocabulary import COLLECTOR, SDK_ZIPKIN, Pipeline, through_collector
 
 
@@ -64,16 +65,18 @@ def emit_with_release(release: str, scenario: Scenario, run_id: str, endpoint: s
     return cast(Emission, emission)
 
 
-def _wire_tap(pipeline_name: Pipeline, upstreams: list[str], run_id: str) -> OtlpGrpcTap | HttpPostTap:
-    """The wire tap: OTLP/gRPC, or Zipkin JSON over HTTP for the SDK's Zipkin exporter."""
+def _wire_tap(pipeline_name: Pipeline, protocol: str, upstreams: list[str], run_id: str) -> OtlpGrpcTap | HttpPostTap:
+    """The wire tap: OTLP/gRPC; OTLP/HTTP protobuf; or Zipkin JSON for the SDK's Zipkin exporter."""
     if pipeline_name == SDK_ZIPKIN:
-        return HttpPostTap(_tap_key(pipeline_name, upstreams[0]), lambda body: decode_egress(body, run_id))
+        return HttpPostTap(f"http://{upstreams[0]}", lambda body: decode_egress(body, run_id))
+    if protocol == HTTP_PROTOBUF:
+        return HttpPostTap(f"http://{upstreams[0]}", otlp_decoder(run_id))
     return OtlpGrpcTap(upstreams, run_id)
 
 
-def _tap_key(pipeline_name: Pipeline, upstream: str) -> str:
+def _tap_key(tap: OtlpGrpcTap | HttpPostTap, upstream: str) -> str:
     """How the wire tap names a next hop ("host:port", or the URL it posts to)."""
-    return f"http://{upstream}" if pipeline_name == SDK_ZIPKIN else upstream
+    return tap.upstream if isinstance(tap, HttpPostTap) else upstream
 
 
 def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
@@ -103,10 +106,12 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
                 recorder.problem(f"pipeline {SDK_ZIPKIN}: not run (no Zipkin to send to)")
                 break
             release = next((v.sdk for v in stack.variants if v.name == pipeline_name and v.sdk), "")
-            with _wire_tap(pipeline_name, upstreams, stack.run_id) as tap:
+            protocol = next((v.protocol for v in stack.variants if v.name == pipeline_name), GRPC)
+            with _wire_tap(pipeline_name, protocol, upstreams, stack.run_id) as tap:
                 try:
                     emission = (emit_with_release(release, scenario, stack.run_id, tap.address, pipeline_name, sent)
-                                if release else emit(scenario, stack.run_id, tap.address, pipeline_name))
+                                if release else emit(scenario, stack.run_id, tap.address, pipeline_name,
+                                                     protocol=protocol))
                 except LinkmatrixError as error:  # that release could not emit: its cells are not measured
                     recorder.problem(f"scenario {scenario.name} ({pipeline_name}): {error}")
                     sent.failed[(scenario.name, pipeline_name)] = str(error)
@@ -114,7 +119,7 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
                 sent.emissions.append(emission)
                 sent.wire[(scenario.name, pipeline_name)] = tap.spans()
                 for upstream in upstreams:
-                    key = _tap_key(pipeline_name, upstream)
+                    key = _tap_key(tap, upstream)
                     sent.delivery[(scenario.name, pipeline_name, upstream)] = Delivery(
                         tap.refusals(key), tap.undelivered(key))
                 for upstream, delivery in ((u, sent.delivery[(scenario.name, pipeline_name, u)]) for u in upstreams):

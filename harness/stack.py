@@ -127,7 +127,8 @@ class Stack:
                         exporter = pipeline.exporter_id(kind, backend.name, route)
                         exporters[exporter] = config
                         self.exporters[exporter] = (backend.name, route)
-                routes.append(pipeline.Route(route, exporters, variant.processor_configs(route), variant.may_drop))
+                routes.append(pipeline.Route(route, exporters, variant.processor_configs(route), variant.may_drop,
+                                             variant.protocol))
                 self.routes[route] = routes[-1]
         return routes
 
@@ -175,7 +176,8 @@ class Stack:
         if pipeline_name != DIRECT:
             if self.collector is None:
                 return []
-            own = pipeline.receiver_port(route_id(scenario, pipeline_name))  # someone else's has one only
+            way = self.routes.get(route_id(scenario, pipeline_name))
+            own = way.port if way else pipeline.receiver_port(route_id(scenario, pipeline_name))  # theirs: one
             port = own if own in self.collector.spec.ports else pipeline.receiver_port(pipeline.SHARED)
             return [self.collector.address(port)]
         return [self.services[b.name].address(b.otlp_port) for b in self.backends

@@ -93,6 +93,11 @@ class _Recorder:
         return found
 
 
+def otlp_decoder(run_id: str | None) -> Decode:
+    """OTLP protobuf (an ExportTraceServiceRequest, over gRPC or HTTP) → the run's spans."""
+    return _otlp_decoder(run_id)
+
+
 def _otlp_decoder(run_id: str | None) -> Decode:
     def decode(payload: bytes) -> list[Span]:
         request = trace_service_pb2.ExportTraceServiceRequest.FromString(payload)

@@ -21,6 +21,7 @@ DEFAULT_FILE = "pipelines.yaml"
 NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 ALL = "all"
 DEFAULT = "default"
+PROTOCOLS = ("grpc", "http/protobuf")  # the SDK's OTLP exporters (Python's HTTP one writes protobuf only)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Variant:
     processors: tuple[tuple[str, dict[str, Any]], ...]  # (kind, config) in order
     default: bool = False
     sdk: str = ""  # the key of an earlier SDK release (toolchain.COMPONENTS) that emits on it; "": this one
+    protocol: str = "grpc"  # how the SDK sends into the collector: grpc, or http/protobuf
 
     def processor_ids(self, route: str) -> list[str]:
         """Collector component ids of one route's processors, unique in the whole config, so that
@@ -96,16 +98,18 @@ def load(path: Path) -> list[Variant]:
             raise _problem(path, f"variants.{name}", "is the name of a pipeline without the collector; pick another")
         if not isinstance(body, dict):
             raise _problem(path, f"variants.{name}", "a mapping with `about` and `processors`")
-        unknown = set(body) - {"about", "processors", "default"}
+        unknown = set(body) - {"about", "processors", "default", "sdk_protocol"}
         if unknown:
             raise _problem(path, f"variants.{name}.{sorted(unknown)[0]}", "not a variant field "
-                           "(about, processors, default)")
+                           "(about, processors, default, sdk_protocol)")
+        if body.get("sdk_protocol", "grpc") not in PROTOCOLS:
+            raise _problem(path, f"variants.{name}.sdk_protocol", f"one of {', '.join(PROTOCOLS)}")
         if not isinstance(body.get("about"), str) or not body["about"].strip():
             raise _problem(path, f"variants.{name}.about", "one line saying what the variant shows")
         if not isinstance(body.get("default", False), bool):
             raise _problem(path, f"variants.{name}.default", "true or false")
         loaded.append(Variant(name, body["about"].strip(), _processors(path, name, body.get("processors")),
-                              bool(body.get("default", False))))
+                              bool(body.get("default", False)), protocol=body.get("sdk_protocol", "grpc")))
     if COLLECTOR not in {variant.name for variant in loaded}:
         raise _problem(path, "variants", f"the plain variant `{COLLECTOR}` must be there (every run has it)")
     return loaded

@@ -11,7 +11,8 @@ from . import __version__, pipeline
 from .backends.base import Backend, Http
 from .runtime import Service
 
-LIBRARIES = ("opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc", "opentelemetry-exporter-zipkin-json",
+LIBRARIES = ("opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc", "opentelemetry-exporter-otlp-proto-http",
+             "opentelemetry-exporter-zipkin-json",
              "opentelemetry-proto", "grpcio")
 
 

@@ -82,3 +82,19 @@ def test_the_sdks_own_zipkin_exporter_loses_every_link_on_the_wire(binaries: dic
     assert "opentelemetry-exporter-zipkin-json" in sdk["meaning"]
     assert present[("sdk-zipkin-exporter", "collector", "zipkin/api_v2")]["verdict"] == "preserved"
     assert present[("sdk-zipkin-exporter", "sdk-zipkin", "jaeger/api_v3")]["verdict"] == "n/a"
+
+
+def test_otlp_over_http_from_the_sdk_is_recorded_on_the_wire_and_judged_like_grpc(binaries: dict[str, Path],
+                                                                                  tmp_path: Path) -> None:
+    chosen = variants.select(SHIPPED, "sdk-otlp-http")
+    settings = RunSettings(scenarios=load_all([ROOT / "scenarios" / "cross-trace-attributes.yaml"]),
+                           reports_dir=tmp_path, runtime="local", backends=["jaeger"], variants=chosen)
+    result = run_matrix(settings, notify=lambda message: None)
+    assert not result.problems
+    by_pipeline: dict[str, dict[tuple[str, str], Any]] = {}
+    for cell in to_document(result)["cells"]:
+        by_pipeline.setdefault(cell["pipeline"], {})[(cell["feature"], cell["read_path"])] = cell
+    http, grpc = by_pipeline["sdk-otlp-http"], by_pipeline[COLLECTOR]
+    assert http[("link.attribute.int", "api_v3")]["hops"]["wire"] == "preserved"  # decoded off its HTTP body
+    assert http[("link.trace_state", "api_v3")]["hop"] == "wire"  # the HTTP exporter drops it too
+    assert {key: c["verdict"] for key, c in http.items()} == {key: c["verdict"] for key, c in grpc.items()}

@@ -94,3 +94,17 @@ def test_the_collectors_own_counts_say_what_each_routes_processors_dropped() -> 
     tail = processor_counts.drops(counts, ["tail_sampling/p.tail-sampling", "batch/p.tail-sampling"])
     assert (tail.spans, tail.traces_sampled_out) == (0, 2) and "sampled out 2 trace(s)" in tail.messages[0]
     assert processor_counts.drops(counts, ["tail_sampling/q.tail-sampling"]).traces_sampled_out is None
+
+
+def test_a_variant_may_have_the_sdk_send_over_otlp_http(tmp_path: Path) -> None:
+    http = next(v for v in variants.load(SHIPPED) if v.name == "sdk-otlp-http")
+    assert http.protocol == "http/protobuf"
+    route = pipeline.Route("s.sdk-otlp-http", {"debug": {}}, http.processor_configs("s.sdk-otlp-http"),
+                           protocol=http.protocol)
+    assert route.port == "otlp_http.s.sdk-otlp-http"
+    config = pipeline.collector_config({"health": 1, route.port: 2}, [route], None)
+    assert config["receivers"]["otlp/s.sdk-otlp-http"] == {"protocols": {"http": {"endpoint": "127.0.0.1:2"}}}
+    broken = tmp_path / "pipelines.yaml"
+    broken.write_text("variants:\n  collector: {about: x, processors: [batch: {}], sdk_protocol: http/json}\n")
+    with pytest.raises(ScenarioError, match="sdk_protocol: one of grpc, http/protobuf"):
+        variants.load(broken)
