@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -10,16 +11,20 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
-from . import __version__, toolchain, variants
+from . import __version__, jsonio, toolchain, variants
 from .backends import BACKENDS
 from .errors import LinkmatrixError, UsageError
 from .features import FEATURES
 from .scenario import load_all
+
+if TYPE_CHECKING:
+    from .report.diff import Diff
 
 DEFAULT_SCENARIOS = "scenarios"
 DEFAULT_REPORTS = "reports"
@@ -90,6 +95,9 @@ def cli() -> None:
 @click.option("--versions", "version_choice", default="default", show_default=True, envvar="LINKMATRIX_VERSIONS",
               help="Earlier releases beside the pinned ones: default (none), all, or backend names separated by "
                    "commas (jaeger-2.12.0, zipkin-2.27.0); their changed cells are set side by side in the report.")
+@click.option("--baseline", type=click.Path(path_type=Path), default=None,
+              help="A matrix.json to compare with: the run's cells that got worse are listed, and the exit code "
+                   "is 3 when any did (see `linkmatrix diff`).")
 @click.option("--pipelines-file", type=click.Path(path_type=Path), default=None,
               help="The variants file (default: pipelines.yaml here; without one, the plain pipeline only).")
 @click.option("--external", "externals", multiple=True, metavar="NAME=ENDPOINTS",
@@ -98,7 +106,7 @@ def cli() -> None:
 def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float,
         runtime: str, network_mode: str, images: tuple[str, ...], local_images: bool,
         jaeger_ui_assets: Path | None, pipeline_choice: str, storage_choice: str, version_choice: str,
-        pipelines_file: Path | None,
+        pipelines_file: Path | None, baseline: Path | None,
         externals: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
     from .matrix import RunSettings, run_matrix
@@ -107,6 +115,9 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     from .runtime import choose
 
     loaded = load_all(scenarios or [DEFAULT_SCENARIOS])  # validate everything before starting anything
+    from .report import diff as run_diff
+
+    baseline_document = run_diff.load(baseline) if baseline else None
     chosen_variants = variants.select(variants.available(pipelines_file), pipeline_choice)
     chosen_variants += _sdk_releases(version_choice)
     if jaeger_ui_assets:  # read by the Jaeger adapter when it writes its config
@@ -146,10 +157,48 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         result.problems.append(f"could not write the report into {result.run_dir}: {error.strerror or error}")
     # Wide when piped (CI logs, files): Rich would otherwise squeeze the table into 80 columns.
     print_matrix(to_document(result), Console(highlight=False, width=None if sys.stdout.isatty() else 160))
+    compared = run_diff.compare(baseline_document, to_document(result)) if baseline_document else None
+    if compared is not None:
+        _print_diff(compared, f"against {baseline}")
+        with contextlib.suppress(OSError):  # the comparison reached the terminal either way
+            (result.run_dir / "diff.json").write_text(jsonio.dumps(_diff_json(compared), indent=2))
     if result.problems:
         for problem in result.problems:
             console.print(f"[yellow]problem:[/] {escape((problem.splitlines() or [''])[0])}")
+    if compared is not None and compared.exit_code:
+        sys.exit(compared.exit_code)
+    if result.problems:
         sys.exit(1)
+
+
+def _diff_json(compared: Diff) -> dict[str, Any]:
+    return {"versions": {name: {"old": old, "new": new} for name, (old, new) in compared.versions.items()},
+            **{title: [change.to_json() for change in getattr(compared, title)]
+               for title in ("regressed", "improved", "changed", "added", "removed")}}
+
+
+def _print_diff(compared: Diff, against: str) -> None:
+    console.print(f"[bold]cells {escape(against)}[/]")
+    for line in compared.lines():
+        colour = "red" if line.startswith("regressed") else "green" if line.startswith("improved") else "default"
+        console.print(f"[{colour}]{escape(line)}[/]", soft_wrap=True)
+
+
+@cli.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Also write the comparison as JSON here.")
+def diff(old: Path, new: Path, json_out: Path | None) -> None:
+    """Compare two matrix.json cell by cell. Exit 0 when nothing got worse, 3 when a cell regressed
+    (preserved → degraded/lost, degraded → lost, anything → error); improvements never fail."""
+    from .report import diff as run_diff
+
+    compared = run_diff.compare(run_diff.load(old), run_diff.load(new))
+    _print_diff(compared, f"{old} → {new}")
+    if json_out:
+        json_out.write_text(jsonio.dumps(_diff_json(compared), indent=2))
+    sys.exit(compared.exit_code)
 
 
 def _choice(choice: str, known: list[str], option: str) -> list[str]:

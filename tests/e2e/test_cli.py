@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import signal
 import subprocess
@@ -110,3 +111,29 @@ def test_a_timeout_that_is_no_deadline_is_one_line_and_exit_2(tmp_path: Path, ti
     process = linkmatrix("run", "--timeout", timeout, "--reports", str(tmp_path), str(ROOT / "scenarios" / "fan-out.yaml"))
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2 and len(err.strip().splitlines()) == 1 and "--timeout" in err
+
+
+def test_a_run_against_a_baseline_it_falls_short_of_exits_3_and_lists_the_cell(binaries: dict[str, Path],
+                                                                              tmp_path: Path) -> None:
+    scenario = str(ROOT / "scenarios" / "same-trace-link.yaml")
+    first = linkmatrix("run", "--runtime", "local", "--backend", "zipkin", "--reports", str(tmp_path / "a"),
+                       scenario)
+    _, said = first.communicate(timeout=300)
+    assert first.returncode == 0, said[-2000:]
+    baseline = json.loads((tmp_path / "a" / "latest" / "matrix.json").read_text())
+    # A baseline in which Lens could click through to the target: today it cannot, so that cell regressed.
+    for cell in baseline["cells"]:
+        if cell["feature"] == "render.target_navigable":
+            cell.update(verdict="preserved", hop=None, summary="")
+    (tmp_path / "baseline.json").write_text(json.dumps(baseline))
+    again = linkmatrix("run", "--runtime", "local", "--backend", "zipkin", "--reports", str(tmp_path / "b"),
+                       "--baseline", str(tmp_path / "baseline.json"), scenario)
+    _, errors = again.communicate(timeout=300)
+    assert again.returncode == 3, errors[-2000:]
+    assert "regressed: same-trace-link · render.target_navigable · zipkin/lens: preserved → lost" in errors
+    written = json.loads(next((tmp_path / "b").glob("*/diff.json")).read_text())
+    assert [c["feature"] for c in written["regressed"]] == ["render.target_navigable"]
+    same = linkmatrix("diff", str(tmp_path / "a" / "latest" / "matrix.json"),
+                      str(tmp_path / "b" / "latest" / "matrix.json"))
+    same.communicate(timeout=60)
+    assert same.returncode == 0
