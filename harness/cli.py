@@ -150,14 +150,15 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
                            runtime=chosen, runtime_reason=why, network_mode=network_mode,
                            images=overrides, external=endpoints, variants=chosen_variants)
     result = run_matrix(settings, notify)
+    compared = run_diff.compare(baseline_document, to_document(result)) if baseline_document else None
     try:
-        paths = write(result, reports_dir)
-        notify(f"wrote {paths['markdown']} and {paths['json']} (also {reports_dir / 'latest'})")
+        paths = write(result, reports_dir, compared)
+        notify(f"wrote {paths['markdown']} and {paths['json']}, and for CI {paths['junit'].name} and "
+               f"{paths['summary'].name} (also {reports_dir / 'latest'})")
     except OSError as error:  # a full disk: the matrix still reaches the terminal
         result.problems.append(f"could not write the report into {result.run_dir}: {error.strerror or error}")
     # Wide when piped (CI logs, files): Rich would otherwise squeeze the table into 80 columns.
     print_matrix(to_document(result), Console(highlight=False, width=None if sys.stdout.isatty() else 160))
-    compared = run_diff.compare(baseline_document, to_document(result)) if baseline_document else None
     if compared is not None:
         _print_diff(compared, f"against {baseline}")
         with contextlib.suppress(OSError):  # the comparison reached the terminal either way

@@ -7,6 +7,7 @@ line and the field (`traces[1].spans[0].links[0].to`), so a user can fix it with
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import logging
 import math
@@ -110,6 +111,9 @@ class Scenario:
     sdk_env: dict[str, str] = field(default_factory=dict)
     pipelines: tuple[Pipeline, ...] = ("collector",)
     checks: tuple[str, ...] | None = None  # None: every feature the scenario exercises
+    # Feature pattern (fnmatch: `link.attribute.*`) → the least verdict it must have on every read
+    # path (preserved, or degraded); a worse cell fails its JUnit test case.
+    expect: dict[str, str] = field(default_factory=dict)
     name_line: int = 1  # where `name:` is, for messages about the scenario as a whole
 
     def trace(self, trace_id: str) -> TraceSpec:
@@ -238,6 +242,7 @@ def _build(data: dict[str, Any], path: str, name_line: int = 1) -> Scenario:
         sdk_env=dict(data.get("sdk", {}).get("env", {})),
         pipelines=tuple(data.get("pipelines", ["collector"])),
         checks=tuple(checks) if checks else None,
+        expect=dict(data.get("expect", {})),
         name_line=name_line,
     )
 
@@ -361,6 +366,9 @@ def _semantic_errors(scenario: Scenario) -> Iterable[tuple[list[Any], str]]:
     for c_index, check in enumerate(scenario.checks or ()):
         if not is_known(check):
             yield ["checks", c_index], f"unknown feature {check!r} (known: {', '.join(FEATURES)})"
+    for pattern in scenario.expect:
+        if not any(fnmatch.fnmatchcase(feature, pattern) for feature in FEATURES):
+            yield ["expect", pattern], f"{pattern!r} matches no feature (known: {', '.join(FEATURES)})"
     yield from _volume_errors(scenario)
 
 

@@ -18,6 +18,7 @@ from ..features import FEATURE_ORDER, FEATURES
 from ..meaning import meaning
 from ..result import RunResult
 from ..vocabulary import COLLECTOR, DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
+from .diff import Diff
 
 SCHEMA_VERSION = 1
 VERDICT_MARK: dict[str, str] = {PRESERVED: "✅", DEGRADED: "⚠️", LOST: "❌", NOT_APPLICABLE: "➖", ERROR: "💥"}
@@ -158,7 +159,10 @@ def validate(document: dict[str, Any]) -> None:
     jsonschema.Draft202012Validator(schema()).validate(document)
 
 
-def write(result: RunResult, reports_dir: Path) -> dict[str, Path]:
+def write(result: RunResult, reports_dir: Path, compared: Diff | None = None) -> dict[str, Path]:
+    """matrix.json, matrix.md, and for CI junit.xml and summary.md (with the comparison against a
+    baseline, when there is one)."""
+    from .ci import junit, summary
     from .markdown import render_markdown
 
     document = to_document(result)
@@ -171,6 +175,9 @@ def write(result: RunResult, reports_dir: Path) -> dict[str, Path]:
         raise LinkmatrixError(f"{paths['json']} does not follow its schema (a linkmatrix bug, please report it): "
                               f"{'/'.join(map(str, error.absolute_path))}: {error.message}") from None
     paths["markdown"].write_text(render_markdown(document))
+    paths["junit"], paths["summary"] = run_dir / "junit.xml", run_dir / "summary.md"
+    paths["junit"].write_text(junit(document, {s.name: s.expect for s in result.scenarios}))
+    paths["summary"].write_text(summary(document, compared))
     left = point_latest(reports_dir, run_dir)
     if left:
         result.problems.append(left)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any
 
@@ -316,3 +317,15 @@ def test_zipkin_lens_shows_links_as_raw_tags_with_nothing_to_click(document: dic
     # The Jaeger built from the Go module proxy serves a placeholder: its UI column says why it is not there.
     assert "placeholder page" in document["run"]["skipped"]["jaeger/ui"]
     assert document["run"]["stages"]["render"] < 30
+
+
+def test_ci_files_have_a_test_case_per_cell_and_fail_only_what_a_scenario_expects(shipped_run: RunResult) -> None:
+    root = ElementTree.parse(shipped_run.run_dir / "junit.xml").getroot()
+    cases = root.findall("./testsuite/testcase")
+    assert len(cases) == len(shipped_run.cells)
+    failed = [case for case in cases if case.find("failure") is not None]
+    assert failed == []  # same-trace-link expects its links intact, and they are
+    expecting = root.find("./testsuite[@name='same-trace-link (collector)']")
+    assert expecting is not None and int(expecting.get("tests", "0")) > 0
+    summary = (shipped_run.run_dir / "summary.md").read_text()
+    assert summary.startswith(f"### linkmatrix `{shipped_run.run_id}`") and "**Findings**" in summary

@@ -78,6 +78,10 @@ def test_valid_scenario_is_built(tmp_path: Path) -> None:
      "traces[1].spans[0].links[0].attributes.n", 15, "must be a string, bool, int, double"),
     (VALID.replace("via: message", "via: carrier-pigeon"), "traces[1].spans[0].links[0].via", 14,
      "is not one of memory, message"),
+    (VALID.replace("problem: A demo.", "problem: A demo.\nexpect: {link.colour: preserved}"), "expect.link.colour",
+     3, "matches no feature"),
+    (VALID.replace("problem: A demo.", "problem: A demo.\nexpect: {link.present: perfect}"), "expect.link.present",
+     3, "is not one of preserved, degraded"),
 ])
 def test_mistakes_name_file_line_and_field(tmp_path: Path, text: str, field: str, line: int, words: str) -> None:
     error = error_of(tmp_path, text)

@@ -1,0 +1,92 @@
+"""What a CI system reads of a run: JUnit XML (one test case per cell) and a short Markdown
+summary (findings and regressions only) for a step summary or a pull-request comment.
+
+A cell fails only where its scenario says what it expects (`expect:` in the scenario file): the
+matrix measures backends, and a backend that loses links is a finding, not a broken build — until
+someone declares they depend on that feature. An `error` cell is a JUnit error (not measured);
+an `n/a` cell is skipped.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import xml.etree.ElementTree as ElementTree
+from collections import Counter
+from typing import Any
+
+from ..vocabulary import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
+from .diff import RANK, Diff
+
+FINDINGS_SHOWN = 12  # a PR comment stays short: the rest is in matrix.md
+
+
+def expectation(expect: dict[str, str], feature: str) -> str | None:
+    """The least verdict a scenario expects of a feature (the strictest pattern that matches)."""
+    wanted = [verdict for pattern, verdict in expect.items() if fnmatch.fnmatchcase(feature, pattern)]
+    return min(wanted, key=RANK.__getitem__) if wanted else None
+
+
+def junit(document: dict[str, Any], expects: dict[str, dict[str, str]]) -> str:
+    """`expects`: scenario name → its `expect:` mapping."""
+    suites = ElementTree.Element("testsuites", name=f"linkmatrix {document['run']['id']}")
+    by_suite: dict[str, list[dict[str, Any]]] = {}
+    for cell in document["cells"]:
+        by_suite.setdefault(f"{cell['scenario']} ({cell['pipeline']})", []).append(cell)
+    for name, cells in by_suite.items():
+        suite = ElementTree.SubElement(suites, "testsuite", name=name)
+        counts: Counter[str] = Counter()
+        for cell in cells:
+            case = ElementTree.SubElement(suite, "testcase", name=f"{cell['feature']} [{cell['backend']} "
+                                          f"{cell['read_path']}]", classname=name.replace(" ", ""))
+            counts["tests"] += 1
+            detail = cell.get("summary") or cell.get("reason") or cell["verdict"]
+            wanted = expectation(expects.get(cell["scenario"], {}), cell["feature"])
+            if cell["verdict"] == ERROR:
+                counts["errors"] += 1
+                ElementTree.SubElement(case, "error", message=f"not measured: {detail}")
+            elif cell["verdict"] == NOT_APPLICABLE:
+                counts["skipped"] += 1
+                ElementTree.SubElement(case, "skipped", message=detail)
+            elif wanted and RANK[cell["verdict"]] > RANK[wanted]:
+                counts["failures"] += 1
+                failure = ElementTree.SubElement(case, "failure", message=f"expected {wanted}, got {cell['verdict']}"
+                                                 + (f" at {cell['hop']}" if cell.get("hop") else ""))
+                failure.text = "\n".join(filter(None, [detail, cell.get("meaning", "")]))
+            else:
+                ElementTree.SubElement(case, "system-out").text = f"{cell['verdict']}: {detail}"
+        suite.attrib.update({key: str(counts[key]) for key in ("tests", "failures", "errors", "skipped")})
+    ElementTree.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
+
+
+def _escape(text: str) -> str:
+    """Markdown table cells and list items: one line, no pipes, no HTML."""
+    flat = " ".join(str(text).split())
+    return flat.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def summary(document: dict[str, Any], compared: Diff | None = None) -> str:
+    run = document["run"]
+    cells = document["cells"]
+    counts = Counter(cell["verdict"] for cell in cells)
+    lines = [f"### linkmatrix `{run['id']}`", "",
+             " · ".join(f"{counts[v]} {v}" for v in (PRESERVED, DEGRADED, LOST, NOT_APPLICABLE, ERROR) if counts[v])
+             + f" — {len(cells)} cells", ""]
+    if compared is not None:
+        lines += [f"**Against the baseline:** {len(compared.regressed)} regressed, {len(compared.improved)} improved, "
+                  f"{len(compared.added)} added, {len(compared.removed)} removed.", ""]
+        lines += [f"- ❌ {_escape(change.line())}" for change in compared.regressed[:FINDINGS_SHOWN]]
+        if len(compared.regressed) > FINDINGS_SHOWN:
+            lines.append(f"- … and {len(compared.regressed) - FINDINGS_SHOWN} more (diff.json)")
+        lines += [f"- versions: {_escape(name)} {_escape(old or '(none)')} → {_escape(new or '(none)')}"
+                  for name, (old, new) in compared.versions.items()]
+        lines.append("")
+    findings = Counter(cell["meaning"] for cell in cells if cell.get("meaning"))
+    if findings:
+        lines += ["**Findings** (cells each; details in matrix.md):", ""]
+        lines += [f"- {_escape(text)} ({count})" for text, count in findings.most_common(FINDINGS_SHOWN)]
+        if len(findings) > FINDINGS_SHOWN:
+            lines.append(f"- … and {len(findings) - FINDINGS_SHOWN} more in matrix.md")
+    if run.get("problems"):
+        lines += ["", "**Problems:**", ""] + [f"- {_escape(p.splitlines()[0])}" for p in run["problems"]]
+    return "\n".join(lines) + "\n"

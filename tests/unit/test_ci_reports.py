@@ -1,0 +1,53 @@
+"""JUnit XML and the Markdown summary: a cell fails only against what its scenario expects, errors
+are errors and n/a is skipped, and hostile values stay text."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+
+from harness.report import ci
+from harness.report.diff import compare
+
+HOSTILE = "</failure><script>alert(1)</script> | ]]>"
+
+
+def cell(feature: str, verdict: str, backend: str = "zipkin", **extra: str) -> dict:
+    return {"scenario": "s", "pipeline": "collector", "feature": feature, "backend": backend,
+            "read_path": "api_v2", "verdict": verdict, **extra}
+
+
+DOCUMENT = {"run": {"id": "r1", "problems": []}, "cells": [
+    cell("link.attribute.int", "degraded", hop="backend", summary=HOSTILE, meaning="types change"),
+    cell("link.attribute.string", "preserved"),
+    cell("link.present", "lost", hop="sdk"),
+    cell("link.flags", "n/a", reason="cannot carry flags"),
+    cell("link.order", "error", reason="connection refused"),
+]}
+
+
+def test_only_what_a_scenario_expects_can_fail_and_errors_and_gaps_are_told_apart() -> None:
+    assert ci.expectation({"link.attribute.*": "degraded", "link.attribute.int": "preserved"},
+                          "link.attribute.int") == "preserved"  # the strictest pattern wins
+    xml = ci.junit(DOCUMENT, {"s": {"link.attribute.*": "preserved"}})
+    root = ElementTree.fromstring(xml.split("\n", 1)[1])
+    (suite,) = root
+    assert {key: suite.get(key) for key in ("tests", "failures", "errors", "skipped")} == {
+        "tests": "5", "failures": "1", "errors": "1", "skipped": "1"}
+    failed = next(case for case in suite if case.find("failure") is not None)
+    assert failed.get("name") == "link.attribute.int [zipkin api_v2]"
+    failure = failed.find("failure")
+    assert failure is not None and failure.get("message") == "expected preserved, got degraded at backend"
+    assert HOSTILE in (failure.text or "")  # text, escaped by the XML writer, read back intact
+    lost = next(case for case in suite if case.get("name") == "link.present [zipkin api_v2]")
+    assert lost.find("failure") is None  # a loss nobody declared a need for is a finding, not a failure
+    assert ci.junit(DOCUMENT, {}).count("<failure") == 0
+
+
+def test_the_summary_is_findings_and_regressions_with_markup_neutralised() -> None:
+    baseline = {"schema_version": 1, "run": {"versions": {"zipkin": "3.6.0"}},
+                "cells": [cell("link.present", "preserved")]}
+    text = ci.summary(DOCUMENT, compare(baseline, {**DOCUMENT, "run": {"versions": {"zipkin": "3.6.1"}}}))
+    assert "1 regressed" in text and "link.present · zipkin/api_v2: preserved → lost at sdk" in text
+    assert "versions: zipkin 3.6.0 → 3.6.1" in text
+    assert "- types change (1)" in text
+    assert "<script>" not in ci.summary({**DOCUMENT, "cells": [cell("x", "lost", meaning=HOSTILE)]})
