@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +96,9 @@ def cli() -> None:
 @click.option("--versions", "version_choice", default="default", show_default=True, envvar="LINKMATRIX_VERSIONS",
               help="Earlier releases beside the pinned ones: default (none), all, or backend names separated by "
                    "commas (jaeger-2.12.0, zipkin-2.27.0); their changed cells are set side by side in the report.")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Run only shard I of N of the scenarios (every N-th in name order), for a catalog split "
+                   "across machines; `linkmatrix merge` joins the reports.")
 @click.option("--baseline", type=click.Path(path_type=Path), default=None,
               help="A matrix.json to compare with: the run's cells that got worse are listed, and the exit code "
                    "is 3 when any did (see `linkmatrix diff`).")
@@ -106,7 +110,7 @@ def cli() -> None:
 def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float,
         runtime: str, network_mode: str, images: tuple[str, ...], local_images: bool,
         jaeger_ui_assets: Path | None, pipeline_choice: str, storage_choice: str, version_choice: str,
-        pipelines_file: Path | None, baseline: Path | None,
+        pipelines_file: Path | None, shard: str | None, baseline: Path | None,
         externals: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
     from .matrix import RunSettings, run_matrix
@@ -116,7 +120,12 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
 
     loaded = load_all(scenarios or [DEFAULT_SCENARIOS])  # validate everything before starting anything
     from .report import diff as run_diff
+    from .report.merge import parse_shard, shard_of
 
+    if shard:
+        loaded = shard_of(loaded, lambda scenario: scenario.name, parse_shard(shard))
+        if not loaded:
+            raise UsageError(f"--shard {shard}: no scenario falls in this shard")
     baseline_document = run_diff.load(baseline) if baseline else None
     chosen_variants = variants.select(variants.available(pipelines_file), pipeline_choice)
     chosen_variants += _sdk_releases(version_choice)
@@ -183,6 +192,29 @@ def _print_diff(compared: Diff, against: str) -> None:
     for line in compared.lines():
         colour = "red" if line.startswith("regressed") else "green" if line.startswith("improved") else "default"
         console.print(f"[{colour}]{escape(line)}[/]", soft_wrap=True)
+
+
+@cli.command()
+@click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--reports", "reports_dir", default="reports-merged", show_default=True,
+              type=click.Path(path_type=Path), help="Where the merged report's folder goes; `latest` points at it.")
+def merge(reports: tuple[Path, ...], reports_dir: Path) -> None:
+    """Join the matrix.json of shards (`run --shard I/N`) into one report: matrix.json, matrix.md,
+    junit.xml, summary.md."""
+    from .report import diff as run_diff
+    from .report import point_latest, validate, write_document
+    from .report.merge import merge as join
+
+    documents = [run_diff.load(path) for path in reports]
+    document = join(documents, [str(path) for path in reports])
+    validate(document)
+    _writable_folder(reports_dir, "--reports")
+    run_dir = reports_dir / f"merged-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    paths = write_document(document, run_dir)
+    left = point_latest(reports_dir, run_dir)
+    console.print(f"merged {len(documents)} report(s), {len(document['cells'])} cells: {paths['json']}"
+                  + (f" ({left})" if left else ""))
 
 
 @cli.command()

@@ -64,7 +64,8 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "releases_compared": releases_compared({cell.backend for cell in result.cells},
                                                    {cell.pipeline for cell in result.cells}),
         },
-        "scenarios": [{"name": s.name, "file": Path(s.path).name, "problem": s.problem} for s in result.scenarios],
+        "scenarios": [{"name": s.name, "file": Path(s.path).name, "problem": s.problem,
+                       **({"expect": s.expect} if s.expect else {})} for s in result.scenarios],
         "columns": [_column(path, result) for path in result.columns],
         "features": [{"id": f.id, "title": f.title, "question": f.question} for f in FEATURES.values()],
         "cells": [_with_meaning(cell.to_json(), result) for cell in cells],
@@ -162,11 +163,18 @@ def validate(document: dict[str, Any]) -> None:
 def write(result: RunResult, reports_dir: Path, compared: Diff | None = None) -> dict[str, Path]:
     """matrix.json, matrix.md, and for CI junit.xml and summary.md (with the comparison against a
     baseline, when there is one)."""
+    paths = write_document(to_document(result), result.run_dir, compared)
+    left = point_latest(reports_dir, result.run_dir)
+    if left:
+        result.problems.append(left)
+    return paths
+
+
+def write_document(document: dict[str, Any], run_dir: Path, compared: Diff | None = None) -> dict[str, Path]:
+    """Every file of a report from its document (a run's, or shards merged)."""
     from .ci import junit, summary
     from .markdown import render_markdown
 
-    document = to_document(result)
-    run_dir = result.run_dir
     paths = {"json": run_dir / "matrix.json", "markdown": run_dir / "matrix.md"}
     paths["json"].write_text(jsonio.dumps(document, indent=1, ensure_ascii=False) + "\n")  # kept even if invalid
     try:
@@ -176,11 +184,8 @@ def write(result: RunResult, reports_dir: Path, compared: Diff | None = None) ->
                               f"{'/'.join(map(str, error.absolute_path))}: {error.message}") from None
     paths["markdown"].write_text(render_markdown(document))
     paths["junit"], paths["summary"] = run_dir / "junit.xml", run_dir / "summary.md"
-    paths["junit"].write_text(junit(document, {s.name: s.expect for s in result.scenarios}))
+    paths["junit"].write_text(junit(document, {s["name"]: s.get("expect", {}) for s in document["scenarios"]}))
     paths["summary"].write_text(summary(document, compared))
-    left = point_latest(reports_dir, run_dir)
-    if left:
-        result.problems.append(left)
     return paths
 
 

@@ -137,3 +137,35 @@ def test_a_run_against_a_baseline_it_falls_short_of_exits_3_and_lists_the_cell(b
                       str(tmp_path / "b" / "latest" / "matrix.json"))
     same.communicate(timeout=60)
     assert same.returncode == 0
+
+
+def test_shards_merged_give_the_cells_of_one_run(binaries: dict[str, Path], tmp_path: Path) -> None:
+    scenarios = [str(ROOT / "scenarios" / name) for name in
+                 ("same-trace-link.yaml", "fan-out.yaml", "dangling-link.yaml")]
+    common = ("--runtime", "local", "--backend", "jaeger")
+    runs = {name: linkmatrix("run", *common, "--reports", str(tmp_path / name), *extra, *scenarios)
+            for name, extra in (("whole", ()), ("one", ("--shard", "1/2")), ("two", ("--shard", "2/2")))}
+    for name, process in runs.items():
+        _, said = process.communicate(timeout=300)
+        assert process.returncode == 0, (name, said[-2000:])
+    merged = linkmatrix("merge", str(tmp_path / "one" / "latest" / "matrix.json"),
+                        str(tmp_path / "two" / "latest" / "matrix.json"), "--reports", str(tmp_path / "merged"))
+    _, said = merged.communicate(timeout=60)
+    assert merged.returncode == 0, said
+
+    def verdicts(folder: str) -> dict[tuple[str, ...], str]:
+        document = json.loads((tmp_path / folder / "latest" / "matrix.json").read_text())
+        return {(c["scenario"], c["pipeline"], c["feature"], c["backend"], c["read_path"]): c["verdict"]
+                for c in document["cells"]}
+
+    assert verdicts("merged") == verdicts("whole")
+    assert len({key[0] for key in verdicts("one")}) == 2 and len({key[0] for key in verdicts("two")}) == 1
+    for name in ("matrix.md", "junit.xml", "summary.md"):
+        assert (tmp_path / "merged" / "latest" / name).stat().st_size > 0
+    again = linkmatrix("merge", str(tmp_path / "one" / "latest" / "matrix.json"),
+                       str(tmp_path / "one" / "latest" / "matrix.json"), "--reports", str(tmp_path / "twice"))
+    _, said = again.communicate(timeout=60)
+    assert again.returncode == 2 and "that another shard has too" in said
+    bad = linkmatrix("run", "--shard", "3/2", *scenarios)
+    _, said = bad.communicate(timeout=60)
+    assert bad.returncode == 2 and "--shard '3/2'" in said
