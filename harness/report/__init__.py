@@ -173,6 +173,7 @@ def write(result: RunResult, reports_dir: Path, compared: Diff | None = None) ->
 def write_document(document: dict[str, Any], run_dir: Path, compared: Diff | None = None) -> dict[str, Path]:
     """Every file of a report from its document (a run's, or shards merged)."""
     from .ci import junit, summary
+    from .html import render_html
     from .markdown import render_markdown
 
     paths = {"json": run_dir / "matrix.json", "markdown": run_dir / "matrix.md"}
@@ -183,6 +184,8 @@ def write_document(document: dict[str, Any], run_dir: Path, compared: Diff | Non
         raise LinkmatrixError(f"{paths['json']} does not follow its schema (a linkmatrix bug, please report it): "
                               f"{'/'.join(map(str, error.absolute_path))}: {error.message}") from None
     paths["markdown"].write_text(render_markdown(document))
+    paths["html"] = run_dir / "matrix.html"
+    paths["html"].write_text(render_html(document))
     paths["junit"], paths["summary"] = run_dir / "junit.xml", run_dir / "summary.md"
     paths["junit"].write_text(junit(document, {s["name"]: s.get("expect", {}) for s in document["scenarios"]}))
     paths["summary"].write_text(summary(document, compared))

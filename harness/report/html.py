@@ -1,0 +1,53 @@
+"""matrix.html: one self-contained page per run (no request leaves it when opened): the matrix as
+a coloured grid, filters by backend, feature and verdict, and each cell's evidence a click away.
+Every value comes from scenario files and backends, so Jinja2 escapes all of it (autoescape)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+
+from .. import jsonio
+from ..vocabulary import NOT_APPLICABLE
+from . import scenario_label
+
+VALUE_LIMIT = 400  # a thousand-link span's evidence stays readable
+
+
+def _text(value: Any) -> str:
+    text = value if isinstance(value, str) else jsonio.dumps(value, ensure_ascii=False)
+    return text if len(text) <= VALUE_LIMIT else text[:VALUE_LIMIT] + "…"
+
+
+def _cell(cell: dict[str, Any], number: int) -> dict[str, Any]:
+    evidence = cell.get("evidence") or {}
+    return {**cell, "id": f"c{number}", "css": "na" if cell["verdict"] == NOT_APPLICABLE else cell["verdict"],
+            "hop": cell.get("hop") or "", "changed_at": cell.get("changed_at") or [cell.get("hop") or ""],
+            "summary": cell.get("summary", ""), "reason": cell.get("reason", ""), "meaning": cell.get("meaning", ""),
+            "hops": cell.get("hops") or {},
+            "differences": [{"path": d.get("path", ""), "expected": _text(d.get("expected")),
+                             "actual": _text(d.get("actual")), "note": d.get("note", "")}
+                            for d in evidence.get("difference") or []],
+            "hop_messages": [m for ms in (evidence.get("hop_messages") or {}).values() for m in ms],
+            "warnings": sorted({w for ws in (evidence.get("backend_warnings") or {}).values() for w in ws}),
+            "screenshots": list(evidence.get("screenshots") or [])}
+
+
+def render_html(document: dict[str, Any]) -> str:
+    columns = document["columns"]
+    position = {(c["backend"], c["read_path"]): i for i, c in enumerate(columns)}
+    rows: dict[tuple[str, str], list[dict[str, Any] | None]] = {}
+    for number, cell in enumerate(document["cells"]):
+        row = rows.setdefault((scenario_label(cell), cell["feature"]), [None] * len(columns))
+        row[position[(cell["backend"], cell["read_path"])]] = _cell(cell, number)
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("harness.report", "templates"),
+                                     autoescape=True, undefined=jinja2.StrictUndefined)
+    used = {feature for _, feature in rows}
+    return environment.get_template("matrix.html.j2").render(
+        run=document["run"], columns=columns,
+        rows=[{"scenario": scenario, "feature": feature, "cells": cells}
+              for (scenario, feature), cells in rows.items()],
+        backends=sorted({c["backend"] for c in columns}),
+        features=[f["id"] for f in document["features"] if f["id"] in used],
+        verdicts=sorted({c["verdict"] for c in document["cells"]}))
