@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 Cell = dict[str, Any]
+STORED_ELSEWHERE = {"jaeger-badger": "Badger", "jaeger-opensearch": "OpenSearch"}  # backend → its storage
 Test = Callable[[Cell], bool]
 Write = Callable[[Cell, str, dict[str, str]], str]
 
@@ -85,6 +86,10 @@ RULES: list[tuple[Test, Write]] = [
      lambda c, label, v: f"The collector dropped these spans on their way to {_backend(label)} and said why "
                          f"({_hop_messages(c, 'collector')[0]}); nothing reached {_backend(label)}, so no "
                          "setting there can bring them back."),
+    (lambda c: c.get("hop") == "backend" and c.get("backend") in STORED_ELSEWHERE
+     and (c["feature"].startswith("link.attribute.") or c["feature"] == "link.flags"),
+     lambda c, label, v: f"Jaeger on {STORED_ELSEWHERE[c['backend']]} storage keeps a link's target but not its "
+                         "attributes or flags (they reached it intact; Jaeger's in-memory store returns them)."),
     (when(kind="missing_invalid_target", changed_at="backend"),
      lambda c, label, v: f"{_backend(label)} removes every link whose trace id is all zeros, even one that "
                          "carries attributes" + (f" (its span warnings say '{_warnings(c)[0]}')." if _warnings(c)

@@ -106,3 +106,9 @@ def test_a_loss_on_the_wire_of_the_sdk_zipkin_pipeline_names_that_exporter() -> 
     assert "opentelemetry-exporter-zipkin-json 1.45.1" in text and "sends no links" in text
     assert "OTLP exporter does not send" in meaning(cell("link.present", "wire", pipeline="collector"), "Zipkin",
                                                      VERSIONS)
+
+
+def test_a_storage_that_drops_link_attributes_is_named() -> None:
+    dropped = cell("link.attribute.int", "backend", backend="jaeger-opensearch")
+    assert "Jaeger on OpenSearch storage keeps a link's target but not its attributes" in meaning(
+        dropped, "Jaeger-OpenSearch /api/v3", VERSIONS)
