@@ -73,6 +73,7 @@ def _backends(settings: RunSettings, runtime: str, result: RunResult) -> list[Ba
 
 def run_matrix(settings: RunSettings, notify: Notify = print) -> RunResult:
     run_id = new_run_id()
+    started = time.monotonic()
     # Absolute: services run in their own working directory and are handed paths in it.
     result = RunResult(run_id=run_id, run_dir=settings.reports_dir.resolve() / run_id, started=_now(),
                        scenarios=settings.scenarios, variants=settings.variants)
@@ -89,7 +90,20 @@ def run_matrix(settings: RunSettings, notify: Notify = print) -> RunResult:
         recorder.problem(f"could not write logs/sdk.log: {sdk_log.failed} (the measurements are kept)")
     result.stages, result.stage_detail, result.problems = recorder.stages, recorder.detail, recorder.problems
     result.ended = _now()
+    wall = time.monotonic() - started
+    result.stages["wall"] = round(wall, 3)
+    result.stages["floor"] = floor(result.stage_detail)
+    if result.stages["floor"] > 0:
+        result.stages["ratio"] = round(wall / result.stages["floor"], 2)
     return result
+
+
+def floor(detail: dict[str, dict[str, float]]) -> float:
+    """What no run can beat on these backends, measured in this one: the slowest backend's
+    readiness, the slowest read path's visibility, and the slowest search index to show a span it
+    finds (a search that finds nothing has no lag to count)."""
+    return round(sum(max((detail.get(stage) or {}).values(), default=0.0)
+                     for stage in ("startup", "visibility", "indexing")), 3)
 
 
 def _run(settings: RunSettings, result: RunResult, backends: list[Backend], recorder: Recorder) -> None:

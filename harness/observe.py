@@ -297,4 +297,7 @@ class Observer:
             [{"query": p.answer.query_text, "expect": "/".join(p.expect), "found": p.found, "status": p.answer.status,
               "answer": p.answer.raw} for p in probes if p.answer], indent=1, sort_keys=True))
         self.recorder.note("search", path.id, seconds)
+        lags = [probe.found_after for probe in probes if probe.found_after is not None]
+        if lags:  # how long its index took to show a span it does find: part of the run's floor
+            self.recorder.note("indexing", path.id, max(lags))
         return dict(by_emission)

@@ -42,6 +42,7 @@ class Probe:
     error: str = ""  # why its last attempt measured nothing (no answer, or not a 200)
     unreachable: str = ""  # why it was not run: a hop's record proves the span never got there
     died: bool = False  # the backend died while it ran
+    found_after: float | None = None  # seconds from the start of the searches until it found its span
 
 
 def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
@@ -103,7 +104,7 @@ def run_probes(http: Http, path: SearchReadPath, base_url: str, probes: list[Pro
             status = probe.answer.status
             probe.error = "" if status == 200 else f"HTTP {status}: {str(probe.answer.raw)[:300]}"
             if probe.expect in probe.answer.found:
-                probe.found = True
+                probe.found, probe.found_after = True, time.monotonic() - started
                 pending.remove(probe)
         return pending
 

@@ -35,6 +35,11 @@ def print_matrix(document: dict[str, Any], console: Console) -> None:
     counts = Counter(cell["verdict"] for cell in document["cells"])
     console.print("  ".join(f"{VERDICT_MARK[v]} {v}: {counts[v]}" for v in VERDICT_MARK if counts[v])
                   + "   (hop: sdk, wire, coll = collector, back = backend)")
+    stages = document["run"].get("stages", {})
+    if "floor" in stages:  # the last line: how far the run is from what these backends allow
+        console.print(f"wall {stages.get('wall', 0):.1f} s · floor {stages['floor']:.1f} s (slowest readiness + "
+                      f"visibility + indexing, this run)" + (f" · ratio {stages['ratio']:.2f}" if "ratio" in stages
+                                                             else ""))
 
 
 def _text(cell: dict[str, Any] | None) -> str:

@@ -112,3 +112,12 @@ def test_run_stage_a_backend_that_dies_is_named_at_once(tmp_path: Path) -> None:
     assert present["verdict"] == "error" and "fake exited with code 3 during the run" in present["reason"]
     assert result.stages["visibility"] < 15  # not the 30 s deadline
     assert sum("fake exited with code 3" in problem for problem in result.problems) == 1
+
+
+def test_the_floor_is_the_slowest_readiness_visibility_and_indexing_of_the_run() -> None:
+    from harness.matrix import floor
+
+    detail = {"startup": {"jaeger": 0.1, "zipkin": 4.5}, "visibility": {"jaeger/api_v3": 0.7},
+              "indexing": {"zipkin/search": 0.3, "jaeger/search": 0.1}, "search": {"jaeger/search": 18.0}}
+    assert floor(detail) == 5.5  # the 18 s of searches that found nothing are not part of it
+    assert floor({}) == 0.0
