@@ -291,8 +291,10 @@ class Observer:
             self.stack.fail(path.backend, next(probe.error for probe in probes if probe.died))
         missed = unanswered(path, probes)
         if missed:
-            self.recorder.notify(f"  {path.label}: {missed} quer{'y' if missed == 1 else 'ies'} found nothing "
-                                 f"in {path.timeout:.0f}s")
+            final = sum(1 for probe in probes if probe.concluded_by)
+            how = (f"{final} conclusive (asked after the control query had found the span)" if final == missed
+                   else f"{final} conclusive, {missed - final} after the {path.timeout:.0f}s deadline")
+            self.recorder.notify(f"  {path.label}: {missed} quer{'y' if missed == 1 else 'ies'} found nothing: {how}")
         self.evidence.save(f"raw/{path.backend}/{path.name}/answers.json", jsonio.dumps(
             [{"query": p.answer.query_text, "expect": "/".join(p.expect), "found": p.found, "status": p.answer.status,
               "answer": p.answer.raw} for p in probes if p.answer], indent=1, sort_keys=True))

@@ -43,11 +43,15 @@ class Probe:
     unreachable: str = ""  # why it was not run: a hop's record proves the span never got there
     died: bool = False  # the backend died while it ran
     found_after: float | None = None  # seconds from the start of the searches until it found its span
+    # Why a miss is final before the deadline: the control query had already found this very span,
+    # so the index held it when this query was asked and still did not return it.
+    concluded_by: str = ""
 
 
 def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
     """One probe per (search feature, linking span): the first valid link's target, and each
-    searchable attribute of that link; plus one control probe that any working search answers."""
+    searchable attribute of that link; plus, per linking span, one control probe that any working
+    search answers (by the span's run id and name): once it has found the span, a miss is final."""
     probes: list[Probe] = []
     service = f"linkmatrix-{emission.scenario}"
     start, end = int(emission.started) - 60, int(emission.ended) + 3600
@@ -57,7 +61,7 @@ def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
                if (link := next((link for link in span.links if link.trace_id != INVALID_TRACE_ID), None))]
     for span, link in linking[:MAX_PROBED_SPANS]:
         label = emission.labels.get(span.key, span.name)
-        if features and not probes:
+        if features:
             probes.append(Probe(CONTROL, SearchQuery(CONTROL, emission.run_id, service, start, end,
                                                      key=RUN_ID_ATTRIBUTE, span_name=span.name, limit=limit),
                                 label, span.key))
@@ -88,6 +92,7 @@ def run_probes(http: Http, path: SearchReadPath, base_url: str, probes: list[Pro
     as a miss: a refused connection or an error status is "could not measure" (probe.error)."""
     started = time.monotonic()
     pending = [probe for probe in probes if probe.query.kind in path.kinds | {CONTROL} and not probe.unreachable]
+    controlled: dict[tuple[str, str], str] = {}  # span → the control query that found it
 
     def one_round() -> list[Probe]:
         death = death_notice()
@@ -105,6 +110,13 @@ def run_probes(http: Http, path: SearchReadPath, base_url: str, probes: list[Pro
             probe.error = "" if status == 200 else f"HTTP {status}: {str(probe.answer.raw)[:300]}"
             if probe.expect in probe.answer.found:
                 probe.found, probe.found_after = True, time.monotonic() - started
+                pending.remove(probe)
+                if probe.feature == CONTROL:
+                    controlled[probe.expect] = probe.answer.query_text
+            elif (status == 200 and path.control_proves_misses and probe.feature != CONTROL
+                  and probe.expect in controlled):
+                # Asked after the control had found the span (controls go first): a conclusive miss.
+                probe.concluded_by = controlled[probe.expect]
                 pending.remove(probe)
         return pending
 
@@ -163,8 +175,10 @@ def judge(probes: list[Probe]) -> Outcome:
             seen = len(probe.answer.found) if probe.answer else 0
             received[text] = f"not found ({seen} other spans/traces matched)"
             leading_zero = probe.query.kind == LINK_TRACE_ID and str(probe.query.value).startswith("0")
+            why = (f"; conclusive: asked after the control query {probe.concluded_by} had found it"
+                   if probe.concluded_by else "; no result before the search deadline")
             differences.append(Difference(f"search[{text}]", probe.label, None,
-                                          f"the linking span is not among {seen} results",
+                                          f"the linking span is not among {seen} results{why}",
                                           "not_found_leading_zero" if leading_zero else "not_found",
                                           value=probe.query.value))
     return outcome_of(statuses, sent, received, differences,

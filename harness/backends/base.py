@@ -122,6 +122,10 @@ class SearchReadPath:
     kinds: frozenset[SearchKind]  # the queries its API can express at all
     notes: dict[str, str] = field(default_factory=dict)  # search kind → why it cannot
     timeout: float = 30.0  # search indexes lag: its own deadline, apart from trace reads
+    # True where one store answers every query at once (a span found by its run id is found by any
+    # field it has): a miss asked after the control found the span is final. Not Tempo: measured,
+    # its link fields become searchable up to ~30 s after the span's own attributes.
+    control_proves_misses: bool = False
 
     @property
     def id(self) -> str:

@@ -68,3 +68,36 @@ def test_a_dead_backend_stops_the_search_at_once() -> None:
         return found_by_control_only(query)
     cell = cell_after(path_answering(answer), death=lambda: "zipkin was killed by signal 9 during the run")
     assert calls == [] and cell.verdict == ERROR and "killed by signal 9" in cell.reason
+
+
+def test_a_miss_after_the_control_found_the_span_is_final_at_once_and_says_so() -> None:
+    asked: list[str] = []
+
+    def answer(query: SearchQuery) -> SearchAnswer:
+        asked.append(query.kind)
+        return found_by_control_only(query)
+    path = SearchReadPath("b", "search", "B search", path_answering(answer).search,
+                          kinds=frozenset({"link_attribute"}), timeout=30.0, control_proves_misses=True)
+    probes = probes_for(EMISSION, [FEATURE])
+    seconds = run_probes(Http(), path, "http://127.0.0.1:1", probes, threading.Event())
+    assert seconds < 1.0 and asked == ["control", "link_attribute"]  # one round, not 30 s of polling
+    (probe,) = [p for p in probes if p.feature == FEATURE]
+    assert not probe.found and probe.concluded_by == "control"
+    cell = search_cell(EMISSION, FEATURE, path, upstream_outcomes(EMISSION, FEATURE, {"sdk": [LINKING]}), probes)
+    assert cell.verdict == LOST and "conclusive" in cell.evidence["difference"][0]["note"]
+
+
+def test_without_a_control_that_finds_the_span_a_miss_waits_for_the_deadline_and_is_not_judged() -> None:
+    nothing = path_answering(lambda query: SearchAnswer(set(), 200, [], query.kind))
+    probes = probes_for(EMISSION, [FEATURE])
+    seconds = run_probes(Http(), nothing, "http://127.0.0.1:1", probes, threading.Event())
+    assert seconds >= 1.0 and all(not p.concluded_by for p in probes)
+    cell = search_cell(EMISSION, FEATURE, nothing, upstream_outcomes(EMISSION, FEATURE, {"sdk": [LINKING]}), probes)
+    assert cell.verdict == ERROR and "even by its run id" in cell.reason
+
+
+def test_where_link_fields_index_later_than_the_span_a_miss_still_waits_for_the_deadline() -> None:
+    probes = probes_for(EMISSION, [FEATURE])
+    seconds = run_probes(Http(), path_answering(found_by_control_only), "http://127.0.0.1:1", probes,
+                         threading.Event())
+    assert seconds >= 1.0 and all(not p.concluded_by for p in probes)  # control_proves_misses is off
