@@ -18,7 +18,7 @@ STORAGES ?= $(if $(filter all,$(PIPELINES)),all)
 VERSIONS ?=
 RUN_FLAGS = $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(LOCAL_IMAGES),--local-images) $(if $(PIPELINES),--pipelines $(PIPELINES)) $(if $(STORAGES),--storages $(STORAGES)) $(if $(VERSIONS),--versions $(VERSIONS))
 
-.PHONY: matrix test unit e2e lint backends images compose validate clean
+.PHONY: matrix test unit e2e lint backends images compose validate clean bench
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ matrix: backends     ## run every scenario against every backend; writes reports
 
 images: backends     ## local FROM-scratch images of the pinned backends, for the docker runtime
 	$(BIN)/linkmatrix images
+
+bench: backends      ## scale, measured: wall time, peak RSS and cells per second of three big catalogs
+	$(BIN)/python -m harness.bench
 
 compose: $(STAMP)    ## regenerate compose/ from the adapters and the versions table
 	$(BIN)/linkmatrix compose
