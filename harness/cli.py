@@ -246,10 +246,14 @@ def _choice(choice: str, known: list[str], option: str) -> list[str]:
 
 def _sdk_releases(version_choice: str) -> list[variants.Variant]:
     """Earlier SDK releases asked for with --versions: a pipeline each."""
-    wanted = [] if version_choice == "default" else (
-        list(toolchain.SDK_RELEASES) if version_choice == "all" else version_choice.split(","))
+    wanted = _choice(version_choice, _releases(), "--versions")
     return [variants.sdk_release(toolchain.version_key(release), release.version)
-            for name, release in toolchain.SDK_RELEASES.items() if name in [w.strip() for w in wanted]]
+            for name, release in toolchain.SDK_RELEASES.items() if name in wanted]
+
+
+def _releases() -> list[str]:
+    """Every earlier release --versions can name: backends, then SDKs."""
+    return [*(name for name, backend in BACKENDS.items() if backend.release), *toolchain.SDK_RELEASES]
 
 
 def _default_backends(storage_choice: str, version_choice: str = "default") -> tuple[str, ...]:
@@ -258,9 +262,7 @@ def _default_backends(storage_choice: str, version_choice: str = "default") -> t
 
     storages = [f"jaeger-{name}" for name in _choice(storage_choice, list(STORAGES), "--storages")
                 if name != MEMORY.name]
-    releases = [name for name, backend in BACKENDS.items() if backend.release]
-    versions = [name for name in _choice(version_choice, [*releases, *toolchain.SDK_RELEASES], "--versions")
-                if name in releases]
+    versions = [name for name in _choice(version_choice, _releases(), "--versions") if name in BACKENDS]
     return (*(name for name, backend in BACKENDS.items() if backend.default), *storages, *versions)
 
 

@@ -243,14 +243,17 @@ class MavenJar:
         return cache / "jars" / f"{self.artifact}-{self.version}-{self.classifier}.jar"
 
     def url(self) -> str:
-        repository = os.environ.get("LINKMATRIX_MAVEN_REPO", "https://repo1.maven.org/maven2").rstrip("/")
-        group = self.group.replace(".", "/")
-        return (f"{repository}/{group}/{self.artifact}/{self.version}/"
-                f"{self.artifact}-{self.version}-{self.classifier}.jar")
+        return _maven_url(self.group, self.artifact, self.version, f"-{self.classifier}.jar")
 
     def ensure(self, cache: Path, report: Report) -> Path:
         _require("java", ["-version"], r'version "(\d+)', (self.needs_java,), f"to run {self.name}")
         return _maven_download(self.name, self.source, self.url(), self.path(cache), self.sha1, report)
+
+
+def _maven_url(group: str, artifact: str, version: str, ending: str) -> str:
+    """Where Maven Central (or the mirror in LINKMATRIX_MAVEN_REPO) keeps one file of an artifact."""
+    repository = os.environ.get("LINKMATRIX_MAVEN_REPO", "https://repo1.maven.org/maven2").rstrip("/")
+    return f"{repository}/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}{ending}"
 
 
 def _maven_download(name: str, source: str, url: str, target: Path, sha1: str, report: Report) -> Path:
@@ -302,9 +305,7 @@ class MavenArchive:
         return cache / "archives" / f"{self.artifact}-{self.version}.zip"
 
     def url(self) -> str:
-        repository = os.environ.get("LINKMATRIX_MAVEN_REPO", "https://repo1.maven.org/maven2").rstrip("/")
-        group = self.group.replace(".", "/")
-        return f"{repository}/{group}/{self.artifact}/{self.version}/{self.artifact}-{self.version}.zip"
+        return _maven_url(self.group, self.artifact, self.version, ".zip")
 
     def ensure(self, cache: Path, report: Report) -> Path:
         _require("java", ["-version"], r'version "(\d+)', (self.needs_java,), f"to run {self.name}")
