@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
-STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
+PIP_TOOLS = pip-tools==7.5.2
 
 # make matrix SCENARIOS="scenarios/fan-in-via-headers.yaml" ARGS="--backend jaeger"
 # make matrix RUNTIME=docker [LOCAL_IMAGES=1]   (RUNTIME: auto, local, docker, external)
@@ -18,12 +19,26 @@ STORAGES ?= $(if $(filter all,$(PIPELINES)),all)
 VERSIONS ?=
 RUN_FLAGS = $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(LOCAL_IMAGES),--local-images) $(if $(PIPELINES),--pipelines $(PIPELINES)) $(if $(STORAGES),--storages $(STORAGES)) $(if $(VERSIONS),--versions $(VERSIONS))
 
-.PHONY: matrix test unit e2e lint backends images compose validate clean bench
+.PHONY: matrix test unit e2e lint workflows backends images compose validate clean bench lock
 
+# actionlint, from the Go module proxy, pinned and cached beside the backends
+CACHE          ?= $(or $(LINKMATRIX_CACHE),$(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME)/linkmatrix),$(HOME)/.cache/linkmatrix)
+ACTIONLINT_VER  = v1.7.12
+ACTIONLINT      = $(CACHE)/tools/actionlint-$(ACTIONLINT_VER)
+
+# Installed from requirements.lock (every package pinned with its hashes), then linkmatrix itself
+# without resolving again: two nights differ only where a pin was changed on purpose (`make lock`).
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
+
+lock:                ## re-pin requirements.lock from pyproject.toml (newest versions its ranges allow)
+	$(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/pip install --quiet --disable-pip-version-check $(PIP_TOOLS)
+	CUSTOM_COMPILE_COMMAND="make lock" build/lock-venv/bin/pip-compile --quiet --generate-hashes --extra test --strip-extras --allow-unsafe \
+	    --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 backends: $(STAMP)   ## fetch/build the pinned collector, Jaeger and Zipkin (cached)
 	$(BIN)/linkmatrix backends
@@ -43,12 +58,20 @@ compose: $(STAMP)    ## regenerate compose/ from the adapters and the versions t
 validate: $(STAMP)   ## check scenario files only
 	$(BIN)/linkmatrix validate $(SCENARIOS)
 
-test: lint backends  ## lint + type check, unit + end-to-end tests (the end-to-end ones run the real stack)
+test: lint workflows backends  ## lint + type check, workflow lint, unit + end-to-end tests (the end-to-end ones run the real stack)
 	$(BIN)/pytest
 
 lint: $(STAMP)       ## ruff, and mypy (strict) on harness/
 	$(BIN)/ruff check harness tests
 	$(BIN)/mypy
+
+$(ACTIONLINT):
+	mkdir -p $(CACHE)/tools/.build
+	GOBIN=$(CACHE)/tools/.build go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VER)
+	mv $(CACHE)/tools/.build/actionlint $@
+
+workflows: $(ACTIONLINT)  ## check .github/workflows with actionlint (a workflow that cannot run here must still be valid)
+	$(ACTIONLINT) .github/workflows/*.yml
 
 unit: $(STAMP)       ## the unit tests: no Go, Java or Docker needed (a fake backend stands in)
 	$(BIN)/pytest tests/unit

@@ -65,6 +65,24 @@ def _changed_as_it_settled(cell: Cell) -> bool:
     return bool(fresh) and "backend" in _changed_at(cell) and "backend" not in fresh.get("changed_at", [])
 
 
+def _attribute_kind(cell: Cell) -> str:
+    return str(cell["feature"]).rsplit(".", 1)[-1].replace("_", " ")  # link.attribute.string_array → string array
+
+
+def _dropped_of(cell: Cell, things: str) -> str:
+    """"72 of 200 links" from the first missing difference (sent count → count that came back)."""
+    missing = next((d for d in _differences(cell) if d.get("kind") == "missing"
+                    and isinstance(d.get("expected"), int) and isinstance(d.get("actual"), int)), None)
+    if missing is not None:
+        return f"{missing['expected'] - missing['actual']} of {missing['expected']} {things}"
+    evidence = cell.get("evidence") or {}
+    sent, received = evidence.get("sent") or {}, evidence.get("received") or {}
+    if not sent or not isinstance(sent, dict) or not isinstance(received, dict):
+        return f"some {things}"
+    kept = sum(1 for key in sent if received.get(key) is not None)
+    return f"{len(sent) - kept} of {len(sent)} {things}"
+
+
 def _backend(label: str) -> str:
     return label.split(" ")[0]
 
@@ -77,7 +95,8 @@ RULES: list[tuple[Test, Write]] = [
                          "a read in the first seconds (fresh) still shows what every later read (settled) no "
                          "longer does."),
     (when(feature="link.target_arrived", hop="collector"),
-     lambda c, label, v: f"The collector's {c['pipeline']} pipeline dropped the span a link points at"
+     lambda c, label, v: "The collector" + ("" if c["pipeline"] == "collector" else f" ({c['pipeline']} pipeline)")
+                         + " dropped the span a link points at"
                          + (f" ({_hop_messages(c, 'collector')[0]})" if _hop_messages(c, "collector") else "")
                          + ": the link is still there but leads nowhere, and nothing on the linking span says so."),
     (when(feature="link.target_arrived"),
@@ -121,16 +140,22 @@ RULES: list[tuple[Test, Write]] = [
      lambda c, label, v: "The SDK drops a link to the all-zero context unless it carries attributes or a "
                          "trace_state; give such links data, or do not add them."),
     (when(feature="link.present", hop="sdk", kind="missing"),
-     lambda c, label, v: "The SDK hit its link limit and dropped the oldest links before export; raise "
-                         "max_links / OTEL_SPAN_LINK_COUNT_LIMIT if you need them. No backend can show them."),
+     lambda c, label, v: f"The SDK dropped {_dropped_of(c, 'links')} of a span (the oldest ones) over its link "
+                         "limit before export; raise max_links / OTEL_SPAN_LINK_COUNT_LIMIT if you need them. "
+                         "No backend can show them."),
     (when(feature="link.attribute.", hop="sdk", kind="missing"),
-     lambda c, label, v: "The SDK hit its per-link attribute limit and dropped the oldest attributes; raise "
-                         "max_attributes_per_link / OTEL_LINK_ATTRIBUTE_COUNT_LIMIT if you need them."),
+     lambda c, label, v: f"The SDK dropped {_dropped_of(c, _attribute_kind(c) + ' attributes')} of a link over its "
+                         "per-link attribute limit; raise max_attributes_per_link / OTEL_LINK_ATTRIBUTE_COUNT_LIMIT "
+                         "if you need them."),
     (lambda c: c.get("hop") == "sdk" and str(c.get("pipeline", "")).startswith("python-sdk-"),
      lambda c, label, v: f"The earlier SDK release of the {c['pipeline']} pipeline changed this before export; "
                          "see the same cell on the collector pipeline for this run's SDK (Between versions)."),
+    (when(feature="render.", hop="sdk"),
+     lambda c, label, v: f"The SDK changed these links before export, so {label} cannot show them as they were "
+                         "written (the link and attribute rows say what the SDK did)."),
     (when(hop="sdk"),
-     lambda c, label, v: "The SDK changed this before export; no collector or backend setting can bring it back."),
+     lambda c, label, v: f"The SDK changed {c['feature']} before export ({c.get('summary') or 'see the evidence'}); "
+                         "no collector or backend setting can bring it back."),
     (lambda c: c.get("hop") == "wire" and c.get("pipeline") == "sdk-zipkin",
      lambda c, label, v: f"The SDK's Zipkin exporter (opentelemetry-exporter-zipkin-json "
                          f"{v.get('opentelemetry-exporter-zipkin-json', '?')}) sends no links at all: send "

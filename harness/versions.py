@@ -3,9 +3,12 @@ image's tag; its id and digest are under run.services)."""
 
 from __future__ import annotations
 
+import hashlib
 import platform
+import re
 import subprocess
 from importlib import metadata
+from pathlib import Path
 
 from . import __version__, pipeline
 from .backends.base import Backend, Http
@@ -16,8 +19,31 @@ LIBRARIES = ("opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc", "ope
              "opentelemetry-proto", "grpcio")
 
 
+LOCK_FILE = Path(__file__).resolve().parents[1] / "requirements.lock"  # beside pyproject.toml in a checkout
+LOCKED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
+
+
+def lock_version(lock: Path = LOCK_FILE) -> str:
+    """The lock's hash, and whether what is installed is what it pins: two nights differ only
+    where a pin changed on purpose, and the report says when that was not so."""
+    try:
+        text = lock.read_text()
+    except OSError:
+        return "none (not run from a checkout)"
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    differ = []
+    for name, pinned in LOCKED.findall(text):
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            installed = "not installed"
+        if installed != pinned:
+            differ.append(f"{name} {installed} (locked {pinned})")
+    return f"sha256:{digest}" + (f", installed differs: {'; '.join(differ[:5])}" if differ else ", installed as locked")
+
+
 def library_versions() -> dict[str, str]:
-    versions = {"linkmatrix": __version__, "python": platform.python_version()}
+    versions = {"linkmatrix": __version__, "python": platform.python_version(), "requirements.lock": lock_version()}
     for package in LIBRARIES:
         try:
             versions[package] = metadata.version(package)

@@ -150,6 +150,7 @@ class RenderReadPath:
     render: Renderer | None  # None: a declared gap, `gap` says why
     api: str = ""  # the trace read path whose API this UI reads: what the page could show at most
     gap: str = ""
+    how: str = ""  # the click path a person follows to see a span's links (the report's recipe)
     notes: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -154,7 +154,7 @@ def read_paths(name: str, title: str) -> tuple[ReadPath, ...]:
         SearchReadPath(name, "search", f"{title} search (UI)", search, kinds=frozenset({LINK_ATTRIBUTE}),
                        timeout=15.0, notes={LINK_TRACE_ID: _NO_LINK_QUERY, LINK_SPAN_ID: _NO_LINK_QUERY},
                        control_proves_misses=True),
-        RenderReadPath(name, "ui", f"{title} UI", jaeger_ui.render, api="api_traces"),
+        RenderReadPath(name, "ui", f"{title} UI", jaeger_ui.render, api="api_traces", how=jaeger_ui.HOW),
     )
 
 

@@ -106,7 +106,7 @@ def read_paths(name: str, title: str) -> tuple[ReadPath, ...]:
         SearchReadPath(name, "search", f"{title} search (tags)", search, kinds=frozenset({LINK_ATTRIBUTE}),
                        timeout=15.0, notes={LINK_TRACE_ID: _TARGET_IN_TAG, LINK_SPAN_ID: _TARGET_IN_TAG},
                        control_proves_misses=True),
-        RenderReadPath(name, "lens", f"{title} Lens", zipkin_lens.render, api="api_v2"),
+        RenderReadPath(name, "lens", f"{title} Lens", zipkin_lens.render, api="api_v2", how=zipkin_lens.HOW),
     )
 
 

@@ -17,6 +17,9 @@ from .shown import ShownLink, ShownSpan, SpanToShow
 
 PLACEHOLDER = "This is not the Jaeger UI you are looking for"
 ANOTHER_TRACE = "< span in another trace >"
+HOW = ("open `/trace/<trace id>`, click the linking span's name, open its References: each link is a row (the "
+       "target's service and operation when it is in this trace); click it to go to the target, in this trace or "
+       "another")
 
 # The trace page is drawn for this trace: its header names the trace (by a short id) and rows are there.
 SHOWS_TRACE_JS = """

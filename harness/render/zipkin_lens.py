@@ -19,6 +19,9 @@ from .shown import ShownLink, ShownSpan, SpanToShow
 LINK_TAG = re.compile(r"^otlp\.link\.(\d+)$")
 ROW_WAIT_MS = 5_000  # once the trace is drawn, a span's row is there or it is not
 HEX32, HEX16 = re.compile(r"^[0-9a-f]{32}$"), re.compile(r"^[0-9a-f]{16}$")
+HOW = ("open `/zipkin/traces/<trace id>`, click the linking span's row; each link is a tag `otlp.link.<i>` "
+       "reading `traceId|spanId|traceState|attributes as JSON|dropped attributes count` (text, nothing to click: "
+       "copy the trace id into the search box)")
 
 # The open span's detail panel: its labelled fields and its tag table.
 DETAIL_JS = """

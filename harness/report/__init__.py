@@ -12,7 +12,7 @@ import jsonschema
 
 from .. import jsonio
 from ..backends import BACKENDS
-from ..backends.base import ReadPath, TraceReadPath
+from ..backends.base import ReadPath, RenderReadPath, TraceReadPath
 from ..errors import LinkmatrixError
 from ..features import FEATURE_ORDER, FEATURES
 from ..meaning import meaning
@@ -137,6 +137,8 @@ def _column(path: ReadPath, result: RunResult) -> dict[str, Any]:
                               "cannot_carry": sorted(path.cannot_carry)}
     if isinstance(path, TraceReadPath) and path.age:
         record.update(age=path.age, twin=path.twin)
+    if isinstance(path, RenderReadPath) and path.how:
+        record["how"] = path.how
     record["runtime"] = result.runtime
     image = result.services.get(path.backend, {}).get("image")
     if image:

@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 from ..vocabulary import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
+from . import decide
 from .diff import RANK, Diff
 
 FINDINGS_SHOWN = 12  # a PR comment stays short: the rest is in matrix.md
@@ -81,10 +82,10 @@ def summary(document: dict[str, Any], compared: Diff | None = None) -> str:
         lines += [f"- versions: {_escape(name)} {_escape(old or '(none)')} → {_escape(new or '(none)')}"
                   for name, (old, new) in compared.versions.items()]
         lines.append("")
-    findings = Counter(cell["meaning"] for cell in cells if cell.get("meaning"))
+    findings = [(f["meaning"], len(f["positions"])) for f in decide.findings(decide.Cells(document))]
     if findings:
-        lines += ["**Findings** (cells each; details in matrix.md):", ""]
-        lines += [f"- {_escape(text)} ({count})" for text, count in findings.most_common(FINDINGS_SHOWN)]
+        lines += ["**Findings** (what tells backends apart first; cells each; details in matrix.md):", ""]
+        lines += [f"- {_escape(text)} ({count})" for text, count in findings[:FINDINGS_SHOWN]]
         if len(findings) > FINDINGS_SHOWN:
             lines.append(f"- … and {len(findings) - FINDINGS_SHOWN} more in matrix.md")
     if run.get("problems"):

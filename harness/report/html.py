@@ -4,13 +4,16 @@ Every value comes from scenario files and backends, so Jinja2 escapes all of it 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from .. import jsonio
 from ..vocabulary import NOT_APPLICABLE
 from . import scenario_label
+from .decide import Cells, findings, not_measured, recipes, scorecard, settings
 
 VALUE_LIMIT = 400  # a thousand-link span's evidence stays readable
 
@@ -18,6 +21,11 @@ VALUE_LIMIT = 400  # a thousand-link span's evidence stays readable
 def _text(value: Any) -> str:
     text = value if isinstance(value, str) else jsonio.dumps(value, ensure_ascii=False)
     return text if len(text) <= VALUE_LIMIT else text[:VALUE_LIMIT] + "…"
+
+
+def _code(text: str) -> Markup:
+    """Escaped text whose `backticked` parts are shown as code (the markdown report's notation)."""
+    return Markup(re.sub(r"`([^`]*)`", r"<code>\1</code>", str(escape(text))))
 
 
 def _cell(cell: dict[str, Any], number: int) -> dict[str, Any]:
@@ -43,9 +51,12 @@ def render_html(document: dict[str, Any]) -> str:
         row[position[(cell["backend"], cell["read_path"])]] = _cell(cell, number)
     environment = jinja2.Environment(loader=jinja2.PackageLoader("harness.report", "templates"),
                                      autoescape=True, undefined=jinja2.StrictUndefined)
+    environment.filters["code"] = _code
     used = {feature for _, feature in rows}
+    index = Cells(document)
     return environment.get_template("matrix.html.j2").render(
-        run=document["run"], columns=columns,
+        run=document["run"], columns=columns, scorecard=scorecard(index), recipes=recipes(index),
+        settings=settings(index), not_measured=not_measured(document), findings=findings(index),
         rows=[{"scenario": scenario, "feature": feature, "cells": cells}
               for (scenario, feature), cells in rows.items()],
         backends=sorted({c["backend"] for c in columns}),

@@ -9,10 +9,16 @@ import jinja2
 
 from .. import jsonio
 from . import FINDING_VERDICTS, VERDICT_MARK, scenario_label
+from .decide import Cells, findings, not_measured, recipes, scorecard, settings
 
 
 def _oneline(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _flat(text: str) -> str:
+    """One line, for a list item (a table cell needs `oneline`, which also escapes its pipes)."""
+    return " ".join(str(text).split())
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -37,7 +43,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined, autoescape=False,
     )
-    environment.filters.update(oneline=_oneline, short=_short, cell_text=_cell_text)
+    environment.filters.update(oneline=_oneline, flat=_flat, short=_short, cell_text=_cell_text)
     return environment
 
 
@@ -64,24 +70,32 @@ def render_markdown(document: dict[str, Any]) -> str:
     labels = {(c["backend"], c["read_path"]): c["label"] for c in document["columns"]}
     cells: list[dict[str, Any]] = []
     details: list[dict[str, Any]] = []
+    anchors: list[str] = []  # by position in the document's cells: its evidence, or its feature's table
     for cell in document["cells"]:
         cell = {"hop": "", "changed_at": [], "summary": "", "reason": "", "hops": {}, "meaning": "", **cell,
                 "column": labels[(cell["backend"], cell["read_path"])]}
         if cell["verdict"] in FINDING_VERDICTS:
             cell["anchor"] = f"d{len(details) + 1}"
             details.append(cell)
+        anchors.append(cell.get("anchor") or table_anchor(cell["feature"]))
         cells.append(cell)
-    # A fresh read with a settled twin in this run is evidence, not a finding: what users live
-    # with is the settled form (a difference between the two is told on the settled cell).
-    present = set(labels)
-    superseded = {(c["backend"], c["read_path"]) for c in document["columns"]
-                  if c.get("age") == "fresh" and (c["backend"], c.get("twin", "")) in present}
-    findings: dict[str, list[dict[str, Any]]] = {}
-    for cell in details:
-        if (cell["backend"], cell["read_path"]) not in superseded:
-            findings.setdefault(cell["meaning"] or cell["summary"] or cell["verdict"], []).append(cell)
+    index = Cells(document)
+    ordered = [{"meaning": finding["meaning"], **_tables([cells[p] for p in finding["positions"]])}
+               for finding in findings(index)]
     template = _environment().get_template("matrix.md.j2")
     return template.render(run=document["run"], groups=_groups(document, cells), details=details,
                            between_versions=document.get("between_versions", []),
-                           findings=[{"meaning": text, "cells": found} for text, found in findings.items()],
-                           scenarios=document["scenarios"])
+                           findings=ordered,
+                           scenarios=document["scenarios"], anchors=anchors, scorecard=scorecard(index),
+                           recipes=recipes(index), settings=settings(index), not_measured=not_measured(document))
+
+
+def table_anchor(feature: str) -> str:
+    return f"t-{feature}"
+
+
+def _tables(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """A finding's cells collapsed to a count, the feature tables they are in, and the first one's evidence."""
+    features = list(dict.fromkeys(cell["feature"] for cell in cells))
+    return {"count": len(cells), "first": cells[0],
+            "tables": [{"feature": feature, "anchor": table_anchor(feature)} for feature in features]}

@@ -16,7 +16,8 @@ def cell(feature: str, verdict: str, backend: str = "zipkin", **extra: str) -> d
             "read_path": "api_v2", "verdict": verdict, **extra}
 
 
-DOCUMENT = {"run": {"id": "r1", "problems": []}, "cells": [
+DOCUMENT = {"run": {"id": "r1", "problems": []},
+            "columns": [{"backend": "zipkin", "read_path": "api_v2", "label": "Zipkin", "cannot_carry": []}], "cells": [
     cell("link.attribute.int", "degraded", hop="backend", summary=HOSTILE, meaning="types change"),
     cell("link.attribute.string", "preserved"),
     cell("link.present", "lost", hop="sdk"),

@@ -29,7 +29,7 @@ DOCUMENT = {
                 {"backend": "zipkin", "read_path": "api", "label": "Zipkin api"}],
     "features": [{"id": "link.present"}, {"id": "link.attribute.string"}],
     "cells": [
-        cell("s", "link.present", "jaeger", "preserved"),
+        cell("s", "link.present", "jaeger", "preserved", evidence={"sent": {"s.x": 2}}),
         cell("s", "link.present", "zipkin", "lost", hop="backend", summary="0 of 1 links kept"),
         cell("s", "link.attribute.string", "jaeger", "degraded", hop="backend", meaning=HOSTILE,
              evidence={"difference": [{"path": "spans[x].links[0].attributes[k]", "expected": HOSTILE,
@@ -58,6 +58,10 @@ async def _look(page_file: Path) -> dict[str, Any]:
         seen["evidence"] = await page.locator("tr.evidence.open").inner_text()
         seen["pwned"] = await page.evaluate("window.pwned === undefined ? null : window.pwned")
         seen["scripts"] = await page.locator("script").count()
+        await page.locator("td.cell[data-verdict=degraded]").click()  # closed again
+        seen["decide"] = await page.locator("#decide").inner_text()
+        await page.locator("#decide a.to-cell").first.click()  # a mark opens the cell behind it
+        seen["behind"] = await page.locator("tr.evidence.open").inner_text()
         seen["errors"], seen["requests"] = errors, requests
         return seen
 
@@ -71,3 +75,6 @@ def test_the_page_filters_opens_evidence_and_keeps_hostile_values_as_text(tmp_pa
     assert seen["lost"] == "1 cells shown" and seen["jaeger"] == "2 cells shown"
     assert HOSTILE in seen["evidence"]  # shown as the text it is
     assert seen["pwned"] is None and seen["scripts"] == 1
+    # the scorecard: Jaeger returned both links of a span; its mark opens the cell behind it
+    assert "Most links per span, measured" in seen["decide"] and "2 (s)" in seen["decide"]
+    assert "s · link.present · jaeger/api" in seen["behind"]

@@ -27,7 +27,9 @@ def test_wire_losses_name_the_exporter_and_its_version() -> None:
 
 def test_sdk_limits_say_which_links_go() -> None:
     limited = cell("link.present", "sdk", "degraded", differences=[("missing", "missing: links[0..71]")])
-    assert "dropped the oldest links" in meaning(limited, "Jaeger /api/v3", VERSIONS)
+    assert "dropped some links of a span (the oldest ones)" in meaning(limited, "Jaeger /api/v3", VERSIONS)
+    limited["evidence"]["difference"][0].update(expected=200, actual=128)
+    assert "The SDK dropped 72 of 200 links of a span" in meaning(limited, "Jaeger /api/v3", VERSIONS)
     attributes = cell("link.attribute.int", "sdk", "degraded", differences=[("missing", "missing")])
     assert "per-link attribute limit" in meaning(attributes, "Jaeger /api/v3", VERSIONS)
 
@@ -96,7 +98,7 @@ def test_a_render_attribute_written_differently_says_how_it_reads() -> None:
 def test_a_target_dropped_in_the_collector_names_the_pipeline() -> None:
     dropped = cell("link.target_arrived", "collector", differences=[("missing", "not there")],
                    pipeline="filter-drop-named")
-    assert "filter-drop-named pipeline dropped the span a link points at" in meaning(dropped, "Jaeger /api/v3",
+    assert "The collector (filter-drop-named pipeline) dropped the span a link points at" in meaning(dropped, "Jaeger /api/v3",
                                                                                        VERSIONS)
 
 

@@ -63,7 +63,7 @@ def test_write_creates_reports_and_latest(tmp_path: Path) -> None:
     assert (tmp_path / "latest").resolve() == run.run_dir.resolve()
     assert json.loads(paths["json"].read_text())["run"]["id"] == run.run_id
     markdown = paths["markdown"].read_text()
-    assert "### trace_state\n\nDoes each link keep its W3C trace_state? (`link.trace_state`)" in markdown
+    assert "### <a id=\"t-link.trace_state\"></a>trace_state\n\nDoes each link keep its W3C trace_state? (`link.trace_state`)" in markdown
     assert "| scenario | Jaeger UI model /api/traces | Zipkin /api/v2 |" in markdown  # only columns with cells
     assert "| cross-trace-attributes | ➖ n/a | [❌ lost · wire + backend](#d1) |" in markdown
     assert "## Findings" in markdown and "trace_state: it never leaves your process" in markdown
