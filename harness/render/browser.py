@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from playwright.async_api import BrowserContext, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from ..errors import LinkmatrixError
 
@@ -33,20 +32,30 @@ def chromium() -> str | None:
     return next((found for name in CANDIDATES if (found := shutil.which(name))), None)
 
 
+class Pages:
+    """Opens pages in the one browser: each in a context (a window) of its own. Tabs of one window
+    would take turns being the visible one, and a hidden tab's frames are throttled: measured here,
+    a click or a screenshot on the other tab then waited ~1 s for its next frame."""
+
+    def __init__(self, opened: Browser) -> None:
+        self._browser = opened
+
+    async def new_page(self) -> Page:
+        page = await self._browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+        page.set_default_timeout(WAIT_MS)
+        return page
+
+
 @asynccontextmanager
-async def browser() -> AsyncIterator[BrowserContext]:
-    """The browser, with its own profile (no cookies or storage from anywhere else), closed and
-    its profile removed however the caller ends."""
+async def browser() -> AsyncIterator[Pages]:
+    """The browser, with a fresh temporary profile (no cookies or storage from anywhere else),
+    closed and its profile removed however the caller ends."""
     path = chromium()
     if path is None:
         raise LinkmatrixError(f"no Chromium to render with: install Debian's `chromium`, or set {CHROMIUM_ENV}")
-    with tempfile.TemporaryDirectory(prefix="linkmatrix-chromium-") as profile:
-        async with async_playwright() as playwright:
-            opened = await playwright.chromium.launch_persistent_context(
-                profile, executable_path=path, args=FLAGS, headless=True, timeout=WAIT_MS,
-                viewport=VIEWPORT)  # type: ignore[arg-type]
-            opened.set_default_timeout(WAIT_MS)
-            try:
-                yield opened
-            finally:
-                await opened.close()
+    async with async_playwright() as playwright:
+        opened = await playwright.chromium.launch(executable_path=path, args=FLAGS, headless=True, timeout=WAIT_MS)
+        try:
+            yield Pages(opened)
+        finally:
+            await opened.close()

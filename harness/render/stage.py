@@ -10,6 +10,7 @@ never where a person looks for its incoming links); one screenshot per trace and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -84,7 +85,7 @@ def _jobs(stack: Stack, emissions: Sequence[Emission], paths: Sequence[tuple[Bac
 
 
 async def _run(jobs: list[_Job], rendered: Rendered, run_dir: Path) -> None:
-    """A few pages, each working through the queue (a UI's bundle comes from the browser's cache
+    """A few pages, each in its own window working through the queue (a UI's bundle comes from that window's cache
     after the first page)."""
     queue: asyncio.Queue[_Job] = asyncio.Queue()
     for job in jobs:
@@ -114,6 +115,8 @@ async def _render(page: Page, job: _Job, rendered: Rendered, run_dir: Path) -> N
         first_line = str(error).splitlines()[0] if str(error) else ""
         rendered.shown[job.key] = LinkmatrixError(
             f"{job.path.label} could not be read for trace {job.trace_id}: {type(error).__name__}: {first_line}")
+        with contextlib.suppress(Exception):  # the next trace starts from a fresh page, not from this one's state
+            await page.goto("about:blank")
 
 
 def render_all(stack: Stack, emissions: Sequence[Emission], observations: Observations, http: Http, run_dir: Path,

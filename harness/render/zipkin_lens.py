@@ -23,6 +23,11 @@ HOW = ("open `/zipkin/traces/<trace id>`, click the linking span's row; each lin
        "reading `traceId|spanId|traceState|attributes as JSON|dropped attributes count` (text, nothing to click: "
        "copy the trace id into the search box)")
 
+# The next trace in the same page, the way Lens's own links go there: its router follows the
+# history, without loading and compiling its 2.5 MB bundle again (measured: 0.12 s instead of 0.5 s).
+NAVIGATE_JS = """url => { history.pushState(null, '', url);
+                         window.dispatchEvent(new PopStateEvent('popstate', {state: null})); }"""
+
 # The open span's detail panel: its labelled fields and its tag table.
 DETAIL_JS = """
 () => {
@@ -85,7 +90,10 @@ def _skip(text: str, at: int) -> int:
 
 async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanToShow],
                  screenshot: Path) -> dict[str, ShownSpan]:
-    await page.goto(f"{base_url}/zipkin/traces/{trace_id}", wait_until="domcontentloaded")
+    if page.url.startswith(f"{base_url}/zipkin/"):
+        await page.evaluate(NAVIGATE_JS, f"/zipkin/traces/{trace_id}")
+    else:
+        await page.goto(f"{base_url}/zipkin/traces/{trace_id}", wait_until="domcontentloaded")
     await page.get_by_text(trace_id, exact=True).first.wait_for()  # the trace's header: its rows are drawn
     shown: dict[str, ShownSpan] = {}
     first = True
