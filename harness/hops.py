@@ -163,7 +163,7 @@ def search_cell(emission: Emission, feature: str, read_path: SearchReadPath, ups
     if _settled(cell, read_path, gap, probes) or isinstance(probes, Exception):
         return cell
     mine = [probe for probe in probes if probe.feature == feature]
-    broken = control_failure(probes) or unmeasured(mine)
+    broken = control_failure(probes) or unmeasured(mine, read_path.timeout)
     if broken:
         cell.reason = broken
         return cell

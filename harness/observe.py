@@ -292,8 +292,10 @@ class Observer:
         missed = unanswered(path, probes)
         if missed:
             final = sum(1 for probe in probes if probe.concluded_by)
-            how = (f"{final} conclusive (asked after the control query had found the span)" if final == missed
-                   else f"{final} conclusive, {missed - final} after the {path.timeout:.0f}s deadline")
+            proof = "the run-id control" if path.misses_proven_by == "span" else "a query on another field of the link"
+            how = (f"{final} conclusive (asked after {proof} had found the span)" if final == missed
+                   else f"{final} conclusive, {missed - final} not proven by the {path.timeout:.0f}s deadline "
+                        "(could not measure)")
             self.recorder.notify(f"  {path.label}: {missed} quer{'y' if missed == 1 else 'ies'} found nothing: {how}")
         self.evidence.save(f"raw/{path.backend}/{path.name}/answers.json", jsonio.dumps(
             [{"query": p.answer.query_text, "expect": "/".join(p.expect), "found": p.found, "status": p.answer.status,

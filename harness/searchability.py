@@ -4,7 +4,11 @@ For each search feature the scenario lists, queries are built from what was sent
 target trace id, span id, or each of its attributes). A search read path runs them until each one
 finds the linking span or the path's own deadline passes; its index lags, so it never holds up
 the trace reads. A control query on the run id, narrowed to the very span, proves the search
-works at all; only an answer (HTTP 200) without the span is a miss.
+works at all; only an answer (HTTP 200) without the span is a miss, and a miss is judged only once
+something proves it final (`SearchReadPath.misses_proven_by`): the run-id control, or where link
+fields are indexed later, a query on another field of the same link (its span id, by a control
+probe of its own), having found the span before the miss was asked. A miss nothing proves final by
+the deadline is "could not measure", never a loss: it cannot be told from a slow index.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from .errors import NotVisibleError, ServiceDiedError
 from .features import FEATURES
 from .model import INVALID_TRACE_ID, value_type
 from .otlp import RUN_ID_ATTRIBUTE
-from .vocabulary import CONTROL, LINK_ATTRIBUTE, LINK_SPAN_ID, LINK_TRACE_ID
+from .vocabulary import CONTROL, LINK_ATTRIBUTE, LINK_CONTROL, LINK_SPAN_ID, LINK_TRACE_ID
 from .wait import wait_until
 
 SEARCHABLE_TYPES = ("string", "int", "bool")  # what a tag or TraceQL equality can express
@@ -33,7 +37,7 @@ MAX_PROBED_SPANS = 10
 
 @dataclass
 class Probe:
-    feature: str  # the search feature it measures, or CONTROL
+    feature: str  # the search feature it measures, or CONTROL / LINK_CONTROL
     query: SearchQuery
     label: str  # the linking span's label
     expect: tuple[str, str]  # the linking span
@@ -47,11 +51,16 @@ class Probe:
     # so the index held it when this query was asked and still did not return it.
     concluded_by: str = ""
 
+    @property
+    def is_control(self) -> bool:
+        return self.feature in (CONTROL, LINK_CONTROL)
+
 
 def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
     """One probe per (search feature, linking span): the first valid link's target, and each
     searchable attribute of that link; plus, per linking span, one control probe that any working
-    search answers (by the span's run id and name): once it has found the span, a miss is final."""
+    search answers (by the span's run id and name), and one by that link's span id (where link
+    fields are indexed apart, it proves them indexed)."""
     probes: list[Probe] = []
     service = f"linkmatrix-{emission.scenario}"
     start, end = int(emission.started) - 60, int(emission.ended) + 3600
@@ -65,6 +74,8 @@ def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
             probes.append(Probe(CONTROL, SearchQuery(CONTROL, emission.run_id, service, start, end,
                                                      key=RUN_ID_ATTRIBUTE, span_name=span.name, limit=limit),
                                 label, span.key))
+            probes.append(Probe(LINK_CONTROL, SearchQuery(LINK_SPAN_ID, link.span_id, service, start, end,
+                                                          limit=limit), label, span.key))
         for feature in features:
             kind = FEATURES[feature].search
             if kind == LINK_TRACE_ID:
@@ -91,8 +102,14 @@ def run_probes(http: Http, path: SearchReadPath, base_url: str, probes: list[Pro
     backend dies, or `cancel` is set; returns the seconds it took. Only an HTTP 200 answer counts
     as a miss: a refused connection or an error status is "could not measure" (probe.error)."""
     started = time.monotonic()
-    pending = [probe for probe in probes if probe.query.kind in path.kinds | {CONTROL} and not probe.unreachable]
-    controlled: dict[tuple[str, str], str] = {}  # span → the control query that found it
+    pending = [probe for probe in probes if probe.query.kind in path.kinds | {CONTROL} and not probe.unreachable
+               and (probe.feature != LINK_CONTROL or path.misses_proven_by == "link")]
+    proofs: dict[tuple[str, str], str] = {}  # span → the query whose finding it proves its misses final
+
+    def proves(probe: Probe) -> bool:
+        if path.misses_proven_by == "span":
+            return probe.feature == CONTROL
+        return probe.feature != CONTROL  # any query on a field of the link (they all ask the same link)
 
     def one_round() -> list[Probe]:
         death = death_notice()
@@ -111,13 +128,14 @@ def run_probes(http: Http, path: SearchReadPath, base_url: str, probes: list[Pro
             if probe.expect in probe.answer.found:
                 probe.found, probe.found_after = True, time.monotonic() - started
                 pending.remove(probe)
-                if probe.feature == CONTROL:
-                    controlled[probe.expect] = probe.answer.query_text
-            elif (status == 200 and path.control_proves_misses and probe.feature != CONTROL
-                  and probe.expect in controlled):
-                # Asked after the control had found the span (controls go first): a conclusive miss.
-                probe.concluded_by = controlled[probe.expect]
+                if proves(probe):
+                    proofs.setdefault(probe.expect, probe.answer.query_text)
+            elif status == 200 and not probe.is_control and probe.expect in proofs:
+                # Asked after the proof had found the span (controls go first): a conclusive miss.
+                probe.concluded_by = proofs[probe.expect]
                 pending.remove(probe)
+        if all(p.is_control for p in pending):  # controls only prove misses: none is left to prove
+            pending.clear()
         return pending
 
     # What each query found, or why it could not, is on its probe: the wait's own outcome is not needed.
@@ -131,26 +149,32 @@ def run_probes(http: Http, path: SearchReadPath, base_url: str, probes: list[Pro
 
 def unanswered(path: SearchReadPath, probes: list[Probe]) -> int:
     """How many of the queries this path can express found nothing (for a line on the terminal)."""
-    return sum(1 for probe in probes if probe.query.kind in path.kinds | {CONTROL}
+    return sum(1 for probe in probes if probe.query.kind in path.kinds and not probe.is_control
                and not probe.found and not probe.unreachable and not probe.error)
 
 
 def control_failure(probes: list[Probe]) -> str | None:
-    """Why the search cannot be trusted in this run, if even the control query found nothing."""
+    """Why the search cannot be trusted in this run: the control query found nothing for a span
+    that some query missed (where every query found its span, the search plainly works)."""
+    missed = {probe.expect for probe in probes if not probe.is_control and not probe.found and not probe.unreachable}
     for probe in probes:
-        if probe.feature == CONTROL and not probe.found and not probe.unreachable:
+        if probe.feature == CONTROL and probe.expect in missed and not probe.found:
             query = probe.answer.query_text if probe.answer else probe.query.kind
             return (f"the search did not find the span even by its run id ({query}): "
                     f"{probe.error or 'no result in time'}; link searches on this path are not judged")
     return None
 
 
-def unmeasured(probes: list[Probe]) -> str | None:
-    """Why a search feature could not be measured: a query that never got a usable answer."""
+def unmeasured(probes: list[Probe], timeout: float) -> str | None:
+    """Why a search feature could not be measured: a query that never got a usable answer, or a
+    miss nothing proved final before the deadline (it cannot be told from a slow index)."""
     for probe in probes:
+        query = probe.answer.query_text if probe.answer else probe.query.kind
         if probe.error and not probe.found:
-            query = probe.answer.query_text if probe.answer else probe.query.kind
             return f"could not measure {query}: {probe.error}"
+        if not probe.found and not probe.unreachable and not probe.concluded_by:
+            return (f"could not tell a miss from a slow index: {query} found nothing, and nothing proved the "
+                    f"index held the span (no query on another field of its link found it) within {timeout:.0f} s")
     return None
 
 
@@ -175,8 +199,7 @@ def judge(probes: list[Probe]) -> Outcome:
             seen = len(probe.answer.found) if probe.answer else 0
             received[text] = f"not found ({seen} other spans/traces matched)"
             leading_zero = probe.query.kind == LINK_TRACE_ID and str(probe.query.value).startswith("0")
-            why = (f"; conclusive: asked after the control query {probe.concluded_by} had found it"
-                   if probe.concluded_by else "; no result before the search deadline")
+            why = f"; conclusive: asked after the control query {probe.concluded_by} had found it"
             differences.append(Difference(f"search[{text}]", probe.label, None,
                                           f"the linking span is not among {seen} results{why}",
                                           "not_found_leading_zero" if leading_zero else "not_found",

@@ -57,6 +57,12 @@ LINK_TRACE_ID: Final = "link_trace_id"
 LINK_SPAN_ID: Final = "link_span_id"
 LINK_ATTRIBUTE: Final = "link_attribute"
 CONTROL: Final = "control"  # a query on the run id: proves the search works at all
+LINK_CONTROL: Final = "control.link"  # a probe's feature: a query on the link's span id, to prove link fields indexed
+
+# What proves a search miss final before the deadline: "span" — the run-id control had found the
+# very span (one index holds all of a span's fields at once); "link" — a query on another field of
+# the same link had found it (link fields are indexed apart from, and later than, the span's own).
+MissProof = Literal["span", "link"]
 
 # Data age of a read path: "" one read is final; fresh and settled are the two reads of a backend
 # whose store changes the data as it ages.

@@ -27,7 +27,7 @@ from .. import jsonio
 from ..model import Span
 from ..render.shown import ShownSpan, SpanToShow
 from ..runtime import Component, Readiness, Service, ServiceSpec
-from ..vocabulary import Age, LinkField, SearchKind
+from ..vocabulary import Age, LinkField, MissProof, SearchKind
 
 HTTP_TIMEOUT = 10.0
 
@@ -122,10 +122,11 @@ class SearchReadPath:
     kinds: frozenset[SearchKind]  # the queries its API can express at all
     notes: dict[str, str] = field(default_factory=dict)  # search kind → why it cannot
     timeout: float = 30.0  # search indexes lag: its own deadline, apart from trace reads
-    # True where one store answers every query at once (a span found by its run id is found by any
-    # field it has): a miss asked after the control found the span is final. Not Tempo: measured,
-    # its link fields become searchable up to ~30 s after the span's own attributes.
-    control_proves_misses: bool = False
+    # What makes a miss final before the deadline (a miss is only ever judged once proven final):
+    # "span" where one store answers every query at once (a span found by its run id is found by
+    # any field it has); "link" where link fields are indexed later — measured on Tempo: up to ~30 s
+    # after the span's own attributes — so only another field of the same link proves them there.
+    misses_proven_by: MissProof = "span"
 
     @property
     def id(self) -> str:

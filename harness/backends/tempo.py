@@ -107,7 +107,8 @@ TEMPO_READ_PATHS: tuple[ReadPath, ...] = (
     TraceReadPath(NAME, "api_v1_settled", "Tempo /api/traces (settled)", _V1, age="settled", twin="api_v1"),
     TraceReadPath(NAME, "api_v2_settled", "Tempo /api/v2/traces (settled)", _V2, age="settled", twin="api_v2"),
     SearchReadPath(NAME, "search", "Tempo TraceQL search", search,
-                   kinds=frozenset({LINK_TRACE_ID, LINK_SPAN_ID, LINK_ATTRIBUTE}), timeout=180.0),
+                   kinds=frozenset({LINK_TRACE_ID, LINK_SPAN_ID, LINK_ATTRIBUTE}), timeout=180.0,
+                   misses_proven_by="link"),
     RenderReadPath(NAME, "grafana", "Grafana (Tempo's UI)", None,
                    gap="Tempo has no UI of its own, and Grafana was not run here"),
 )

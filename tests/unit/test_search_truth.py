@@ -77,7 +77,7 @@ def test_a_miss_after_the_control_found_the_span_is_final_at_once_and_says_so() 
         asked.append(query.kind)
         return found_by_control_only(query)
     path = SearchReadPath("b", "search", "B search", path_answering(answer).search,
-                          kinds=frozenset({"link_attribute"}), timeout=30.0, control_proves_misses=True)
+                          kinds=frozenset({"link_attribute"}), timeout=30.0)
     probes = probes_for(EMISSION, [FEATURE])
     seconds = run_probes(Http(), path, "http://127.0.0.1:1", probes, threading.Event())
     assert seconds < 1.0 and asked == ["control", "link_attribute"]  # one round, not 30 s of polling
@@ -96,8 +96,38 @@ def test_without_a_control_that_finds_the_span_a_miss_waits_for_the_deadline_and
     assert cell.verdict == ERROR and "even by its run id" in cell.reason
 
 
-def test_where_link_fields_index_later_than_the_span_a_miss_still_waits_for_the_deadline() -> None:
+def link_indexed_path(answer: Callable[[SearchQuery], SearchAnswer], timeout: float = 30.0) -> SearchReadPath:
+    """Like Tempo: link fields are indexed apart from (and later than) the span's own attributes."""
+    def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
+        return answer(query)
+    return SearchReadPath("t", "search", "T search", search, timeout=timeout, misses_proven_by="link",
+                          kinds=frozenset({"link_trace_id", "link_span_id", "link_attribute"}))
+
+
+def test_where_link_fields_index_later_the_run_id_control_does_not_make_a_miss_final() -> None:
     probes = probes_for(EMISSION, [FEATURE])
-    seconds = run_probes(Http(), path_answering(found_by_control_only), "http://127.0.0.1:1", probes,
-                         threading.Event())
-    assert seconds >= 1.0 and all(not p.concluded_by for p in probes)  # control_proves_misses is off
+    path = link_indexed_path(found_by_control_only, timeout=1.0)
+    seconds = run_probes(Http(), path, "http://127.0.0.1:1", probes, threading.Event())
+    assert seconds >= 1.0 and all(not p.concluded_by for p in probes)
+    cell = search_cell(EMISSION, FEATURE, path, upstream_outcomes(EMISSION, FEATURE, {"sdk": [LINKING]}), probes)
+    # nothing proved the link fields indexed: a miss here cannot be told from a slow index
+    assert cell.verdict == ERROR and "could not tell a miss from a slow index" in cell.reason
+
+
+def test_where_link_fields_index_later_another_field_of_the_link_makes_a_miss_final() -> None:
+    rounds: list[int] = []
+
+    def answer(query: SearchQuery) -> SearchAnswer:
+        if query.kind == "link_trace_id":
+            rounds.append(1)
+        indexed = len(rounds) >= 2  # the link fields show from the second round on
+        found = {LINKING.key} if query.kind == "control" or (indexed and query.kind == "link_span_id") else set()
+        return SearchAnswer(found, 200, [], f"{query.kind}={query.value}")
+    probes = probes_for(EMISSION, ["search.link_trace_id"])
+    path = link_indexed_path(answer)
+    seconds = run_probes(Http(), path, "http://127.0.0.1:1", probes, threading.Event())
+    (miss,) = [p for p in probes if p.feature == "search.link_trace_id"]
+    assert seconds < 5.0 and not miss.found and miss.concluded_by == f"link_span_id={'a' * 16}"
+    cell = search_cell(EMISSION, "search.link_trace_id", path,
+                       upstream_outcomes(EMISSION, "search.link_trace_id", {"sdk": [LINKING]}), probes)
+    assert cell.verdict == LOST and "link_span_id=" in cell.evidence["difference"][0]["note"]
