@@ -35,3 +35,23 @@ def test_a_cache_that_cannot_be_written_is_one_line(tmp_path: Path, monkeypatch:
         toolchain.ensure(["otelcol-linkmatrix"], report=lambda message: None)
     assert "cannot write the cache" in str(caught.value) and "LINKMATRIX_CACHE" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_jar_starts_from_its_class_archive_once_a_first_run_wrote_it_whole(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINKMATRIX_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("shutil.which", lambda name: str(tmp_path / "java"))
+    (tmp_path / "java").write_text("")
+    jar = tmp_path / "server.jar"
+    jar.write_bytes(b"jar")
+    options, after = toolchain.class_data_archive(jar)
+    assert options[0].startswith("-XX:ArchiveClassesAtExit=") and after is not None
+    after()  # killed before it wrote anything: nothing is kept, the next run tries again
+    options, after = toolchain.class_data_archive(jar)
+    assert options[0].startswith("-XX:ArchiveClassesAtExit=") and after is not None
+    Path(options[0].split("=", 1)[1]).write_bytes(b"archive")  # the JVM wrote it as it exited
+    after()
+    options, after = toolchain.class_data_archive(jar)
+    assert after is None and options == (f"-XX:SharedArchiveFile={next((tmp_path / 'cache' / 'cds').glob('*.jsa'))}",)
+    jar.write_bytes(b"another jar")  # another build of the jar: another archive
+    assert toolchain.class_data_archive(jar)[0][0].startswith("-XX:ArchiveClassesAtExit=")
