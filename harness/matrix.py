@@ -25,7 +25,7 @@ from .hops import Cell
 from .judge import Topology, judge
 from .observe import Observer, settle_marks
 from .recorder import Recorder
-from .render.stage import render_all
+from .render.stage import RenderStage
 from .result import RunResult
 from .scenario import Scenario
 from .sending import send_all
@@ -115,12 +115,13 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
     http = settings.http or Http()
     evidence = Evidence(result.run_dir, recorder)
     with Stack(runtime, backends, settings.scenarios, result.run_id, result.run_dir, recorder,
-               variants=settings.variants) as stack:
+               variants=settings.variants) as stack, RenderStage(stack, http, recorder) as render_stage:
         for name, reason in result.skipped.items():
             recorder.notify(f"  {BACKENDS[name].title}: skipped — {reason}")
         result.services = stack.describe_services(result.run_dir)
         result.versions.update(service_versions(backends, stack.services, http))
         marks = settle_marks(stack, http)
+        render_stage.start()  # its browser opens while the spans are sent and read
         sent = send_all(stack, evidence, recorder)
         result.versions.update({f"opentelemetry-sdk ({name})": version for name, version in sent.sdk_versions.items()})
         if not sent.emissions:
@@ -128,7 +129,8 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
             result.cells = _all_errors(settings.scenarios, result, why)
             return
         observations = Observer(stack, sent, http, recorder, evidence, settings.visibility_timeout, marks).observe()
-        rendered = render_all(stack, sent.emissions, observations, http, result.run_dir, recorder)
+        rendered = render_stage.render(sent.emissions, observations, result.run_dir)
+        render_stage.close()  # before the judging: the browser's processes are not needed any more
         for path_id, why in rendered.skipped.items():  # said in one line, and the column is left out
             result.skipped[path_id] = why
         result.columns = [path for path in result.columns if path.id not in rendered.skipped]

@@ -152,6 +152,7 @@ class RenderReadPath:
     api: str = ""  # the trace read path whose API this UI reads: what the page could show at most
     gap: str = ""
     how: str = ""  # the click path a person follows to see a span's links (the report's recipe)
+    home: str = "/"  # the UI's first page: loaded while the spans are sent, so its bundle is cached
     notes: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -118,6 +118,9 @@ def config(ports: dict[str, int], listen: str = LOOPBACK, storage: Storage = MEM
         "storage": {"traces": "store"},
         "http": {"endpoint": f"{listen}:{ports['query_http']}"},
         "grpc": {"endpoint": f"{listen}:{ports['query_grpc']}"},
+        # Its own traces would go to an OTLP receiver on 127.0.0.1:4317 (someone else's, or none:
+        # measured, its stop then waited 2 s for that export to time out).
+        "enable_tracing": False,
     }
     assets = ui_assets()
     if assets:

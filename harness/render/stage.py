@@ -10,7 +10,9 @@ never where a person looks for its incoming links); one screenshot per trace and
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,10 +26,11 @@ from ..errors import LinkmatrixError
 from ..observe import ObservationKey, Observations
 from ..recorder import Recorder
 from ..stack import Stack
-from .browser import browser
+from .browser import Pages, browser
 from .shown import ShownSpan, SpanToShow
 
 PAGES_AT_ONCE = 2  # a page is mostly browser CPU: more at once only queue for it
+CLOSE_TIMEOUT = 30.0  # seconds to close the browser, then its thread is left to the process's exit
 MAX_TRACES = 5  # traces with linking spans opened per scenario: what a person would open
 
 
@@ -84,22 +87,116 @@ def _jobs(stack: Stack, emissions: Sequence[Emission], paths: Sequence[tuple[Bac
     return jobs
 
 
-async def _run(jobs: list[_Job], rendered: Rendered, run_dir: Path) -> None:
-    """A few pages, each in its own window working through the queue (a UI's bundle comes from that window's cache
-    after the first page)."""
+class RenderStage:
+    """The render stage, started as soon as the backends are up: its browser launches and its pages
+    load each UI while the spans are sent and read (measured: ~2.7 s of launch and first loads that
+    no longer come after the reads), and `render` then works through one page per trace. The
+    browser runs on an event loop in a thread of its own, and is closed however the run ends."""
+
+    def __init__(self, stack: Stack, http: Http, recorder: Recorder) -> None:
+        self.stack, self.http, self.recorder = stack, http, recorder
+        self.paths: list[tuple[Backend, RenderReadPath]] = []
+        self.skipped: dict[str, str] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._opened: concurrent.futures.Future[list[Page]] | None = None
+        self._browser: contextlib.AbstractAsyncContextManager[Pages] | None = None
+
+    def __enter__(self) -> RenderStage:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Choose the UIs that can be rendered here (one line for each that cannot) and open the
+        browser in the background."""
+        for backend in self.stack.backends:
+            for path in backend.read_paths:
+                if not isinstance(path, RenderReadPath) or path.render is None or backend.name in self.stack.failed \
+                        or backend.name not in self.stack.services:
+                    continue
+                problem = backend.ui_problem(self.http, self.stack.services[backend.name])
+                if problem:
+                    self.skipped[path.id] = problem
+                    self.recorder.notify(f"  {path.label}: not rendered — {problem}")
+                else:
+                    self.paths.append((backend, path))
+        if not self.paths:
+            return
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="linkmatrix-render", daemon=True)
+        self._thread.start()
+        homes = [backend.base_url(self.stack.services[backend.name]) + path.home for backend, path in self.paths]
+        self._opened = asyncio.run_coroutine_threadsafe(self._open(homes), self._loop)
+
+    async def _open(self, homes: list[str]) -> list[Page]:
+        self._browser = browser()
+        pages = await self._browser.__aenter__()
+        opened = [await pages.new_page() for _ in range(PAGES_AT_ONCE)]
+        await asyncio.gather(*(self._warm(page, homes) for page in opened))
+        return opened
+
+    @staticmethod
+    async def _warm(page: Page, homes: list[str]) -> None:
+        """Each UI's bundle into this page's cache (the last one stays open); a UI that does not
+        load now is loaded, and judged, by its first job."""
+        for home in homes:
+            with contextlib.suppress(Exception):
+                await page.goto(home, wait_until="load")
+
+    def render(self, emissions: Sequence[Emission], observations: Observations, run_dir: Path) -> Rendered:
+        rendered = Rendered(skipped=dict(self.skipped))
+        for backend, path in self.paths:  # a scenario with nothing to open was shown nothing
+            for emission in emissions:
+                if self.stack.reaches(emission.pipeline, backend.name):
+                    key = ObservationKey(emission.scenario, emission.pipeline, backend.name, path.name)
+                    rendered.shown[key] = {}
+        jobs = _jobs(self.stack, emissions, self.paths, observations, run_dir)
+        if not jobs or self._loop is None or self._opened is None:
+            return rendered
+        self.recorder.notify(f"rendering {len(jobs)} page(s) in {', '.join(path.label for _, path in self.paths)}")
+        started = time.monotonic()
+        try:
+            pages = self._opened.result()
+            asyncio.run_coroutine_threadsafe(_run(pages, jobs, rendered, run_dir), self._loop).result()
+        except LinkmatrixError as error:  # no browser at all: every render cell says why
+            for job in jobs:
+                rendered.shown[job.key] = error
+            self.recorder.problem(str(error))
+        self.recorder.set_stage("render", time.monotonic() - started)
+        return rendered
+
+    def close(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        loop, self._loop = self._loop, None
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._close_browser(), loop).result(timeout=CLOSE_TIMEOUT)
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(timeout=CLOSE_TIMEOUT)
+        if not self._thread.is_alive():
+            loop.close()
+
+    async def _close_browser(self) -> None:
+        if self._opened is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.wrap_future(self._opened)  # still opening: let it finish, then close it
+        if self._browser is not None:
+            await self._browser.__aexit__(None, None, None)
+
+
+async def _run(pages: list[Page], jobs: list[_Job], rendered: Rendered, run_dir: Path) -> None:
+    """The open pages, each working through the queue in its own window."""
     queue: asyncio.Queue[_Job] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
-    async with browser() as opened:
-        async def worker() -> None:
-            page = await opened.new_page()
-            try:
-                while not queue.empty():
-                    await _render(page, queue.get_nowait(), rendered, run_dir)
-            finally:
-                await page.close()
 
-        await asyncio.gather(*(worker() for _ in range(min(PAGES_AT_ONCE, len(jobs)))))
+    async def worker(page: Page) -> None:
+        while not queue.empty():
+            await _render(page, queue.get_nowait(), rendered, run_dir)
+
+    await asyncio.gather(*(worker(page) for page in pages[:len(jobs)]))
 
 
 async def _render(page: Page, job: _Job, rendered: Rendered, run_dir: Path) -> None:
@@ -117,37 +214,3 @@ async def _render(page: Page, job: _Job, rendered: Rendered, run_dir: Path) -> N
             f"{job.path.label} could not be read for trace {job.trace_id}: {type(error).__name__}: {first_line}")
         with contextlib.suppress(Exception):  # the next trace starts from a fresh page, not from this one's state
             await page.goto("about:blank")
-
-
-def render_all(stack: Stack, emissions: Sequence[Emission], observations: Observations, http: Http, run_dir: Path,
-               recorder: Recorder) -> Rendered:
-    rendered = Rendered()
-    paths = []
-    for backend in stack.backends:
-        for path in backend.read_paths:
-            if not isinstance(path, RenderReadPath) or path.render is None or backend.name in stack.failed \
-                    or backend.name not in stack.services:
-                continue
-            problem = backend.ui_problem(http, stack.services[backend.name])
-            if problem:
-                rendered.skipped[path.id] = problem
-                recorder.notify(f"  {path.label}: not rendered — {problem}")
-            else:
-                paths.append((backend, path))
-    for backend, path in paths:  # a scenario with nothing to open was shown nothing
-        for emission in emissions:
-            if stack.reaches(emission.pipeline, backend.name):
-                rendered.shown[ObservationKey(emission.scenario, emission.pipeline, backend.name, path.name)] = {}
-    jobs = _jobs(stack, emissions, paths, observations, run_dir)
-    if not jobs:
-        return rendered
-    recorder.notify(f"rendering {len(jobs)} page(s) in {', '.join(path.label for _, path in paths)}")
-    started = time.monotonic()
-    try:
-        asyncio.run(_run(jobs, rendered, run_dir))
-    except LinkmatrixError as error:  # no browser at all: every render cell says why
-        for job in jobs:
-            rendered.shown[job.key] = error
-        recorder.problem(str(error))
-    recorder.set_stage("render", time.monotonic() - started)
-    return rendered
