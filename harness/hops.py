@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .backends.base import ReadPath, RenderReadPath, SearchReadPath, TraceReadPath
@@ -178,10 +178,11 @@ RENDER: Hop = "render"
 
 def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, upstream: dict[Hop, Outcome],
                 api: list[Span] | Exception, shown: dict[str, ShownSpan] | Exception,
-                screenshots: list[str]) -> Cell | None:
+                screenshots: list[str], left_out: set[str] | frozenset[str] = frozenset()) -> Cell | None:
     """What the page showed, judged against what was sent. The hop is "render" when the UI's own API
     had the data and the page did not show it; when the API (or a hop before it) had already lost
-    it, that hop is named."""
+    it, that hop is named. Linking spans `left_out` (no page was opened for them) are judged
+    neither on the page nor in the API they are compared with."""
     cell = _new_cell(emission, feature, read_path, upstream)
     if read_path.render is None:
         cell.verdict, cell.reason = NOT_APPLICABLE, f"{read_path.label} is not rendered: {read_path.gap}"
@@ -191,6 +192,10 @@ def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, ups
         return cell
     spec = FEATURES[feature]
     assert spec.render is not None
+    every = len(emission.linking_spans)
+    if left_out:
+        emission = replace(emission, requested=[span for span in emission.requested
+                                                 if not (span.links and span.span_id in left_out)])
     outcome = spec.render(RenderSubject(emission.linking_spans, index_spans(emission.sdk), shown, emission.labels))
     if outcome is None:
         return None  # nothing of it on a page to look at (a dangling link has no target to mark)
@@ -208,6 +213,9 @@ def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, ups
                               for span in emission.linking_spans if span.span_id in shown}
     if screenshots:
         cell.evidence["screenshots"] = sorted(screenshots)
+    if left_out:
+        cell.evidence["looked_at"] = (f"{len(emission.linking_spans)} of {every} linking spans (pages are opened for "
+                                      "a few traces and a few linking spans in each, as a person would look)")
     return cell
 
 

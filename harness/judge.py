@@ -91,7 +91,8 @@ def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
     elif isinstance(path, RenderReadPath):
         api = observations.reads.get(ObservationKey(emission.scenario, pipeline, path.backend, path.api), unread)
         cell = render_cell(emission, feature, path, upstream, api,
-                           unmeasurable or rendered.shown.get(key, unread), rendered.screenshots.get(key, []))
+                           unmeasurable or rendered.shown.get(key, unread), rendered.screenshots.get(key, []),
+                           rendered.left_out.get(key, set()))
     else:
         cell = cell_for(emission, feature, path, upstream, unmeasurable or observations.reads.get(key, unread))
     if cell is not None and record is not None:

@@ -23,6 +23,7 @@ from playwright.async_api import Page
 from ..backends.base import Backend, Http, RenderReadPath
 from ..emit import Emission
 from ..errors import LinkmatrixError
+from ..model import Span
 from ..observe import ObservationKey, Observations
 from ..recorder import Recorder
 from ..stack import Stack
@@ -32,6 +33,7 @@ from .shown import ShownSpan, SpanToShow
 PAGES_AT_ONCE = 2  # a page is mostly browser CPU: more at once only queue for it
 CLOSE_TIMEOUT = 30.0  # seconds to close the browser, then its thread is left to the process's exit
 MAX_TRACES = 5  # traces with linking spans opened per scenario: what a person would open
+MAX_SPANS_PER_TRACE = 10  # linking spans whose links are opened in each of them
 
 
 @dataclass
@@ -39,6 +41,9 @@ class Rendered:
     shown: dict[ObservationKey, dict[str, ShownSpan] | Exception] = field(default_factory=dict)
     screenshots: dict[ObservationKey, list[str]] = field(default_factory=dict)  # relative to the run folder
     skipped: dict[str, str] = field(default_factory=dict)  # render path id → why it was not rendered
+    # Linking spans the API showed that no page was opened for (beyond the stage's bounds): their
+    # render cells judge the others, and say how many were looked at.
+    left_out: dict[ObservationKey, set[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,27 +56,46 @@ class _Job:
     screenshot: Path
 
 
-def _traces_to_open(emission: Emission, visible: set[str]) -> dict[str, list[SpanToShow]]:
-    """Trace id → spans to look at in it: the linking spans (their links opened) and the targets
-    in the same trace (whether the page marks them). Only traces the UI's own API showed: a page
-    cannot show a trace its backend does not have (that loss is the API's, and judged there)."""
+def _traces_to_open(emission: Emission, visible: set[str]) -> tuple[dict[str, list[SpanToShow]], set[str]]:
+    """(trace id → spans to look at in it, the linking spans left out). In each trace the linking
+    spans (their links opened) and the targets in the same trace (whether the page marks them).
+    Only traces the UI's own API showed: a page cannot show a trace its backend does not have (that
+    loss is the API's, and judged there). At most MAX_TRACES traces and MAX_SPANS_PER_TRACE linking
+    spans in each, as a person would look: the rest are left out of the render cells, and said so."""
     service = f"linkmatrix-{emission.scenario}"
     by_key = {span.key: span for span in emission.sdk}
+    by_trace: dict[str, list[Span]] = {}
+    written = {span.key: position for position, span in enumerate(emission.linking_spans)}
+    # In the order the scenario writes them (the SDK's is the order they ended in)
+    for span in sorted(emission.linking_spans_as_finished, key=lambda span: written.get(span.key, 0)):
+        if span.trace_id in visible:
+            by_trace.setdefault(span.trace_id, []).append(span)
     opened: dict[str, dict[str, SpanToShow]] = {}  # trace id → span id → what to look at
-    for span in emission.linking_spans_as_finished:
-        if span.trace_id not in visible or (span.trace_id not in opened and len(opened) >= MAX_TRACES):
-            continue
-        spans = opened.setdefault(span.trace_id, {})
-        spans[span.span_id] = SpanToShow(span.span_id, service, span.name, True)
-        for link in span.links:
-            target = by_key.get(link.target)
-            if target is not None and link.trace_id == span.trace_id:
-                spans.setdefault(target.span_id, SpanToShow(target.span_id, service, target.name, False))
-    return {trace_id: list(spans.values()) for trace_id, spans in opened.items()}
+    left_out: set[str] = set()
+    for position, (trace_id, linking) in enumerate(by_trace.items()):
+        chosen = _sample(linking) if position < MAX_TRACES else []
+        left_out |= {span.span_id for span in linking} - {span.span_id for span in chosen}
+        for span in chosen:
+            spans = opened.setdefault(trace_id, {})
+            spans[span.span_id] = SpanToShow(span.span_id, service, span.name, True)
+            for link in span.links:
+                target = by_key.get(link.target)
+                if target is not None and link.trace_id == span.trace_id:
+                    spans.setdefault(target.span_id, SpanToShow(target.span_id, service, target.name, False))
+    return {trace_id: list(spans.values()) for trace_id, spans in opened.items()}, left_out
+
+
+def _sample(linking: list[Span]) -> list[Span]:
+    """The first linking spans of a trace, and among them always the one with the most links."""
+    if len(linking) <= MAX_SPANS_PER_TRACE:
+        return linking
+    chosen = linking[:MAX_SPANS_PER_TRACE]
+    most = max(linking, key=lambda span: len(span.links))
+    return chosen if most in chosen else [*chosen[:-1], most]
 
 
 def _jobs(stack: Stack, emissions: Sequence[Emission], paths: Sequence[tuple[Backend, RenderReadPath]],
-          observations: Observations, run_dir: Path) -> list[_Job]:
+          observations: Observations, run_dir: Path, rendered: Rendered) -> list[_Job]:
     jobs = []
     for backend, path in paths:
         base_url = backend.base_url(stack.services[backend.name])
@@ -81,7 +105,8 @@ def _jobs(stack: Stack, emissions: Sequence[Emission], paths: Sequence[tuple[Bac
             key = ObservationKey(emission.scenario, emission.pipeline, backend.name, path.name)
             api = observations.reads.get(ObservationKey(emission.scenario, emission.pipeline, backend.name, path.api))
             visible = {span.trace_id for span in api} if isinstance(api, list) else set()
-            for trace_id, spans in _traces_to_open(emission, visible).items():
+            to_open, rendered.left_out[key] = _traces_to_open(emission, visible)
+            for trace_id, spans in to_open.items():
                 screenshot = run_dir / "render" / backend.name / path.name / f"{trace_id}.png"
                 jobs.append(_Job(key, path, base_url, trace_id, tuple(spans), screenshot))
     return jobs
@@ -152,7 +177,7 @@ class RenderStage:
                 if self.stack.reaches(emission.pipeline, backend.name):
                     key = ObservationKey(emission.scenario, emission.pipeline, backend.name, path.name)
                     rendered.shown[key] = {}
-        jobs = _jobs(self.stack, emissions, self.paths, observations, run_dir)
+        jobs = _jobs(self.stack, emissions, self.paths, observations, run_dir, rendered)
         if not jobs or self._loop is None or self._opened is None:
             return rendered
         self.recorder.notify(f"rendering {len(jobs)} page(s) in {', '.join(path.label for _, path in self.paths)}")

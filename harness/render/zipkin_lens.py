@@ -6,18 +6,20 @@ it as a raw tag row in the span's detail: ids and attributes as text, nothing to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from playwright.async_api import Page
+from playwright.async_api import Locator, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from .shown import ShownLink, ShownSpan, SpanToShow
 
 LINK_TAG = re.compile(r"^otlp\.link\.(\d+)$")
-ROW_WAIT_MS = 5_000  # once the trace is drawn, a span's row is there or it is not
+ROW_WAIT_MS = 5_000  # once the trace is drawn, its span list is there or it is not
+SCROLL_POLLS, SCROLL_POLL_MS = 4, 25  # after a scroll, how long Lens gets to draw the rows now in view
 HEX32, HEX16 = re.compile(r"^[0-9a-f]{32}$"), re.compile(r"^[0-9a-f]{16}$")
 HOW = ("open `/zipkin/traces/<trace id>`, click the linking span's row; each link is a tag `otlp.link.<i>` "
        "reading `traceId|spanId|traceState|attributes as JSON|dropped attributes count` (text, nothing to click: "
@@ -27,6 +29,23 @@ HOW = ("open `/zipkin/traces/<trace id>`, click the linking span's row; each lin
 # history, without loading and compiling its 2.5 MB bundle again (measured: 0.12 s instead of 0.5 s).
 NAVIGATE_JS = """url => { history.pushState(null, '', url);
                          window.dispatchEvent(new PopStateEvent('popstate', {state: null})); }"""
+
+# Lens draws only the rows of its span list that are in view (the rest are not in the page until
+# scrolled to): scroll the list, whose container is the scrollable ancestor of a row, to `top`;
+# returns how far it can go.
+SCROLL_JS = """([service, top]) => {
+  const scrolls = e => e.scrollHeight > e.clientHeight + 1 && /(auto|scroll)/.test(getComputedStyle(e).overflowY);
+  const prefix = service.toLowerCase() + ': ';
+  for (const row of document.querySelectorAll('*')) {
+    if (row.children.length || !row.textContent.trim().toLowerCase().startsWith(prefix)) { continue; }
+    let box = row.parentElement;
+    while (box && !scrolls(box)) { box = box.parentElement; }
+    if (!box) { continue; }  // the page's title names a span too, outside the list
+    box.scrollTop = top;
+    return {end: box.scrollHeight - box.clientHeight, step: Math.max(box.clientHeight - 60, 60)};
+  }
+  return {end: 0, step: 0};
+}"""
 
 # The open span's detail panel: its labelled fields and its tag table.
 DETAIL_JS = """
@@ -88,6 +107,24 @@ def _skip(text: str, at: int) -> int:
     return at
 
 
+async def _row(page: Page, service: str, rows: Locator) -> Locator | None:
+    """The span's row (the last match: the page's title may name the root span too), scrolling
+    the list from its top to its end until Lens draws it; None when no part of the list has it."""
+    if await rows.count():
+        return rows.last
+    top, end = 0, 0
+    while True:
+        place = await page.evaluate(SCROLL_JS, [service, top])
+        end, step = int(place["end"]), int(place["step"])
+        for _ in range(SCROLL_POLLS):  # its rows follow the scroll on the next frames
+            if await rows.count():
+                return rows.last
+            await page.wait_for_timeout(SCROLL_POLL_MS)
+        if not step or top >= end:
+            return None
+        top = min(top + step, end)
+
+
 async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanToShow],
                  screenshot: Path) -> dict[str, ShownSpan]:
     if page.url.startswith(f"{base_url}/zipkin/"):
@@ -97,12 +134,14 @@ async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanT
     await page.get_by_text(trace_id, exact=True).first.wait_for()  # the trace's header: its rows are drawn
     shown: dict[str, ShownSpan] = {}
     first = True
+    if spans:  # the list is drawn: a row of this trace's service is there
+        with contextlib.suppress(PlaywrightTimeout):
+            await page.get_by_text(re.compile(rf"^\s*{re.escape(spans[0].service)}: ", re.IGNORECASE)).first \
+                .wait_for(timeout=ROW_WAIT_MS)
     for span in spans:
         label = re.compile(rf"^\s*{re.escape(span.service)}: {re.escape(span.name)}\s*$", re.IGNORECASE)
-        row = page.get_by_text(label).last  # the row (the page's title may name the root span too)
-        try:
-            await row.wait_for(timeout=ROW_WAIT_MS)
-        except PlaywrightTimeout:
+        row = await _row(page, span.service, page.get_by_text(label))
+        if row is None:
             shown[span.span_id] = ShownSpan(span.span_id)
             continue
         await row.click()

@@ -61,7 +61,7 @@ def test_a_dropped_link_target_is_lost_at_the_collector_on_the_dropping_variant_
             assert (cell["verdict"], cell["hop"]) == ("lost", "collector"), (scenario, column, cell)
             said = " ".join(cell["evidence"]["hop_messages"]["collector"])
             assert "its own count" in said and f"/{scenario}.{pipeline_name}" in said
-            assert f"{pipeline_name} pipeline dropped the span a link points at (collector processor" in cell["meaning"]
+            assert f"({pipeline_name} pipeline) dropped the span a link points at (collector processor" in cell["meaning"]
         else:
             assert cell["verdict"] == "preserved", (scenario, pipeline_name, column, cell)
     # The link itself is still there: it dangles, it is not lost.

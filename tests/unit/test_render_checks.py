@@ -121,3 +121,13 @@ def test_a_same_trace_target_is_marked_only_when_the_page_says_so() -> None:
     assert verdict("render.target_marked", sent, shown, others=(target,), extra=marked) == "preserved"
     assert verdict("render.target_marked", sent, shown, others=(target,), extra=plain) == "lost"
     assert verdict("render.target_marked", sent, shown) == "not judged"  # the run did not send the target
+
+
+def test_a_long_trace_is_sampled_with_its_busiest_linking_span_always_in() -> None:
+    from harness.model import Link, Span
+    from harness.render.stage import MAX_SPANS_PER_TRACE, _sample
+    link = Link("1" * 32, "a" * 16)
+    spans = [Span("2" * 32, f"{i:016x}", f"w{i}", links=(link,) * (5 if i == 30 else 1)) for i in range(40)]
+    chosen = _sample(spans)
+    assert len(chosen) == MAX_SPANS_PER_TRACE and spans[30] in chosen and chosen[0] is spans[0]
+    assert _sample(spans[:3]) == spans[:3]
