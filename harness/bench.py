@@ -17,6 +17,7 @@ from pathlib import Path
 import psutil
 
 LinksCase = Callable[[Path], None]
+SHOWN_STAGES = ("startup", "emit", "visibility", "read", "search", "render", "check")
 
 
 def _many_links(folder: Path, traces: int = 20, spans: int = 50, links: int = 10) -> None:
@@ -44,12 +45,17 @@ def _many_scenarios(folder: Path, count: int = 200) -> None:
             "          - to: a.produce\n            attributes: {k: v}\n")
 
 
+def _fifty_thousand(folder: Path) -> None:
+    _many_links(folder, traces=100)
+
+
 CASES: dict[str, LinksCase] = {"10,000 links (20 traces × 50 spans × 10)": _many_links,
+                               "50,000 links (100 traces × 50 spans × 10)": _fifty_thousand,
                                "one span with 10,000 links": _one_span, "200 scenarios": _many_scenarios}
 
 
-def _run(folder: Path) -> tuple[float, float, int, int, int]:
-    """(wall seconds, peak RSS MiB, cells, error cells, exit code) of one `linkmatrix run`."""
+def _run(folder: Path) -> tuple[float, float, int, int, int, dict[str, float]]:
+    """(wall seconds, peak RSS MiB, cells, error cells, exit code, the run's stages) of one `linkmatrix run`."""
     reports = folder / "reports"
     started = time.monotonic()
     process = subprocess.Popen([sys.executable, "-m", "harness", "run", "--runtime", "local",
@@ -64,11 +70,12 @@ def _run(folder: Path) -> tuple[float, float, int, int, int]:
         time.sleep(0.2)
     wall = time.monotonic() - started
     try:
-        cells = json.loads((reports / "latest" / "matrix.json").read_text())["cells"]
+        document = json.loads((reports / "latest" / "matrix.json").read_text())
+        cells, stages = document["cells"], document["run"]["stages"]
     except (OSError, ValueError, KeyError):
-        cells = []
+        cells, stages = [], {}
     errors = sum(1 for cell in cells if cell.get("verdict") == "error")
-    return wall, peak / 2**20, len(cells), errors, process.returncode
+    return wall, peak / 2**20, len(cells), errors, process.returncode, stages
 
 
 def main() -> None:
@@ -77,9 +84,11 @@ def main() -> None:
     for title, make in CASES.items():
         with tempfile.TemporaryDirectory(prefix="linkmatrix-bench-") as folder:
             make(Path(folder))
-            wall, peak, cells, errors, code = _run(Path(folder))
+            wall, peak, cells, errors, code, stages = _run(Path(folder))
         failed |= code != 0 or errors > 0 or cells == 0
         print(f"{title:45} {wall:8.1f} {peak:13.0f} {cells:7d} {cells / wall:8.1f} {errors:7d} {code}", flush=True)
+        print(f"{'':45} stages: " + " · ".join(f"{name} {seconds:.1f}" for name, seconds in stages.items()
+                                               if name in SHOWN_STAGES), flush=True)
     sys.exit(1 if failed else 0)
 
 

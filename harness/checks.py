@@ -9,8 +9,10 @@ a reordering and not as changed ids. Checks are pure: they know spans, never bac
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -97,11 +99,27 @@ AttributeKey = tuple[tuple[str, Hashable], ...]
 
 def _attribute_key(link: Link) -> AttributeKey:
     """A link's attributes, typed and in a fixed order: comparable and hashable."""
-    return tuple(sorted((key, comparable(value)) for key, value in link.attributes.items()))
+    return link.attribute_key
 
 
 def _identity(link: Link) -> Hashable:
-    return link.target, link.trace_state, _attribute_key(link)
+    return link.target, link.trace_state, link.attribute_key
+
+
+# Pairings already made in this judging (`pairings_kept`): every feature pairs the same spans again.
+_PAIRINGS: ContextVar[dict[tuple[int, int, str], tuple[Span, Span, list[LinkPair]]] | None] = \
+    ContextVar("pairings", default=None)
+
+
+@contextlib.contextmanager
+def pairings_kept() -> Iterator[None]:
+    """Within it, pair_links pairs each (sent span, received span) once; the spans are held, so an
+    id is never reused for another span while its pairing is kept."""
+    token = _PAIRINGS.set({})
+    try:
+        yield
+    finally:
+        _PAIRINGS.reset(token)
 
 
 def _target(link: Link) -> Hashable:
@@ -113,6 +131,16 @@ def pair_links(sent: Span, received: Span | None, label: str) -> list[LinkPair]:
     which of 200 links to one span survived), then same target, then what is left by position."""
     if received is None:
         return [LinkPair(label, i, link, None, None) for i, link in enumerate(sent.links)]
+    kept = _PAIRINGS.get()
+    if kept is None:
+        return _pair(sent, received, label)
+    key = (id(sent), id(received), label)
+    if key not in kept:
+        kept[key] = (sent, received, _pair(sent, received, label))
+    return kept[key][2]
+
+
+def _pair(sent: Span, received: Span, label: str) -> list[LinkPair]:
     unmatched_sent = list(range(len(sent.links)))
     unmatched_received = list(range(len(received.links)))
     matched: dict[int, int] = {}

@@ -92,7 +92,7 @@ def cli() -> None:
               help="Collector pipeline variants: default, all, or names separated by commas (see pipelines.yaml).")
 @click.option("--storages", "storage_choice", default="default", show_default=True, envvar="LINKMATRIX_STORAGES",
               help="Jaeger storages beside the in-memory one: default (none), all, or names separated by commas "
-                   "(badger, opensearch); each is a backend `jaeger-<name>`.")
+                   "(badger, opensearch, elasticsearch); each is a backend `jaeger-<name>`.")
 @click.option("--versions", "version_choice", default="default", show_default=True, envvar="LINKMATRIX_VERSIONS",
               help="Earlier releases beside the pinned ones: default (none), all, or backend names separated by "
                    "commas (jaeger-2.12.0, zipkin-2.27.0); their changed cells are set side by side in the report.")

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .backends.base import ReadPath, RenderReadPath, SearchReadPath
+from .checks import pairings_kept
 from .emit import Emission
 from .errors import LinkmatrixError
 from .features import FEATURES
@@ -53,6 +54,15 @@ def judge(scenarios: Sequence[Scenario], emissions: Sequence[Emission],
     by_name = {scenario.name: scenario for scenario in scenarios}
     rendered = rendered or Rendered()
     cells: list[Cell] = []
+    with pairings_kept():
+        _judge_all(emissions, by_name, wire, observations, columns, topology, rendered, cells)
+    compare_with_fresh_reads(cells, columns)
+    return cells
+
+
+def _judge_all(emissions: Sequence[Emission], by_name: dict[str, Scenario],
+               wire: dict[tuple[str, Pipeline], list[Span]], observations: Observations,
+               columns: Sequence[ReadPath], topology: Topology, rendered: Rendered, cells: list[Cell]) -> None:
     for emission in emissions:
         pipeline = emission.pipeline
         for feature in exercised_features(emission, by_name[emission.scenario].checks):
@@ -61,8 +71,6 @@ def judge(scenarios: Sequence[Scenario], emissions: Sequence[Emission],
                     cell = _cell(emission, pipeline, feature, path, wire, observations, topology, rendered)
                     if cell is not None:
                         cells.append(cell)
-    compare_with_fresh_reads(cells, columns)
-    return cells
 
 
 def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,

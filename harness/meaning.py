@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 Cell = dict[str, Any]
-STORED_ELSEWHERE = {"jaeger-badger": "Badger", "jaeger-opensearch": "OpenSearch"}  # backend → its storage
+STORED_ELSEWHERE = {"jaeger-badger": "Badger", "jaeger-opensearch": "OpenSearch",
+                    "jaeger-elasticsearch": "Elasticsearch"}  # backend → its storage
 Test = Callable[[Cell], bool]
 Write = Callable[[Cell, str, dict[str, str]], str]
 

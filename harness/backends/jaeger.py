@@ -21,7 +21,7 @@ from ..model import Link, Span
 from ..otlp import spans_from_json
 from ..render import jaeger_ui
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
-from ..storages import BADGER, MEMORY, OPENSEARCH_STORAGE, Storage
+from ..storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, Storage
 from ..taps import OtlpGrpcTap
 from ..toolchain import IMAGES, JAEGER, JAEGER_PREVIOUS, GoProgram, version_key
 from ..vocabulary import (
@@ -232,4 +232,5 @@ class Jaeger(Backend):
 BACKEND = Jaeger()
 ON_BADGER = Jaeger(BADGER)
 ON_OPENSEARCH = Jaeger(OPENSEARCH_STORAGE)
+ON_ELASTICSEARCH = Jaeger(ELASTICSEARCH_STORAGE)
 PREVIOUS = Jaeger(pin=JAEGER_PREVIOUS)

@@ -354,6 +354,10 @@ ZIPKIN = MavenJar(name="zipkin", version="3.6.1", group="io.zipkin", artifact="z
 # Jaeger's search-engine storage: the runnable test distribution OpenSearch publishes on Maven Central.
 OPENSEARCH = MavenArchive(name="opensearch", version="2.19.1", group="org.opensearch.distribution.integ-test-zip",
                           artifact="opensearch", sha1="af4fbc753ec975e4f335e3cf514527c7fb216864")
+# Elasticsearch 8.x runs on Java 17 (9.x needs 21); Jaeger's storage speaks to 7.x and 8.x.
+ELASTICSEARCH = MavenArchive(name="elasticsearch", version="8.19.4",
+                             group="org.elasticsearch.distribution.integ-test-zip", artifact="elasticsearch",
+                             sha1="815443dcbc6948ba84805f5c1bf48cae314cee05")
 
 @dataclass(frozen=True)
 class PythonSdk:
@@ -415,7 +419,7 @@ PYTHON_SDK_PREVIOUS = PythonSdk(name="python-sdk", version="1.22.0")
 SDK_RELEASES: dict[str, PythonSdk] = {f"{c.name}-{c.version}": c for c in (PYTHON_SDK_PREVIOUS,)}
 
 COMPONENTS: dict[str, Component] = {
-    **{c.name: c for c in (COLLECTOR, JAEGER, ZIPKIN, OPENSEARCH)},
+    **{c.name: c for c in (COLLECTOR, JAEGER, ZIPKIN, OPENSEARCH, ELASTICSEARCH)},
     **{version_key(c): c for c in (JAEGER_PREVIOUS, ZIPKIN_PREVIOUS, PYTHON_SDK_PREVIOUS)},
 }
 
@@ -428,6 +432,7 @@ IMAGES: dict[str, str] = {
     "tempo": "grafana/tempo:3.0.3",
     "zipkin": "openzipkin/zipkin:3.6.1",
     "opensearch": "opensearchproject/opensearch:2.19.1",
+    "elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch:8.19.4",
 }
 
 

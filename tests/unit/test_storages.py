@@ -19,7 +19,7 @@ PORTS = {"otlp_grpc": 1, "query_http": 2, "query_grpc": 3, "health": 4}
 
 def jaeger_config(name: str) -> dict:
     backend = BACKENDS[name]
-    backend.peers = {"opensearch": "127.0.0.1:9"}
+    backend.peers = {"opensearch": "127.0.0.1:9", "elasticsearch": "127.0.0.1:8"}
     spec = backend.service(Path("jaeger"), PORTS)
     (config_name,) = spec.config_files
     assert config_name == f"{name}.yaml" and spec.name == name  # two Jaegers never share a file
@@ -34,11 +34,16 @@ def test_each_storage_writes_its_own_entry() -> None:
     assert opensearch["server_urls"] == ["http://127.0.0.1:9"] and opensearch["indices"]["spans"]["replicas"] == 0
     assert [r.label for r in BACKENDS["jaeger-opensearch"].read_paths][:1] == ["Jaeger-OpenSearch /api/v3"]
     assert [n.name for n in BACKENDS["jaeger-opensearch"].needs] == ["opensearch"]
+    elastic = jaeger_config("jaeger-elasticsearch")["elasticsearch"]
+    # its test distribution has no `GET /`: the version is given and the health check is off
+    assert elastic["server_urls"] == ["http://127.0.0.1:8"] and elastic["version"] == 8
+    assert elastic["disable_health_check"] is True
 
 
 def test_a_default_run_has_jaeger_in_memory_and_storages_only_when_asked() -> None:
     assert cli._default_backends("default") == ("jaeger", "tempo", "zipkin")
-    assert cli._default_backends("all") == ("jaeger", "tempo", "zipkin", "jaeger-badger", "jaeger-opensearch")
+    assert cli._default_backends("all") == ("jaeger", "tempo", "zipkin", "jaeger-badger", "jaeger-opensearch",
+                                            "jaeger-elasticsearch")
     assert cli._default_backends("badger") == ("jaeger", "tempo", "zipkin", "jaeger-badger")
     with pytest.raises(UsageError, match="--storages: no 'cassandra'"):
         cli._default_backends("cassandra")
@@ -53,22 +58,28 @@ def test_a_default_run_has_jaeger_in_memory_and_storages_only_when_asked() -> No
     assert image_for("jaeger-badger", default=image_for("jaeger")) == "jaegertracing/jaeger:2.13.0"
 
 
-def test_opensearch_runs_unpacked_afresh_bounded_and_on_loopback(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    archive = tmp_path / "opensearch.zip"
+@pytest.mark.parametrize("engine, home_env, opts_env, extra", [
+    (storages.OPENSEARCH_ENGINE, "OPENSEARCH_JAVA_HOME", "OPENSEARCH_JAVA_OPTS", None),
+    (storages.ELASTICSEARCH_ENGINE, "ES_JAVA_HOME", "ES_JAVA_OPTS", "-Expack.security.enabled=false"),
+])
+def test_a_search_engine_runs_unpacked_afresh_bounded_and_on_loopback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: storages.SearchEngine, home_env: str,
+        opts_env: str, extra: str | None) -> None:
+    archive = tmp_path / f"{engine.name}.zip"
     with zipfile.ZipFile(archive, "w") as packed:
-        info = zipfile.ZipInfo("opensearch-2.19.1/bin/opensearch")
+        info = zipfile.ZipInfo(f"{engine.name}-1.0.0/bin/{engine.script}")
         info.external_attr = 0o755 << 16
         packed.writestr(info, "#!/bin/sh\n")
     monkeypatch.setattr(storages, "_unprivileged_ids", lambda: None)
     monkeypatch.setenv("JAVA_HOME", "/opt/java")
-    spec = storages.OpenSearch().service(archive, {"http": 5, "transport": 6})
+    spec = engine.service(archive, {"http": 5, "transport": 6})
     program = Path(spec.command[0])
     try:
-        assert program.name == "opensearch" and program.stat().st_mode & 0o100
+        assert program.name == engine.script and program.stat().st_mode & 0o100
         assert "-Ehttp.host=127.0.0.1" in spec.command and "-Ediscovery.type=single-node" in spec.command
-        assert spec.env == {"OPENSEARCH_JAVA_HOME": "/opt/java", "OPENSEARCH_JAVA_OPTS": storages.HEAP}
-        assert spec.run_as is None
+        assert spec.env == {home_env: "/opt/java", opts_env: storages.HEAP}
+        assert extra is None or extra in spec.command
+        assert spec.readiness.path == engine.health and spec.run_as is None
     finally:
         assert spec.cleanup is not None
         spec.cleanup()
