@@ -84,10 +84,14 @@ def backend_version(backend: Backend, service: Service, http: Http) -> str:
     return version
 
 
-def _opensearch_version(service: Service, http: Http) -> str:
+def _engine_version(service: Service, http: Http) -> str:
+    """A search engine's own version, from its node info (its test distribution has no `GET /`)."""
     try:
-        status, body = http.get_json(f"{service.url('http')}/")
-        return str(body["version"]["number"]) if status == 200 else f"unknown (it answered HTTP {status})"
+        status, body = http.get_json(f"{service.url('http')}/_nodes/_local")
+        nodes = body.get("nodes") if status == 200 and isinstance(body, dict) else None
+        if not nodes:
+            return f"unknown (its node info answered HTTP {status})"
+        return str(next(iter(nodes.values()))["version"])
     except Exception as error:  # a version is worth a line in the report, never the run
         return f"unknown (asking it failed: {type(error).__name__})"
 
@@ -97,8 +101,8 @@ def service_versions(backends: list[Backend], services: dict[str, Service], http
     for backend in backends:
         if backend.name in services:
             versions[backend.name] = backend_version(backend, services[backend.name], http)
-    if "opensearch" in services:  # a storage's search engine says its own version
-        versions["opensearch"] = _opensearch_version(services["opensearch"], http)
+    for engine in sorted({need.name for backend in backends for need in backend.needs} & set(services)):
+        versions[engine] = _engine_version(services[engine], http)  # a storage's search engine, in its words
     if any(service.binary is not None and service.spec.command[:1] == ("java",) for service in services.values()):
         java = command_output(["java", "-version"])
         versions["java"] = java.split('"')[1] if '"' in java else "unknown (`java -version` did not say)"

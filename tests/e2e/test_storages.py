@@ -1,5 +1,5 @@
-"""Jaeger's storages as columns, each a real process: Badger embedded, OpenSearch from its Maven
-Central distribution (run unprivileged when linkmatrix runs as root). The report shows which link
+"""Jaeger's storages as columns, each a real process: Badger embedded, OpenSearch and Elasticsearch
+from their Maven Central distributions (run unprivileged when linkmatrix runs as root). The report shows which link
 fields each storage keeps; every process and OpenSearch's unpacked folder are gone afterwards."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from harness.scenario import load_all
 
 from .conftest import ROOT, processes_in
 
-STORED = ["jaeger", "jaeger-badger", "jaeger-opensearch"]
+STORED = ["jaeger", "jaeger-badger", "jaeger-opensearch", "jaeger-elasticsearch"]
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +39,7 @@ def test_each_storage_is_a_column_group_that_says_which_link_fields_it_keeps(sto
     validate(document)
     assert not result.problems, result.problems
     assert document["run"]["versions"]["opensearch"] == "2.19.1"
+    assert document["run"]["versions"]["elasticsearch"] == "8.19.4"
     assert {c["backend"] for c in document["cells"]} == set(STORED)
     for feature in ("link.present", "link.target_ids", "link.target_arrived"):
         for backend in STORED:
@@ -46,9 +47,10 @@ def test_each_storage_is_a_column_group_that_says_which_link_fields_it_keeps(sto
     # In memory Jaeger keeps link attributes; Badger and OpenSearch store links as references
     # without attributes: lost in the backend, every type.
     assert cell(document, "jaeger", "link.attribute.int")["verdict"] == "preserved"
-    for backend in ("jaeger-badger", "jaeger-opensearch"):
+    for backend in ("jaeger-badger", "jaeger-opensearch", "jaeger-elasticsearch"):
         lost = cell(document, backend, "link.attribute.int")
         assert (lost["verdict"], lost["hop"]) == ("lost", "backend")
         assert lost["hops"]["collector"] == "preserved"  # it reached the storage intact
     assert processes_in(reports) == []
-    assert glob.glob(str(Path(tempfile.gettempdir()) / "linkmatrix-opensearch-*")) == []
+    for engine in ("opensearch", "elasticsearch"):
+        assert glob.glob(str(Path(tempfile.gettempdir()) / f"linkmatrix-{engine}-*")) == []
