@@ -29,4 +29,4 @@ class Evidence:
             self.recorder.problem(f"could not write {relative}: {error.strerror or error} (the measurements are kept)")
 
     def json(self, relative: str, data: Any) -> None:
-        self.save(relative, jsonio.dumps(data, indent=1, sort_keys=True))
+        self.save(relative, jsonio.dumps_readable(data, sort_keys=True))

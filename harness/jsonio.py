@@ -43,6 +43,17 @@ def dumps(data: Any, **options: Any) -> str:
     return json.dumps(strict(data), allow_nan=False, **options)
 
 
+READABLE_LIMIT = 2_000_000  # characters: beyond it an evidence file is written compact
+
+
+def dumps_readable(data: Any, **options: Any) -> str:
+    """Indented for a person to read — unless it is big: indenting takes Python's slow encoder
+    (measured: 9 s for the sent.json of 50,000 links), and nobody reads megabytes by eye."""
+    safe = strict(data)
+    compact = json.dumps(safe, allow_nan=False, separators=(",", ":"), **options)
+    return compact if len(compact) > READABLE_LIMIT else json.dumps(safe, allow_nan=False, indent=1, **options)
+
+
 def _number(text: str) -> int | float:
     return -0.0 if text == "-0" else int(text)
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .backends.base import ReadPath, RenderReadPath, SearchReadPath
-from .checks import pairings_kept
+from .checks import Outcome, pairings_kept
 from .emit import Emission
 from .errors import LinkmatrixError
 from .features import FEATURES
@@ -26,7 +26,7 @@ from .model import Span
 from .observe import ObservationKey, Observations
 from .render.stage import Rendered
 from .scenario import Scenario
-from .vocabulary import Pipeline, through_collector
+from .vocabulary import COLLECTOR_HOP, UPSTREAM_HOPS, Hop, Pipeline, through_collector
 
 
 @dataclass(frozen=True)
@@ -55,27 +55,46 @@ def judge(scenarios: Sequence[Scenario], emissions: Sequence[Emission],
     rendered = rendered or Rendered()
     cells: list[Cell] = []
     with pairings_kept():
-        _judge_all(emissions, by_name, wire, observations, columns, topology, rendered, cells)
+        _judge_all(emissions, by_name, wire, observations, columns, topology, rendered, cells, {})
     compare_with_fresh_reads(cells, columns)
     return cells
 
 
+# (emission, feature, hop, backend for the collector hop) → that hop's outcome: the SDK's and the
+# wire's are the same for every read path, the collector's for every read path of one backend.
+UpstreamCache = dict[tuple[int, str, str, str], tuple[Emission, Outcome]]
+
+
+def _upstream(cache: UpstreamCache, emission: Emission, feature: str, backend: str,
+              hop_spans: dict[str, list[Span]]) -> dict[Hop, Outcome]:
+    outcomes: dict[Hop, Outcome] = {}
+    for hop in UPSTREAM_HOPS:
+        if hop in hop_spans:
+            key = (id(emission), feature, hop, backend if hop == COLLECTOR_HOP else "")
+            if key not in cache:  # the emission is held with it: its id is not reused meanwhile
+                cache[key] = (emission, upstream_outcomes(emission, feature, {hop: hop_spans[hop]})[hop])
+            outcomes[hop] = cache[key][1]
+    return outcomes
+
+
 def _judge_all(emissions: Sequence[Emission], by_name: dict[str, Scenario],
                wire: dict[tuple[str, Pipeline], list[Span]], observations: Observations,
-               columns: Sequence[ReadPath], topology: Topology, rendered: Rendered, cells: list[Cell]) -> None:
+               columns: Sequence[ReadPath], topology: Topology, rendered: Rendered, cells: list[Cell],
+               upstream: UpstreamCache) -> None:
     for emission in emissions:
         pipeline = emission.pipeline
         for feature in exercised_features(emission, by_name[emission.scenario].checks):
             for path in columns:
                 if _fits(feature, path):
-                    cell = _cell(emission, pipeline, feature, path, wire, observations, topology, rendered)
+                    cell = _cell(emission, pipeline, feature, path, wire, observations, topology, rendered,
+                                 upstream)
                     if cell is not None:
                         cells.append(cell)
 
 
 def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
           wire: dict[tuple[str, Pipeline], list[Span]], observations: Observations, topology: Topology,
-          rendered: Rendered) -> Cell | None:
+          rendered: Rendered, upstream_cache: UpstreamCache) -> Cell | None:
     if (pipeline, path.backend) in topology.unreached and path.backend not in topology.failed:
         return not_in_pipeline(emission, feature, path)
     # Every hop is this emission's own record: no verdict depends on other scenarios.
@@ -86,7 +105,7 @@ def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
     record = records.get((path.backend, emission.route))
     if record is not None and collected:
         hop_spans["collector"] = record.view(keys)
-    upstream = upstream_outcomes(emission, feature, hop_spans)
+    upstream = _upstream(upstream_cache, emission, feature, path.backend, hop_spans)
     key = ObservationKey(emission.scenario, pipeline, path.backend, path.name)
     unread = LinkmatrixError("not read")
     # A backend that died, or a hop that could not be measured, makes every measured cell an error

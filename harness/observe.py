@@ -252,7 +252,7 @@ class Observer:
                             what=f"trace {trace_id} of {emission.scenario}", describe=partial(_missing, keys, emission))
         answer, seconds = waited.value
         self.evidence.save(f"raw/{path.backend}/{path.name}/{trace_id}.json",
-                           jsonio.dumps(answer.raw, indent=1, sort_keys=True))
+                           jsonio.dumps_readable(answer.raw, sort_keys=True))
         return answer, seconds, waited.attempts, time.time()
 
     def _await_settled(self, path: TraceReadPath) -> None:
@@ -297,9 +297,9 @@ class Observer:
                    else f"{final} conclusive, {missed - final} not proven by the {path.timeout:.0f}s deadline "
                         "(could not measure)")
             self.recorder.notify(f"  {path.label}: {missed} quer{'y' if missed == 1 else 'ies'} found nothing: {how}")
-        self.evidence.save(f"raw/{path.backend}/{path.name}/answers.json", jsonio.dumps(
+        self.evidence.save(f"raw/{path.backend}/{path.name}/answers.json", jsonio.dumps_readable(
             [{"query": p.answer.query_text, "expect": "/".join(p.expect), "found": p.found, "status": p.answer.status,
-              "answer": p.answer.raw} for p in probes if p.answer], indent=1, sort_keys=True))
+              "answer": p.answer.raw} for p in probes if p.answer], sort_keys=True))
         self.recorder.note("search", path.id, seconds)
         lags = [probe.found_after for probe in probes if probe.found_after is not None]
         if lags:  # how long its index took to show a span it does find: part of the run's floor

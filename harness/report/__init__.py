@@ -179,7 +179,7 @@ def write_document(document: dict[str, Any], run_dir: Path, compared: Diff | Non
     from .markdown import render_markdown
 
     paths = {"json": run_dir / "matrix.json", "markdown": run_dir / "matrix.md"}
-    paths["json"].write_text(jsonio.dumps(document, indent=1, ensure_ascii=False) + "\n")  # kept even if invalid
+    paths["json"].write_text(jsonio.dumps_readable(document, ensure_ascii=False) + "\n")  # kept even if invalid
     try:
         validate(document)
     except jsonschema.ValidationError as error:
