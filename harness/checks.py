@@ -236,8 +236,11 @@ def _missing_kind(link: Link) -> DifferenceKind:
 
 
 def _absent_kind(pair: LinkPair) -> DifferenceKind:
-    """A field is missing; when its whole link is, say whether that link pointed at the all-zero context."""
-    return _missing_kind(pair.sent) if pair.received is None else "missing"
+    """A field is missing; when its whole link is, say so (its loss is the link's, told by
+    link.present), and whether that link pointed at the all-zero context."""
+    if pair.received is None:
+        return "missing_invalid_target" if pair.sent.trace_id == INVALID_TRACE_ID else "link_missing"
+    return "missing"
 
 
 def check_present(subject: Subject) -> Outcome | None:

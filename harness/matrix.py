@@ -25,7 +25,7 @@ from .hops import Cell
 from .judge import Topology, judge
 from .observe import Observer, settle_marks
 from .recorder import Recorder
-from .render.stage import RenderStage
+from .render.stage import Rendered, RenderStage
 from .result import RunResult
 from .scenario import Scenario
 from .sending import send_all
@@ -100,10 +100,13 @@ def run_matrix(settings: RunSettings, notify: Notify = print) -> RunResult:
 
 def floor(detail: dict[str, dict[str, float]]) -> float:
     """What no run can beat on these backends, measured in this one: the slowest backend's
-    readiness, the slowest read path's visibility, and the slowest search index to show a span it
-    finds (a search that finds nothing has no lag to count)."""
-    return round(sum(max((detail.get(stage) or {}).values(), default=0.0)
-                     for stage in ("startup", "visibility", "indexing")), 3)
+    readiness, then the longer of the slowest read path's visibility and the slowest search index
+    to show a span it finds (a search that finds nothing has no lag to count) — the longer, not the
+    sum: reads and searches start together and wait side by side (summed, the floor of a catalog
+    of 500-trace scenarios with a Tempo came out at 66.8 s for a run of 45.6 s)."""
+    slowest = {stage: max((detail.get(stage) or {}).values(), default=0.0)
+               for stage in ("startup", "visibility", "indexing")}
+    return round(slowest["startup"] + max(slowest["visibility"], slowest["indexing"]), 3)
 
 
 def _run(settings: RunSettings, result: RunResult, backends: list[Backend], recorder: Recorder) -> None:
@@ -128,8 +131,11 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
             why = "nothing was emitted: " + "; ".join(recorder.problems)
             result.cells = _all_errors(settings.scenarios, result, why)
             return
-        observations = Observer(stack, sent, http, recorder, evidence, settings.visibility_timeout, marks).observe()
-        rendered = render_stage.render(sent.emissions, observations, result.run_dir)
+        pages: list[Rendered] = []
+        observations = Observer(stack, sent, http, recorder, evidence, settings.visibility_timeout, marks).observe(
+            # the pages need only the trace reads: they are opened while the search indexes catch up
+            while_searching=lambda reads: pages.append(render_stage.render(sent.emissions, reads, result.run_dir)))
+        rendered = pages[0] if pages else Rendered()
         render_stage.close()  # before the judging: the browser's processes are not needed any more
         for path_id, why in rendered.skipped.items():  # said in one line, and the column is left out
             result.skipped[path_id] = why

@@ -148,6 +148,9 @@ RULES: list[tuple[Test, Write]] = [
      lambda c, label, v: f"The SDK dropped {_dropped_of(c, _attribute_kind(c) + ' attributes')} of a link over its "
                          "per-link attribute limit; raise max_attributes_per_link / OTEL_LINK_ATTRIBUTE_COUNT_LIMIT "
                          "if you need them."),
+    (lambda c: c.get("hop") == "sdk" and _kinds(c) == {"link_missing"},
+     lambda c, label, v: f"The SDK dropped whole links before export, and their {c['feature'].split('.', 1)[1]} "
+                         "with them (link present says how many, and which setting keeps them)."),
     (lambda c: c.get("hop") == "sdk" and str(c.get("pipeline", "")).startswith("python-sdk-"),
      lambda c, label, v: f"The earlier SDK release of the {c['pipeline']} pipeline changed this before export; "
                          "see the same cell on the collector pipeline for this run's SDK (Between versions)."),

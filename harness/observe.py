@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -125,7 +126,9 @@ class Observer:
                         undelivered=delivery.undelivered)
         return records
 
-    def observe(self) -> Observations:
+    def observe(self, while_searching: Callable[[Observations], None] | None = None) -> Observations:
+        """Every read path's observations. `while_searching` runs once every trace read is done,
+        while the searches (whose indexes lag) go on: the render stage needs only the reads."""
         self.recorder.notify("waiting until every read path shows every span")
         started = time.monotonic()
         observations = Observations()
@@ -136,10 +139,13 @@ class Observer:
                         for hop in self.hops.values()]
             futures = [(path, pool.submit(self._observe_path, path)) for path in self.columns]
             for path, future in futures:
+                if not isinstance(path, SearchReadPath):
+                    observations.reads.update(future.result())
+            if while_searching is not None:
+                while_searching(observations)
+            for path, future in futures:
                 if isinstance(path, SearchReadPath):
                     observations.searches.update(future.result())
-                else:
-                    observations.reads.update(future.result())
             for watcher in watchers:
                 watcher.result()
         except BaseException:  # Ctrl-C, SIGTERM: stop the pollers now, not at their deadlines

@@ -72,6 +72,7 @@ Age = Literal["", "fresh", "settled"]
 # the wording of a note or the name of a scenario.
 DifferenceKind = Literal[
     "missing",  # sent, and not there
+    "link_missing",  # a field of a link that is not there at all (the link's loss: see link.present)
     "missing_invalid_target",  # a link to the all-zero context, not there
     "extra",  # more came back than was sent
     "points_elsewhere",  # a link's target ids changed

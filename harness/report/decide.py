@@ -213,6 +213,8 @@ def _path_answer(question: Question, cells: list[Cell], index: Cells, label: str
 def _feature_answer(question: Question, cells: list[Cell], index: Cells) -> Answer | None:
     good = [c for c in cells if c["verdict"] == PRESERVED]
     bad = [c for c in cells if index.own_loss(c) and (not question.kinds or question.kinds & _kinds(c))]
+    # the caveat speaks of the cell whose first change is the backend's own (its meaning is about it)
+    bad.sort(key=lambda c: not index.own_loss(c, first_hop_only=True))
     errors = [c for c in cells if c["verdict"] == ERROR]
     if bad:
         mark = NO if not good and all(c["verdict"] == LOST for c in bad) else PARTLY

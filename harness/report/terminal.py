@@ -37,9 +37,9 @@ def print_matrix(document: dict[str, Any], console: Console) -> None:
                   + "   (hop: sdk, wire, coll = collector, back = backend)")
     stages = document["run"].get("stages", {})
     if "floor" in stages:  # the last line: how far the run is from what these backends allow
+        ratio = f" · ratio {stages['ratio']:.2f}" if "ratio" in stages else ""
         console.print(f"wall {stages.get('wall', 0):.1f} s · floor {stages['floor']:.1f} s (slowest readiness + "
-                      f"visibility + indexing, this run)" + (f" · ratio {stages['ratio']:.2f}" if "ratio" in stages
-                                                             else ""))
+                      f"the longer of visibility and indexing, this run){ratio}")
 
 
 def _text(cell: dict[str, Any] | None) -> str:

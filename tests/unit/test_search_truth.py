@@ -60,6 +60,21 @@ def test_an_error_status_is_not_a_miss() -> None:
     assert cell.verdict == ERROR and "HTTP 500" in cell.reason
 
 
+def test_a_refused_query_is_not_asked_again_and_its_refusal_is_the_reason() -> None:
+    asked: list[str] = []
+
+    def refused(query: SearchQuery) -> SearchAnswer:
+        asked.append(query.kind)
+        return SearchAnswer(set(), 400, "spans per span set exceeds 100. received 1012", query.kind)
+    path = SearchReadPath("b", "search", "B search", path_answering(refused).search,
+                          kinds=frozenset({"link_attribute"}), timeout=30.0)
+    probes = probes_for(EMISSION, [FEATURE])
+    seconds = run_probes(Http(), path, "http://127.0.0.1:1", probes, threading.Event())
+    assert seconds < 1.0 and asked == ["control", "link_attribute"]  # once each, not 30 s of polling
+    cell = search_cell(EMISSION, FEATURE, path, upstream_outcomes(EMISSION, FEATURE, {"sdk": [LINKING]}), probes)
+    assert cell.verdict == ERROR and "got no answer: HTTP 400: spans per span set exceeds 100" in cell.reason
+
+
 def test_a_dead_backend_stops_the_search_at_once() -> None:
     calls = []
 
