@@ -211,14 +211,20 @@ def _path_answer(question: Question, cells: list[Cell], index: Cells, label: str
 
 
 def _feature_answer(question: Question, cells: list[Cell], index: Cells) -> Answer | None:
-    good = [c for c in cells if c["verdict"] == PRESERVED]
+    # Kept: as sent, or all of what reached it when an earlier hop took a part (the backend changed nothing)
+    good = [c for c in cells if c["verdict"] == PRESERVED or (c["verdict"] == DEGRADED and not index.own_loss(c))]
     bad = [c for c in cells if index.own_loss(c) and (not question.kinds or question.kinds & _kinds(c))]
     # the caveat speaks of the cell whose first change is the backend's own (its meaning is about it)
     bad.sort(key=lambda c: not index.own_loss(c, first_hop_only=True))
     errors = [c for c in cells if c["verdict"] == ERROR]
     if bad:
         mark = NO if not good and all(c["verdict"] == LOST for c in bad) else PARTLY
-        caveat = _first_sentence(bad[0].get("meaning") or bad[0].get("summary") or bad[0]["verdict"])
+        first = bad[0]
+        if index.own_loss(first, first_hop_only=True):
+            caveat = _first_sentence(first.get("meaning") or first.get("summary") or first["verdict"])
+        else:  # its meaning line speaks of an earlier hop: say what this backend's own hop did
+            own = [hop for hop in first.get("changed_at") or [] if hop in OWN_HOPS]
+            caveat = f"{first['verdict']} at {', '.join(own) or 'its exporter'} too: {first.get('summary', '')}"
         if good:
             scenarios = {c["scenario"] for c in good + bad}
             caveat += f" — {len({c['scenario'] for c in bad})} of {len(scenarios)} scenarios, e.g. {bad[0]['scenario']}"
@@ -233,6 +239,10 @@ def _feature_answer(question: Question, cells: list[Cell], index: Cells) -> Answ
     gaps = [c for c in cells if c["verdict"] == NOT_APPLICABLE and "not rendered" in str(c.get("reason", ""))]
     if gaps:
         return Answer(UNMEASURED, "not measured: " + _first_sentence(str(gaps[0]["reason"])), [])
+    upstream = [c for c in cells if c["verdict"] == LOST]
+    if upstream:  # measured, but all of it was lost before it: nothing tells this backend apart
+        return Answer(UNMEASURED, "every case here lost it before the backend (settings, findings)",
+                      [index.position(c) for c in upstream])
     return None
 
 

@@ -182,3 +182,20 @@ def test_every_link_of_the_markdown_lands_on_an_anchor() -> None:
     anchors = set(re.findall(r'<a id="([^"]+)"></a>', markdown))
     assert targets and targets <= anchors, targets - anchors
     assert "Zipkin Lens — see a span's links: click the span" in markdown
+
+
+def test_a_backend_that_kept_all_that_reached_it_answers_yes_and_one_that_got_nothing_is_not_measured() -> None:
+    doc = document([
+        # the SDK dropped 372 of 500 links; the UI showed the 128 it got, each one clickable
+        cell("limit", "render.target_navigable", "zipkin/lens", "degraded", "sdk",
+             hops={"sdk": "degraded", "backend": "degraded", "render": "degraded"}),
+        # every link was lost before the backend: nothing tells the UI apart
+        cell("gone", "render.target_navigable", "tempo/api_v1_settled", "lost", "wire"),
+        # lost at the SDK and, of what arrived, at the UI too: the UI's own part is what is told
+        cell("limit", "render.target_identified", "zipkin/lens", "lost", "sdk", changed_at=["sdk", "render"],
+             summary="0 of 500 targets shown", meaning="The SDK changed these links before export."),
+    ])
+    assert answers(doc, "ui_click")["zipkin"].mark == YES
+    assert answers(doc, "ui_click")["tempo"].mark == UNMEASURED
+    targets = answers(doc, "ui_targets")["zipkin"]
+    assert targets.mark == NO and targets.caveat == "lost at render too: 0 of 500 targets shown"
