@@ -47,7 +47,8 @@ class CollectorHop:
         """What every tap, file and log says now, for the scenarios not settled yet."""
         tap = self.stack.egress.get(self.backend)
         found = {scenario: HopRecord([], exact=tap is not None) for scenario in self.pending}
-        spans = tap.spans() if tap else pipeline.read_forwarded(self.stack.forwarded, self.stack.run_id)
+        spans = tap.spans() if tap else [span for path in self.stack.forwarded_files
+                                         for span in pipeline.read_forwarded(path, self.stack.run_id)]
         for span in spans:
             if self.owner.get(span.key) in found:
                 found[self.owner[span.key]].spans.append(span)
@@ -63,8 +64,8 @@ class CollectorHop:
         if counts is not None:
             for route, record in found.items():
                 self._add_processor_drops(route, record, counts)
-        collector = self.stack.collector
-        for failure in pipeline.export_failures(collector.read_log()) if collector else []:
+        failures = [f for collector in self.stack.collectors for f in pipeline.export_failures(collector.read_log())]
+        for failure in failures:
             backend, scenario = self.stack.exporters.get(failure.exporter, ("", ""))
             if backend == self.backend and scenario in found:
                 found[scenario].dropped += failure.dropped
@@ -72,15 +73,21 @@ class CollectorHop:
         return found
 
     def _processor_counts(self) -> processor_counts.Counts | None:
-        """The collector's own counts, where some route's processors may drop spans."""
-        collector = self.stack.collector
-        if collector is None or pipeline.METRICS_PORT not in collector.spec.ports:
+        """The collectors' own counts, where some route's processors may drop spans (processor ids
+        are unique across the agent and its gateway: each is named by its route)."""
+        counted = [c for c in self.stack.collectors if pipeline.METRICS_PORT in c.spec.ports]
+        if not counted:
             return None
-        try:
-            response = requests.get(f"{collector.url(pipeline.METRICS_PORT)}/metrics", timeout=5)
-        except requests.RequestException:
-            return None  # no count: the route stays unsettled until it has one, or its deadline
-        return processor_counts.parse(response.text) if response.status_code == 200 else None
+        merged = processor_counts.Counts()
+        for collector in counted:
+            try:
+                response = requests.get(f"{collector.url(pipeline.METRICS_PORT)}/metrics", timeout=5)
+            except requests.RequestException:
+                return None  # no count: the route stays unsettled until it has one, or its deadline
+            if response.status_code != 200:
+                return None
+            merged.add(processor_counts.parse(response.text))
+        return merged
 
     def _add_processor_drops(self, route: str, record: HopRecord, counts: processor_counts.Counts) -> None:
         way = self.stack.routes.get(route)
@@ -112,8 +119,7 @@ class CollectorHop:
 
     def _publish(self, found: dict[str, HopRecord]) -> bool:
         # A dead collector forwards nothing more, and what it would have done is unknown.
-        collector = self.stack.collector
-        death = collector.death_notice() if collector else None
+        death = next((notice for c in self.stack.collectors if (notice := c.death_notice())), None)
         for scenario, record in found.items():
             if death or record.broken or record.settled(keys_of(self.pending[scenario])):
                 if death and not record.settled(keys_of(self.pending[scenario])):

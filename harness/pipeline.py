@@ -28,6 +28,8 @@ from .toolchain import IMAGES
 from .variants import PLAIN
 
 NAME = "collector"
+GATEWAY = "collector-gateway"  # the second collector of the variants that have one (agent → gateway)
+GATEWAY_FORWARDED_FILE = "collector-gateway-forwarded.jsonl"
 HEALTH_PORT = "health"
 GRPC, HTTP_PROTOBUF = "grpc", "http/protobuf"  # how the SDK sends to a route's receiver
 METRICS_PORT = "metrics"  # only when some route's processors may drop spans
@@ -47,6 +49,7 @@ class Route:
     processors: dict[str, dict[str, Any]] = field(default_factory=dict)  # none: the plain variant's
     counted: bool = False  # its processors may drop spans: the collector's own counts are read
     protocol: str = GRPC  # how the SDK sends to its receiver
+    recorded: bool = True  # its pipeline ends in the `file` exporter (not an agent's way to its gateway)
 
     def processor_configs(self) -> dict[str, dict[str, Any]]:
         return self.processors or PLAIN.processor_configs(self.name)
@@ -95,7 +98,7 @@ def collector_config(ports: dict[str, int], routes: list[Route], forwarded: Path
         processors.update(route.processor_configs())
         pipelines[f"traces{_suffix(route.name)}"] = {
             "receivers": [receiver], "processors": list(route.processor_configs()),
-            "exporters": [*route.exporters, *recorded]}
+            "exporters": [*route.exporters, *(recorded if route.recorded else [])]}
     return {
         "receivers": receivers,
         # The plain variant's short batch timeout keeps a run fast; batching itself is what users run.
@@ -122,15 +125,15 @@ def _metrics(ports: dict[str, int], listen: str) -> dict[str, Any]:
 
 
 def collector_service(binary: Path | None, ports: dict[str, int], routes: list[Route],
-                      forwarded: Path | None, listen: str = LOOPBACK) -> ServiceSpec:
+                      forwarded: Path | None, listen: str = LOOPBACK, name: str = NAME) -> ServiceSpec:
     config = collector_config(ports, routes, forwarded, listen)
     return ServiceSpec(
-        name=NAME,
-        command=(str(binary), "--config", "collector.yaml"),
+        name=name,
+        command=(str(binary), "--config", f"{name}.yaml"),  # two collectors never share a file
         image=IMAGES[NAME],
         readiness=Readiness(port=HEALTH_PORT, path="/"),
         ports=ports,
-        config_files={"collector.yaml": yaml.safe_dump(config, sort_keys=False)},
+        config_files={f"{name}.yaml": yaml.safe_dump(config, sort_keys=False)},
     )
 
 
@@ -154,7 +157,7 @@ class Collector:
         return (HEALTH_PORT, *(route.port for route in self.routes), *counted)
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str) -> ServiceSpec:
-        return collector_service(binary, ports, list(self.routes), self.forwarded, listen)
+        return collector_service(binary, ports, list(self.routes), self.forwarded, listen, self.name)
 
     def given(self) -> dict[str, str] | None:
         return None

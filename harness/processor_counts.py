@@ -33,6 +33,13 @@ class Counts:
     # policy label ("<processor name>.<policy>") → {"true": traces kept, "false": traces dropped}
     decisions: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
 
+    def add(self, other: Counts) -> None:
+        """Another collector's counts (an agent's and its gateway's processors have ids of their own)."""
+        self.incoming.update(other.incoming)
+        self.outgoing.update(other.outgoing)
+        for label, decided in other.decisions.items():
+            self.decisions[label].update(decided)
+
 
 def parse(text: str) -> Counts:
     counts = Counts()

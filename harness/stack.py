@@ -41,6 +41,7 @@ class Stack:
     routes: dict[str, pipeline.Route] = field(default_factory=dict)  # route id → its way through the collector
     failed: dict[str, str] = field(default_factory=dict)  # backend → why it cannot be read
     collector: Service | None = None
+    gateway: Service | None = None  # the second collector, when a variant has one
 
     def __post_init__(self) -> None:
         self._exits = contextlib.ExitStack()
@@ -48,6 +49,15 @@ class Stack:
     @property
     def forwarded(self) -> Path:
         return self.run_dir / pipeline.FORWARDED_FILE
+
+    @property
+    def forwarded_files(self) -> list[Path]:
+        """What the collectors that send to the backends recorded (the agent of a gateway records none)."""
+        return [self.forwarded, self.run_dir / pipeline.GATEWAY_FORWARDED_FILE]
+
+    @property
+    def collectors(self) -> list[Service]:
+        return [service for service in (self.collector, self.gateway) if service is not None]
 
     @property
     def pipelines(self) -> list[Pipeline]:
@@ -86,6 +96,8 @@ class Stack:
             for backend in self.backends:
                 self._start_backend(backend)
             if self.through_collector:
+                if any(variant.gateway for variant in self.variants):
+                    self._start_gateway()
                 self._start_collector()
 
     def _start_backend(self, backend: Backend) -> None:
@@ -112,14 +124,21 @@ class Stack:
             self.recorder.notify(f"  {component.title} ready in {service.startup_seconds:.1f}s")
         return self.runtime.peer_address(self.services[component.name], component.ports[0])
 
-    def _routes(self) -> list[pipeline.Route]:
-        """One route per scenario and collector variant, each with its own exporter per backend."""
+    def _routes(self, gateway: bool = False) -> list[pipeline.Route]:
+        """One route per scenario and collector variant, each with its own exporter per backend —
+        or, on the agent of a variant with a gateway, its own exporter to its route on the gateway.
+        `gateway`: the gateway's routes (those variants' processors and backend exporters)."""
         routes = []
         for variant in self.variants:
+            if gateway and not variant.gateway:
+                continue
             for scenario in self.scenarios:
                 if not self.runs_on(scenario, variant.name):
                     continue
                 route = route_id(scenario.name, variant.name)
+                if variant.gateway and not gateway:
+                    routes.append(self._agent_route(route, variant))
+                    continue
                 exporters = {}
                 for backend in self.backends:
                     if backend.name in self.services:
@@ -128,9 +147,19 @@ class Stack:
                         exporters[exporter] = config
                         self.exporters[exporter] = (backend.name, route)
                 routes.append(pipeline.Route(route, exporters, variant.processor_configs(route), variant.may_drop,
-                                             variant.protocol))
+                                             variant.protocol if not gateway else pipeline.GRPC))
                 self.routes[route] = routes[-1]
         return routes
+
+    def _agent_route(self, route: str, variant: Variant) -> pipeline.Route:
+        """The agent's part of a gateway variant: batch, then OTLP/gRPC to the route's own receiver on
+        the gateway (what the gateway forwards is the collector hop's record)."""
+        # No gateway (it did not start, and said so): its routes lead nowhere, and their cells say why.
+        target = (self.runtime.peer_address(self.gateway, pipeline.receiver_port(route)) if self.gateway
+                  else "127.0.0.1:9")
+        return pipeline.Route(route, {f"otlp_grpc/gateway.{route}": {"endpoint": target, "tls": {"insecure": True}}},
+                              {f"batch/{route}.agent": dict(PLAIN.processors[0][1])}, protocol=variant.protocol,
+                              recorded=False)
 
     def _collector_target(self, backend: Backend) -> str:
         """Where the collector sends to `backend`: the tap in front of it, else the backend itself."""
@@ -138,6 +167,20 @@ class Stack:
         if tap is not None:
             return tap.address
         return self.runtime.peer_address(self.services[backend.name], backend.ingest_port)
+
+    def _start_gateway(self) -> None:
+        component = self.collector_component(tuple(self._routes(gateway=True)),
+                                             self.run_dir / pipeline.GATEWAY_FORWARDED_FILE, name=pipeline.GATEWAY,
+                                             title="collector gateway")
+        try:
+            gateway = self.runtime.provide(component)
+        except LinkmatrixError as error:
+            self.recorder.problem(f"the collector gateway did not start: {error}")
+            return
+        self.gateway = gateway
+        self.services[pipeline.GATEWAY] = gateway
+        self.recorder.note("startup", pipeline.GATEWAY, gateway.startup_seconds)
+        self.recorder.notify(f"  collector gateway ready in {gateway.startup_seconds:.1f}s")
 
     def _start_collector(self) -> None:
         try:

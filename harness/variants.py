@@ -32,6 +32,9 @@ class Variant:
     default: bool = False
     sdk: str = ""  # the key of an earlier SDK release (toolchain.COMPONENTS) that emits on it; "": this one
     protocol: str = "grpc"  # how the SDK sends into the collector: grpc, or http/protobuf
+    # True: a second collector (a gateway) runs the processors and the exporters to the backends;
+    # the first (the agent the SDK sends to) batches and forwards over OTLP/gRPC, as deployments do.
+    gateway: bool = False
 
     def processor_ids(self, route: str) -> list[str]:
         """Collector component ids of one route's processors, unique in the whole config, so that
@@ -98,18 +101,20 @@ def load(path: Path) -> list[Variant]:
             raise _problem(path, f"variants.{name}", "is the name of a pipeline without the collector; pick another")
         if not isinstance(body, dict):
             raise _problem(path, f"variants.{name}", "a mapping with `about` and `processors`")
-        unknown = set(body) - {"about", "processors", "default", "sdk_protocol"}
+        unknown = set(body) - {"about", "processors", "default", "sdk_protocol", "gateway"}
         if unknown:
             raise _problem(path, f"variants.{name}.{sorted(unknown)[0]}", "not a variant field "
-                           "(about, processors, default, sdk_protocol)")
+                           "(about, processors, default, sdk_protocol, gateway)")
         if body.get("sdk_protocol", "grpc") not in PROTOCOLS:
             raise _problem(path, f"variants.{name}.sdk_protocol", f"one of {', '.join(PROTOCOLS)}")
         if not isinstance(body.get("about"), str) or not body["about"].strip():
             raise _problem(path, f"variants.{name}.about", "one line saying what the variant shows")
-        if not isinstance(body.get("default", False), bool):
-            raise _problem(path, f"variants.{name}.default", "true or false")
+        for flag in ("default", "gateway"):
+            if not isinstance(body.get(flag, False), bool):
+                raise _problem(path, f"variants.{name}.{flag}", "true or false")
         loaded.append(Variant(name, body["about"].strip(), _processors(path, name, body.get("processors")),
-                              bool(body.get("default", False)), protocol=body.get("sdk_protocol", "grpc")))
+                              bool(body.get("default", False)), protocol=body.get("sdk_protocol", "grpc"),
+                              gateway=bool(body.get("gateway", False))))
     if COLLECTOR not in {variant.name for variant in loaded}:
         raise _problem(path, "variants", f"the plain variant `{COLLECTOR}` must be there (every run has it)")
     return loaded

@@ -98,3 +98,25 @@ def test_otlp_over_http_from_the_sdk_is_recorded_on_the_wire_and_judged_like_grp
     assert http[("link.attribute.int", "api_v3")]["hops"]["wire"] == "preserved"  # decoded off its HTTP body
     assert http[("link.trace_state", "api_v3")]["hop"] == "wire"  # the HTTP exporter drops it too
     assert {key: c["verdict"] for key, c in http.items()} == {key: c["verdict"] for key, c in grpc.items()}
+
+
+def test_an_agent_and_its_gateway_are_two_collector_processes_and_the_gateway_drop_is_its_own(
+        binaries: dict[str, Path], tmp_path: Path) -> None:
+    chosen = variants.select(SHIPPED, "agent-gateway,gateway-tail-sampling")
+    settings = RunSettings(scenarios=load_all([SCENARIOS[1], ROOT / "scenarios" / "cross-trace-attributes.yaml"]),
+                           reports_dir=tmp_path, runtime="local", backends=["jaeger", "zipkin"], variants=chosen)
+    result = run_matrix(settings, notify=lambda message: None)
+    document = to_document(result)
+    assert not result.problems, result.problems
+    assert {"collector", "collector-gateway"} <= set(document["run"]["services"])
+    by_key = {(c["scenario"], c["pipeline"], c["feature"], c["backend"], c["read_path"]): c for c in document["cells"]}
+    # Through agent and gateway, every cell is what the one-collector pipeline gives.
+    through = [(key, cell) for key, cell in by_key.items() if key[1] == "agent-gateway"]
+    assert through
+    for (scenario, _, feature, backend, read_path), cell in through:
+        plain = by_key[(scenario, COLLECTOR, feature, backend, read_path)]
+        assert (cell["verdict"], cell.get("hop")) == (plain["verdict"], plain.get("hop")), (scenario, feature)
+    # Tail sampling on the gateway: the target is lost at the collector hop, by the gateway's own count.
+    lost = by_key[("sampled-out-link-target", "gateway-tail-sampling", "link.target_arrived", "jaeger", "api_v3")]
+    assert (lost["verdict"], lost["hop"]) == ("lost", "collector")
+    assert "tail_sampling/sampled-out-link-target.gateway-tail-sampling" in lost["evidence"]["hop_messages"]["collector"][0]

@@ -59,6 +59,7 @@ def test_a_kind_used_twice_gets_two_ids() -> None:
     ("variants:\n  collector: {about: x, processors: [batch: 3]}\n", "must be a mapping"),
     ("variants:\n  collector: {processors: [batch: {}]}\n", "about: one line"),
     ("variants:\n  collector: {about: x, processors: [batch: {}], colour: red}\n", "colour: not a variant field"),
+    ("variants:\n  collector: {about: x, processors: [batch: {}], gateway: maybe}\n", "gateway: true or false"),
     ("variants:\n  other: {about: x, processors: [batch: {}]}\n", "the plain variant `collector`"),
     ("variants:\n  collector: {about: x\n", "not YAML"),
     (b"\xff\xfe", "cannot be read"),
@@ -108,3 +109,17 @@ def test_a_variant_may_have_the_sdk_send_over_otlp_http(tmp_path: Path) -> None:
     broken.write_text("variants:\n  collector: {about: x, processors: [batch: {}], sdk_protocol: http/json}\n")
     with pytest.raises(ScenarioError, match="sdk_protocol: one of grpc, http/protobuf"):
         variants.load(broken)
+
+
+def test_a_variant_may_put_its_processors_on_a_gateway_behind_an_agent() -> None:
+    shipped = {variant.name: variant for variant in variants.load(ROOT / "pipelines.yaml")}
+    assert shipped["agent-gateway"].gateway and shipped["gateway-tail-sampling"].gateway
+    assert not shipped["collector"].gateway
+    # the agent's way to the gateway is not recorded as forwarded: the gateway's is the hop's record
+    agent = pipeline.Route("s.agent-gateway", {"otlp_grpc/gateway.s.agent-gateway": {"endpoint": "127.0.0.1:9"}},
+                           {"batch/s.agent-gateway.agent": {}}, recorded=False)
+    config = pipeline.collector_config({"health": 1, "otlp_grpc.s.agent-gateway": 2}, [agent], Path("f.jsonl"))
+    assert config["service"]["pipelines"]["traces/s.agent-gateway"]["exporters"] == [
+        "otlp_grpc/gateway.s.agent-gateway"]
+    spec = pipeline.collector_service(Path("otelcol"), {"health": 1}, [], None, name=pipeline.GATEWAY)
+    assert spec.name == "collector-gateway" and list(spec.config_files) == ["collector-gateway.yaml"]
