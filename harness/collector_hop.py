@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import requests
 
 from . import pipeline, processor_counts
+from .backends.base import Tap
 from .emit import Emission
 from .evidence import Evidence
 from .recorder import Recorder
@@ -45,19 +46,20 @@ class CollectorHop:
 
     def _look(self) -> dict[str, HopRecord]:
         """What every tap, file and log says now, for the scenarios not settled yet."""
-        tap = self.stack.egress.get(self.backend)
-        found = {scenario: HopRecord([], exact=tap is not None) for scenario in self.pending}
-        spans = tap.spans() if tap else [span for path in self.stack.forwarded_files
-                                         for span in pipeline.read_forwarded(path, self.stack.run_id)]
+        taps = self._taps()
+        found = {scenario: HopRecord([], exact=bool(taps)) for scenario in self.pending}
+        spans = [span for tap in taps for span in tap.spans()] if taps else [
+            span for path in self.stack.forwarded_files for span in pipeline.read_forwarded(path, self.stack.run_id)]
         for span in spans:
             if self.owner.get(span.key) in found:
                 found[self.owner[span.key]].spans.append(span)
-        for key, why in (tap.refusals() if tap else {}).items():
-            if self.owner.get(key) in found:
-                found[self.owner[key]].refused[key] = why
-        for key, why in (tap.undelivered() if tap else {}).items():
-            if self.owner.get(key) in found:
-                found[self.owner[key]].undelivered[key] = why
+        for tap in taps:
+            for key, why in tap.refusals().items():
+                if self.owner.get(key) in found:
+                    found[self.owner[key]].refused[key] = why
+            for key, why in tap.undelivered().items():
+                if self.owner.get(key) in found:
+                    found[self.owner[key]].undelivered[key] = why
         for scenario, record in found.items():
             self._add_ingest(scenario, record)
         counts = self._processor_counts()
@@ -71,6 +73,11 @@ class CollectorHop:
                 found[scenario].dropped += failure.dropped
                 found[scenario].messages.append(failure.describe())
         return found
+
+    def _taps(self) -> list[Tap]:
+        """The taps in front of this backend: its ingest port's, and its OTLP/HTTP receiver's."""
+        return [tap for egress in (self.stack.egress, self.stack.egress_http)
+                if (tap := egress.get(self.backend)) is not None]
 
     def _processor_counts(self) -> processor_counts.Counts | None:
         """The collectors' own counts, where some route's processors may drop spans (processor ids
@@ -149,11 +156,14 @@ class CollectorHop:
             for scenario, record in last.items():
                 record.broken = record.broken or f"the collector hop did not settle: {str(error).splitlines()[0]}"
                 self._settle(scenario, record)
-        tap = self.stack.egress.get(self.backend)
-        if tap is not None:
+        named = (("collector-egress", self.stack.egress), ("collector-egress-http", self.stack.egress_http))
+        for name, egress in named:
+            tap = egress.get(self.backend)
+            if tap is None:
+                continue
             for problem in tap.errors:
                 recorder.problem(f"collector → {self.backend}: a request could not be decoded: {problem}")
-            evidence.save(f"raw/{self.backend}/collector-egress.jsonl", tap.save)
+            evidence.save(f"raw/{self.backend}/{name}.jsonl", tap.save)
 
     def reaching(self, emission: Emission, timeout: float, cancel: threading.Event) -> set[Key]:
         """The spans a read should wait for: all sent, less those this hop's record proves never

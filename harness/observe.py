@@ -106,8 +106,9 @@ class Observer:
             through = [e for e in sent.emissions if through_collector(e.pipeline)]
             ingest = {route_id(scenario, pipeline): delivery
                       for (scenario, pipeline, _), delivery in sent.delivery.items() if through_collector(pipeline)}
-            self.hops = {name: CollectorHop(stack, name, through, ingest) for name in self.adapters
-                         if name in stack.services}
+            self.hops = {name: CollectorHop(stack, name, [e for e in through if stack.reaches(e.pipeline, name)],
+                                            ingest)
+                         for name in self.adapters if name in stack.services}
         self.direct = self._direct_records()
 
     def _direct_records(self) -> dict[tuple[str, str], HopRecord]:

@@ -37,6 +37,7 @@ class Stack:
     variants: Sequence[Variant] = (PLAIN,)  # the collector pipelines of this run (harness.variants)
     services: dict[str, Service] = field(default_factory=dict)
     egress: dict[str, Tap] = field(default_factory=dict)  # backend → the tap in front of it
+    egress_http: dict[str, Tap] = field(default_factory=dict)  # backend → the tap in front of its OTLP/HTTP receiver
     exporters: dict[str, tuple[str, str]] = field(default_factory=dict)  # exporter id → (backend, route)
     routes: dict[str, pipeline.Route] = field(default_factory=dict)  # route id → its way through the collector
     failed: dict[str, str] = field(default_factory=dict)  # backend → why it cannot be read
@@ -112,6 +113,10 @@ class Stack:
         if self.runtime.taps_reach_backends:
             upstream = self.runtime.peer_address(service, backend.ingest_port)
             self.egress[backend.name] = self._exits.enter_context(backend.egress_tap(upstream, self.run_id))
+            if self._takes_http(backend) and any(variant.exports_http for variant in self.variants):
+                upstream = self.runtime.peer_address(service, backend.otlp_http_port or "")
+                self.egress_http[backend.name] = self._exits.enter_context(
+                    backend.egress_http_tap(upstream, self.run_id))
         self.recorder.notify(f"  {backend.title} ready in {service.startup_seconds:.1f}s")
 
     def _needed(self, component: Component) -> str:
@@ -141,8 +146,11 @@ class Stack:
                     continue
                 exporters = {}
                 for backend in self.backends:
-                    if backend.name in self.services:
-                        kind, config = backend.collector_exporter(self._collector_target(backend))
+                    if backend.name in self.services and (not variant.exports_http or self._takes_http(backend)):
+                        kind, config = (backend.collector_http_exporter(self._collector_target(backend, http=True),
+                                                                        variant.http_encoding)
+                                        if variant.exports_http else
+                                        backend.collector_exporter(self._collector_target(backend)))
                         exporter = pipeline.exporter_id(kind, backend.name, route)
                         exporters[exporter] = config
                         self.exporters[exporter] = (backend.name, route)
@@ -161,12 +169,20 @@ class Stack:
                               {f"batch/{route}.agent": dict(PLAIN.processors[0][1])}, protocol=variant.protocol,
                               recorded=False)
 
-    def _collector_target(self, backend: Backend) -> str:
-        """Where the collector sends to `backend`: the tap in front of it, else the backend itself."""
-        tap = self.egress.get(backend.name)
+    def _collector_target(self, backend: Backend, http: bool = False) -> str:
+        """Where the collector sends to `backend`: the tap in front of it, else the backend itself
+        (`http`: its OTLP/HTTP receiver)."""
+        tap = (self.egress_http if http else self.egress).get(backend.name)
         if tap is not None:
             return tap.address
-        return self.runtime.peer_address(self.services[backend.name], backend.ingest_port)
+        port = (backend.otlp_http_port or "") if http else backend.ingest_port
+        return self.runtime.peer_address(self.services[backend.name], port)
+
+    def _takes_http(self, backend: Backend) -> bool:
+        """It has an OTLP/HTTP receiver that runs here (a variant exporting over HTTP reaches it)."""
+        service = self.services.get(backend.name)
+        return backend.otlp_http_port is not None and service is not None \
+            and backend.otlp_http_port in service.spec.ports
 
     def _start_gateway(self) -> None:
         component = self.collector_component(tuple(self._routes(gateway=True)),
@@ -209,6 +225,10 @@ class Stack:
             return adapter is not None and adapter.otlp_port is not None and backend in self.services
         if pipeline_name == SDK_ZIPKIN:  # the SDK's Zipkin exporter sends to one Zipkin: the pinned one
             return backend == ZIPKIN_TARGET and backend in self.services
+        variant = next((v for v in self.variants if v.name == pipeline_name), None)
+        if variant is not None and variant.exports_http:  # only to backends with an OTLP/HTTP receiver
+            adapter = next((b for b in self.backends if b.name == backend), None)
+            return adapter is not None and (backend not in self.services or self._takes_http(adapter))
         return True
 
     def upstreams(self, pipeline_name: Pipeline, scenario: str) -> list[str]:

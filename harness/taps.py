@@ -12,6 +12,7 @@ request, and decode each request into spans once (a tap is polled many times whi
 from __future__ import annotations
 
 import gzip
+import json
 import threading
 import zlib
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from .model import Span
-from .otlp import spans_from_resource_spans
+from .otlp import spans_from_json, spans_from_resource_spans
 
 Key = tuple[str, str]
 Decode = Callable[[bytes], list[Span]]
@@ -96,6 +97,17 @@ class _Recorder:
 def otlp_decoder(run_id: str | None) -> Decode:
     """OTLP protobuf (an ExportTraceServiceRequest, over gRPC or HTTP) → the run's spans."""
     return _otlp_decoder(run_id)
+
+
+def otlp_http_decoder(run_id: str | None) -> Decode:
+    """An OTLP/HTTP body, protobuf or JSON (the collector's `otlp_http` exporter writes either) → the run's spans."""
+    binary = _otlp_decoder(run_id)
+
+    def decode(payload: bytes) -> list[Span]:
+        if payload.lstrip()[:1] == b"{":
+            return spans_from_json(json.loads(payload), "hex", run_id)
+        return binary(payload)
+    return decode
 
 
 def _otlp_decoder(run_id: str | None) -> Decode:

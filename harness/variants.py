@@ -22,6 +22,8 @@ NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 ALL = "all"
 DEFAULT = "default"
 PROTOCOLS = ("grpc", "http/protobuf")  # the SDK's OTLP exporters (Python's HTTP one writes protobuf only)
+# The collector's exporters to OTLP backends: otlp_grpc, or otlp_http writing protobuf or JSON.
+EXPORTER_PROTOCOLS = ("grpc", "http/protobuf", "http/json")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,15 @@ class Variant:
     # True: a second collector (a gateway) runs the processors and the exporters to the backends;
     # the first (the agent the SDK sends to) batches and forwards over OTLP/gRPC, as deployments do.
     gateway: bool = False
+    exporter_protocol: str = "grpc"  # how the collector sends to OTLP backends (Zipkin: always its zipkin exporter)
+
+    @property
+    def exports_http(self) -> bool:
+        return self.exporter_protocol != "grpc"
+
+    @property
+    def http_encoding(self) -> str:
+        return "json" if self.exporter_protocol == "http/json" else "proto"
 
     def processor_ids(self, route: str) -> list[str]:
         """Collector component ids of one route's processors, unique in the whole config, so that
@@ -101,10 +112,12 @@ def load(path: Path) -> list[Variant]:
             raise _problem(path, f"variants.{name}", "is the name of a pipeline without the collector; pick another")
         if not isinstance(body, dict):
             raise _problem(path, f"variants.{name}", "a mapping with `about` and `processors`")
-        unknown = set(body) - {"about", "processors", "default", "sdk_protocol", "gateway"}
+        unknown = set(body) - {"about", "processors", "default", "sdk_protocol", "gateway", "exporter_protocol"}
         if unknown:
             raise _problem(path, f"variants.{name}.{sorted(unknown)[0]}", "not a variant field "
-                           "(about, processors, default, sdk_protocol, gateway)")
+                           "(about, processors, default, sdk_protocol, gateway, exporter_protocol)")
+        if body.get("exporter_protocol", "grpc") not in EXPORTER_PROTOCOLS:
+            raise _problem(path, f"variants.{name}.exporter_protocol", f"one of {', '.join(EXPORTER_PROTOCOLS)}")
         if body.get("sdk_protocol", "grpc") not in PROTOCOLS:
             raise _problem(path, f"variants.{name}.sdk_protocol", f"one of {', '.join(PROTOCOLS)}")
         if not isinstance(body.get("about"), str) or not body["about"].strip():
@@ -114,7 +127,8 @@ def load(path: Path) -> list[Variant]:
                 raise _problem(path, f"variants.{name}.{flag}", "true or false")
         loaded.append(Variant(name, body["about"].strip(), _processors(path, name, body.get("processors")),
                               bool(body.get("default", False)), protocol=body.get("sdk_protocol", "grpc"),
-                              gateway=bool(body.get("gateway", False))))
+                              gateway=bool(body.get("gateway", False)),
+                              exporter_protocol=body.get("exporter_protocol", "grpc")))
     if COLLECTOR not in {variant.name for variant in loaded}:
         raise _problem(path, "variants", f"the plain variant `{COLLECTOR}` must be there (every run has it)")
     return loaded

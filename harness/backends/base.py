@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import requests
 from playwright.async_api import Page
@@ -27,6 +27,7 @@ from .. import jsonio
 from ..model import Span
 from ..render.shown import ShownSpan, SpanToShow
 from ..runtime import Component, Readiness, Service, ServiceSpec
+from ..taps import HttpPostTap, otlp_http_decoder
 from ..vocabulary import Age, LinkField, MissProof, SearchKind
 
 HTTP_TIMEOUT = 10.0
@@ -200,6 +201,7 @@ class Backend:
     query_port: str = "http"  # the port its read paths use
     ingest_port: str = "otlp_grpc"  # the port the collector sends to
     otlp_port: str | None = "otlp_grpc"  # its own OTLP/gRPC receiver (the direct pipeline); None: none
+    otlp_http_port: str | None = None  # its own OTLP/HTTP receiver (the collector's otlp_http exporter); None: none
     # Why one read suffices, or how its fresh and settled reads differ (shown in the report).
     data_age: str = ""
     container_data_dir: str | None = None  # where it keeps data inside its image (compose gives it a volume)
@@ -236,6 +238,15 @@ class Backend:
         """The collector exporter (its type, its config) that sends to `address` ("host:port" of the
         backend's ingest port, or of the tap in front of it); the pipeline names one per scenario."""
         raise NotImplementedError
+
+    def collector_http_exporter(self, address: str, encoding: str) -> tuple[str, dict[str, Any]]:
+        """The collector's `otlp_http` exporter to its OTLP/HTTP receiver (or the tap in front of it),
+        writing `encoding` (proto or json), compressed as by default."""
+        return "otlp_http", {"endpoint": f"http://{address}", "encoding": encoding}
+
+    def egress_http_tap(self, upstream: str, run_id: str) -> Tap:
+        """A tap in front of its OTLP/HTTP receiver ("host:port")."""
+        return cast(Tap, HttpPostTap(f"http://{upstream}", otlp_http_decoder(run_id)))
 
     def egress_tap(self, upstream: str, run_id: str) -> Tap:
         """A tap that records what the collector sends to this backend and forwards it to

@@ -138,7 +138,8 @@ def config(ports: dict[str, int], listen: str = LOOPBACK, storage: Storage = MEM
             "jaeger_query": query,
             "jaeger_storage": {"backends": {"store": storage.config(data_dir, needs or {})}},
         },
-        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"}}}},
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"},
+                                             "http": {"endpoint": f"{listen}:{ports['otlp_http']}"}}}},
         "exporters": {"jaeger_storage_exporter": {"trace_storage": "store"}},
     }
 
@@ -163,9 +164,10 @@ def read_paths(name: str, title: str) -> tuple[ReadPath, ...]:
 class Jaeger(Backend):
     """One Jaeger on one storage: the table has an entry per storage."""
 
-    ports = ("otlp_grpc", "query_http", "query_grpc", "health")
-    container_ports = {"otlp_grpc": 4317, "query_http": 16686, "query_grpc": 16685, "health": 13133}
-    published_ports = {"query_http": 16686, "otlp_grpc": 14317}
+    ports = ("otlp_grpc", "query_http", "query_grpc", "health", "otlp_http")
+    container_ports = {"otlp_grpc": 4317, "query_http": 16686, "query_grpc": 16685, "health": 13133, "otlp_http": 4318}
+    published_ports = {"query_http": 16686, "otlp_grpc": 14317, "otlp_http": 14318}
+    otlp_http_port = "otlp_http"
     probe = Readiness(port="query_http", path="/")
     query_port = "query_http"
 

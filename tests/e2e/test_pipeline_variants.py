@@ -120,3 +120,25 @@ def test_an_agent_and_its_gateway_are_two_collector_processes_and_the_gateway_dr
     lost = by_key[("sampled-out-link-target", "gateway-tail-sampling", "link.target_arrived", "jaeger", "api_v3")]
     assert (lost["verdict"], lost["hop"]) == ("lost", "collector")
     assert "tail_sampling/sampled-out-link-target.gateway-tail-sampling" in lost["evidence"]["hop_messages"]["collector"][0]
+
+
+def test_the_collectors_otlp_http_exporter_reaches_otlp_backends_as_protobuf_and_json(
+        binaries: dict[str, Path], tmp_path: Path) -> None:
+    chosen = variants.select(SHIPPED, "collector-otlp-http,collector-otlp-http-json")
+    settings = RunSettings(scenarios=load_all([ROOT / "scenarios" / "cross-trace-attributes.yaml"]),
+                           reports_dir=tmp_path, runtime="local", backends=["jaeger", "zipkin"], variants=chosen)
+    result = run_matrix(settings, notify=lambda message: None)
+    document = to_document(result)
+    assert not result.problems, result.problems
+    by_key = {(c["pipeline"], c["feature"], c["backend"], c["read_path"]): c for c in document["cells"]}
+    for http in ("collector-otlp-http", "collector-otlp-http-json"):
+        jaeger = [(key, cell) for key, cell in by_key.items() if key[0] == http and key[2] == "jaeger"]
+        assert jaeger
+        for (_, feature, backend, read_path), cell in jaeger:
+            plain = by_key[(COLLECTOR, feature, backend, read_path)]
+            assert (cell["verdict"], cell.get("hop")) == (plain["verdict"], plain.get("hop")), (http, feature)
+        zipkin = by_key[(http, "link.present", "zipkin", "api_v2")]  # Zipkin has no OTLP receiver
+        assert zipkin["verdict"] == "n/a" and "does not reach zipkin" in zipkin["reason"]
+    # what the collector sent over HTTP went through the tap in front of Jaeger's OTLP/HTTP receiver
+    bodies = (result.run_dir / "raw" / "jaeger" / "collector-egress-http.jsonl").read_bytes()
+    assert b'"resourceSpans"' in bodies  # the JSON variant's requests, as sent

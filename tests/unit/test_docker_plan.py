@@ -13,7 +13,7 @@ from harness.runtime import Service
 from harness.runtime import choose as choose_runtime
 from harness.runtime.docker import HOST, NETWORK, DockerRuntime
 
-PORTS = {"jaeger": {"otlp_grpc": 41001, "query_http": 41002, "query_grpc": 41003, "health": 41004},
+PORTS = {"jaeger": {"otlp_grpc": 41001, "query_http": 41002, "query_grpc": 41003, "health": 41004, "otlp_http": 41005},
          "zipkin": {"http": 41005}}
 
 

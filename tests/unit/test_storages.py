@@ -14,7 +14,7 @@ from harness.backends import BACKENDS
 from harness.errors import UsageError
 from harness.toolchain import image_for
 
-PORTS = {"otlp_grpc": 1, "query_http": 2, "query_grpc": 3, "health": 4}
+PORTS = {"otlp_grpc": 1, "query_http": 2, "query_grpc": 3, "health": 4, "otlp_http": 5}
 
 
 def jaeger_config(name: str) -> dict:

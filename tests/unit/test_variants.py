@@ -60,6 +60,8 @@ def test_a_kind_used_twice_gets_two_ids() -> None:
     ("variants:\n  collector: {processors: [batch: {}]}\n", "about: one line"),
     ("variants:\n  collector: {about: x, processors: [batch: {}], colour: red}\n", "colour: not a variant field"),
     ("variants:\n  collector: {about: x, processors: [batch: {}], gateway: maybe}\n", "gateway: true or false"),
+    ("variants:\n  collector: {about: x, processors: [batch: {}], exporter_protocol: thrift}\n",
+     "exporter_protocol: one of grpc, http/protobuf, http/json"),
     ("variants:\n  other: {about: x, processors: [batch: {}]}\n", "the plain variant `collector`"),
     ("variants:\n  collector: {about: x\n", "not YAML"),
     (b"\xff\xfe", "cannot be read"),
@@ -123,3 +125,10 @@ def test_a_variant_may_put_its_processors_on_a_gateway_behind_an_agent() -> None
         "otlp_grpc/gateway.s.agent-gateway"]
     spec = pipeline.collector_service(Path("otelcol"), {"health": 1}, [], None, name=pipeline.GATEWAY)
     assert spec.name == "collector-gateway" and list(spec.config_files) == ["collector-gateway.yaml"]
+
+
+def test_a_variant_may_have_the_collector_export_over_otlp_http_as_protobuf_or_json() -> None:
+    shipped = {variant.name: variant for variant in variants.load(ROOT / "pipelines.yaml")}
+    assert (shipped["collector-otlp-http"].exports_http, shipped["collector-otlp-http"].http_encoding) == (True, "proto")
+    assert shipped["collector-otlp-http-json"].http_encoding == "json"
+    assert not shipped["collector"].exports_http
