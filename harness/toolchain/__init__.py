@@ -6,6 +6,7 @@ find it in the cache and take seconds.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -13,8 +14,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -63,9 +66,57 @@ def class_data_archive(jar: Path) -> tuple[tuple[str, ...], Callable[[], None] |
     return (f"-XX:ArchiveClassesAtExit={pending}", "-Xlog:cds=off"), promote
 
 
-def _run(command: list[str], log: Path, cwd: Path, env: dict[str, str] | None = None,
-         what: str = "", report: Report | None = None, heartbeat: float = 30.0) -> None:
-    """Run a build step, its output into `log`; say every `heartbeat` seconds that it still runs."""
+BAR_WIDTH = 24
+
+
+def progress_line(what: str, elapsed: float, expected: float | None) -> str:
+    """"building jaeger 2.13.0 [#########...............] 1m30s of ~3m20s (its last build here)"."""
+    if not expected:
+        return f"  … {what}: {_clock(elapsed)} (no earlier build here to compare with)"
+    done = min(BAR_WIDTH, int(BAR_WIDTH * elapsed / expected))
+    bar = "#" * done + "." * (BAR_WIDTH - done)
+    return f"  … {what} [{bar}] {_clock(elapsed)} of ~{_clock(expected)} (its last build here)"
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
+
+
+class BuildClock:
+    """How long a component's build took last time on this machine (kept in the cache), to say how
+    far the current one is; written when the build succeeds."""
+
+    def __init__(self, cache: Path, name: str) -> None:
+        self.path = cache / "logs" / f"{name}-build.seconds"
+        self.started = time.monotonic()
+        try:
+            self.expected: float | None = float(self.path.read_text())
+        except (OSError, ValueError):
+            self.expected = None
+
+    def done(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(f"{time.monotonic() - self.started:.1f}\n")
+
+
+_RUNNING: set[subprocess.Popen[bytes]] = set()  # build steps running now, in any thread
+_RUNNING_LOCK = threading.Lock()
+
+
+def _stop_running() -> None:
+    """Interrupted: kill every build step still running (their threads then end at once)."""
+    with _RUNNING_LOCK:
+        for process in _RUNNING:
+            with contextlib.suppress(OSError):
+                process.kill()
+
+
+def _run(command: list[str], log: Path, cwd: Path, env: dict[str, str] | None = None, what: str = "",
+         report: Report | None = None, heartbeat: float = 10.0, clock: BuildClock | None = None) -> None:
+    """Run a build step, its output into `log`; every `heartbeat` seconds say how far it is (against
+    the last build's time when `clock` has one)."""
     started = time.monotonic()
     with open(log, "ab") as out:
         out.write(f"\n$ {' '.join(command)}\n".encode())
@@ -75,6 +126,8 @@ def _run(command: list[str], log: Path, cwd: Path, env: dict[str, str] | None = 
                                        env={**os.environ, **(env or {})})
         except FileNotFoundError:
             raise ToolchainError(f"{what}: `{command[0]}` is not installed or not on PATH") from None
+        with _RUNNING_LOCK:
+            _RUNNING.add(process)
         try:
             while True:
                 try:
@@ -82,11 +135,14 @@ def _run(command: list[str], log: Path, cwd: Path, env: dict[str, str] | None = 
                     break
                 except subprocess.TimeoutExpired:
                     if report:
-                        report(f"  … still working on {what} ({time.monotonic() - started:.0f}s)")
+                        elapsed = time.monotonic() - (clock.started if clock else started)
+                        report(progress_line(f"building {what}", elapsed, clock.expected if clock else None))
         finally:
             if process.poll() is None:  # interrupted: do not leave a compiler running
                 process.kill()
                 process.wait()
+            with _RUNNING_LOCK:
+                _RUNNING.discard(process)
     if returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-12:])
         raise ToolchainError(f"{what}: `{' '.join(command[:3])} …` failed (exit {returncode}); "
@@ -194,12 +250,17 @@ class GoProgram:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         env = {"CGO_ENABLED": "0"}  # static: runs anywhere, and in a FROM-scratch image
+        clock = BuildClock(cache, f"{self.name}-{self.version}")
+        what = f"{self.name} {self.version}"
         _run(["go", "mod", "init", f"linkmatrix.build/{self.name}"], log, work, env, self.name)
-        _run(["go", "get", "-tool", f"{self.package}@{self.module_version}"], log, work, env, self.name, report)
+        _run(["go", "get", "-tool", f"{self.package}@{self.module_version}"], log, work, env, what, report,
+             clock=clock)
         partial = work / self.name
         _run(["go", "build", "-trimpath", f"-ldflags=-s -w {self.ldflags}", "-o", str(partial), self.package],
-             log, work, env, self.name, report)
-        return _install(partial, target, work)
+             log, work, env, what, report, clock=clock)
+        installed = _install(partial, target, work)
+        clock.done()
+        return installed
 
 
 @dataclass(frozen=True)
@@ -246,8 +307,12 @@ class CollectorBuild:
         manifest_path = cache / "build" / f"{self.name}-{self._digest()}.yaml"
         manifest_path.parent.mkdir(parents=True, exist_ok=True)
         manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
-        _run([str(builder), "--config", str(manifest_path)], log, cache, {"CGO_ENABLED": "0"}, self.name, report)
-        return _install(work / manifest["dist"]["name"], target, work)
+        clock = BuildClock(cache, f"{self.name}-{self.version}")
+        _run([str(builder), "--config", str(manifest_path)], log, cache, {"CGO_ENABLED": "0"},
+             f"{self.name} {self.version}", report, clock=clock)
+        installed = _install(work / manifest["dist"]["name"], target, work)
+        clock.done()
+        return installed
 
 
 @dataclass(frozen=True)
@@ -443,14 +508,36 @@ def image_for(service: str, overrides: dict[str, str] | None = None, default: st
     return (overrides or {}).get(service) or os.environ.get(variable) or IMAGES.get(service) or default
 
 
+BUILDS_AT_ONCE = 2  # one build's module downloads overlap another's compiling; more only queue for the CPU
+
+
 def ensure(names: list[str] | None = None, report: Report = print) -> dict[str, Path]:
+    """Every named component in the cache: found there, or fetched and built now — two at a time, so
+    that a download waits beside a compile; the first failure is raised once the others ended."""
     cache = cache_dir()
-    found = {}
-    for name in names or list(COMPONENTS):
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a read-only or full cache: say where, and what to do
+        raise ToolchainError(f"cannot write the cache {cache} ({error.strerror or error}); "
+                             "point LINKMATRIX_CACHE at a writable folder") from None
+    wanted = names or list(COMPONENTS)
+
+    def one(name: str) -> Path:
         try:
-            cache.mkdir(parents=True, exist_ok=True)
-            found[name] = COMPONENTS[name].ensure(cache, report)
-        except OSError as error:  # a read-only or full cache: say where, and what to do
+            return COMPONENTS[name].ensure(cache, report)
+        except OSError as error:
             raise ToolchainError(f"{name}: cannot write the cache {cache} ({error.strerror or error}); "
                                  "point LINKMATRIX_CACHE at a writable folder") from None
-    return found
+
+    with ThreadPoolExecutor(max_workers=BUILDS_AT_ONCE, thread_name_prefix="linkmatrix-build") as pool:
+        futures = {name: pool.submit(one, name) for name in wanted}
+        try:
+            errors = [future.exception() for future in futures.values() if future.exception() is not None]
+        except BaseException:  # Ctrl-C, SIGTERM: the builds stop now, not when they are done
+            for future in futures.values():
+                future.cancel()
+            _stop_running()
+            raise
+    if errors:
+        raise errors[0]  # type: ignore[misc]
+    return {name: future.result() for name, future in futures.items()}

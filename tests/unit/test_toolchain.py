@@ -55,3 +55,45 @@ def test_a_jar_starts_from_its_class_archive_once_a_first_run_wrote_it_whole(tmp
     assert after is None and options == (f"-XX:SharedArchiveFile={next((tmp_path / 'cache' / 'cds').glob('*.jsa'))}",)
     jar.write_bytes(b"another jar")  # another build of the jar: another archive
     assert toolchain.class_data_archive(jar)[0][0].startswith("-XX:ArchiveClassesAtExit=")
+
+
+def test_a_build_says_how_far_it_is_against_its_last_build_here(tmp_path: Path) -> None:
+    assert toolchain.progress_line("building jaeger 2.13.0", 90, 200) == (
+        "  … building jaeger 2.13.0 [##########..............] 1m30s of ~3m20s (its last build here)")
+    assert "no earlier build here" in toolchain.progress_line("building jaeger 2.13.0", 5, None)
+    clock = toolchain.BuildClock(tmp_path, "jaeger-2.13.0")
+    assert clock.expected is None
+    clock.done()
+    assert toolchain.BuildClock(tmp_path, "jaeger-2.13.0").expected is not None  # the next build compares
+
+
+def test_components_are_ensured_two_at_a_time_and_a_failure_is_raised_after_the_others(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    class Slow:
+        def __init__(self, name: str, fails: bool = False) -> None:
+            self.name, self.fails = name, fails
+
+        def ensure(self, cache: Path, report: object) -> Path:
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.2)
+            with lock:
+                running[0] -= 1
+            if self.fails:
+                raise ToolchainError(f"{self.name}: failed")
+            return cache / self.name
+
+    monkeypatch.setenv("LINKMATRIX_CACHE", str(tmp_path))
+    monkeypatch.setattr(toolchain, "COMPONENTS", {n: Slow(n) for n in ("a", "b", "c")})
+    assert toolchain.ensure() == {n: tmp_path / n for n in ("a", "b", "c")}
+    assert most[0] == toolchain.BUILDS_AT_ONCE
+    monkeypatch.setattr(toolchain, "COMPONENTS", {"a": Slow("a", fails=True), "b": Slow("b")})
+    with pytest.raises(ToolchainError, match="a: failed"):
+        toolchain.ensure()
