@@ -152,9 +152,10 @@ class Tempo(Backend):
     name = NAME
     title = "Tempo"
     component = None  # never fetched or built by linkmatrix
-    ports = ("http", "grpc", "otlp_grpc", "memberlist")
-    container_ports = {"http": 3200, "grpc": 9095, "otlp_grpc": 4317, "memberlist": 7946}
-    published_ports = {"http": 3200, "otlp_grpc": 24317}
+    ports = ("http", "grpc", "otlp_grpc", "memberlist", "otlp_http")
+    container_ports = {"http": 3200, "grpc": 9095, "otlp_grpc": 4317, "memberlist": 7946, "otlp_http": 4318}
+    published_ports = {"http": 3200, "otlp_grpc": 24317, "otlp_http": 24318}
+    otlp_http_port = "otlp_http"
     probe = Readiness(port="http", path="/ready")
     container_data_dir = "/var/tempo"  # in its image, the folder its user may write
     read_paths = TEMPO_READ_PATHS
@@ -193,7 +194,8 @@ class Tempo(Backend):
             "memberlist": {"bind_addr": [listen], "bind_port": ports["memberlist"],
                            "advertise_addr": LOOPBACK, "advertise_port": ports["memberlist"]},
             "distributor": {"receivers": {"otlp": {"protocols": {
-                "grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"}}}}},
+                "grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"},
+                "http": {"endpoint": f"{listen}:{ports['otlp_http']}"}}}}},
             "storage": {"trace": {"backend": "local", "wal": {"path": f"{data_dir}/wal"},
                                   "local": {"path": f"{data_dir}/blocks"}}},
             # A trace stays live for its default idle time (the fresh read's window); then its block
