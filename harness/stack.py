@@ -94,39 +94,61 @@ class Stack:
         self.recorder.set_stage("toolchain", toolchain)
         notify("starting backends")
         with self.recorder.timed("startup"):
-            for backend in self.backends:
-                self._start_backend(backend)
+            self._start_backends()
             if self.through_collector:
                 if any(variant.gateway for variant in self.variants):
                     self._start_gateway()
                 self._start_collector()
 
-    def _start_backend(self, backend: Backend) -> None:
-        try:
-            backend.peers = {need.name: self._needed(need) for need in backend.needs}
-            service = self.runtime.provide(backend)
-        except (LinkmatrixError, ValueError) as error:
-            self.fail(backend.name, f"{backend.title} did not start: {error}")
+    def _start_backends(self) -> None:
+        """The services storages need, all at once; then every backend at once (Zipkin's JVM and a
+        search engine no longer wait for each other)."""
+        needs = list({need.name: need for backend in self.backends for need in backend.needs}.values())
+        refused: dict[str, Exception] = {}  # a need that did not start is not started again
+        for need, result in zip(needs, self.runtime.provide_all(needs), strict=True):
+            if isinstance(result, Service):
+                self._started(need.name, need.title, result)
+            else:
+                refused[need.name] = result
+        startable = []
+        for backend in self.backends:
+            try:
+                failed = next((refused[n.name] for n in backend.needs if n.name in refused), None)
+                if failed is not None:
+                    raise failed
+                backend.peers = {need.name: self._needed(need) for need in backend.needs}
+            except (LinkmatrixError, ValueError) as error:
+                self.fail(backend.name, f"{backend.title} did not start: {error}")
+                continue
+            startable.append(backend)
+        for backend, result in zip(startable, self.runtime.provide_all(startable), strict=True):
+            if isinstance(result, Service):
+                self._started(backend.name, backend.title, result)
+                self._tap(backend, result)
+            else:
+                self.fail(backend.name, f"{backend.title} did not start: {result}")
+
+    def _started(self, name: str, title: str, service: Service) -> None:
+        self.services[name] = service
+        self.recorder.note("startup", name, service.startup_seconds)
+        self.recorder.notify(f"  {title} ready in {service.startup_seconds:.1f}s")
+
+    def _tap(self, backend: Backend, service: Service) -> None:
+        """The taps in front of it, where they can reach it."""
+        if not self.runtime.taps_reach_backends:
             return
-        self.services[backend.name] = service
-        self.recorder.note("startup", backend.name, service.startup_seconds)
-        if self.runtime.taps_reach_backends:
-            upstream = self.runtime.peer_address(service, backend.ingest_port)
-            self.egress[backend.name] = self._exits.enter_context(backend.egress_tap(upstream, self.run_id))
-            if self._takes_http(backend) and any(variant.exports_http for variant in self.variants):
-                upstream = self.runtime.peer_address(service, backend.otlp_http_port or "")
-                self.egress_http[backend.name] = self._exits.enter_context(
-                    backend.egress_http_tap(upstream, self.run_id))
-        self.recorder.notify(f"  {backend.title} ready in {service.startup_seconds:.1f}s")
+        upstream = self.runtime.peer_address(service, backend.ingest_port)
+        self.egress[backend.name] = self._exits.enter_context(backend.egress_tap(upstream, self.run_id))
+        if self._takes_http(backend) and any(variant.exports_http for variant in self.variants):
+            upstream = self.runtime.peer_address(service, backend.otlp_http_port or "")
+            self.egress_http[backend.name] = self._exits.enter_context(
+                backend.egress_http_tap(upstream, self.run_id))
 
     def _needed(self, component: Component) -> str:
         """A service a backend needs (a storage's search engine), started once for every backend that
         needs it: its "host:port" as the backend reaches it."""
         if component.name not in self.services:
-            service = self.runtime.provide(component)
-            self.services[component.name] = service
-            self.recorder.note("startup", component.name, service.startup_seconds)
-            self.recorder.notify(f"  {component.title} ready in {service.startup_seconds:.1f}s")
+            self._started(component.name, component.title, self.runtime.provide(component))
         return self.runtime.peer_address(self.services[component.name], component.ports[0])
 
     def _routes(self, gateway: bool = False) -> list[pipeline.Route]:

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import requests
 
-from ..errors import PortInUseError, ServiceError
+from ..errors import LinkmatrixError, PortInUseError, ServiceError
 from ..wait import wait_until
 from .ports import holder, is_free
 
@@ -151,7 +151,22 @@ class Runtime(Protocol):
 
     def provide(self, component: Component) -> Service: ...
 
+    def provide_all(self, components: Sequence[Component]) -> list[Service | Exception]:
+        """Each component provided (side by side where the runtime can); a failure is its exception."""
+        ...
+
     def peer_address(self, service: Service, port: str) -> str: ...
+
+
+def provide_each(runtime: Runtime, components: Sequence[Component]) -> list[Service | Exception]:
+    """`provide_all` one after the other (the runtimes that start nothing side by side)."""
+    provided: list[Service | Exception] = []
+    for component in components:
+        try:
+            provided.append(runtime.provide(component))
+        except (LinkmatrixError, ValueError) as error:
+            provided.append(error)
+    return provided
 
 
 def default_endpoints(component: Component) -> dict[str, str]:

@@ -28,7 +28,17 @@ import requests
 from ..errors import NotVisibleError, ServiceError
 from ..toolchain import image_for
 from ..wait import wait_until
-from . import LOOPBACK, Component, Notify, Service, ServiceSpec, attach, check_ports_free, write_configs
+from . import (
+    LOOPBACK,
+    Component,
+    Notify,
+    Service,
+    ServiceSpec,
+    attach,
+    check_ports_free,
+    provide_each,
+    write_configs,
+)
 from .ports import free_port
 
 # The reaper container cannot be pulled everywhere; this runtime removes its containers itself.
@@ -201,6 +211,9 @@ class DockerRuntime:
 
     def prepare(self, components: Sequence[Component], report: Notify) -> float:
         return 0.0  # images are pulled (or were built, --local-images) when a container starts
+
+    def provide_all(self, components: Sequence[Component]) -> list[Service | Exception]:
+        return provide_each(self, components)
 
     def provide(self, component: Component) -> Service:
         given = component.given()

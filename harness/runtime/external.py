@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
-from . import LOOPBACK, Component, Notify, Service, attach, default_endpoints
+from . import LOOPBACK, Component, Notify, Service, attach, default_endpoints, provide_each
 
 
 def endpoints_from_text(component: Component, text: str) -> dict[str, str]:
@@ -43,6 +43,9 @@ class ExternalRuntime:
 
     def prepare(self, components: Sequence[Component], report: Notify) -> float:
         return 0.0  # nothing to fetch: someone else runs them
+
+    def provide_all(self, components: Sequence[Component]) -> list[Service | Exception]:
+        return provide_each(self, components)
 
     def provide(self, component: Component) -> Service:
         return attach(component, self.endpoints(component))

@@ -9,14 +9,15 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from .. import toolchain
-from ..errors import PortInUseError, ServiceError
+from ..errors import LinkmatrixError, PortInUseError, ServiceError
 from ..wait import wait_until
 from . import LOOPBACK, Component, Notify, Service, ServiceSpec, attach, check_ports_free, write_configs
 from .ports import free_port, holder, is_free
@@ -105,18 +106,54 @@ class LocalRuntime:
         return time.monotonic() - started
 
     def provide(self, component: Component) -> Service:
+        return self._launch(component)()
+
+    def provide_all(self, components: Sequence[Component]) -> list[Service | Exception]:
+        """Every component started at once: each process is forked here, in this thread (a child's
+        parent-death signal is tied to the thread that forked it), and then all are waited for side
+        by side; a component that failed is its exception, in its place."""
+        launched: list[Callable[[], Service] | Exception] = []
+        for component in components:
+            try:
+                launched.append(self._launch(component))
+            except (LinkmatrixError, ValueError) as error:
+                launched.append(error)
+
+        def ready(item: Callable[[], Service] | Exception) -> Service | Exception:
+            if isinstance(item, Exception):
+                return item
+            try:
+                return item()
+            except (LinkmatrixError, ValueError) as error:
+                return error
+
+        pool = ThreadPoolExecutor(max_workers=max(1, len(launched)), thread_name_prefix="linkmatrix-ready")
+        try:
+            return list(pool.map(ready, launched))
+        finally:  # interrupted: the waits end once the runtime stops their processes
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _launch(self, component: Component) -> Callable[[], Service]:
+        """Start it now; the returned call waits until it is ready."""
         given = component.given()
         if given is not None:  # the user named a running instance: use it, never stop it
-            return attach(component, given)
+            return lambda: attach(component, given)
         binary = self._binaries.get(component.component) if component.component else None
         if component.component and binary is None:
             binary = toolchain.ensure([component.component], report=lambda message: None)[component.component]
         spec = component.service(binary, self.allocate_ports(component.ports), self.listen)
-        service = self.start(spec)
-        service.binary = binary
-        return service
+        wait = self._spawn(spec)
+
+        def ready() -> Service:
+            service = wait()
+            service.binary = binary
+            return service
+        return ready
 
     def start(self, spec: ServiceSpec) -> Service:
+        return self._spawn(spec)()
+
+    def _spawn(self, spec: ServiceSpec) -> Callable[[], Service]:
         check_ports_free(spec)
         write_configs(spec, self.config_dir)
         log_path = self.log_dir / f"{spec.name}.log"
@@ -141,9 +178,12 @@ class LocalRuntime:
                     spec.cleanup()
                 raise ServiceError(spec.name, f"cannot run {spec.command[0]}: {error.strerror}") from None
             self._processes.append((spec, process))  # known before a held signal is delivered
-        self._wait_ready(spec, process, log_path)
-        return Service(spec, log_path, time.monotonic() - started,
-                       exited=lambda: _exit_text(process), read_log=lambda: _read(log_path))
+
+        def ready() -> Service:
+            self._wait_ready(spec, process, log_path)
+            return Service(spec, log_path, time.monotonic() - started,
+                           exited=lambda: _exit_text(process), read_log=lambda: _read(log_path))
+        return ready
 
     def _wait_ready(self, spec: ServiceSpec, process: subprocess.Popen[bytes], log_path: Path) -> None:
         ready = spec.readiness

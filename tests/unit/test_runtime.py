@@ -88,3 +88,36 @@ def test_a_service_that_dies_after_it_was_ready_says_how(tmp_path: Path) -> None
         runtime._processes[0][1].wait()
         notice = service.death_notice()
         assert notice is not None and notice.startswith("web was killed by signal 9 during the run")
+
+
+def test_components_start_side_by_side_and_a_failure_takes_only_its_own_place(tmp_path: Path) -> None:
+    """Two services forked in this thread, then waited for together: ready in about the time of
+    the slower one, not the sum; one that cannot start is its exception, in its place."""
+    import sys
+    import time
+
+    from harness.runtime import Readiness, ServiceSpec
+    from harness.runtime.local import LocalRuntime
+
+    class Sleepy:
+        """A server that answers only after `delay` seconds."""
+
+        def __init__(self, name: str, delay: float, program: str = sys.executable) -> None:
+            self.name, self.title, self.component = name, name, None
+            self.ports, self.delay, self.program = ("http",), delay, program
+
+        def given(self) -> None:
+            return None
+
+        def service(self, binary: object, ports: dict[str, int], listen: str) -> ServiceSpec:
+            code = (f"import time, http.server; time.sleep({self.delay}); "
+                    f"http.server.HTTPServer(('127.0.0.1', {ports['http']}), http.server.SimpleHTTPRequestHandler)"
+                    ".serve_forever()")
+            return ServiceSpec(self.name, (self.program, "-c", code), Readiness("http", "/", timeout=20), ports)
+
+    with LocalRuntime(tmp_path) as runtime:
+        started = time.monotonic()
+        results = runtime.provide_all([Sleepy("a", 1.5), Sleepy("b", 1.5), Sleepy("c", 0, "/nonexistent/program")])
+        took = time.monotonic() - started
+    assert [type(r).__name__ for r in results] == ["Service", "Service", "ServiceError"]
+    assert took < 2.8, took  # side by side: not 3 s one after the other
