@@ -93,10 +93,6 @@ def test_a_service_that_dies_after_it_was_ready_says_how(tmp_path: Path) -> None
 def test_components_start_side_by_side_and_a_failure_takes_only_its_own_place(tmp_path: Path) -> None:
     """Two services forked in this thread, then waited for together: ready in about the time of
     the slower one, not the sum; one that cannot start is its exception, in its place."""
-    import sys
-    import time
-
-    from harness.runtime import Readiness, ServiceSpec
     from harness.runtime.local import LocalRuntime
 
     class Sleepy:
