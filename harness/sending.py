@@ -105,6 +105,9 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
             if pipeline_name == SDK_ZIPKIN and not upstreams:
                 recorder.problem(f"pipeline {SDK_ZIPKIN}: not run (no Zipkin to send to)")
                 break
+            if collected and not upstreams:  # its collector (or gateway) did not start: said once, above
+                sent.failed[(scenario.name, pipeline_name)] = "the collector this pipeline needs did not start"
+                continue
             release = next((v.sdk for v in stack.variants if v.name == pipeline_name and v.sdk), "")
             protocol = next((v.protocol for v in stack.variants if v.name == pipeline_name), GRPC)
             with _wire_tap(pipeline_name, protocol, upstreams, stack.run_id) as tap:

@@ -259,8 +259,9 @@ class Stack:
             target = next((b for b in self.backends if b.name == ZIPKIN_TARGET and b.name in self.services), None)
             return [self.services[target.name].address(target.ingest_port)] if target else []
         if pipeline_name != DIRECT:
-            if self.collector is None:
-                return []
+            variant = next((v for v in self.variants if v.name == pipeline_name), None)
+            if self.collector is None or (variant is not None and variant.gateway and self.gateway is None):
+                return []  # nothing to send to: the emission fails at once, its cells say why
             way = self.routes.get(route_id(scenario, pipeline_name))
             own = way.port if way else pipeline.receiver_port(route_id(scenario, pipeline_name))  # theirs: one
             port = own if own in self.collector.spec.ports else pipeline.receiver_port(pipeline.SHARED)

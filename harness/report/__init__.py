@@ -52,7 +52,10 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "pipelines": sorted({cell.pipeline for cell in result.cells},
                                 key=lambda name: pipeline_order.get(name, len(pipeline_order))),
             "variants": {variant.name: {"about": variant.about,
-                                        "processors": [{kind: config} for kind, config in variant.processors]}
+                                        "processors": [{kind: config} for kind, config in variant.processors],
+                                        **({"gateway": True} if variant.gateway else {}),
+                                        **({"exporter_protocol": variant.exporter_protocol}
+                                           if variant.exports_http else {})}
                          for variant in result.variants},
             "stages": result.stages,
             "stage_detail": result.stage_detail,

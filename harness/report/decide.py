@@ -52,7 +52,8 @@ class Question:
     features: tuple[str, ...]
     # A count instead of a yes/no: the number a read path reached (the best in the run is ✅); None: yes/no.
     measure: Callable[[list[Cell]], int] | None = None
-    # Only these kinds of difference answer "no" (e.g. a type question is not about a removed link); empty: any.
+    # Only these kinds of difference answer "no" (a type question is not about a whole link removed,
+    # which link.present tells); empty: any.
     kinds: frozenset[str] = frozenset()
 
 
@@ -73,7 +74,7 @@ QUESTIONS: tuple[Question, ...] = (
     Question("most_links", "Most links per span, measured", (LINK_PRESENT, RENDER_LINK_SHOWN), most_links_back),
     Question("attribute_types", "Do link attributes keep their types?",
              tuple(attribute_feature(kind) for kind in ATTRIBUTE_TYPES),
-             kinds=frozenset({"type_changed", "value_changed", "sign_changed"})),
+             kinds=frozenset({"type_changed", "value_changed", "sign_changed", "missing"})),
 )
 
 
@@ -144,6 +145,11 @@ class Cells:
         self.cells = [c for c in document["cells"]
                       if c["pipeline"] == pipeline and (c["backend"], c["read_path"]) not in hidden]
         self.columns = {(c["backend"], c["read_path"]): c for c in document["columns"]}
+        variants = document["run"].get("variants") or {}
+        self.batch_only = {name for name, variant in variants.items()
+                           if all(set(step) <= {"batch"} for step in variant.get("processors", []))}
+        if COLLECTOR not in variants:
+            self.batch_only.add(COLLECTOR)  # the plain pipeline: batching only
         # (scenario, pipeline, feature) → the backends whose cell passed the collector unchanged
         self.passed_collector: dict[tuple[str, str, str], set[str]] = {}
         for cell in document["cells"]:
@@ -163,8 +169,12 @@ class Cells:
         changed = first if first_hop_only else (cell.get("changed_at") or first)
         if any(hop in OWN_HOPS for hop in changed):
             return True
+        if cell.get("hop") != COLLECTOR_HOP:
+            return False
         others = self.passed_collector.get((cell["scenario"], cell["pipeline"], cell["feature"]), set())
-        return cell.get("hop") == COLLECTOR_HOP and bool(others - {cell["backend"]})
+        # its own exporter: the same data passed the collector towards another backend, or the
+        # pipeline has nothing but batching that could have changed it
+        return bool(others - {cell["backend"]}) or cell["pipeline"] in self.batch_only
 
     def no_field(self, cell: Cell) -> bool:
         """n/a because this read path has no field for what the feature needs."""
@@ -201,7 +211,10 @@ def _path_answer(question: Question, cells: list[Cell], index: Cells, label: str
         return None
     if len({a.mark for a in answers.values()}) == 1:
         first = next(iter(answers.values()))
-        return Answer(first.mark, first.caveat, [p for a in answers.values() for p in a.cells[:1]], label)
+        caveat = first.caveat
+        if first.mark == YES:  # every feature kept: the scenarios behind all of them
+            caveat = f"{len({c['scenario'] for c in cells if c['verdict'] in (PRESERVED, DEGRADED)})} scenario(s)"
+        return Answer(first.mark, caveat, [p for a in answers.values() for p in a.cells[:1]], label)
     parts = [f"{FEATURES[f].title}: {a.mark} {a.caveat}" for f, a in answers.items() if a.mark != YES]
     if len(parts) < len(answers):
         parts.append(f"{len(answers) - len(parts)} other(s) ✅")
@@ -362,6 +375,10 @@ def not_measured(document: dict[str, Any]) -> list[str]:
     errors = [c for c in document["cells"] if c["verdict"] == ERROR]
     if errors:
         items.append(f"{len(errors)} cell(s) could not be measured (error); each says why")
+    unselected = sorted(name for name, b in BACKENDS.items()
+                        if b.default and name not in backends and name not in (run.get("skipped") or {}))
+    if unselected:
+        items.append(f"{', '.join(unselected)}: not in this run (`--backend` chose others)")
     storages = sorted(name for name, b in BACKENDS.items() if not b.default and not b.release and name not in backends)
     if storages:
         items.append(f"Jaeger storages other than memory: {', '.join(storages)} (`--storages all`)")

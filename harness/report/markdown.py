@@ -3,6 +3,7 @@ the evidence of every finding."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
@@ -11,19 +12,31 @@ from .. import jsonio
 from . import FINDING_VERDICTS, VERDICT_MARK, scenario_label
 from .decide import Cells, findings, not_measured, recipes, scorecard, settings
 
+# Text from scenario files and backends is written as text: no HTML, no link or image syntax.
+_NEUTRAL = str.maketrans({"<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]"})
+
 
 def _oneline(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return _flat(text).replace("|", "\\|")
 
 
 def _flat(text: str) -> str:
-    """One line, for a list item (a table cell needs `oneline`, which also escapes its pipes)."""
-    return " ".join(str(text).split())
+    """One line, as text, for a list item (a table cell needs `oneline`, which also escapes its pipes)."""
+    return " ".join(str(text).split()).translate(_NEUTRAL)
+
+
+def _code(text: str) -> str:
+    """A code span that no backtick inside can end early: its fence is longer than any run of
+    backticks in it (CommonMark)."""
+    flat = " ".join(str(text).split())
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {flat} {fence}" if longest else f"`{flat}`"
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = _oneline(jsonio.dumps(value, ensure_ascii=False))
-    return f"`{text[:limit]}…`" if len(text) > limit else f"`{text}`"
+    text = " ".join(jsonio.dumps(value, ensure_ascii=False).split())
+    return _code(text[:limit] + "…" if len(text) > limit else text).replace("|", "\\|")
 
 
 def _cell_text(cell: dict[str, Any] | None) -> str:
@@ -43,7 +56,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined, autoescape=False,
     )
-    environment.filters.update(oneline=_oneline, flat=_flat, short=_short, cell_text=_cell_text)
+    environment.filters.update(oneline=_oneline, flat=_flat, code=_code, short=_short, cell_text=_cell_text)
     return environment
 
 

@@ -199,3 +199,21 @@ def test_a_backend_that_kept_all_that_reached_it_answers_yes_and_one_that_got_no
     assert answers(doc, "ui_click")["tempo"].mark == UNMEASURED
     targets = answers(doc, "ui_targets")["zipkin"]
     assert targets.mark == NO and targets.caveat == "lost at render too: 0 of 500 targets shown"
+
+
+def test_text_from_scenarios_and_backends_stays_text_in_the_markdown() -> None:
+    hostile = 'a` [x](javascript:alert(1)) <script>alert(2)</script> |b'
+    doc = document([
+        cell("s", "search.link_attribute", "tempo/search", "preserved",
+             evidence={"received": {f'{{ link.k = "{hostile}" }}': "found"}}),
+        cell("s", "link.attribute.string", "zipkin/api_v2", "degraded", "backend", meaning=f"changed {hostile}",
+             evidence={"difference": [{"path": f"spans[{hostile}]", "expected": hostile, "actual": "b",
+                                       "note": hostile, "kind": "value_changed"}]}),
+    ])
+    doc["scenarios"][0]["problem"] = hostile
+    doc["features"] = [{"id": f, "title": f, "question": "?"} for f in ("search.link_attribute", "link.attribute.string")]
+    markdown = render_markdown(doc)
+    outside_code = re.sub(r"(`+) .*? \1|`[^`]*`", "", markdown)  # a code span's content is shown as text
+    assert "<script>" not in outside_code and not re.search(r"(?<!\\)\]\(javascript", outside_code)
+    # the query that worked is one code span, whatever backticks it holds
+    assert '`` { link.k = "a` [x](javascript:alert(1))' in markdown
