@@ -207,29 +207,23 @@ class Stack:
             and backend.otlp_http_port in service.spec.ports
 
     def _start_gateway(self) -> None:
-        component = self.collector_component(tuple(self._routes(gateway=True)),
-                                             self.run_dir / pipeline.GATEWAY_FORWARDED_FILE, name=pipeline.GATEWAY,
-                                             title="collector gateway")
-        try:
-            gateway = self.runtime.provide(component)
-        except LinkmatrixError as error:
-            self.recorder.problem(f"the collector gateway did not start: {error}")
-            return
-        self.gateway = gateway
-        self.services[pipeline.GATEWAY] = gateway
-        self.recorder.note("startup", pipeline.GATEWAY, gateway.startup_seconds)
-        self.recorder.notify(f"  collector gateway ready in {gateway.startup_seconds:.1f}s")
+        self.gateway = self._start_collector_process(self.collector_component(
+            tuple(self._routes(gateway=True)), self.run_dir / pipeline.GATEWAY_FORWARDED_FILE, name=pipeline.GATEWAY,
+            title="collector gateway"))
 
     def _start_collector(self) -> None:
+        self.collector = self._start_collector_process(
+            self.collector_component(tuple(self._routes()), self.forwarded))
+
+    def _start_collector_process(self, component: pipeline.Collector) -> Service | None:
+        """A collector process; one that does not start is a problem of the run (its pipelines fail)."""
         try:
-            collector = self.runtime.provide(self.collector_component(tuple(self._routes()), self.forwarded))
+            service = self.runtime.provide(component)
         except LinkmatrixError as error:
-            self.recorder.problem(f"the collector did not start: {error}")
-            return
-        self.collector = collector
-        self.services[pipeline.NAME] = collector
-        self.recorder.note("startup", pipeline.NAME, collector.startup_seconds)
-        self.recorder.notify(f"  collector ready in {collector.startup_seconds:.1f}s")
+            self.recorder.problem(f"the {component.title} did not start: {error}")
+            return None
+        self._started(component.name, component.title, service)
+        return service
 
     def fail(self, backend: str, message: str) -> None:
         """A backend that cannot be read any more (did not start, died): said once, its reads fail fast."""
