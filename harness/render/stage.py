@@ -65,8 +65,9 @@ def _traces_to_open(emission: Emission, visible: set[str]) -> tuple[dict[str, li
     service = f"linkmatrix-{emission.scenario}"
     by_key = {span.key: span for span in emission.sdk}
     by_trace: dict[str, list[Span]] = {}
-    written = {span.key: position for position, span in enumerate(emission.linking_spans)}
-    # In the order the scenario writes them (the SDK's is the order they ended in)
+    # In the order the scenario writes (and starts) them: its labels were made in that order; the
+    # SDK's order is the order the spans ended in
+    written = {key: position for position, key in enumerate(emission.labels)}
     for span in sorted(emission.linking_spans_as_finished, key=lambda span: written.get(span.key, 0)):
         if span.trace_id in visible:
             by_trace.setdefault(span.trace_id, []).append(span)
