@@ -65,6 +65,11 @@ class Variant:
         return any(kind != "batch" for kind, _ in self.processors)
 
 
+# The processors the pinned collector is built with (harness/toolchain/otelcol-builder.yaml; an
+# e2e test holds this list to what the built collector says of itself).
+PROCESSOR_KINDS = ("attributes", "batch", "filter", "memory_limiter", "probabilistic_sampler", "redaction",
+                   "tail_sampling", "transform")
+
 # Used when there is no pipelines.yaml to read (linkmatrix run from another folder).
 PLAIN = Variant(COLLECTOR, "the plain pipeline every run has, a batch processor and nothing else",
                 (("batch", {"timeout": "200ms"}),), default=True)
@@ -85,6 +90,9 @@ def _processors(path: Path, name: str, raw: object) -> tuple[tuple[str, dict[str
         ((kind, config),) = item.items()
         if not isinstance(kind, str) or not re.match(r"^[a-z][a-z0-9_]*$", kind):
             raise _problem(path, where, f"{kind!r} is not a collector processor kind")
+        if kind not in PROCESSOR_KINDS:
+            raise _problem(path, where, f"the pinned collector has no {kind!r} processor "
+                                        f"(it has: {', '.join(PROCESSOR_KINDS)})")
         if config is not None and not isinstance(config, dict):
             raise _problem(path, where, f"the config of {kind} must be a mapping")
         processors.append((kind, dict(config or {})))

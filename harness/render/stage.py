@@ -197,6 +197,8 @@ class RenderStage:
         if self._loop is None or self._thread is None:
             return
         loop, self._loop = self._loop, None
+        # What the closing browser leaves unanswered (its driver's last messages) is not news.
+        loop.set_exception_handler(lambda _loop, _context: None)
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(self._close_browser(), loop).result(timeout=CLOSE_TIMEOUT)
         loop.call_soon_threadsafe(loop.stop)

@@ -36,6 +36,14 @@ def test_every_shipped_variant_is_a_config_the_pinned_collector_accepts(binaries
     assert checked.returncode == 0, checked.stderr[-2000:]
 
 
+def test_the_processor_kinds_pipelines_yaml_may_name_are_those_of_the_pinned_collector(
+        binaries: dict[str, Path]) -> None:
+    listed = subprocess.run([str(binaries[toolchain.COLLECTOR.name]), "components"], capture_output=True,
+                            text=True, timeout=60)
+    processors = {item["name"] for item in yaml.safe_load(listed.stdout)["processors"]}
+    assert processors == set(variants.PROCESSOR_KINDS)
+
+
 @pytest.fixture(scope="module")
 def dropped(binaries: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     chosen = variants.select(SHIPPED, ",".join(DROPPING))

@@ -60,6 +60,8 @@ def test_a_kind_used_twice_gets_two_ids() -> None:
     ("variants:\n  collector: {processors: [batch: {}]}\n", "about: one line"),
     ("variants:\n  collector: {about: x, processors: [batch: {}], colour: red}\n", "colour: not a variant field"),
     ("variants:\n  collector: {about: x, processors: [batch: {}], gateway: maybe}\n", "gateway: true or false"),
+    ("variants:\n  collector: {about: x, processors: [nonexistent_processor: {}]}\n",
+     "processors[0]: the pinned collector has no 'nonexistent_processor' processor (it has: attributes, batch"),
     ("variants:\n  collector: {about: x, processors: [batch: {}], exporter_protocol: thrift}\n",
      "exporter_protocol: one of grpc, http/protobuf, http/json"),
     ("variants:\n  other: {about: x, processors: [batch: {}]}\n", "the plain variant `collector`"),
