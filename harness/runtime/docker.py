@@ -26,7 +26,7 @@ from typing import Any
 import requests
 
 from ..errors import NotVisibleError, ServiceError
-from ..toolchain import image_for
+from ..toolchain import IMAGES, image_for
 from ..wait import wait_until
 from . import (
     LOOPBACK,
@@ -222,10 +222,16 @@ class DockerRuntime:
         return self.start(component.service(None, self.allocate_ports(component.ports), self.listen))
 
     # -- planning (pure) ---------------------------------------------------------------------------
+    def _family_image(self, image: str) -> str:
+        """A service without an image of its own name (a collector gateway, Jaeger on Badger) runs
+        what was chosen for the service whose official image it has (a local build, an override)."""
+        family = next((name for name, official in IMAGES.items() if official == image), None)
+        return self.images.get(family, image) if family else image
+
     def plan(self, spec: ServiceSpec) -> ContainerPlan:
         base = ContainerPlan(
             name=spec.name,
-            image=image_for(spec.name, self.images, default=spec.image),
+            image=image_for(spec.name, self.images, default=self._family_image(spec.image)),
             args=tuple(spec.image_args),
             env={**spec.env, **spec.container_env},
             working_dir=str(self.config_dir),

@@ -74,6 +74,19 @@ def test_image_overrides_flag_beats_environment(tmp_path: Path, monkeypatch: pyt
     assert "-Dcom.linecorp.armeria.useJdkDnsResolver=true" in plan.env["JAVA_OPTS"]
 
 
+def test_a_service_of_another_name_runs_the_image_chosen_for_its_family(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import pipeline
+    monkeypatch.delenv("LINKMATRIX_IMAGE_COLLECTOR_GATEWAY", raising=False)
+    monkeypatch.delenv("LINKMATRIX_IMAGE_JAEGER_BADGER", raising=False)
+    runtime = DockerRuntime(tmp_path / "a", HOST, images={"collector": "local/collector:dev", "jaeger": "local/j:dev"})
+    gateway = pipeline.collector_service(None, {"health": 1}, [], None, name=pipeline.GATEWAY)
+    assert runtime.plan(gateway).image == "local/collector:dev"  # --local-images built it for "collector"
+    badger = BACKENDS["jaeger-badger"].service(None, PORTS["jaeger"], listen=runtime.listen)
+    assert runtime.plan(badger).image == "local/j:dev"
+    assert DockerRuntime(tmp_path / "b", HOST).plan(gateway).image == "otel/opentelemetry-collector-contrib:0.161.0"
+
+
 def test_no_daemon_falls_back_to_local_and_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     runtime, why = choose_runtime("auto")
