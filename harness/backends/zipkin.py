@@ -15,7 +15,7 @@ from ..otlp import RUN_ID_ATTRIBUTE
 from ..render import zipkin_lens
 from ..runtime import LOOPBACK, Readiness, Service, ServiceSpec
 from ..taps import HttpPostTap
-from ..toolchain import IMAGES, ZIPKIN, ZIPKIN_PREVIOUS, MavenJar, class_data_archive, version_key
+from ..toolchain import IMAGES, ZIPKIN, ZIPKIN_PREVIOUS, MavenFile, class_data_archive, version_key
 from ..vocabulary import DROPPED_LINKS_COUNT, FLAGS, LINK_ATTRIBUTE, LINK_SPAN_ID, LINK_TRACE_ID
 from .base import (
     Backend,
@@ -123,7 +123,7 @@ class Zipkin(Backend):
     data_age = ("one read: its in-memory store keeps each span as it was received, so a later read "
                 "returns the same")
 
-    def __init__(self, pin: MavenJar = ZIPKIN) -> None:
+    def __init__(self, pin: MavenFile = ZIPKIN) -> None:
         pinned = pin is ZIPKIN
         self.component = NAME if pinned else version_key(pin)
         self.name = NAME if pinned else f"{NAME}-{pin.version}"

@@ -316,26 +316,35 @@ class CollectorBuild:
 
 
 @dataclass(frozen=True)
-class MavenJar:
-    """A jar from Maven Central, checked against its pinned SHA-1."""
+class MavenFile:
+    """One file of an artifact on Maven Central, checked against its pinned SHA-1: a jar (Zipkin's
+    server), or a runnable distribution zip, unpacked afresh for each run by the service that runs
+    it (see harness.storages)."""
 
     name: str
     version: str
     group: str
     artifact: str
-    classifier: str
     sha1: str
+    classifier: str = ""
+    packaging: str = "jar"  # or zip
     needs_java: int = 17
 
     @property
     def source(self) -> str:
-        return f"{self.group}:{self.artifact}:{self.version}:{self.classifier} (Maven Central)"
+        classified = f":{self.classifier}" if self.classifier else ""
+        return f"{self.group}:{self.artifact}:{self.version}{classified}@{self.packaging} (Maven Central)"
+
+    @property
+    def _ending(self) -> str:
+        return (f"-{self.classifier}" if self.classifier else "") + f".{self.packaging}"
 
     def path(self, cache: Path) -> Path:
-        return cache / "jars" / f"{self.artifact}-{self.version}-{self.classifier}.jar"
+        folder = "jars" if self.packaging == "jar" else "archives"
+        return cache / folder / f"{self.artifact}-{self.version}{self._ending}"
 
     def url(self) -> str:
-        return _maven_url(self.group, self.artifact, self.version, f"-{self.classifier}.jar")
+        return _maven_url(self.group, self.artifact, self.version, self._ending)
 
     def ensure(self, cache: Path, report: Report) -> Path:
         _require("java", ["-version"], r'version "(\d+)', (self.needs_java,), f"to run {self.name}")
@@ -377,33 +386,6 @@ def _maven_download(name: str, source: str, url: str, target: Path, sha1: str, r
     return target
 
 
-@dataclass(frozen=True)
-class MavenArchive:
-    """A runnable distribution (a zip) from Maven Central, checked against its pinned SHA-1. It is
-    unpacked afresh for each run by the service that runs it (see harness.storages)."""
-
-    name: str
-    version: str
-    group: str
-    artifact: str
-    sha1: str
-    needs_java: int = 17
-
-    @property
-    def source(self) -> str:
-        return f"{self.group}:{self.artifact}:{self.version}@zip (Maven Central)"
-
-    def path(self, cache: Path) -> Path:
-        return cache / "archives" / f"{self.artifact}-{self.version}.zip"
-
-    def url(self) -> str:
-        return _maven_url(self.group, self.artifact, self.version, ".zip")
-
-    def ensure(self, cache: Path, report: Report) -> Path:
-        _require("java", ["-version"], r'version "(\d+)', (self.needs_java,), f"to run {self.name}")
-        return _maven_download(self.name, self.source, self.url(), self.path(cache), self.sha1, report)
-
-
 # The versions table: one entry per component. Change a pin here and nowhere else.
 COLLECTOR = CollectorBuild(name="otelcol-linkmatrix", version="0.161.0", builder_version="v0.161.0")
 JAEGER = GoProgram(
@@ -413,16 +395,16 @@ JAEGER = GoProgram(
     # Jaeger's own release builds set these; without them `jaeger version` is blank.
     ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v2.13.0",
 )
-ZIPKIN = MavenJar(name="zipkin", version="3.6.1", group="io.zipkin", artifact="zipkin-server",
-                  classifier="exec", sha1="5800cc1f3d2eb8f38d2d6905d59f9a0414b6d7dd")
+ZIPKIN = MavenFile(name="zipkin", version="3.6.1", group="io.zipkin", artifact="zipkin-server",
+                   classifier="exec", sha1="5800cc1f3d2eb8f38d2d6905d59f9a0414b6d7dd")
 
 # Jaeger's search-engine storage: the runnable test distribution OpenSearch publishes on Maven Central.
-OPENSEARCH = MavenArchive(name="opensearch", version="2.19.1", group="org.opensearch.distribution.integ-test-zip",
-                          artifact="opensearch", sha1="af4fbc753ec975e4f335e3cf514527c7fb216864")
+OPENSEARCH = MavenFile(name="opensearch", version="2.19.1", group="org.opensearch.distribution.integ-test-zip",
+                       artifact="opensearch", sha1="af4fbc753ec975e4f335e3cf514527c7fb216864", packaging="zip")
 # Elasticsearch 8.x runs on Java 17 (9.x needs 21); Jaeger's storage speaks to 7.x and 8.x.
-ELASTICSEARCH = MavenArchive(name="elasticsearch", version="8.19.4",
-                             group="org.elasticsearch.distribution.integ-test-zip", artifact="elasticsearch",
-                             sha1="815443dcbc6948ba84805f5c1bf48cae314cee05")
+ELASTICSEARCH = MavenFile(name="elasticsearch", version="8.19.4",
+                          group="org.elasticsearch.distribution.integ-test-zip", artifact="elasticsearch",
+                          sha1="815443dcbc6948ba84805f5c1bf48cae314cee05", packaging="zip")
 
 @dataclass(frozen=True)
 class PythonSdk:
@@ -470,11 +452,11 @@ JAEGER_PREVIOUS = GoProgram(
     name="jaeger", version="2.12.0", module_version="v1.75.0", package=JAEGER.package,
     ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v2.12.0",
 )
-ZIPKIN_PREVIOUS = MavenJar(name="zipkin", version="2.27.0", group="io.zipkin", artifact="zipkin-server",
-                           classifier="exec", sha1="f8f1a5810ca682aa47d001c3a566cd58a23341fc")
+ZIPKIN_PREVIOUS = MavenFile(name="zipkin", version="2.27.0", group="io.zipkin", artifact="zipkin-server",
+                            classifier="exec", sha1="f8f1a5810ca682aa47d001c3a566cd58a23341fc")
 
 
-def version_key(component: GoProgram | MavenJar | PythonSdk) -> str:
+def version_key(component: GoProgram | MavenFile | PythonSdk) -> str:
     """The table key of an earlier release: `zipkin@2.27.0`."""
     return f"{component.name}@{component.version}"
 
