@@ -95,7 +95,8 @@ def cli() -> None:
                    "(badger, opensearch, elasticsearch); each is a backend `jaeger-<name>`.")
 @click.option("--versions", "version_choice", default="default", show_default=True, envvar="LINKMATRIX_VERSIONS",
               help="Earlier releases beside the pinned ones: default (none), all, or backend names separated by "
-                   "commas (jaeger-2.12.0, zipkin-2.27.0); their changed cells are set side by side in the report.")
+                   "commas (jaeger-2.12.0, zipkin-2.27.0, python-sdk-1.22.0, otelcol-0.158.0); their changed cells "
+                   "are set side by side in the report.")
 @click.option("--shard", default=None, metavar="I/N",
               help="Run only shard I of N of the scenarios (every N-th in name order), for a catalog split "
                    "across machines; `linkmatrix merge` joins the reports.")
@@ -128,7 +129,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
             raise UsageError(f"--shard {shard}: no scenario falls in this shard")
     baseline_document = run_diff.load(baseline) if baseline else None
     chosen_variants = variants.select(variants.available(pipelines_file), pipeline_choice)
-    chosen_variants += _sdk_releases(version_choice)
+    chosen_variants += _release_variants(version_choice)
     if jaeger_ui_assets:  # read by the Jaeger adapter when it writes its config
         os.environ["LINKMATRIX_JAEGER_UI_ASSETS"] = str(jaeger_ui_assets.resolve())
     overrides, endpoints = _pairs(images, "--image"), _pairs(externals, "--external")
@@ -244,16 +245,19 @@ def _choice(choice: str, known: list[str], option: str) -> list[str]:
     return names
 
 
-def _sdk_releases(version_choice: str) -> list[variants.Variant]:
-    """Earlier SDK releases asked for with --versions: a pipeline each."""
+def _release_variants(version_choice: str) -> list[variants.Variant]:
+    """Earlier SDK and collector releases asked for with --versions: a pipeline each."""
     wanted = _choice(version_choice, _releases(), "--versions")
-    return [variants.sdk_release(toolchain.version_key(release), release.version)
-            for name, release in toolchain.SDK_RELEASES.items() if name in wanted]
+    return [*(variants.sdk_release(toolchain.version_key(release), release.version)
+              for name, release in toolchain.SDK_RELEASES.items() if name in wanted),
+            *(variants.collector_release(toolchain.version_key(release), release.version)
+              for name, release in toolchain.COLLECTOR_RELEASES.items() if name in wanted)]
 
 
 def _releases() -> list[str]:
-    """Every earlier release --versions can name: backends, then SDKs."""
-    return [*(name for name, backend in BACKENDS.items() if backend.release), *toolchain.SDK_RELEASES]
+    """Every earlier release --versions can name: backends, then SDKs, then collectors."""
+    return [*(name for name, backend in BACKENDS.items() if backend.release), *toolchain.SDK_RELEASES,
+            *toolchain.COLLECTOR_RELEASES]
 
 
 def _default_backends(storage_choice: str, version_choice: str = "default") -> tuple[str, ...]:

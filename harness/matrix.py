@@ -31,7 +31,7 @@ from .scenario import Scenario
 from .sending import send_all
 from .stack import Stack
 from .variants import PLAIN, Variant
-from .versions import library_versions, service_versions
+from .versions import collector_version, library_versions, service_versions
 from .vocabulary import ERROR
 
 Notify = Callable[[str], None]
@@ -123,6 +123,8 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
             recorder.notify(f"  {BACKENDS[name].title}: skipped — {reason}")
         result.services = stack.describe_services(result.run_dir)
         result.versions.update(service_versions(backends, stack.services, http))
+        result.versions.update({f"collector ({variant.name})": collector_version(stack.releases.get(variant.collector))
+                                for variant in settings.variants if variant.collector})
         marks = settle_marks(stack, http)
         render_stage.start()  # its browser opens while the spans are sent and read
         sent = send_all(stack, evidence, recorder)

@@ -30,6 +30,7 @@ from .variants import PLAIN
 NAME = "collector"
 GATEWAY = "collector-gateway"  # the second collector of the variants that have one (agent → gateway)
 GATEWAY_FORWARDED_FILE = "collector-gateway-forwarded.jsonl"
+CONTRIB_IMAGE = IMAGES[NAME].rsplit(":", 1)[0]  # the official image of every collector release
 HEALTH_PORT = "health"
 GRPC, HTTP_PROTOBUF = "grpc", "http/protobuf"  # how the SDK sends to a route's receiver
 METRICS_PORT = "metrics"  # only when some route's processors may drop spans
@@ -59,6 +60,16 @@ class Route:
         return receiver_port(self.name, self.protocol)
 
 
+
+
+def release_service(version: str) -> str:
+    """The collector process of an earlier release: `collector-0.158.0`."""
+    return f"{NAME}-{version}"
+
+
+def forwarded_file(service: str) -> str:
+    """What a collector process's `file` exporter writes: `collector-gateway-forwarded.jsonl`."""
+    return f"{service}-forwarded.jsonl"
 
 
 def receiver_port(route: str, protocol: str = GRPC) -> str:
@@ -125,12 +136,13 @@ def _metrics(ports: dict[str, int], listen: str) -> dict[str, Any]:
 
 
 def collector_service(binary: Path | None, ports: dict[str, int], routes: list[Route],
-                      forwarded: Path | None, listen: str = LOOPBACK, name: str = NAME) -> ServiceSpec:
+                      forwarded: Path | None, listen: str = LOOPBACK, name: str = NAME,
+                      image: str = IMAGES[NAME]) -> ServiceSpec:
     config = collector_config(ports, routes, forwarded, listen)
     return ServiceSpec(
         name=name,
         command=(str(binary), "--config", f"{name}.yaml"),  # two collectors never share a file
-        image=IMAGES[NAME],
+        image=image,
         readiness=Readiness(port=HEALTH_PORT, path="/"),
         ports=ports,
         config_files={f"{name}.yaml": yaml.safe_dump(config, sort_keys=False)},
@@ -147,6 +159,7 @@ class Collector:
     name: str = NAME
     title: str = NAME
     component: str | None = COLLECTOR_BINARY
+    image: str = IMAGES[NAME]  # an earlier release: that release's official image
     container_ports: dict[str, int] = field(default_factory=lambda: {"otlp_grpc": 4317, HEALTH_PORT: 13133})
     published_ports: dict[str, int] = field(default_factory=lambda: {"otlp_grpc": 4317})
     probe: Readiness = field(default_factory=lambda: Readiness(port=HEALTH_PORT, path="/"))
@@ -157,7 +170,7 @@ class Collector:
         return (HEALTH_PORT, *(route.port for route in self.routes), *counted)
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str) -> ServiceSpec:
-        return collector_service(binary, ports, list(self.routes), self.forwarded, listen, self.name)
+        return collector_service(binary, ports, list(self.routes), self.forwarded, listen, self.name, self.image)
 
     def given(self) -> dict[str, str] | None:
         return None

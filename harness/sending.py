@@ -96,7 +96,8 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
         for scenario in stack.scenarios:
             if not stack.runs_on(scenario, pipeline_name):
                 continue
-            death = stack.collector.death_notice() if collected and stack.collector else None
+            entered = stack.collector_of(pipeline_name) if collected else None
+            death = entered.death_notice() if entered else None
             if death:  # nothing more can go through it: say so once, send nothing more its way
                 recorder.problem(death)
                 break

@@ -43,6 +43,8 @@ class Stack:
     failed: dict[str, str] = field(default_factory=dict)  # backend → why it cannot be read
     collector: Service | None = None
     gateway: Service | None = None  # the second collector, when a variant has one
+    # Earlier collector release (toolchain key) → its own collector process (None: it did not start).
+    releases: dict[str, Service | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._exits = contextlib.ExitStack()
@@ -54,11 +56,28 @@ class Stack:
     @property
     def forwarded_files(self) -> list[Path]:
         """What the collectors that send to the backends recorded (the agent of a gateway records none)."""
-        return [self.forwarded, self.run_dir / pipeline.GATEWAY_FORWARDED_FILE]
+        return [self.forwarded, self.run_dir / pipeline.GATEWAY_FORWARDED_FILE,
+                *(self.run_dir / pipeline.forwarded_file(self._release_name(key)) for key in self.releases)]
 
     @property
     def collectors(self) -> list[Service]:
-        return [service for service in (self.collector, self.gateway) if service is not None]
+        return [service for service in (self.collector, self.gateway, *self.releases.values()) if service is not None]
+
+    @property
+    def collector_releases(self) -> list[str]:
+        """The earlier collector releases some variant of the run is run by (toolchain keys)."""
+        return list(dict.fromkeys(variant.collector for variant in self.variants if variant.collector))
+
+    @staticmethod
+    def _release_name(key: str) -> str:
+        return pipeline.release_service(key.rsplit("@", 1)[-1])
+
+    def _release_component(self, key: str, routes: tuple[pipeline.Route, ...] = ()) -> pipeline.Collector:
+        version = key.rsplit("@", 1)[-1]
+        name = self._release_name(key)
+        return self.collector_component(routes, self.run_dir / pipeline.forwarded_file(name), name=name,
+                                        title=f"collector {version}", component=key,
+                                        image=f"{pipeline.CONTRIB_IMAGE}:{version}")
 
     @property
     def pipelines(self) -> list[Pipeline]:
@@ -90,7 +109,8 @@ class Stack:
 
     def _start(self) -> None:
         notify = self.recorder.notify
-        toolchain = self.runtime.prepare([*self.backends, self.collector_component()], notify)
+        toolchain = self.runtime.prepare([*self.backends, self.collector_component(),
+                                          *(self._release_component(key) for key in self.collector_releases)], notify)
         self.recorder.set_stage("toolchain", toolchain)
         notify("starting backends")
         with self.recorder.timed("startup"):
@@ -99,6 +119,9 @@ class Stack:
                 if any(variant.gateway for variant in self.variants):
                     self._start_gateway()
                 self._start_collector()
+                for key in self.collector_releases:
+                    self.releases[key] = self._start_collector_process(
+                        self._release_component(key, tuple(self._routes(release=key))))
 
     def _start_backends(self) -> None:
         """The services storages need, all at once; then every backend at once (Zipkin's JVM and a
@@ -151,13 +174,14 @@ class Stack:
             self._started(component.name, component.title, self.runtime.provide(component))
         return self.runtime.peer_address(self.services[component.name], component.ports[0])
 
-    def _routes(self, gateway: bool = False) -> list[pipeline.Route]:
+    def _routes(self, gateway: bool = False, release: str = "") -> list[pipeline.Route]:
         """One route per scenario and collector variant, each with its own exporter per backend —
         or, on the agent of a variant with a gateway, its own exporter to its route on the gateway.
-        `gateway`: the gateway's routes (those variants' processors and backend exporters)."""
+        `gateway`: the gateway's routes (those variants' processors and backend exporters);
+        `release`: the routes of the variants an earlier collector release runs."""
         routes = []
         for variant in self.variants:
-            if gateway and not variant.gateway:
+            if (gateway and not variant.gateway) or variant.collector != release:
                 continue
             for scenario in self.scenarios:
                 if not self.runs_on(scenario, variant.name):
@@ -254,14 +278,20 @@ class Stack:
             return [self.services[target.name].address(target.ingest_port)] if target else []
         if pipeline_name != DIRECT:
             variant = next((v for v in self.variants if v.name == pipeline_name), None)
-            if self.collector is None or (variant is not None and variant.gateway and self.gateway is None):
+            collector = self.collector_of(pipeline_name)
+            if collector is None or (variant is not None and variant.gateway and self.gateway is None):
                 return []  # nothing to send to: the emission fails at once, its cells say why
             way = self.routes.get(route_id(scenario, pipeline_name))
             own = way.port if way else pipeline.receiver_port(route_id(scenario, pipeline_name))  # theirs: one
-            port = own if own in self.collector.spec.ports else pipeline.receiver_port(pipeline.SHARED)
-            return [self.collector.address(port)]
+            port = own if own in collector.spec.ports else pipeline.receiver_port(pipeline.SHARED)
+            return [collector.address(port)]
         return [self.services[b.name].address(b.otlp_port) for b in self.backends
                 if b.otlp_port and b.name in self.services]
+
+    def collector_of(self, pipeline_name: Pipeline) -> Service | None:
+        """The collector process a pipeline's spans enter: the pinned release's, or an earlier one's."""
+        key = next((v.collector for v in self.variants if v.name == pipeline_name), "")
+        return self.releases.get(key) if key else self.collector
 
     def describe_services(self, run_dir: Path) -> dict[str, dict[str, Any]]:
         """Ports, host, log file and image of every service, for the report."""

@@ -24,6 +24,7 @@ DEFAULT = "default"
 PROTOCOLS = ("grpc", "http/protobuf")  # the SDK's OTLP exporters (Python's HTTP one writes protobuf only)
 # The collector's exporters to OTLP backends: otlp_grpc, or otlp_http writing protobuf or JSON.
 EXPORTER_PROTOCOLS = ("grpc", "http/protobuf", "http/json")
+RELEASE_PREFIXES = ("python-sdk-", "otelcol-")  # the pipelines of earlier SDK and collector releases
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Variant:
     # the first (the agent the SDK sends to) batches and forwards over OTLP/gRPC, as deployments do.
     gateway: bool = False
     exporter_protocol: str = "grpc"  # how the collector sends to OTLP backends (Zipkin: always its zipkin exporter)
+    # The key of an earlier collector release (toolchain.COMPONENTS) whose own collector process runs
+    # it; "": the pinned release's collector.
+    collector: str = ""
 
     @property
     def exports_http(self) -> bool:
@@ -118,6 +122,8 @@ def load(path: Path) -> list[Variant]:
             raise _problem(path, f"variants.{name}", "a name of lower-case letters, digits and dashes")
         if name in SDK_PIPELINES:
             raise _problem(path, f"variants.{name}", "is the name of a pipeline without the collector; pick another")
+        if name.startswith(RELEASE_PREFIXES):
+            raise _problem(path, f"variants.{name}", "names of earlier releases (--versions) begin so; pick another")
         if not isinstance(body, dict):
             raise _problem(path, f"variants.{name}", "a mapping with `about` and `processors`")
         unknown = set(body) - {"about", "processors", "default", "sdk_protocol", "gateway", "exporter_protocol"}
@@ -154,6 +160,13 @@ def sdk_release(key: str, version: str) -> Variant:
     """The plain pipeline, emitted by an earlier SDK release in its own environment."""
     return Variant(f"python-sdk-{version}", f"opentelemetry-python {version} (its own virtual environment), "
                    "through the plain collector pipeline", PLAIN.processors, sdk=key)
+
+
+def collector_release(key: str, version: str) -> Variant:
+    """The plain pipeline, run by an earlier collector release (the same components) in a collector
+    process of its own."""
+    return Variant(f"otelcol-{version}", f"OpenTelemetry Collector {version} (the same components, built at "
+                   "that release), the plain pipeline", PLAIN.processors, collector=key)
 
 
 def select(variants: list[Variant], choice: str) -> list[Variant]:

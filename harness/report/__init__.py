@@ -17,6 +17,7 @@ from ..errors import LinkmatrixError
 from ..features import FEATURE_ORDER, FEATURES
 from ..meaning import meaning
 from ..result import RunResult
+from ..variants import RELEASE_PREFIXES
 from ..vocabulary import COLLECTOR, DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
 from .diff import Diff
 
@@ -84,28 +85,43 @@ def _families() -> dict[str, list[str]]:
 
 
 SDK_FAMILY = "opentelemetry-sdk"
-SDK_RELEASE_PREFIX = "python-sdk-"  # a pipeline emitted by an earlier SDK release (harness.variants)
+COLLECTOR_FAMILY = "opentelemetry-collector"
+# Families whose earlier releases are pipelines of their own (harness.variants): family → the name
+# prefix of those pipelines, and the versions key of the release the plain `collector` pipeline runs.
+PIPELINE_FAMILIES = {SDK_FAMILY: (RELEASE_PREFIXES[0], SDK_FAMILY),
+                     COLLECTOR_FAMILY: (RELEASE_PREFIXES[1], COLLECTOR)}
+SDK_RELEASE_PREFIX = PIPELINE_FAMILIES[SDK_FAMILY][0]
 
 
 def releases_compared(backends: set[str], pipelines: set[str] | None = None) -> dict[str, list[str]]:
     """Family → its releases in this run (the pinned one first), where there are two or more: backend
-    releases by backend name; SDK releases by pipeline (the plain `collector` one is this SDK's)."""
+    releases by backend name; SDK and collector releases by pipeline (the plain `collector` one runs
+    the pinned ones)."""
     present = {family: [name for name in members if name in backends] for family, members in _families().items()}
-    sdk = sorted(p for p in pipelines or set() if p.startswith(SDK_RELEASE_PREFIX))
-    if sdk and COLLECTOR in (pipelines or set()):
-        present[SDK_FAMILY] = [COLLECTOR, *sdk]
+    for family, (prefix, _) in PIPELINE_FAMILIES.items():
+        earlier = sorted(p for p in pipelines or set() if p.startswith(prefix))
+        if earlier and COLLECTOR in (pipelines or set()):
+            present[family] = [COLLECTOR, *earlier]
     return {family: members for family, members in present.items() if len(members) > 1}
+
+
+def release_version(family: str, name: str, versions: dict[str, str]) -> str:
+    """One release's version in the run's words: a backend's by its name, a pipeline's by its family."""
+    if family not in PIPELINE_FAMILIES:
+        return versions.get(name, "unknown")
+    pinned = PIPELINE_FAMILIES[family][1]
+    return versions.get(pinned if name == COLLECTOR else f"{pinned} ({name})", "unknown")
 
 
 def between_versions(cells: list[dict[str, Any]], versions: dict[str, str]) -> list[dict[str, Any]]:
     """The cells whose verdict (or hop) differs between releases of one family in this run
-    (`zipkin` 3.6.1 beside `zipkin-2.27.0`; the SDK beside an earlier SDK release), side by side,
-    each release named."""
+    (`zipkin` 3.6.1 beside `zipkin-2.27.0`; the SDK or the collector beside an earlier release of
+    it), side by side, each release named."""
     index = {(c["scenario"], c["pipeline"], c["feature"], c["backend"], c["read_path"]): c for c in cells}
     compared = releases_compared({c["backend"] for c in cells}, {c["pipeline"] for c in cells})
     changed = []
     for family, (pinned, *others) in compared.items():
-        by_pipeline = family == SDK_FAMILY  # which part of a cell's key the release is
+        by_pipeline = family in PIPELINE_FAMILIES  # which part of a cell's key the release is
         for (scenario, pipeline, feature, backend, read_path), cell in index.items():
             if (pipeline if by_pipeline else backend) != pinned:
                 continue
@@ -119,20 +135,17 @@ def between_versions(cells: list[dict[str, Any]], versions: dict[str, str]) -> l
                 changed.append({"family": family, "scenario": scenario, "pipeline": pipeline, "feature": feature,
                                 "read_path": f"{backend}/{read_path}" if by_pipeline else read_path, "releases": [
                                     {"backend": c["backend"], "pipeline": c["pipeline"],
-                                     "version": _release_version(c, by_pipeline, versions),
+                                     "version": _release_version(c, family, versions),
                                      "verdict": c["verdict"], "hop": c.get("hop", ""),
                                      "summary": c.get("summary", "") or c.get("reason", "")}
                                     for c in (cell, twin)]})
     return changed
 
 
-def _release_version(cell: dict[str, Any], by_pipeline: bool, versions: dict[str, str]) -> str:
-    if not by_pipeline:
-        return versions.get(cell["backend"], "unknown")
-    if cell["pipeline"] == COLLECTOR:
-        return f"{SDK_FAMILY} {versions.get(SDK_FAMILY, 'unknown')}"
-    release = versions.get(f"{SDK_FAMILY} ({cell['pipeline']})", "unknown")
-    return f"{SDK_FAMILY} {release}"
+def _release_version(cell: dict[str, Any], family: str, versions: dict[str, str]) -> str:
+    if family not in PIPELINE_FAMILIES:
+        return release_version(family, cell["backend"], versions)
+    return f"{family} {release_version(family, cell['pipeline'], versions)}"
 
 
 def _column(path: ReadPath, result: RunResult) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import toolchain
 from .. import variants as pipeline_variants
 from ..backends import BACKENDS
 from ..errors import LinkmatrixError
@@ -383,6 +384,8 @@ def not_measured(document: dict[str, Any]) -> list[str]:
     if storages:
         items.append(f"Jaeger storages other than memory: {', '.join(storages)} (`--storages all`)")
     releases = sorted(name for name, b in BACKENDS.items() if b.release and name not in backends)
+    releases += [name for name in (*toolchain.SDK_RELEASES, *toolchain.COLLECTOR_RELEASES)
+                 if name not in (run.get("pipelines") or [])]  # an SDK's or collector's: a pipeline of its own
     if releases:
         items.append(f"earlier releases: {', '.join(releases)} (`--versions all`)")
     variants = [name for name in _variant_names() if name not in (run.get("pipelines") or [])]

@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 
 from .. import jsonio
-from . import FINDING_VERDICTS, VERDICT_MARK, scenario_label
+from . import FINDING_VERDICTS, PIPELINE_FAMILIES, VERDICT_MARK, release_version, scenario_label
 from .decide import Cells, findings, not_measured, recipes, scorecard, settings
 
 # Text from scenario files and backends is written as text: no HTML, no link or image syntax.
@@ -57,7 +57,15 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False,
     )
     environment.filters.update(oneline=_oneline, flat=_flat, code=_code, short=_short, cell_text=_cell_text)
+    environment.globals.update(release_label=release_label, pipeline_families=PIPELINE_FAMILIES)
     return environment
+
+
+def release_label(family: str, name: str, versions: dict[str, str]) -> str:
+    """`zipkin-2.27.0 2.27.0`, or a pipeline's release:
+    `opentelemetry-collector 0.158.0 (pipeline `otelcol-0.158.0`)`."""
+    version = release_version(family, name, versions)
+    return f"{family} {version} (pipeline `{name}`)" if family in PIPELINE_FAMILIES else f"{name} {version}"
 
 
 def _groups(document: dict[str, Any], cells: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -244,7 +244,7 @@ class GoProgram:
         target = self.path(cache)
         if _cached(target, self.name, report):
             return target
-        log = _begin_go_build(cache, self.name)
+        log = _begin_go_build(cache, f"{self.name}-{self.version}")  # two releases may build at once
         report(f"building {self.name} {self.version} from {self.source} (first time only, a few minutes)")
         work = cache / "build" / f"{self.name}-{self.version}"
         shutil.rmtree(work, ignore_errors=True)
@@ -265,7 +265,9 @@ class GoProgram:
 
 @dataclass(frozen=True)
 class CollectorBuild:
-    """A collector made by the official builder (ocb) from the manifest kept in this package."""
+    """A collector made by the official builder (ocb) from the manifest kept in this package: the
+    pinned release as written there, an earlier one with every module at that release instead
+    (the same components, so that only the release differs)."""
 
     name: str
     version: str
@@ -276,13 +278,20 @@ class CollectorBuild:
     def source(self) -> str:
         return f"ocb {self.builder_version} + {self.manifest} (Go module proxy)"
 
+    def _text(self) -> str:
+        text = resources.files(__package__).joinpath(self.manifest).read_text()
+        if f"version: {self.version}\n" in text:
+            return text  # the manifest's own release
+        # Every module of the manifest is at one release (mixing them fails the build): move them all.
+        text = re.sub(r"(gomod: \S+) v\d+\.\d+\.\d+", rf"\1 {self.builder_version}", text)
+        return re.sub(r"(?m)^(  version: )\S+$", rf"\g<1>{self.version}", text)
+
     def _manifest(self) -> dict[str, Any]:
-        manifest: dict[str, Any] = yaml.safe_load(resources.files(__package__).joinpath(self.manifest).read_text())
+        manifest: dict[str, Any] = yaml.safe_load(self._text())
         return manifest
 
     def _digest(self) -> str:
-        text = resources.files(__package__).joinpath(self.manifest).read_text()
-        return hashlib.sha256(text.encode()).hexdigest()[:10]
+        return hashlib.sha256(self._text().encode()).hexdigest()[:10]
 
     def path(self, cache: Path) -> Path:
         # The manifest's digest is in the name: editing the manifest builds a new collector.
@@ -292,7 +301,7 @@ class CollectorBuild:
         target = self.path(cache)
         if _cached(target, self.name, report):
             return target
-        log = _begin_go_build(cache, self.name)
+        log = _begin_go_build(cache, f"{self.name}-{self.version}")  # two releases may build at once
         tools = cache / "tools" / f"ocb-{self.builder_version}"
         builder = tools / "builder"
         if not builder.exists():
@@ -456,7 +465,13 @@ ZIPKIN_PREVIOUS = MavenFile(name="zipkin", version="2.27.0", group="io.zipkin", 
                             classifier="exec", sha1="f8f1a5810ca682aa47d001c3a566cd58a23341fc")
 
 
-def version_key(component: GoProgram | MavenFile | PythonSdk) -> str:
+# Before 0.161.0: the latest earlier release whose every module (the zipkin exporter among them) the
+# Go module proxy serves. It runs the same components as its own collector process.
+COLLECTOR_PREVIOUS = CollectorBuild(name=COLLECTOR.name, version="0.158.0", builder_version="v0.158.0")
+COLLECTOR_RELEASES: dict[str, CollectorBuild] = {f"otelcol-{c.version}": c for c in (COLLECTOR_PREVIOUS,)}
+
+
+def version_key(component: GoProgram | MavenFile | PythonSdk | CollectorBuild) -> str:
     """The table key of an earlier release: `zipkin@2.27.0`."""
     return f"{component.name}@{component.version}"
 
@@ -467,7 +482,7 @@ SDK_RELEASES: dict[str, PythonSdk] = {f"{c.name}-{c.version}": c for c in (PYTHO
 
 COMPONENTS: dict[str, Component] = {
     **{c.name: c for c in (COLLECTOR, JAEGER, ZIPKIN, OPENSEARCH, ELASTICSEARCH)},
-    **{version_key(c): c for c in (JAEGER_PREVIOUS, ZIPKIN_PREVIOUS, PYTHON_SDK_PREVIOUS)},
+    **{version_key(c): c for c in (JAEGER_PREVIOUS, ZIPKIN_PREVIOUS, PYTHON_SDK_PREVIOUS, COLLECTOR_PREVIOUS)},
 }
 
 

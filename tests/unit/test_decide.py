@@ -135,6 +135,9 @@ def test_a_ui_not_run_or_not_rendered_is_not_measured_never_a_no() -> None:
     told = not_measured(doc)
     assert any(item.startswith("jaeger/ui: this Jaeger serves a placeholder page") for item in told)
     assert any("Grafana" in item for item in told)
+    # every earlier release not in the run is named: a backend's, the SDK's and the collector's
+    releases = next(item for item in told if item.startswith("earlier releases"))
+    assert all(name in releases for name in ("zipkin-2.27.0", "python-sdk-1.22.0", "otelcol-0.158.0"))
 
 
 def test_a_fresh_read_with_a_settled_twin_does_not_decide() -> None:

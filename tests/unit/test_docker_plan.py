@@ -85,6 +85,10 @@ def test_a_service_of_another_name_runs_the_image_chosen_for_its_family(tmp_path
     badger = BACKENDS["jaeger-badger"].service(None, PORTS["jaeger"], listen=runtime.listen)
     assert runtime.plan(badger).image == "local/j:dev"
     assert DockerRuntime(tmp_path / "b", HOST).plan(gateway).image == "otel/opentelemetry-collector-contrib:0.161.0"
+    # an earlier collector release runs that release's image, never the pinned one's local build
+    earlier = pipeline.collector_service(None, {"health": 1}, [], None, name=pipeline.release_service("0.158.0"),
+                                         image=f"{pipeline.CONTRIB_IMAGE}:0.158.0")
+    assert runtime.plan(earlier).image == "otel/opentelemetry-collector-contrib:0.158.0"
 
 
 def test_no_daemon_falls_back_to_local_and_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

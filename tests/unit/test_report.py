@@ -111,3 +111,27 @@ def test_an_earlier_sdk_release_is_compared_by_pipeline_with_this_runs_sdk() -> 
     assert changed["read_path"] == "jaeger/api_v3"
     assert [(r["version"], r["verdict"], r["hop"]) for r in changed["releases"]] == [
         ("opentelemetry-sdk 1.45.2", "preserved", ""), ("opentelemetry-sdk 1.22.0", "lost", "sdk")]
+
+
+def test_an_earlier_collector_release_is_compared_by_pipeline_and_named_by_its_own_version() -> None:
+    from harness.report import between_versions, releases_compared
+    from harness.report.markdown import release_label
+
+    def cell(pipeline: str, verdict: str, hop: str | None = None) -> dict:
+        return {"scenario": "s", "pipeline": pipeline, "feature": "link.attribute.double", "backend": "zipkin",
+                "read_path": "api_v2", "verdict": verdict, **({"hop": hop} if hop else {})}
+
+    pipelines = {"collector", "collector-otlp-http", "otelcol-0.158.0", "python-sdk-1.22.0"}
+    # A variant whose name begins with "collector-" is not a release.
+    assert releases_compared({"zipkin"}, pipelines) == {
+        "opentelemetry-sdk": ["collector", "python-sdk-1.22.0"],
+        "opentelemetry-collector": ["collector", "otelcol-0.158.0"]}
+    versions = {"collector": "0.161.0", "collector (otelcol-0.158.0)": "0.158.0"}
+    (changed,) = between_versions([cell("collector", "degraded", "collector"), cell("otelcol-0.158.0", "preserved"),
+                                   cell("collector-otlp-http", "lost", "collector")], versions)
+    assert changed["family"] == "opentelemetry-collector"
+    assert [(r["version"], r["verdict"]) for r in changed["releases"]] == [
+        ("opentelemetry-collector 0.161.0", "degraded"), ("opentelemetry-collector 0.158.0", "preserved")]
+    assert release_label("opentelemetry-collector", "otelcol-0.158.0", versions) == \
+        "opentelemetry-collector 0.158.0 (pipeline `otelcol-0.158.0`)"
+    assert release_label("zipkin", "zipkin-2.27.0", {"zipkin-2.27.0": "2.27.0"}) == "zipkin-2.27.0 2.27.0"

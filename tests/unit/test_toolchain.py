@@ -97,3 +97,19 @@ def test_components_are_ensured_two_at_a_time_and_a_failure_is_raised_after_the_
     monkeypatch.setattr(toolchain, "COMPONENTS", {"a": Slow("a", fails=True), "b": Slow("b")})
     with pytest.raises(ToolchainError, match="a: failed"):
         toolchain.ensure()
+
+
+def test_an_earlier_collector_release_is_the_same_manifest_with_every_module_at_that_release() -> None:
+    pinned, earlier = toolchain.COLLECTOR, toolchain.COLLECTOR_PREVIOUS
+    assert pinned._text() == (Path(toolchain.__file__).parent / pinned.manifest).read_text()
+    old, new = pinned._manifest(), earlier._manifest()
+    modules = [entry["gomod"] for kind in ("receivers", "processors", "exporters", "extensions") for entry in new[kind]]
+    assert modules and all(module.endswith(f" v{earlier.version}") for module in modules)
+    # the same components, in the same order: only the release differs
+    assert [m.rsplit(" ", 1)[0] for m in modules] == [
+        entry["gomod"].rsplit(" ", 1)[0] for kind in ("receivers", "processors", "exporters", "extensions")
+        for entry in old[kind]]
+    assert new["dist"]["version"] == earlier.version and new["dist"]["name"] == old["dist"]["name"]
+    cache = Path("/cache")
+    assert earlier.path(cache) != pinned.path(cache) and earlier.path(cache).name.startswith(
+        f"otelcol-linkmatrix-{earlier.version}-")

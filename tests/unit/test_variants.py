@@ -65,6 +65,7 @@ def test_a_kind_used_twice_gets_two_ids() -> None:
     ("variants:\n  collector: {about: x, processors: [batch: {}], exporter_protocol: thrift}\n",
      "exporter_protocol: one of grpc, http/protobuf, http/json"),
     ("variants:\n  other: {about: x, processors: [batch: {}]}\n", "the plain variant `collector`"),
+    ("variants:\n  otelcol-old: {about: x, processors: [batch: {}]}\n", "names of earlier releases"),
     ("variants:\n  collector: {about: x\n", "not YAML"),
     (b"\xff\xfe", "cannot be read"),
 ])

@@ -1,0 +1,52 @@
+"""An earlier OpenTelemetry Collector release, built with the same components, runs the plain
+pipeline in a collector process of its own: its cells stand beside the pinned release's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness import pipeline, toolchain, variants
+from harness.matrix import RunSettings, run_matrix
+from harness.pipeline import read_forwarded
+from harness.report import to_document, validate
+from harness.scenario import load_all
+
+from .conftest import ROOT
+
+RELEASE = toolchain.COLLECTOR_PREVIOUS
+PIPELINE = f"otelcol-{RELEASE.version}"
+
+
+def test_an_earlier_collector_release_runs_its_own_pipeline_beside_the_pinned_one(binaries: dict[str, Path],
+                                                                                 tmp_path: Path) -> None:
+    chosen = [variants.PLAIN, variants.collector_release(toolchain.version_key(RELEASE), RELEASE.version)]
+    settings = RunSettings(scenarios=load_all([ROOT / "scenarios" / "fan-out.yaml",
+                                               ROOT / "scenarios" / "cross-trace-attributes.yaml"]),
+                           reports_dir=tmp_path, runtime="local", backends=["jaeger", "zipkin"], variants=chosen)
+    result = run_matrix(settings, notify=lambda message: None)
+    document = to_document(result)
+    validate(document)
+    assert not result.problems, result.problems
+    # The version is what the running binary says of itself, not the pin.
+    assert document["run"]["versions"]["collector"] == toolchain.COLLECTOR.version
+    assert document["run"]["versions"][f"collector ({PIPELINE})"] == RELEASE.version
+    assert document["run"]["releases_compared"]["opentelemetry-collector"] == ["collector", PIPELINE]
+    # Its routes are its own process's, and what it forwarded is its hop's record.
+    service = pipeline.release_service(RELEASE.version)
+    assert PIPELINE not in (result.run_dir / "config" / "collector.yaml").read_text()
+    assert f"otlp/fan-out.{PIPELINE}" in (result.run_dir / "config" / f"{service}.yaml").read_text()
+    forwarded = read_forwarded(result.run_dir / pipeline.forwarded_file(service), result.run_id)
+    assert {span.name for span in forwarded} >= {"fill-cache", "read-cache"}
+    cells = {(c["scenario"], c["pipeline"], c["feature"], c["backend"], c["read_path"]): c for c in document["cells"]}
+    earlier = [c for c in document["cells"] if c["pipeline"] == PIPELINE]
+    assert earlier and not [c for c in earlier if c["verdict"] == "error"]
+    assert cells[("fan-out", PIPELINE, "link.present", "jaeger", "api_v3")]["verdict"] == "preserved"
+    # Every cell that differs between the releases is in "Between versions", both releases named.
+    differing = {key[0:1] + key[2:] for key, cell in cells.items() if key[1] == PIPELINE
+                 and cells[(key[0], "collector", *key[2:])]["verdict"] != cell["verdict"]}
+    listed = {(c["scenario"], c["feature"], c["releases"][0]["backend"], c["read_path"]) for c in
+              document["between_versions"] if c["family"] == "opentelemetry-collector"}
+    assert len(listed) == len(differing)
+    for change in document["between_versions"]:
+        assert [r["version"] for r in change["releases"]] == [
+            f"opentelemetry-collector {toolchain.COLLECTOR.version}", f"opentelemetry-collector {RELEASE.version}"]
