@@ -117,5 +117,5 @@ async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanT
         if span.open_links and await page.locator(f'[data-item-key="{span.span_id}--bar"]').count():
             await _open_references(page, span.span_id)
     shown = await extract(page, [span.span_id for span in spans])
-    await page.screenshot(path=str(screenshot), full_page=True)
+    await page.screenshot(path=str(screenshot), full_page=True, quality=80)
     return shown

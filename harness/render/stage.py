@@ -108,7 +108,7 @@ def _jobs(stack: Stack, emissions: Sequence[Emission], paths: Sequence[tuple[Bac
             visible = {span.trace_id for span in api} if isinstance(api, list) else set()
             to_open, rendered.left_out[key] = _traces_to_open(emission, visible)
             for trace_id, spans in to_open.items():
-                screenshot = run_dir / "render" / backend.name / path.name / f"{trace_id}.png"
+                screenshot = run_dir / "render" / backend.name / path.name / f"{trace_id}.jpg"
                 jobs.append(_Job(key, path, base_url, trace_id, tuple(spans), screenshot))
     return jobs
 
