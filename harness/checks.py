@@ -10,6 +10,7 @@ a reordering and not as changed ids. Checks are pure: they know spans, never bac
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextvars import ContextVar
@@ -46,6 +47,10 @@ __all__ = [
 ]
 
 MAX_DIFFERENCES = 25  # evidence stays readable for a span with 1,000 links
+# A cell's evidence keeps this many entries of a sent/received view (spans, links) and values of
+# one; the rest is in sent.json and raw/ (50,000 links: matrix.json 55 MB → 1.6 MB).
+MAX_EVIDENCE_ITEMS = 100
+MORE = "…"  # the key (or last item) that says how many were left out
 
 Status = Literal["ok", "changed", "missing"]
 OK: Status = "ok"
@@ -70,7 +75,7 @@ class Difference:
 @dataclass
 class Outcome:
     verdict: Verdict
-    sent: Any = None
+    sent: Any = None  # whole: a cell's evidence is `bounded` from it
     received: Any = None
     differences: list[Difference] = field(default_factory=list)
     summary: str = ""  # one line: how it changed
@@ -78,6 +83,21 @@ class Outcome:
     @property
     def changed(self) -> bool:
         return self.verdict in (DEGRADED, LOST)
+
+
+def bounded(view: Any) -> Any:
+    """A view cut to MAX_EVIDENCE_ITEMS entries (spans, links) and values, saying how many more
+    there were; per-span counts ({label: 200}) are kept whole (small, and what "most links" is
+    read from)."""
+    if isinstance(view, list) and len(view) > MAX_EVIDENCE_ITEMS:
+        return [*view[:MAX_EVIDENCE_ITEMS], f"{MORE} {len(view) - MAX_EVIDENCE_ITEMS} more"]
+    if not isinstance(view, dict):
+        return view
+    if len(view) > MAX_EVIDENCE_ITEMS and any(type(value) is not int for value in view.values()):
+        kept = dict(itertools.islice(view.items(), MAX_EVIDENCE_ITEMS))
+        kept[MORE] = f"{len(view) - MAX_EVIDENCE_ITEMS} more (every one is in sent.json and raw/)"
+        view = kept
+    return {key: bounded(value) if isinstance(value, list) else value for key, value in view.items()}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .backends.base import ReadPath, RenderReadPath, SearchReadPath, TraceReadPath
-from .checks import Outcome, Subject
+from .checks import Outcome, Subject, bounded
 from .emit import Emission
 from .features import FEATURES, LINK_PRESENT, selected_features
 from .model import Span, index_spans
@@ -74,7 +74,8 @@ def _subject(emission: Emission, feature: str, spans: list[Span]) -> Subject:
 
 
 def _evidence_of(outcome: Outcome) -> dict[str, Any]:
-    return {"sent": outcome.sent, "received": outcome.received,
+    # Bounded: the whole views are the outcomes' own, compared hop by hop, and then let go.
+    return {"sent": bounded(outcome.sent), "received": bounded(outcome.received),
             "difference": [difference.to_json() for difference in outcome.differences]}
 
 

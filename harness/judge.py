@@ -90,6 +90,7 @@ def _judge_all(emissions: Sequence[Emission], by_name: dict[str, Scenario],
                                  upstream)
                     if cell is not None:
                         cells.append(cell)
+            upstream.clear()  # the next feature judges other views: these (whole, big) are let go
 
 
 def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,

@@ -64,3 +64,39 @@ def test_judge_of_one_scenario_does_not_depend_on_the_others() -> None:
     alone = judge([one], [sent_one], wire, Observations(reads=reads), [READ, SEARCH], Topology())
     together = judge([one, two], [sent_one, sent_two], wire, Observations(reads=reads), [READ, SEARCH], Topology())
     assert [c.to_json() for c in alone] == [c.to_json() for c in together if c.scenario == "one"]
+
+
+def test_a_change_past_what_the_evidence_keeps_is_still_pinned_on_its_hop() -> None:
+    from harness.checks import MAX_EVIDENCE_ITEMS, MORE
+    targets = [Span(T1, f"{i:016x}", f"publish-{i}") for i in range(1, 1001)]
+    linking = Span(T2, S2, "consume", links=tuple(Link(T1, t.span_id, attributes={"i": i}, flags=0x100)
+                                                 for i, t in enumerate(targets)))
+    spans = [*targets, linking]
+    scenario = Scenario("big", "p", "big.yaml", (TraceSpec("t", 1, (SpanSpec("s"),)),))  # type: ignore[arg-type]
+    sent = Emission("big", "run", "collector", spans, spans, {linking.key: "consumer.consume"})
+    # The collector changed the attribute of the 901st link only, and the backend shows that.
+    changed = [*targets, Span(T2, S2, "consume", links=tuple(
+        link if i != 900 else Link(link.trace_id, link.span_id, attributes={"i": "900"}, flags=0x100)
+        for i, link in enumerate(linking.links)))]
+    observations = Observations(reads={ObservationKey("big", "collector", "b", "api"): changed},
+                                hop_records={("b", "big"): HopRecord(changed)})
+    cells = {c.feature: c for c in judge([scenario], [sent], {("big", "collector"): spans}, observations, [READ],
+                                         Topology())}
+    attribute = cells["link.attribute.int"]
+    assert (attribute.verdict, attribute.changed_at) == ("degraded", ["collector"])
+    # The evidence keeps the first entries and says how many more; the difference itself is whole.
+    shown = attribute.evidence["sent"]
+    assert len(shown) == MAX_EVIDENCE_ITEMS + 1 and shown[MORE].startswith("900 more")
+    assert [d["path"] for d in attribute.evidence["difference"]] == [
+        "spans[consumer.consume].links[900].attributes[i]"]
+    assert cells["link.present"].evidence["sent"] == {"consumer.consume": 1000}  # counts are kept whole
+
+
+def test_bounded_evidence_cuts_long_lists_and_maps_but_not_counts() -> None:
+    from harness.checks import MAX_EVIDENCE_ITEMS, MORE, bounded
+    assert bounded({"a": [1, 2]}) == {"a": [1, 2]}
+    assert bounded(list(range(150)))[-1] == f"{MORE} 50 more"
+    counts = {f"s{i}": i for i in range(500)}
+    assert bounded(counts) == counts
+    cut = bounded({f"s{i}": "x" for i in range(500)})
+    assert len(cut) == MAX_EVIDENCE_ITEMS + 1 and "400 more" in cut[MORE]
