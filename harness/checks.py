@@ -100,7 +100,7 @@ def bounded(view: Any) -> Any:
     return {key: bounded(value) if isinstance(value, list) else value for key, value in view.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LinkPair:
     span: str  # label of the linking span
     index: int  # position in the sent span
