@@ -9,7 +9,7 @@ PIP_TOOLS = pip-tools==7.5.2
 # make matrix RUNTIME=docker [LOCAL_IMAGES=1]   (RUNTIME: auto, local, docker, external)
 # make matrix PIPELINES=all                     (every collector variant of pipelines.yaml and every Jaeger storage)
 # make matrix STORAGES=badger,opensearch        (Jaeger storages beside the in-memory one: default, all, a,b)
-# make matrix VERSIONS=all                      (earlier Jaeger and Zipkin releases beside the pinned ones)
+# make matrix VERSIONS=all                      (earlier Jaeger, Zipkin, SDK and collector releases beside the pinned ones)
 SCENARIOS ?=
 ARGS      ?=
 RUNTIME   ?=
@@ -40,7 +40,7 @@ lock:                ## re-pin requirements.lock from pyproject.toml (newest ver
 	CUSTOM_COMPILE_COMMAND="make lock" build/lock-venv/bin/pip-compile --quiet --generate-hashes --extra test --strip-extras --allow-unsafe \
 	    --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
-backends: $(STAMP)   ## fetch/build the pinned collector, Jaeger and Zipkin (cached)
+backends: $(STAMP)   ## fetch/build the pinned collector, Jaeger and Zipkin (cached; a run builds what else it asks for)
 	$(BIN)/linkmatrix backends
 
 matrix: backends     ## run every scenario against every backend; writes reports/latest/
@@ -59,6 +59,7 @@ validate: $(STAMP)   ## check scenario files only
 	$(BIN)/linkmatrix validate $(SCENARIOS)
 
 test: lint workflows backends  ## lint + type check, workflow lint, unit + end-to-end tests (the end-to-end ones run the real stack)
+	$(BIN)/linkmatrix backends --all
 	$(BIN)/pytest
 
 lint: $(STAMP)       ## ruff, and mypy (strict) on harness/

@@ -129,7 +129,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
             raise UsageError(f"--shard {shard}: no scenario falls in this shard")
     baseline_document = run_diff.load(baseline) if baseline else None
     chosen_variants = variants.select(variants.available(pipelines_file), pipeline_choice)
-    chosen_variants += _release_variants(version_choice)
+    chosen_variants += _release_variants(version_choice, chosen_variants)
     if jaeger_ui_assets:  # read by the Jaeger adapter when it writes its config
         os.environ["LINKMATRIX_JAEGER_UI_ASSETS"] = str(jaeger_ui_assets.resolve())
     overrides, endpoints = _pairs(images, "--image"), _pairs(externals, "--external")
@@ -245,13 +245,15 @@ def _choice(choice: str, known: list[str], option: str) -> list[str]:
     return names
 
 
-def _release_variants(version_choice: str) -> list[variants.Variant]:
-    """Earlier SDK and collector releases asked for with --versions: a pipeline each."""
+def _release_variants(version_choice: str, chosen: list[variants.Variant]) -> list[variants.Variant]:
+    """Earlier SDK and collector releases asked for with --versions: an earlier SDK emits on the
+    plain pipeline; an earlier collector runs every collector variant chosen (a pipeline each)."""
     wanted = _choice(version_choice, _releases(), "--versions")
     return [*(variants.sdk_release(toolchain.version_key(release), release.version)
               for name, release in toolchain.SDK_RELEASES.items() if name in wanted),
-            *(variants.collector_release(toolchain.version_key(release), release.version)
-              for name, release in toolchain.COLLECTOR_RELEASES.items() if name in wanted)]
+            *(variants.collector_release(toolchain.version_key(release), release.version, variant)
+              for name, release in toolchain.COLLECTOR_RELEASES.items() if name in wanted
+              for variant in chosen if variants.runs_on_release(variant))]
 
 
 def _releases() -> list[str]:
@@ -329,11 +331,15 @@ def list_(scenarios: tuple[Path, ...]) -> None:
 
 
 @cli.command()
-def backends() -> None:
-    """Fetch or build the pinned collector, Jaeger and Zipkin into the cache (seconds when cached)."""
+@click.option("--all", "everything", is_flag=True,
+              help="Also every earlier release, storage and SDK the versions table lists (what --versions all "
+                   "and --storages all need; the tests need them all).")
+def backends(everything: bool) -> None:
+    """Fetch or build the pinned collector, Jaeger and Zipkin into the cache (seconds when cached);
+    a run builds what else it is asked for when it needs it."""
     notify = _progress(time.monotonic())
     notify(f"cache: {toolchain.cache_dir()}")
-    for name, path in toolchain.ensure(report=notify).items():
+    for name, path in toolchain.ensure(None if everything else list(toolchain.PINNED), report=notify).items():
         component = toolchain.COMPONENTS[name]
         notify(f"{name} {component.version}: {path}")
 

@@ -109,7 +109,8 @@ class Stack:
 
     def _start(self) -> None:
         notify = self.recorder.notify
-        toolchain = self.runtime.prepare([*self.backends, self.collector_component(),
+        needs = [need for backend in self.backends for need in backend.needs]  # a storage's search engine
+        toolchain = self.runtime.prepare([*self.backends, *needs, self.collector_component(),
                                           *(self._release_component(key) for key in self.collector_releases)], notify)
         self.recorder.set_stage("toolchain", toolchain)
         notify("starting backends")

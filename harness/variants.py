@@ -8,7 +8,7 @@ own receiver, processors and exporters per scenario, judged at the same hops as 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -162,11 +162,32 @@ def sdk_release(key: str, version: str) -> Variant:
                    "through the plain collector pipeline", PLAIN.processors, sdk=key)
 
 
-def collector_release(key: str, version: str) -> Variant:
-    """The plain pipeline, run by an earlier collector release (the same components) in a collector
-    process of its own."""
-    return Variant(f"otelcol-{version}", f"OpenTelemetry Collector {version} (the same components, built at "
-                   "that release), the plain pipeline", PLAIN.processors, collector=key)
+def collector_release(key: str, version: str, variant: Variant = PLAIN) -> Variant:
+    """A collector variant run by an earlier collector release (the same components) in a
+    collector process of its own: `otelcol-0.158.0` (the plain one), `otelcol-0.158.0-<variant>`."""
+    name = release_pipeline(version, variant.name)
+    return replace(variant, name=name, about=f"{variant.about} (OpenTelemetry Collector {version}, the same "
+                   "components built at that release)", default=False, collector=key)
+
+
+def release_pipeline(version: str, variant: str) -> str:
+    return f"{RELEASE_PREFIXES[1]}{version}" + ("" if variant == COLLECTOR else f"-{variant}")
+
+
+RELEASE_PIPELINE = re.compile(rf"^{RELEASE_PREFIXES[1]}(\d+\.\d+\.\d+)(?:-(.+))?$")
+
+
+def released_from(pipeline: str) -> str | None:
+    """The pinned pipeline an earlier collector release's pipeline runs again: `collector` for
+    `otelcol-0.158.0`, `filter-drop-named` for `otelcol-0.158.0-filter-drop-named`; None: not one."""
+    match = RELEASE_PIPELINE.match(pipeline)
+    return (match[2] or COLLECTOR) if match else None
+
+
+def runs_on_release(variant: Variant) -> bool:
+    """An earlier collector runs a variant of the pinned one's file; not one with a gateway (that
+    would be a second release's process too) or an earlier SDK's."""
+    return not variant.gateway and not variant.sdk and not variant.collector
 
 
 def select(variants: list[Variant], choice: str) -> list[Variant]:

@@ -17,7 +17,7 @@ from ..errors import LinkmatrixError
 from ..features import FEATURE_ORDER, FEATURES
 from ..meaning import meaning
 from ..result import RunResult
-from ..variants import RELEASE_PREFIXES
+from ..variants import RELEASE_PREFIXES, released_from
 from ..vocabulary import COLLECTOR, DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
 from .diff import Diff
 
@@ -106,11 +106,14 @@ def releases_compared(backends: set[str], pipelines: set[str] | None = None) -> 
 
 
 def release_version(family: str, name: str, versions: dict[str, str]) -> str:
-    """One release's version in the run's words: a backend's by its name, a pipeline's by its family."""
+    """One release's version in the run's words: a backend's by its name, a pipeline's by its family
+    (a collector variant that is not an earlier release's runs on the pinned collector)."""
     if family not in PIPELINE_FAMILIES:
         return versions.get(name, "unknown")
     pinned = PIPELINE_FAMILIES[family][1]
-    return versions.get(pinned if name == COLLECTOR else f"{pinned} ({name})", "unknown")
+    if name == COLLECTOR or (family == COLLECTOR_FAMILY and released_from(name) is None):
+        return versions.get(pinned, "unknown")
+    return versions.get(f"{pinned} ({name})", "unknown")
 
 
 def between_versions(cells: list[dict[str, Any]], versions: dict[str, str]) -> list[dict[str, Any]]:
@@ -122,10 +125,12 @@ def between_versions(cells: list[dict[str, Any]], versions: dict[str, str]) -> l
     changed = []
     for family, (pinned, *others) in compared.items():
         by_pipeline = family in PIPELINE_FAMILIES  # which part of a cell's key the release is
-        for (scenario, pipeline, feature, backend, read_path), cell in index.items():
-            if (pipeline if by_pipeline else backend) != pinned:
-                continue
-            for other in others:
+        for other in others:
+            # An earlier collector's pipeline is set beside the variant it runs again.
+            base = (released_from(other) or pinned) if family == COLLECTOR_FAMILY else pinned
+            for (scenario, pipeline, feature, backend, read_path), cell in index.items():
+                if (pipeline if by_pipeline else backend) != base:
+                    continue
                 twin = index.get((scenario, other, feature, backend, read_path) if by_pipeline
                                  else (scenario, pipeline, feature, other, read_path))
                 if twin is None or (twin["verdict"], twin.get("hop")) == (cell["verdict"], cell.get("hop")):

@@ -480,6 +480,7 @@ def version_key(component: GoProgram | MavenFile | PythonSdk | CollectorBuild) -
 PYTHON_SDK_PREVIOUS = PythonSdk(name="python-sdk", version="1.22.0")
 SDK_RELEASES: dict[str, PythonSdk] = {f"{c.name}-{c.version}": c for c in (PYTHON_SDK_PREVIOUS,)}
 
+PINNED = (COLLECTOR.name, JAEGER.name, ZIPKIN.name)  # what a default run needs
 COMPONENTS: dict[str, Component] = {
     **{c.name: c for c in (COLLECTOR, JAEGER, ZIPKIN, OPENSEARCH, ELASTICSEARCH)},
     **{version_key(c): c for c in (JAEGER_PREVIOUS, ZIPKIN_PREVIOUS, PYTHON_SDK_PREVIOUS, COLLECTOR_PREVIOUS)},

@@ -27,7 +27,7 @@ def binaries() -> dict[str, Path]:
     cache = toolchain.cache_dir()
     missing = [name for name, component in toolchain.COMPONENTS.items() if not component.path(cache).exists()]
     if missing:
-        pytest.fail(f"backends not built: {', '.join(missing)} — run `make backends` first", pytrace=False)
+        pytest.fail(f"backends not built: {', '.join(missing)} — run `linkmatrix backends --all` (`make test` does) first", pytrace=False)
     return {name: component.path(cache) for name, component in toolchain.COMPONENTS.items()}
 
 

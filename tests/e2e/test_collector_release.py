@@ -1,5 +1,6 @@
-"""An earlier OpenTelemetry Collector release, built with the same components, runs the plain
-pipeline in a collector process of its own: its cells stand beside the pinned release's."""
+"""An earlier OpenTelemetry Collector release, built with the same components, runs the chosen
+collector pipelines again in a collector process of its own: its cells stand beside the pinned
+release's."""
 
 from __future__ import annotations
 
@@ -17,11 +18,15 @@ RELEASE = toolchain.COLLECTOR_PREVIOUS
 PIPELINE = f"otelcol-{RELEASE.version}"
 
 
-def test_an_earlier_collector_release_runs_its_own_pipeline_beside_the_pinned_one(binaries: dict[str, Path],
+def test_an_earlier_collector_release_runs_the_chosen_pipelines_beside_the_pinned_ones(binaries: dict[str, Path],
                                                                                  tmp_path: Path) -> None:
-    chosen = [variants.PLAIN, variants.collector_release(toolchain.version_key(RELEASE), RELEASE.version)]
+    filtering = next(v for v in variants.load(ROOT / "pipelines.yaml") if v.name == "filter-drop-named")
+    key = toolchain.version_key(RELEASE)
+    chosen = [variants.PLAIN, filtering, variants.collector_release(key, RELEASE.version),
+              variants.collector_release(key, RELEASE.version, filtering)]
     settings = RunSettings(scenarios=load_all([ROOT / "scenarios" / "fan-out.yaml",
-                                               ROOT / "scenarios" / "cross-trace-attributes.yaml"]),
+                                               ROOT / "scenarios" / "cross-trace-attributes.yaml",
+                                               ROOT / "scenarios" / "filtered-link-target.yaml"]),
                            reports_dir=tmp_path, runtime="local", backends=["jaeger", "zipkin"], variants=chosen)
     result = run_matrix(settings, notify=lambda message: None)
     document = to_document(result)
@@ -30,7 +35,8 @@ def test_an_earlier_collector_release_runs_its_own_pipeline_beside_the_pinned_on
     # The version is what the running binary says of itself, not the pin.
     assert document["run"]["versions"]["collector"] == toolchain.COLLECTOR.version
     assert document["run"]["versions"][f"collector ({PIPELINE})"] == RELEASE.version
-    assert document["run"]["releases_compared"]["opentelemetry-collector"] == ["collector", PIPELINE]
+    assert document["run"]["releases_compared"]["opentelemetry-collector"] == [
+        "collector", PIPELINE, f"{PIPELINE}-filter-drop-named"]
     # Its routes are its own process's, and what it forwarded is its hop's record.
     service = pipeline.release_service(RELEASE.version)
     assert PIPELINE not in (result.run_dir / "config" / "collector.yaml").read_text()
@@ -41,9 +47,14 @@ def test_an_earlier_collector_release_runs_its_own_pipeline_beside_the_pinned_on
     earlier = [c for c in document["cells"] if c["pipeline"] == PIPELINE]
     assert earlier and not [c for c in earlier if c["verdict"] == "error"]
     assert cells[("fan-out", PIPELINE, "link.present", "jaeger", "api_v3")]["verdict"] == "preserved"
+    # A variant's processors run on the earlier release too, and its own counts pin what they did.
+    dropped = cells[("filtered-link-target", f"{PIPELINE}-filter-drop-named", "link.target_arrived", "jaeger",
+                     "api_v3")]
+    assert (dropped["verdict"], dropped["hop"]) == ("lost", "collector")
+    assert "filter/filtered-link-target.otelcol-" in dropped["evidence"]["hop_messages"]["collector"][0]
     # Every cell that differs between the releases is in "Between versions", both releases named.
-    differing = {key[0:1] + key[2:] for key, cell in cells.items() if key[1] == PIPELINE
-                 and cells[(key[0], "collector", *key[2:])]["verdict"] != cell["verdict"]}
+    differing = {key[0:1] + key[2:] for key, cell in cells.items() if variants.released_from(key[1])
+                 and cells[(key[0], variants.released_from(key[1]), *key[2:])]["verdict"] != cell["verdict"]}
     listed = {(c["scenario"], c["feature"], c["releases"][0]["backend"], c["read_path"]) for c in
               document["between_versions"] if c["family"] == "opentelemetry-collector"}
     assert len(listed) == len(differing)

@@ -135,3 +135,30 @@ def test_an_earlier_collector_release_is_compared_by_pipeline_and_named_by_its_o
     assert release_label("opentelemetry-collector", "otelcol-0.158.0", versions) == \
         "opentelemetry-collector 0.158.0 (pipeline `otelcol-0.158.0`)"
     assert release_label("zipkin", "zipkin-2.27.0", {"zipkin-2.27.0": "2.27.0"}) == "zipkin-2.27.0 2.27.0"
+
+
+def test_an_earlier_collector_runs_each_chosen_variant_and_each_is_set_beside_its_own() -> None:
+    from harness import variants
+    from harness.report import between_versions
+
+    shipped = {v.name: v for v in variants.load(Path(__file__).parents[2] / "pipelines.yaml")}
+    filtering = variants.collector_release("otelcol-linkmatrix@0.158.0", "0.158.0", shipped["filter-drop-named"])
+    assert (filtering.name, filtering.processors, filtering.collector) == (
+        "otelcol-0.158.0-filter-drop-named", shipped["filter-drop-named"].processors, "otelcol-linkmatrix@0.158.0")
+    assert variants.released_from(filtering.name) == "filter-drop-named"
+    assert variants.released_from("otelcol-0.158.0") == "collector"
+    assert variants.released_from("collector-otlp-http") is None
+    assert not variants.runs_on_release(shipped["agent-gateway"])  # its gateway would be a second process
+
+    def cell(pipeline: str, verdict: str) -> dict:
+        return {"scenario": "s", "pipeline": pipeline, "feature": "link.target_arrived", "backend": "jaeger",
+                "read_path": "api_v3", "verdict": verdict}
+
+    versions = {"collector": "0.161.0", "collector (otelcol-0.158.0)": "0.158.0",
+                "collector (otelcol-0.158.0-filter-drop-named)": "0.158.0"}
+    changed = between_versions([cell("collector", "preserved"), cell("otelcol-0.158.0", "preserved"),
+                                cell("filter-drop-named", "lost"), cell("otelcol-0.158.0-filter-drop-named",
+                                                                         "preserved")], versions)
+    assert [(c["pipeline"], [(r["pipeline"], r["version"]) for r in c["releases"]]) for c in changed] == [
+        ("filter-drop-named", [("filter-drop-named", "opentelemetry-collector 0.161.0"),
+                               ("otelcol-0.158.0-filter-drop-named", "opentelemetry-collector 0.158.0")])]

@@ -113,3 +113,23 @@ def test_an_earlier_collector_release_is_the_same_manifest_with_every_module_at_
     cache = Path("/cache")
     assert earlier.path(cache) != pinned.path(cache) and earlier.path(cache).name.startswith(
         f"otelcol-linkmatrix-{earlier.version}-")
+
+
+def test_backends_gets_what_a_default_run_needs_and_all_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from harness.cli import cli
+    asked: list[list[str] | None] = []
+
+    def ensure(names: list[str] | None = None, report: object = None) -> dict[str, Path]:
+        asked.append(names)
+        return {name: Path(name) for name in names or toolchain.COMPONENTS}
+
+    monkeypatch.setattr(toolchain, "ensure", ensure)
+    assert CliRunner().invoke(cli, ["backends"]).exit_code == 0
+    assert CliRunner().invoke(cli, ["backends", "--all"]).exit_code == 0
+    assert asked == [["otelcol-linkmatrix", "jaeger", "zipkin"], None]
+    # what a default run starts is among them: a first `make matrix` builds nothing more
+    from harness.backends import BACKENDS
+    default = {BACKENDS[name].component for name, backend in BACKENDS.items() if backend.default}
+    assert default - {None} <= set(toolchain.PINNED)
