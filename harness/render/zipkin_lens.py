@@ -107,21 +107,22 @@ def _skip(text: str, at: int) -> int:
     return at
 
 
-async def _row(page: Page, service: str, rows: Locator) -> Locator | None:
+async def _row(page: Page, service: str, rows: Locator) -> tuple[Locator | None, bool]:
     """The span's row (the last match: the page's title may name the root span too), scrolling
-    the list from its top to its end until Lens draws it; None when no part of the list has it."""
+    the list from its top to its end until Lens draws it; None when no part of the list has it.
+    And whether the list was scrolled to find it."""
     if await rows.count():
-        return rows.last
+        return rows.last, False
     top, end = 0, 0
     while True:
         place = await page.evaluate(SCROLL_JS, [service, top])
         end, step = int(place["end"]), int(place["step"])
         for _ in range(SCROLL_POLLS):  # its rows follow the scroll on the next frames
             if await rows.count():
-                return rows.last
+                return rows.last, True
             await page.wait_for_timeout(SCROLL_POLL_MS)
         if not step or top >= end:
-            return None
+            return None, True
         top = min(top + step, end)
 
 
@@ -140,13 +141,14 @@ async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanT
                 .wait_for(timeout=ROW_WAIT_MS)
     for span in spans:
         label = re.compile(rf"^\s*{re.escape(span.service)}: {re.escape(span.name)}\s*$", re.IGNORECASE)
-        row = await _row(page, span.service, page.get_by_text(label))
+        row, scrolled = await _row(page, span.service, page.get_by_text(label))
         if row is None:
             shown[span.span_id] = ShownSpan(span.span_id)
             continue
-        # A real mouse click on the row, without waiting for it to stay still over two frames
-        # (Lens's rows do not move): measured ~0.07 s less per page.
-        await row.click(force=True)
+        # A real mouse click on the row. One in the first screen does not move: no need to wait for
+        # it to stay still over two frames (measured ~0.07 s less per page); one scrolled to may
+        # still be moving, and a click then could open its neighbour.
+        await row.click(force=not scrolled)
         detail = await page.evaluate(DETAIL_JS)
         if detail.get("span_id") != span.span_id:
             shown[span.span_id] = ShownSpan(span.span_id)
