@@ -85,19 +85,37 @@ class Outcome:
         return self.verdict in (DEGRADED, LOST)
 
 
-def bounded(view: Any) -> Any:
+def bounded(view: Any, keys: list[Any] | None = None) -> Any:
     """A view cut to MAX_EVIDENCE_ITEMS entries (spans, links) and values, saying how many more
-    there were; per-span counts ({label: 200}) are kept whole (small, and what "most links" is
-    read from)."""
+    there were. `keys`: the entries to keep (the other side's, so that sent and received show the
+    same spans and links)."""
     if isinstance(view, list) and len(view) > MAX_EVIDENCE_ITEMS:
         return [*view[:MAX_EVIDENCE_ITEMS], f"{MORE} {len(view) - MAX_EVIDENCE_ITEMS} more"]
     if not isinstance(view, dict):
         return view
-    if len(view) > MAX_EVIDENCE_ITEMS and any(type(value) is not int for value in view.values()):
-        kept = dict(itertools.islice(view.items(), MAX_EVIDENCE_ITEMS))
-        kept[MORE] = f"{len(view) - MAX_EVIDENCE_ITEMS} more (every one is in sent.json and raw/)"
+    if len(view) > MAX_EVIDENCE_ITEMS:
+        chosen = keys if keys is not None else kept_keys(view)
+        kept = {key: view[key] for key in chosen if key in view}
+        kept[MORE] = f"{len(view) - len(kept)} more (every one is in sent.json and raw/)"
         view = kept
     return {key: bounded(value) if isinstance(value, list) else value for key, value in view.items()}
+
+
+def kept_keys(view: dict[Any, Any]) -> list[Any]:
+    """The entries a cut view keeps: the first ones; of counts ({label: 200}), the largest, in
+    their order (what "most links" is read from)."""
+    if all(type(value) is int for value in view.values()):
+        largest = set(sorted(view, key=lambda key: view[key], reverse=True)[:MAX_EVIDENCE_ITEMS])
+        return [key for key in view if key in largest]
+    return list(itertools.islice(view, MAX_EVIDENCE_ITEMS))
+
+
+def bounded_pair(sent: Any, received: Any) -> tuple[Any, Any]:
+    """Both sides of a cell's evidence, cut to the same entries (chosen on the sent side)."""
+    if isinstance(sent, dict) and isinstance(received, dict) and len(sent) > MAX_EVIDENCE_ITEMS:
+        keys = kept_keys(sent)
+        return bounded(sent, keys), bounded(received, keys if len(received) > MAX_EVIDENCE_ITEMS else None)
+    return bounded(sent), bounded(received)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .backends.base import ReadPath, RenderReadPath, SearchReadPath, TraceReadPath
-from .checks import Outcome, Subject, bounded
+from .checks import Outcome, Subject, bounded, bounded_pair
 from .emit import Emission
 from .features import FEATURES, LINK_PRESENT, selected_features
 from .model import Span, index_spans
@@ -75,7 +75,8 @@ def _subject(emission: Emission, feature: str, spans: list[Span]) -> Subject:
 
 def _evidence_of(outcome: Outcome) -> dict[str, Any]:
     # Bounded: the whole views are the outcomes' own, compared hop by hop, and then let go.
-    return {"sent": bounded(outcome.sent), "received": bounded(outcome.received),
+    sent, received = bounded_pair(outcome.sent, outcome.received)
+    return {"sent": sent, "received": received,
             "difference": [difference.to_json() for difference in outcome.differences]}
 
 
@@ -194,23 +195,29 @@ def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, ups
     spec = FEATURES[feature]
     assert spec.render is not None
     every = len(emission.linking_spans)
+    whole = emission
     if left_out:
         emission = replace(emission, requested=[span for span in emission.requested
                                                  if not (span.links and span.span_id in left_out)])
     outcome = spec.render(RenderSubject(emission.linking_spans, index_spans(emission.sdk), shown, emission.labels))
     if outcome is None:
         return None  # nothing of it on a page to look at (a dangling link has no target to mark)
-    api_outcome = None if isinstance(api, Exception) else _check(feature)(_subject(emission, feature, api))
+    api_outcome = api_whole = None
+    if not isinstance(api, Exception):
+        api_outcome = _check(feature)(_subject(emission, feature, api))
+        # The hops before the page are compared on every linking span, as the upstream views are.
+        api_whole = _check(feature)(_subject(whole, feature, api)) if left_out else api_outcome
     cell.verdict, cell.summary, cell.evidence = outcome.verdict, outcome.summary, _evidence_of(outcome)
-    if api_outcome is not None:
-        cell.hops[BACKEND] = api_outcome.verdict
+    if api_whole is not None:
+        cell.hops[BACKEND] = api_whole.verdict
     cell.hops[RENDER] = outcome.verdict
     if outcome.changed:
-        before = changed_at({**upstream, BACKEND: api_outcome}) if api_outcome and api_outcome.changed else []
+        before = changed_at({**upstream, BACKEND: api_whole}) \
+            if api_outcome and api_outcome.changed and api_whole else []
         page_differs = api_outcome is None or api_outcome.verdict != outcome.verdict
         cell.changed_at = before + ([RENDER] if page_differs or not before else [])
         cell.hop = cell.changed_at[0]
-    cell.evidence["shown"] = {emission.labels.get(span.key, span.name): shown[span.span_id].to_json()
+    cell.evidence["shown"] = {emission.labels.get(span.key, span.name): bounded(shown[span.span_id].to_json())
                               for span in emission.linking_spans if span.span_id in shown}
     if screenshots:
         cell.evidence["screenshots"] = sorted(screenshots)

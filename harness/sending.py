@@ -79,11 +79,25 @@ def _tap_key(tap: OtlpGrpcTap | HttpPostTap, upstream: str) -> str:
     return tap.upstream if isinstance(tap, HttpPostTap) else upstream
 
 
+def _prepare_releases(stack: Stack, recorder: Recorder) -> dict[str, str]:
+    """The environment of every earlier SDK release the run emits with, made once before the first
+    scenario (with progress; the first time it is a pip install): release → why it could not be."""
+    unready = {}
+    for release in dict.fromkeys(v.sdk for v in stack.variants if v.sdk):
+        try:
+            toolchain.ensure([release], report=recorder.notify)
+        except LinkmatrixError as error:
+            unready[release] = f"{release} could not be installed: {str(error).splitlines()[0]}"
+            recorder.problem(unready[release])
+    return unready
+
+
 def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
     sent = Sent()
     started = time.monotonic()
     if stack.through_collector and stack.collector is None:
         recorder.problem("pipeline collector: nothing to send to (the collector did not start)")
+    unready = _prepare_releases(stack, recorder)
     for pipeline_name in stack.pipelines:
         collected = through_collector(pipeline_name)
         if collected and stack.collector is None:
@@ -101,6 +115,10 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
             if death:  # nothing more can go through it: say so once, send nothing more its way
                 recorder.problem(death)
                 break
+            release = next((v.sdk for v in stack.variants if v.name == pipeline_name and v.sdk), "")
+            if release in unready:  # its environment could not be made: said once, not tried again
+                sent.failed[(scenario.name, pipeline_name)] = unready[release]
+                continue
             recorder.notify(f"emitting {scenario.name}" + (f" ({pipeline_name})" if pipeline_name != COLLECTOR else ""))
             upstreams = stack.upstreams(pipeline_name, scenario.name)
             if pipeline_name == SDK_ZIPKIN and not upstreams:
@@ -109,7 +127,6 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
             if collected and not upstreams:  # its collector (or gateway) did not start: said once, above
                 sent.failed[(scenario.name, pipeline_name)] = "the collector this pipeline needs did not start"
                 continue
-            release = next((v.sdk for v in stack.variants if v.name == pipeline_name and v.sdk), "")
             protocol = next((v.protocol for v in stack.variants if v.name == pipeline_name), GRPC)
             with _wire_tap(pipeline_name, protocol, upstreams, stack.run_id) as tap:
                 try:

@@ -158,7 +158,7 @@ def available(path: Path | None) -> list[Variant]:
 
 def sdk_release(key: str, version: str) -> Variant:
     """The plain pipeline, emitted by an earlier SDK release in its own environment."""
-    return Variant(f"python-sdk-{version}", f"opentelemetry-python {version} (its own virtual environment), "
+    return Variant(f"{RELEASE_PREFIXES[0]}{version}", f"opentelemetry-python {version} (its own virtual environment), "
                    "through the plain collector pipeline", PLAIN.processors, sdk=key)
 
 

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import Locator, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -20,6 +21,7 @@ from .shown import ShownLink, ShownSpan, SpanToShow
 LINK_TAG = re.compile(r"^otlp\.link\.(\d+)$")
 ROW_WAIT_MS = 5_000  # once the trace is drawn, its span list is there or it is not
 SCROLL_POLLS, SCROLL_POLL_MS = 4, 25  # after a scroll, how long Lens gets to draw the rows now in view
+DETAIL_POLLS = 20  # after a click, how many times (SCROLL_POLL_MS apart) the detail panel is read
 HEX32, HEX16 = re.compile(r"^[0-9a-f]{32}$"), re.compile(r"^[0-9a-f]{16}$")
 HOW = ("open `/zipkin/traces/<trace id>`, click the linking span's row; each link is a tag `otlp.link.<i>` "
        "reading `traceId|spanId|traceState|attributes as JSON|dropped attributes count` (text, nothing to click: "
@@ -33,7 +35,7 @@ NAVIGATE_JS = """url => { history.pushState(null, '', url);
 # Lens draws only the rows of its span list that are in view (the rest are not in the page until
 # scrolled to): scroll the list, whose container is the scrollable ancestor of a row, to `top`;
 # returns how far it can go.
-SCROLL_JS = """([service, top]) => {
+SCROLL_JS = """async ([service, top]) => {
   const scrolls = e => e.scrollHeight > e.clientHeight + 1 && /(auto|scroll)/.test(getComputedStyle(e).overflowY);
   const prefix = service.toLowerCase() + ': ';
   for (const row of document.querySelectorAll('*')) {
@@ -42,6 +44,8 @@ SCROLL_JS = """([service, top]) => {
     while (box && !scrolls(box)) { box = box.parentElement; }
     if (!box) { continue; }  // the page's title names a span too, outside the list
     box.scrollTop = top;
+    // Lens draws the rows now in view on the next frames: come back after two of them.
+    await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
     return {end: box.scrollHeight - box.clientHeight, step: Math.max(box.clientHeight - 60, 60)};
   }
   return {end: 0, step: 0};
@@ -126,6 +130,17 @@ async def _row(page: Page, service: str, rows: Locator) -> tuple[Locator | None,
         top = min(top + step, end)
 
 
+async def _detail(page: Page, span_id: str) -> dict[str, Any]:
+    """The open span's detail panel, once it shows the span clicked (it follows on the next frames)."""
+    detail: dict[str, Any] = {}
+    for _ in range(DETAIL_POLLS):
+        detail = await page.evaluate(DETAIL_JS)
+        if detail.get("span_id") == span_id:
+            break
+        await page.wait_for_timeout(SCROLL_POLL_MS)
+    return detail
+
+
 async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanToShow],
                  screenshot: Path) -> dict[str, ShownSpan]:
     if page.url.startswith(f"{base_url}/zipkin/"):
@@ -134,22 +149,23 @@ async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanT
         await page.goto(f"{base_url}/zipkin/traces/{trace_id}", wait_until="domcontentloaded")
     await page.get_by_text(trace_id, exact=True).first.wait_for()  # the trace's header: its rows are drawn
     shown: dict[str, ShownSpan] = {}
-    first = True
+    first, scrolled = True, False
     if spans:  # the list is drawn: a row of this trace's service is there
         with contextlib.suppress(PlaywrightTimeout):
             await page.get_by_text(re.compile(rf"^\s*{re.escape(spans[0].service)}: ", re.IGNORECASE)).first \
                 .wait_for(timeout=ROW_WAIT_MS)
     for span in spans:
         label = re.compile(rf"^\s*{re.escape(span.service)}: {re.escape(span.name)}\s*$", re.IGNORECASE)
-        row, scrolled = await _row(page, span.service, page.get_by_text(label))
+        row, moved = await _row(page, span.service, page.get_by_text(label))
+        scrolled = scrolled or moved
         if row is None:
             shown[span.span_id] = ShownSpan(span.span_id)
             continue
-        # A real mouse click on the row. One in the first screen does not move: no need to wait for
-        # it to stay still over two frames (measured ~0.07 s less per page); one scrolled to may
-        # still be moving, and a click then could open its neighbour.
+        # A real mouse click on the row. While the list has not been scrolled its rows do not move:
+        # no need to wait for one to stay still over two frames (measured ~0.07 s less per page);
+        # once it has, a row may still be moving, and a click then could open its neighbour.
         await row.click(force=not scrolled)
-        detail = await page.evaluate(DETAIL_JS)
+        detail = await _detail(page, span.span_id)
         if detail.get("span_id") != span.span_id:
             shown[span.span_id] = ShownSpan(span.span_id)
             continue

@@ -9,7 +9,8 @@ from typing import Any
 import jinja2
 
 from .. import jsonio
-from . import FINDING_VERDICTS, PIPELINE_FAMILIES, VERDICT_MARK, release_version, scenario_label
+from ..variants import released_from
+from . import COLLECTOR_FAMILY, FINDING_VERDICTS, PIPELINE_FAMILIES, VERDICT_MARK, release_version, scenario_label
 from .decide import Cells, findings, not_measured, recipes, scorecard, settings
 
 # Text from scenario files and backends is written as text: no HTML, no link or image syntax.
@@ -57,8 +58,20 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False,
     )
     environment.filters.update(oneline=_oneline, flat=_flat, code=_code, short=_short, cell_text=_cell_text)
-    environment.globals.update(release_label=release_label, pipeline_families=PIPELINE_FAMILIES)
+    environment.globals.update(release_label=release_label, pipeline_families=PIPELINE_FAMILIES,
+                               compared_pairs=compared_pairs)
     return environment
+
+
+def compared_pairs(compared: dict[str, list[str]], versions: dict[str, str]) -> list[str]:
+    """Each earlier release beside the one it is compared with: an earlier collector's pipeline
+    beside the variant it runs again, any other beside its family's pinned release."""
+    pairs = []
+    for family, (pinned, *others) in compared.items():
+        for other in others:
+            base = (released_from(other) or pinned) if family == COLLECTOR_FAMILY else pinned
+            pairs.append(f"{release_label(family, base, versions)} with {release_label(family, other, versions)}")
+    return pairs
 
 
 def release_label(family: str, name: str, versions: dict[str, str]) -> str:

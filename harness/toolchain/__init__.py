@@ -342,7 +342,9 @@ class MavenFile:
     @property
     def source(self) -> str:
         classified = f":{self.classifier}" if self.classifier else ""
-        return f"{self.group}:{self.artifact}:{self.version}{classified}@{self.packaging} (Maven Central)"
+        mirror = os.environ.get("LINKMATRIX_MAVEN_REPO")
+        return f"{self.group}:{self.artifact}:{self.version}{classified}@{self.packaging} " + \
+            (f"(the Maven mirror {mirror})" if mirror else "(Maven Central)")
 
     @property
     def _ending(self) -> str:

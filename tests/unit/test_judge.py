@@ -92,11 +92,43 @@ def test_a_change_past_what_the_evidence_keeps_is_still_pinned_on_its_hop() -> N
     assert cells["link.present"].evidence["sent"] == {"consumer.consume": 1000}  # counts are kept whole
 
 
-def test_bounded_evidence_cuts_long_lists_and_maps_but_not_counts() -> None:
-    from harness.checks import MAX_EVIDENCE_ITEMS, MORE, bounded
+def test_bounded_evidence_cuts_long_lists_and_maps_and_keeps_the_largest_counts() -> None:
+    from harness.checks import MAX_EVIDENCE_ITEMS, MORE, bounded, bounded_pair
     assert bounded({"a": [1, 2]}) == {"a": [1, 2]}
     assert bounded(list(range(150)))[-1] == f"{MORE} 50 more"
-    counts = {f"s{i}": i for i in range(500)}
-    assert bounded(counts) == counts
+    counts = bounded({f"s{i}": i for i in range(500)})  # of counts, the largest ("most links")
+    assert list(counts)[:MAX_EVIDENCE_ITEMS] == [f"s{i}" for i in range(400, 500)] and "400 more" in counts[MORE]
     cut = bounded({f"s{i}": "x" for i in range(500)})
     assert len(cut) == MAX_EVIDENCE_ITEMS + 1 and "400 more" in cut[MORE]
+    # both sides show the same links, even where one side's values are not counts
+    sent, received = bounded_pair({f"l{i}": 1 for i in range(300)}, {f"l{i}": None if i % 2 else 1 for i in range(300)})
+    assert [k for k in sent if k != MORE] == [k for k in received if k != MORE]
+
+
+def test_a_render_cell_with_linking_spans_left_out_blames_only_the_hops_that_changed() -> None:
+    """The page is opened for some linking spans only; the API it is compared with for the hops is
+    every linking span, as the hops before it are: a backend that changed nothing is not named."""
+    from harness.backends.base import RenderReadPath
+    from harness.render.shown import ShownLink, ShownSpan
+    from harness.render.stage import Rendered
+
+    target = Span(T1, S1, "publish")
+    asked = [Span(T2, f"{i + 1:016x}", f"consume-{i}", links=(Link(T1, S1, attributes={"a": "1", "b": "2"}),))
+             for i in range(12)]
+    # The SDK kept one attribute of each link (its per-link limit was 1); every hop after it passed them on.
+    kept = [Span(s.trace_id, s.span_id, s.name, links=(Link(T1, S1, attributes={"a": "1"},
+                                                            dropped_attributes_count=1),)) for s in asked]
+    scenario = Scenario("few", "p", "few.yaml", (TraceSpec("t", 1, (SpanSpec("s"),)),))  # type: ignore[arg-type]
+    sent = Emission("few", "run", "collector", [target, *asked], [target, *kept],
+                    {s.key: f"consumer.{s.name}" for s in asked})
+    lens = RenderReadPath("b", "ui", "B UI", render=lambda *a: None, api="api")  # type: ignore[arg-type,return-value]
+    opened = kept[:10]  # two linking spans were left out of the pages
+    rendered = Rendered(shown={ObservationKey("few", "collector", "b", "ui"): {
+        s.span_id: ShownSpan(s.span_id, True, "", [ShownLink("x", S1, T1, attributes={"a": "1"})]) for s in opened}},
+        left_out={ObservationKey("few", "collector", "b", "ui"): {s.span_id for s in kept[10:]}})
+    observations = Observations(reads={ObservationKey("few", "collector", "b", "api"): [target, *kept]},
+                                hop_records={("b", "few"): HopRecord([target, *kept])})
+    cells = {(c.feature, c.read_path): c for c in judge([scenario], [sent], {("few", "collector"): [target, *kept]},
+                                                       observations, [READ, lens], Topology(), rendered)}
+    shown = cells[("render.attributes_shown", "ui")]
+    assert (shown.verdict, shown.changed_at) == ("degraded", ["sdk"])
