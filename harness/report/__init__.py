@@ -116,6 +116,12 @@ def release_version(family: str, name: str, versions: dict[str, str]) -> str:
     return versions.get(f"{pinned} ({name})", "unknown")
 
 
+def twin_of(family: str, pinned: str, other: str) -> str:
+    """What an earlier release is set beside: an earlier collector's pipeline beside the variant it
+    runs again, any other beside its family's pinned release."""
+    return (released_from(other) or pinned) if family == COLLECTOR_FAMILY else pinned
+
+
 def between_versions(cells: list[dict[str, Any]], versions: dict[str, str]) -> list[dict[str, Any]]:
     """The cells whose verdict (or hop) differs between releases of one family in this run
     (`zipkin` 3.6.1 beside `zipkin-2.27.0`; the SDK or the collector beside an earlier release of
@@ -126,8 +132,7 @@ def between_versions(cells: list[dict[str, Any]], versions: dict[str, str]) -> l
     for family, (pinned, *others) in compared.items():
         by_pipeline = family in PIPELINE_FAMILIES  # which part of a cell's key the release is
         for other in others:
-            # An earlier collector's pipeline is set beside the variant it runs again.
-            base = (released_from(other) or pinned) if family == COLLECTOR_FAMILY else pinned
+            base = twin_of(family, pinned, other)
             for (scenario, pipeline, feature, backend, read_path), cell in index.items():
                 if (pipeline if by_pipeline else backend) != base:
                     continue

@@ -9,8 +9,7 @@ from typing import Any
 import jinja2
 
 from .. import jsonio
-from ..variants import released_from
-from . import COLLECTOR_FAMILY, FINDING_VERDICTS, PIPELINE_FAMILIES, VERDICT_MARK, release_version, scenario_label
+from . import FINDING_VERDICTS, PIPELINE_FAMILIES, VERDICT_MARK, release_version, scenario_label, twin_of
 from .decide import Cells, findings, not_measured, recipes, scorecard, settings
 
 # Text from scenario files and backends is written as text: no HTML, no link or image syntax.
@@ -64,12 +63,11 @@ def _environment() -> jinja2.Environment:
 
 
 def compared_pairs(compared: dict[str, list[str]], versions: dict[str, str]) -> list[str]:
-    """Each earlier release beside the one it is compared with: an earlier collector's pipeline
-    beside the variant it runs again, any other beside its family's pinned release."""
+    """Each earlier release beside the one it is compared with (`twin_of`)."""
     pairs = []
     for family, (pinned, *others) in compared.items():
         for other in others:
-            base = (released_from(other) or pinned) if family == COLLECTOR_FAMILY else pinned
+            base = twin_of(family, pinned, other)
             pairs.append(f"{release_label(family, base, versions)} with {release_label(family, other, versions)}")
     return pairs
 
