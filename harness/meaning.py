@@ -42,6 +42,13 @@ def _hop_messages(cell: Cell, hop: str) -> list[str]:
     return list(((cell.get("evidence") or {}).get("hop_messages") or {}).get(hop) or [])
 
 
+def _collector_said(cell: Cell, about: str) -> str:
+    """The collector's words on this cell's loss: a link's target is dropped by a processor, the
+    linking span itself by an exporter that failed — the first message of that kind, else the first."""
+    said = _hop_messages(cell, "collector")
+    return next((message for message in said if message.startswith(f"collector {about} ")), said[0] if said else "")
+
+
 def _warnings(cell: Cell) -> list[str]:
     return sorted({w for ws in ((cell.get("evidence") or {}).get("backend_warnings") or {}).values() for w in ws})
 
@@ -100,13 +107,13 @@ RULES: list[tuple[Test, Write]] = [
     (when(feature="link.target_arrived", hop="collector"),
      lambda c, label, v: "The collector" + ("" if c["pipeline"] == "collector" else f" ({c['pipeline']} pipeline)")
                          + " dropped the span a link points at"
-                         + (f" ({_hop_messages(c, 'collector')[0]})" if _hop_messages(c, "collector") else "")
+                         + (f" ({_collector_said(c, 'processor')})" if _hop_messages(c, "collector") else "")
                          + ": the link is still there but leads nowhere, and nothing on the linking span says so."),
     (when(feature="link.target_arrived"),
      lambda c, label, v: f"{_backend(label)} does not have the span a link points at: the link leads nowhere."),
     (lambda c: c.get("hop") == "collector" and bool(_hop_messages(c, "collector")),
      lambda c, label, v: f"The collector dropped these spans on their way to {_backend(label)} and said why "
-                         f"({_hop_messages(c, 'collector')[0]}); nothing reached {_backend(label)}, so no "
+                         f"({_collector_said(c, 'exporter')}); nothing reached {_backend(label)}, so no "
                          "setting there can bring them back."),
     (lambda c: c.get("hop") == "backend" and c.get("backend") in STORED_ELSEWHERE
      and (c["feature"].startswith("link.attribute.") or c["feature"] == "link.flags"),

@@ -114,3 +114,16 @@ def test_a_storage_that_drops_link_attributes_is_named() -> None:
     dropped = cell("link.attribute.int", "backend", backend="jaeger-opensearch")
     assert "Jaeger on OpenSearch storage keeps a link's target but not its attributes" in meaning(
         dropped, "Jaeger-OpenSearch /api/v3", VERSIONS)
+
+
+def test_of_the_collectors_words_the_line_quotes_the_one_about_its_own_loss() -> None:
+    said = ["collector processor filter/s.filter-drop-named dropped 1 span(s) (its own count: 4 in, 3 out)",
+            "collector exporter zipkin/zipkin.s.filter-drop-named dropped 2 span(s): json: unsupported value: NaN"]
+    linking = cell("link.present", "collector", pipeline="filter-drop-named")
+    linking["evidence"]["hop_messages"] = {"collector": said}
+    assert "(collector exporter zipkin/zipkin.s.filter-drop-named dropped 2 span(s)" in meaning(
+        linking, "Zipkin /api/v2", VERSIONS)  # the linking span itself: the exporter that failed
+    target = cell("link.target_arrived", "collector", pipeline="filter-drop-named")
+    target["evidence"]["hop_messages"] = {"collector": said}
+    assert "(collector processor filter/s.filter-drop-named dropped 1 span(s)" in meaning(
+        target, "Zipkin /api/v2", VERSIONS)  # the span it points at: the processor that dropped it
