@@ -70,11 +70,12 @@ class Stack:
 
     @staticmethod
     def _release_name(key: str) -> str:
+        """`otelcol-linkmatrix@0.158.0` → its collector process, `collector-0.158.0`."""
         return pipeline.release_service(key.rsplit("@", 1)[-1])
 
     def _release_component(self, key: str, routes: tuple[pipeline.Route, ...] = ()) -> pipeline.Collector:
-        version = key.rsplit("@", 1)[-1]
         name = self._release_name(key)
+        version = name.removeprefix(f"{pipeline.NAME}-")
         return self.collector_component(routes, self.run_dir / pipeline.forwarded_file(name), name=name,
                                         title=f"collector {version}", component=key,
                                         image=f"{pipeline.CONTRIB_IMAGE}:{version}")

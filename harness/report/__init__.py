@@ -90,7 +90,6 @@ COLLECTOR_FAMILY = "opentelemetry-collector"
 # prefix of those pipelines, and the versions key of the release the plain `collector` pipeline runs.
 PIPELINE_FAMILIES = {SDK_FAMILY: (RELEASE_PREFIXES[0], SDK_FAMILY),
                      COLLECTOR_FAMILY: (RELEASE_PREFIXES[1], COLLECTOR)}
-SDK_RELEASE_PREFIX = PIPELINE_FAMILIES[SDK_FAMILY][0]
 
 
 def releases_compared(backends: set[str], pipelines: set[str] | None = None) -> dict[str, list[str]]:
