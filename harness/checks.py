@@ -125,7 +125,10 @@ class LinkPair:
     sent: Link
     received: Link | None
     received_index: int | None
-    exact: bool = False  # matched on target *and* attributes, not on the target alone
+    # Its fate is known: matched on its target and on attributes that tell it from the span's other
+    # links, or missing while no link of the span was paired by position alone. When links share a
+    # target and nothing tells them apart, which of them were lost cannot be told.
+    certain: bool = True
 
     @property
     def path(self) -> str:
@@ -179,33 +182,82 @@ def pair_links(sent: Span, received: Span | None, label: str) -> list[LinkPair]:
 
 
 def _pair(sent: Span, received: Span, label: str) -> list[LinkPair]:
+    """Pass by pass, each on the links the ones before left: same target and attributes; same
+    target and an attribute value only those two links have; same target (one candidate on each
+    side, or else by position: a guess); and the rest by position (ids changed)."""
     unmatched_sent = list(range(len(sent.links)))
     unmatched_received = list(range(len(received.links)))
     matched: dict[int, int] = {}
-    exact: set[int] = set()
-    for key in (_identity, _target):
-        free: dict[Hashable, list[int]] = defaultdict(list)
-        for j in unmatched_received:
-            free[key(received.links[j])].append(j)
-        taken: set[int] = set()
-        still: list[int] = []
-        for i in unmatched_sent:
-            candidates = free.get(key(sent.links[i]))
-            if candidates:
-                matched[i] = candidates.pop(0)
-                taken.add(matched[i])
-                if key is _identity:
-                    exact.add(i)
-            else:
-                still.append(i)
-        unmatched_sent = still
+    told: set[int] = set()  # paired on more than their position
+    for find in (_by_key(_identity), _by_unique_value, _by_key(_target)):
+        found = find(sent, received, unmatched_sent, unmatched_received)
+        for i, (j, certain) in found.items():
+            matched[i] = j
+            if certain:
+                told.add(i)
+        taken = {j for j, _ in found.values()}
+        unmatched_sent = [i for i in unmatched_sent if i not in found]
         unmatched_received = [j for j in unmatched_received if j not in taken]
     for i in unmatched_sent:  # ids changed: still compare the rest of the link
         if unmatched_received:
             matched[i] = unmatched_received.pop(0)
+    guessed = any(i not in told for i in matched)
     return [LinkPair(label, i, link, received.links[matched[i]] if i in matched else None, matched.get(i),
-                     i in exact)
+                     i in told or not guessed)
             for i, link in enumerate(sent.links)]
+
+
+Pairing = dict[int, tuple[int, bool]]  # sent index → (received index, whether the pairing is certain)
+
+
+def _by_key(key: Callable[[Link], Hashable]) -> Callable[[Span, Span, list[int], list[int]], Pairing]:
+    """Pairs on equal `key`, in order. Certain when `key` is the whole identity, or when only one
+    unpaired link on each side has it."""
+    def find(sent: Span, received: Span, unmatched_sent: list[int], unmatched_received: list[int]) -> Pairing:
+        free: dict[Hashable, list[int]] = defaultdict(list)
+        for j in unmatched_received:
+            free[key(received.links[j])].append(j)
+        sent_count: dict[Hashable, int] = defaultdict(int)
+        for i in unmatched_sent:
+            sent_count[key(sent.links[i])] += 1
+        single = {found for found, candidates in free.items() if len(candidates) == 1 and sent_count[found] == 1}
+        pairs: Pairing = {}
+        for i in unmatched_sent:
+            wanted = key(sent.links[i])
+            candidates = free.get(wanted)
+            if candidates:
+                pairs[i] = (candidates.pop(0), key is _identity or wanted in single)
+        return pairs
+    return find
+
+
+def _value_keys(link: Link) -> list[Hashable]:
+    return [(link.target, name, comparable(value)) for name, value in link.attributes.items()]
+
+
+def _by_unique_value(sent: Span, received: Span, unmatched_sent: list[int],
+                     unmatched_received: list[int]) -> Pairing:
+    """Links a (target, attribute, value) names on both sides that no other unpaired link has:
+    `messaging.message.id`, an attempt number, an index. What a limit or a processor left of a
+    link's attributes still says which link it is."""
+    sent_count: dict[Hashable, int] = defaultdict(int)
+    for i in unmatched_sent:
+        for key in _value_keys(sent.links[i]):
+            sent_count[key] += 1
+    received_at: dict[Hashable, list[int]] = defaultdict(list)
+    for j in unmatched_received:
+        for key in _value_keys(received.links[j]):
+            received_at[key].append(j)
+    pairs: Pairing = {}
+    taken: set[int] = set()
+    for i in unmatched_sent:
+        for key in _value_keys(sent.links[i]):
+            found = received_at.get(key, [])
+            if sent_count[key] == 1 and len(found) == 1 and found[0] not in taken:
+                pairs[i] = (found[0], True)
+                taken.add(found[0])
+                break
+    return pairs
 
 
 def index_ranges(indices: list[int]) -> str:
@@ -281,6 +333,13 @@ def _absent_kind(pair: LinkPair) -> DifferenceKind:
     return "missing"
 
 
+def _absent_note(pair: LinkPair, note: str = "missing") -> str:
+    """A missing link's path is a guess when links sharing its target could not be told apart."""
+    if pair.received is None and not pair.certain:
+        return f"{note} (this link or another with its target: which of them cannot be told)"
+    return note
+
+
 def check_present(subject: Subject) -> Outcome | None:
     statuses: list[Status] = []
     differences: list[Difference] = []
@@ -292,11 +351,10 @@ def check_present(subject: Subject) -> Outcome | None:
         sent[label], received[label] = len(span.links), got
         missing = [pair for pair in pairs if pair.received is None]
         statuses += [MISSING if pair.received is None else OK for pair in pairs]
-        ambiguous = (len({link.target for link in span.links}) < len(span.links)
-                     and any(pair.received is not None and not pair.exact for pair in pairs))
+        ambiguous = any(not pair.certain for pair in missing)
         if missing:
             which = (f"{len(missing)} links missing; which ones cannot be told here (links share a target "
-                     "and their attributes do not come back)" if ambiguous
+                     "and what came back of their attributes does not tell them apart)" if ambiguous
                      else f"missing: links[{index_ranges([pair.index for pair in missing])}]")
             kinds = {_missing_kind(pair.sent) for pair in missing}
             kind: DifferenceKind = "missing_invalid_target" if kinds == {"missing_invalid_target"} else "missing"
@@ -305,29 +363,34 @@ def check_present(subject: Subject) -> Outcome | None:
             statuses.append(CHANGED)
             differences.append(Difference(f"spans[{label}].links", len(span.links), got,
                                           f"{got - len(span.links)} extra links", "extra"))
+    if not statuses:  # no linking span at the baseline: nothing was measured
+        return None
     return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "links"))
 
 
 def check_target_arrived(subject: Subject) -> Outcome | None:
-    """A link whose target the SDK exported: is that span there too? If not, the link dangles.
-    Links to spans never exported (unsampled, invalid, nowhere) are not asked about."""
+    """A link whose target the SDK exported: are the link and that span both there? If the target
+    is not, the link dangles; if the link itself is not, there is nothing to follow to it. Links to
+    spans never exported (unsampled, invalid, nowhere) are not asked about."""
     statuses: list[Status] = []
     differences: list[Difference] = []
     sent: dict[str, str] = {}
     received: dict[str, str | None] = {}
-    for label, span, _ in subject.spans():
-        for index, link in enumerate(span.links):
-            if link.target not in subject.exported:
-                continue
-            path = f"spans[{label}].links[{index}]"
-            target = subject.labels.get(link.target, f"{link.trace_id}/{link.span_id}")
-            sent[path] = target
-            arrived = link.target in subject.observed
-            received[path] = target if arrived else None
-            statuses.append(OK if arrived else MISSING)
-            if not arrived:
-                differences.append(Difference(path, target, None, f"its target {target} is not there: the link "
-                                              "dangles", "missing"))
+    for pair in subject.pairs():
+        link = pair.sent
+        if link.target not in subject.exported:
+            continue
+        target = subject.labels.get(link.target, f"{link.trace_id}/{link.span_id}")
+        sent[pair.path] = target
+        arrived = pair.received is not None and link.target in subject.observed
+        received[pair.path] = target if arrived else None
+        statuses.append(OK if arrived else MISSING)
+        if pair.received is None:
+            differences.append(Difference(pair.path, target, None, _absent_note(pair, "the link itself is missing"),
+                                          _absent_kind(pair)))
+        elif not arrived:
+            differences.append(Difference(pair.path, target, None, f"its target {target} is not there: the link "
+                                          "dangles", "missing"))
     if not statuses:
         return None
     return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "link targets"))
@@ -343,7 +406,8 @@ def check_target_ids(subject: Subject) -> Outcome | None:
         if pair.received is None:
             statuses.append(MISSING)
             received[pair.path] = None
-            differences.append(Difference(pair.path, sent[pair.path], None, "link missing", _missing_kind(pair.sent)))
+            differences.append(Difference(pair.path, sent[pair.path], None, _absent_note(pair, "link missing"),
+                                          _missing_kind(pair.sent)))
             continue
         received[pair.path] = f"{pair.received.trace_id}/{pair.received.span_id}"
         if pair.received.target == pair.sent.target:
@@ -352,6 +416,8 @@ def check_target_ids(subject: Subject) -> Outcome | None:
             statuses.append(CHANGED)
             differences.append(Difference(pair.path, sent[pair.path], received[pair.path], "points elsewhere",
                                           "points_elsewhere"))
+    if not statuses:
+        return None
     return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "targets"))
 
 
@@ -372,7 +438,7 @@ def attribute_check(kind: str) -> Check:
                 received[path] = None if got is None else to_json_value(got)
                 if got is None:
                     statuses.append(MISSING)
-                    differences.append(Difference(path, sent[path], None, "missing", _absent_kind(pair)))
+                    differences.append(Difference(path, sent[path], None, _absent_note(pair), _absent_kind(pair)))
                 elif comparable(got) != comparable(value):
                     statuses.append(CHANGED)
                     note, change = _change(value, got)
@@ -423,7 +489,7 @@ def check_trace_state(subject: Subject) -> Outcome | None:
         got = pair.received.trace_state if pair.received else None
         received[pair.path] = got
         _judge_value(f"{pair.path}.trace_state", pair.sent.trace_state, got or "", statuses, differences,
-                     missing=("missing", _absent_kind(pair)))
+                     missing=(_absent_note(pair), _absent_kind(pair)))
     return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "trace_states"))
 
 
@@ -450,7 +516,8 @@ def check_flags(subject: Subject) -> Outcome | None:
         received[pair.path] = None if got is None else _flag_names(got)
         if got is None or (got == 0 and expected != 0):
             statuses.append(MISSING)
-            differences.append(Difference(f"{pair.path}.flags", expected, got, "flags missing", _absent_kind(pair)))
+            differences.append(Difference(f"{pair.path}.flags", expected, got, _absent_note(pair, "flags missing"),
+                                          _absent_kind(pair)))
         elif got != expected:
             statuses.append(CHANGED)
             missing = sorted(set(_flag_names(expected)) - set(_flag_names(got)))
@@ -503,7 +570,10 @@ def check_order(subject: Subject) -> Outcome | None:
                                           "reordered"))
     if not statuses:
         return None
-    return outcome_of(statuses, sent, received, differences, "links come back in another order")
+    reordered, none_back = statuses.count(CHANGED), statuses.count(MISSING)
+    summary = "; ".join([f"links come back in another order on {reordered} of {len(statuses)} spans"] * bool(reordered)
+                        + [f"no link came back on {none_back} of {len(statuses)} spans"] * bool(none_back))
+    return outcome_of(statuses, sent, received, differences, summary)
 
 
 def check_dropped_links_count(subject: Subject) -> Outcome | None:
@@ -573,7 +643,7 @@ def check_all_attributes(subject: Subject) -> Outcome | None:
             received[path] = None if got is None else to_json_value(got)
             if got is None:
                 statuses.append(MISSING)
-                differences.append(Difference(path, sent[path], None, "missing", _absent_kind(pair)))
+                differences.append(Difference(path, sent[path], None, _absent_note(pair), _absent_kind(pair)))
             elif comparable(got) != comparable(value):
                 statuses.append(CHANGED)
                 differences.append(Difference(path, sent[path], received[path], *_change(value, got)))
@@ -603,4 +673,6 @@ def check_linking_parents(subject: Subject) -> Outcome | None:
                                           "another parent", "parent_changed"))
         else:
             statuses.append(OK)
+    if not statuses:
+        return None
     return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "parents"))

@@ -103,8 +103,8 @@ FEATURES: dict[str, Feature] = {
         Feature(LINK_TARGET_IDS, "exact target ids", "Does every link point at the same trace id and span id?",
                 checks.check_target_ids),
         Feature(LINK_TARGET_ARRIVED, "link target there too",
-                "Is the span each link points at there as well (a dropped or sampled-out target leaves the link "
-                "dangling)?", checks.check_target_arrived),
+                "Are each link and the span it points at both there (a dropped or sampled-out target leaves the "
+                "link dangling)?", checks.check_target_arrived),
         *[_attribute(kind) for kind in ATTRIBUTE_TYPES],
         Feature(LINK_TRACE_STATE, "trace_state", "Does each link keep its W3C trace_state?",
                 checks.check_trace_state, needs=TRACE_STATE),

@@ -10,7 +10,7 @@ from .backends.base import ReadPath, RenderReadPath, SearchReadPath
 from .checks import Outcome, pairings_kept
 from .emit import Emission
 from .errors import LinkmatrixError
-from .features import FEATURES
+from .features import FEATURES, LINK_PRESENT
 from .hops import (
     Cell,
     attach_hop_messages,
@@ -26,7 +26,7 @@ from .model import Span
 from .observe import ObservationKey, Observations
 from .render.stage import Rendered
 from .scenario import Scenario
-from .vocabulary import COLLECTOR_HOP, UPSTREAM_HOPS, Hop, Pipeline, through_collector
+from .vocabulary import COLLECTOR_HOP, NOT_APPLICABLE, UPSTREAM_HOPS, Hop, Pipeline, through_collector
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,12 @@ def _judge_all(emissions: Sequence[Emission], by_name: dict[str, Scenario],
                upstream: UpstreamCache) -> None:
     for emission in emissions:
         pipeline = emission.pipeline
+        if not emission.linking_spans:  # nothing to measure: said in one row, not left out silently
+            cells += [not_in_pipeline(emission, LINK_PRESENT, path)
+                      if (pipeline, path.backend) in topology.unreached and path.backend not in topology.failed
+                      else _nothing_sent(emission, by_name[emission.scenario], path)
+                      for path in columns if _fits(LINK_PRESENT, path)]
+            continue
         for feature in exercised_features(emission, by_name[emission.scenario].checks):
             for path in columns:
                 if _fits(feature, path):
@@ -91,6 +97,16 @@ def _judge_all(emissions: Sequence[Emission], by_name: dict[str, Scenario],
                     if cell is not None:
                         cells.append(cell)
             upstream.clear()  # the next feature judges other views: these (whole, big) are let go
+
+
+def _nothing_sent(emission: Emission, scenario: Scenario, path: ReadPath) -> Cell:
+    unsampled = [trace.id for trace in scenario.traces if not trace.sampled and any(span.links for span in trace.spans)]
+    many = len(unsampled) > 1
+    why = (f"the trace{'s' * many} {', '.join(unsampled)}, which hold{'' if many else 's'} the links, "
+           f"{'are' if many else 'is'} not sampled (sampled: false): the SDK exported none of "
+           f"{'their' if many else 'its'} spans" if unsampled else "the scenario gives no span a link")
+    return Cell(emission.scenario, LINK_PRESENT, path.backend, path.name, emission.pipeline, NOT_APPLICABLE,
+                reason=f"no span with links was exported: {why}; nothing to measure")
 
 
 def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,

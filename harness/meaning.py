@@ -93,6 +93,21 @@ def _dropped_of(cell: Cell, things: str) -> str:
     return f"{len(sent) - kept} of {len(sent)} {things}"
 
 
+def _attributes_over_limit(cell: Cell) -> str:
+    """"5 of the 8 string attributes of its links (3 more went with whole links it dropped)": the
+    attributes a link lost, told from those of links dropped whole."""
+    differences = _differences(cell)
+    things = _attribute_kind(cell) + " attributes"
+    if any(d.get("kind") == "more" for d in differences):  # a cut list: its kinds are not the whole
+        return f"some {things} of its links"
+    over = sum(1 for d in differences if d.get("kind") == "missing")
+    with_links = sum(1 for d in differences if d.get("kind") == "link_missing")
+    sent = (cell.get("evidence") or {}).get("sent")
+    of = f" of the {len(sent)}" if isinstance(sent, dict) and sent and MORE not in sent else ""
+    return (f"{over}{of} {things} of its links"
+            + (f" ({with_links} more went with whole links it dropped)" if with_links else ""))
+
+
 def _backend(label: str) -> str:
     return label.split(" ")[0]
 
@@ -154,9 +169,8 @@ RULES: list[tuple[Test, Write]] = [
                          "limit before export; raise max_links / OTEL_SPAN_LINK_COUNT_LIMIT if you need them. "
                          "No backend can show them."),
     (when(feature="link.attribute.", hop="sdk", kind="missing"),
-     lambda c, label, v: f"The SDK dropped {_dropped_of(c, _attribute_kind(c) + ' attributes')} of a link over its "
-                         "per-link attribute limit; raise max_attributes_per_link / OTEL_LINK_ATTRIBUTE_COUNT_LIMIT "
-                         "if you need them."),
+     lambda c, label, v: f"The SDK dropped {_attributes_over_limit(c)} over its per-link attribute limit; raise "
+                         "max_attributes_per_link / OTEL_LINK_ATTRIBUTE_COUNT_LIMIT if you need them."),
     (lambda c: c.get("hop") == "sdk" and _kinds(c) == {"link_missing"},
      lambda c, label, v: f"The SDK dropped whole links before export, and their {c['feature'].split('.', 1)[1]} "
                          "with them (link present says how many, and which setting keeps them)."),
@@ -211,8 +225,19 @@ RULES: list[tuple[Test, Write]] = [
 ]
 
 
-def meaning(cell: Cell, label: str, versions: dict[str, str]) -> str:
+def _first_rule(cell: Cell, label: str, versions: dict[str, str]) -> str:
     for test, write in RULES:
         if test(cell):
             return write(cell, label, versions)
     return ""
+
+
+def meaning(cell: Cell, label: str, versions: dict[str, str]) -> str:
+    """The line of the first hop that changed the cell; when a later hop changed it too, that
+    hop's line after it (a sampled bit the wire lost is not the SDK's limit)."""
+    first = _first_rule(cell, label, versions)
+    later = _changed_at(cell)[1:]
+    if not first or not later or cell["verdict"] == "error":
+        return first
+    then = _first_rule({**cell, "hop": later[0], "changed_at": later}, label, versions)
+    return f"{first} Also, at {later[0]}: {then}" if then and then != first else first

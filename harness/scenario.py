@@ -24,7 +24,7 @@ import yaml
 from opentelemetry.trace import TraceState
 
 from .errors import ScenarioError
-from .features import FEATURES, is_known
+from .features import FEATURES, is_known, selected_features
 from .model import AttrValue
 from .vocabulary import Pipeline
 
@@ -366,9 +366,15 @@ def _semantic_errors(scenario: Scenario) -> Iterable[tuple[list[Any], str]]:
     for c_index, check in enumerate(scenario.checks or ()):
         if not is_known(check):
             yield ["checks", c_index], f"unknown feature {check!r} (known: {', '.join(FEATURES)})"
+    checked = selected_features(scenario.checks) if all(is_known(check) for check in scenario.checks or ()) else []
     for pattern in scenario.expect:
         if not any(fnmatch.fnmatchcase(feature, pattern) for feature in FEATURES):
             yield ["expect", pattern], f"{pattern!r} matches no feature (known: {', '.join(FEATURES)})"
+        elif checked and not any(fnmatch.fnmatchcase(feature, pattern) for feature in checked):
+            # an expectation nothing measures would pass every night without saying so
+            yield ["expect", pattern], (f"{pattern!r} matches no feature this scenario checks (checks: "
+                                        f"{', '.join(scenario.checks or ('every feature that is not opt-in',))}): "
+                                        "list it under checks, or drop the expectation")
     yield from _volume_errors(scenario)
 
 

@@ -35,14 +35,15 @@ class RenderSubject:
 
 def _match_shown(span: Span, exported: Span | None, shown: list[ShownLink]) -> dict[int, ShownLink]:
     """Sent link index → the shown link that is it: by the target's span id where the page shows
-    ids; else by the attributes written on it; else in order, among the links the SDK exported (a
-    page shows what its API returned, in that order, and cannot show what the SDK dropped)."""
+    ids; else by the attributes written on it; else in order. Ids and order among the links the SDK
+    exported (a page shows what its API returned, in that order, and cannot show what the SDK
+    dropped; links to one target share its span id)."""
     free = list(shown)
     matched: dict[int, ShownLink] = {}
     exported_indices = {pair.index for pair in pair_links(span, exported, "") if pair.received is not None} \
         if exported is not None else set(range(len(span.links)))
     passes: list[Callable[[int, Link, ShownLink], bool]] = [
-        lambda _, link, item: bool(item.span_id) and item.span_id == link.span_id,
+        lambda index, link, item: bool(item.span_id) and item.span_id == link.span_id and index in exported_indices,
         lambda _, link, item: bool(link.attributes) and not item.span_id and _shows_attributes(item, link),
         lambda index, _, item: index in exported_indices and not item.span_id,
     ]

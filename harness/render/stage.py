@@ -73,8 +73,9 @@ def _traces_to_open(emission: Emission, visible: set[str]) -> tuple[dict[str, li
             by_trace.setdefault(span.trace_id, []).append(span)
     opened: dict[str, dict[str, SpanToShow]] = {}  # trace id → span id → what to look at
     left_out: set[str] = set()
-    for position, (trace_id, linking) in enumerate(by_trace.items()):
-        chosen = _sample(linking) if position < MAX_TRACES else []
+    looked_at = _first_traces(by_trace)
+    for trace_id, linking in by_trace.items():
+        chosen = _sample(linking) if trace_id in looked_at else []
         left_out |= {span.span_id for span in linking} - {span.span_id for span in chosen}
         for span in chosen:
             spans = opened.setdefault(trace_id, {})
@@ -84,6 +85,16 @@ def _traces_to_open(emission: Emission, visible: set[str]) -> tuple[dict[str, li
                 if target is not None and link.trace_id == span.trace_id:
                     spans.setdefault(target.span_id, SpanToShow(target.span_id, service, target.name, False))
     return {trace_id: list(spans.values()) for trace_id, spans in opened.items()}, left_out
+
+
+def _first_traces(by_trace: dict[str, list[Span]]) -> set[str]:
+    """The first MAX_TRACES traces, and among them always the one with the span with the most links
+    (what "most links per span" is read from)."""
+    chosen = list(by_trace)[:MAX_TRACES]
+    if not chosen:
+        return set()
+    most = max(by_trace, key=lambda trace_id: max(len(span.links) for span in by_trace[trace_id]))
+    return set(chosen if most in chosen else [*chosen[:-1], most])
 
 
 def _sample(linking: list[Span]) -> list[Span]:

@@ -277,7 +277,8 @@ def _best(answers: list[Answer], counting: bool) -> Answer:
     worse = [a for a in answers if a is not best and (RANK[a.mark] < RANK[best.mark] or counting)]
     caveat = f"{best.label}: {best.caveat}" if len(answers) > 1 else best.caveat
     for other in worse:
-        caveat += f" · {other.label}: {other.mark} {other.caveat}"
+        mark = PARTLY if counting and other.count < best.count else other.mark  # a count below the best is ⚠️
+        caveat += f" · {other.label}: {mark} {other.caveat}"
     return Answer(best.mark, caveat, best.cells + [p for a in worse for p in a.cells[:1]], best.label, best.count)
 
 

@@ -213,3 +213,50 @@ def test_a_link_whose_exported_target_is_missing_dangles_and_unexported_targets_
     assert outcome().verdict == LOST
     nothing_exported = Subject([sent], index_spans([sent]), {}, frozenset({sent.key}))
     assert judged(nothing_exported) is None  # an unsampled or invalid target: not this feature's question
+
+
+def test_links_sharing_a_target_are_told_apart_by_an_attribute_value_that_survived() -> None:
+    # A link limit of 5 kept the last five of eight links to one target (the SDK drops the oldest),
+    # and an attribute limit of 2 took `a` from each: `i` still says which link each one is.
+    sent = linking(*(link(attributes={"a": f"a-{i}", "b": True, "i": i}) for i in range(8)))
+    kept = linking(*(link(attributes={"b": True, "i": i}) for i in range(3, 8)))
+    pairs = pair_links(sent, kept, "consumer.consume")
+    assert [pair.received_index for pair in pairs] == [None, None, None, 0, 1, 2, 3, 4]
+    assert all(pair.certain for pair in pairs)
+    present = run(F.LINK_PRESENT, sent, kept)
+    assert present.differences[0].note == "missing: links[0..2]"
+    ints = run(F.LINK_ATTRIBUTE_PREFIX + "int", sent, kept)
+    assert ints.summary == "5 of 8 int attributes kept, 3 missing"  # none "changed": no value was
+
+
+def test_which_of_links_nothing_tells_apart_were_lost_is_not_claimed() -> None:
+    sent = linking(*(link(attributes={"n": i}) for i in range(4)))
+    kept = linking(*(link() for _ in range(3)))  # the values are gone: any three of the four
+    present = run(F.LINK_PRESENT, sent, kept)
+    assert "which ones cannot be told here" in present.differences[0].note
+    target_ids = run(F.LINK_TARGET_IDS, sent, kept)
+    assert target_ids.differences[0].note.startswith("link missing (this link or another with its target")
+    distinct = linking(link(T1, S1), link(T2, S2))
+    assert run(F.LINK_PRESENT, distinct, linking(link(T2, S2))).differences[0].note == "missing: links[0]"
+
+
+def test_a_link_that_did_not_arrive_has_no_target_to_follow() -> None:
+    sent = linking(link(T1, S1), link(T2, S2))
+    target_one, target_two = Span(T1, S1, "a"), Span(T2, S2, "b")
+    exported = frozenset({sent.key, target_one.key, target_two.key})
+    linkless = Span(sent.trace_id, sent.span_id, sent.name)  # Zipkin's model: the span, not its links
+    outcome = check(F.LINK_TARGET_ARRIVED)(
+        Subject([sent], index_spans([linkless, target_one, target_two]), {}, exported))
+    assert outcome.verdict == LOST
+    assert outcome.received == {"spans[consume].links[0]": None, "spans[consume].links[1]": None}
+    assert outcome.differences[0].note == "the link itself is missing"
+
+
+def test_nothing_at_the_baseline_is_not_measured_and_order_says_what_it_saw() -> None:
+    nobody = Subject([], {}, {})
+    assert check(F.LINK_PRESENT)(nobody) is None and check(F.LINK_TARGET_IDS)(nobody) is None
+    sent = linking(link(T1, S1), link(T2, S2))
+    none_back = run(F.LINK_ORDER, sent, linking())
+    assert none_back.verdict == LOST and none_back.summary == "no link came back on 1 of 1 spans"
+    swapped = run(F.LINK_ORDER, sent, linking(link(T2, S2), link(T1, S1)))
+    assert swapped.summary == "links come back in another order on 1 of 1 spans"

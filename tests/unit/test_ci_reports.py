@@ -52,3 +52,13 @@ def test_the_summary_is_findings_and_regressions_with_markup_neutralised() -> No
     assert "versions: zipkin 3.6.0 → 3.6.1" in text
     assert "- types change (1)" in text
     assert "<script>" not in ci.summary({**DOCUMENT, "cells": [cell("x", "lost", meaning=HOSTILE)]})
+
+
+def test_an_expectation_no_cell_measured_fails_instead_of_passing_unseen() -> None:
+    xml = ci.junit(DOCUMENT, {"s": {"link.trace_state": "preserved", "link.attribute.*": "degraded"}})
+    (suite,) = ElementTree.fromstring(xml.split("\n", 1)[1])
+    assert suite.get("tests") == "6" and suite.get("failures") == "1"
+    unmeasured = next(case for case in suite if case.get("name") == "expect link.trace_state")
+    failure = unmeasured.find("failure")
+    assert failure is not None and failure.get("message", "").startswith(
+        "expected preserved, but no cell measured link.trace_state")

@@ -120,6 +120,12 @@ def test_a_count_below_the_runs_best_is_partly() -> None:
     assert (mine["jaeger"].mark, mine["jaeger"].count) == (YES, 1000)
     assert (mine["zipkin"].mark, mine["zipkin"].count) == (PARTLY, 3)
     assert "fewer than the 1000" in mine["zipkin"].caveat
+    lens = document([
+        cell("big", "link.present", "zipkin/api_v2", "preserved", evidence={"sent": {"a": 6}}),
+        cell("small", "render.link_shown", "zipkin/lens", "preserved", evidence={"sent": {"b": 2}}),
+    ])
+    # one backend's other read path, below its best, is not a ✅ of its own
+    assert "⚠️ 2 (small)" in answers(lens, "most_links")["zipkin"].caveat
 
 
 def test_a_ui_not_run_or_not_rendered_is_not_measured_never_a_no() -> None:

@@ -30,7 +30,8 @@ DOCUMENT = {
     "features": [{"id": "link.present"}, {"id": "link.attribute.string"}],
     "cells": [
         cell("s", "link.present", "jaeger", "preserved", evidence={"sent": {"s.x": 2}}),
-        cell("s", "link.present", "zipkin", "lost", hop="backend", summary="0 of 1 links kept"),
+        cell("s", "link.present", "zipkin", "lost", hop="sdk", changed_at=["sdk", "backend"],
+             summary="0 of 1 links kept"),
         cell("s", "link.attribute.string", "jaeger", "degraded", hop="backend", meaning=HOSTILE,
              evidence={"difference": [{"path": "spans[x].links[0].attributes[k]", "expected": HOSTILE,
                                        "actual": "b", "note": "value changed"}]}),
@@ -71,6 +72,7 @@ def test_the_page_filters_opens_evidence_and_keeps_hostile_values_as_text(tmp_pa
     page_file.write_text(render_html(DOCUMENT))
     seen = asyncio.run(_look(page_file))
     assert seen["errors"] == [] and seen["requests"] == [page_file.as_uri()]
+    assert 'data-verdict="lost" data-id=' in render_html(DOCUMENT) and "lost · sdk + backend</td>" in render_html(DOCUMENT)
     assert seen["all"] == 4
     assert seen["lost"] == "1 cells shown" and seen["jaeger"] == "2 cells shown"
     assert HOSTILE in seen["evidence"]  # shown as the text it is

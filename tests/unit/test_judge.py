@@ -132,3 +132,17 @@ def test_a_render_cell_with_linking_spans_left_out_blames_only_the_hops_that_cha
                                                        observations, [READ, lens], Topology(), rendered)}
     shown = cells[("render.attributes_shown", "ui")]
     assert (shown.verdict, shown.changed_at) == ("degraded", ["sdk"])
+
+
+def test_a_scenario_whose_linking_spans_were_not_sampled_is_not_applicable_not_preserved() -> None:
+    scenario, sent = emission("unsampled")
+    scenario = Scenario("unsampled", "p", "unsampled.yaml",
+                        (TraceSpec("origin", 1, (SpanSpec("source"),)),
+                         TraceSpec("consumer", 1, (SpanSpec("consume", links=(object(),)),), sampled=False)))  # type: ignore[arg-type]
+    target = sent.sdk[0]
+    nothing = Emission("unsampled", "run", "collector", [target], [target], {target.key: "origin.source"})
+    cells = judge([scenario], [nothing], {("unsampled", "collector"): [target]}, Observations(), [READ, SEARCH],
+                  Topology())
+    assert [(c.feature, c.read_path, c.verdict) for c in cells] == [("link.present", "api", "n/a")]
+    assert cells[0].reason == ("no span with links was exported: the trace consumer, which holds the links, is not "
+                               "sampled (sampled: false): the SDK exported none of its spans; nothing to measure")

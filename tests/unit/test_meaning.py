@@ -127,3 +127,21 @@ def test_of_the_collectors_words_the_line_quotes_the_one_about_its_own_loss() ->
     target["evidence"]["hop_messages"] = {"collector": said}
     assert "(collector processor filter/s.filter-drop-named dropped 1 span(s)" in meaning(
         target, "Zipkin /api/v2", VERSIONS)  # the span it points at: the processor that dropped it
+
+
+def test_a_later_hop_that_changed_the_cell_too_is_said_after_the_first() -> None:
+    flags = cell("link.flags", "sdk", "degraded", changed_at=["sdk", "wire"])
+    text = meaning(flags, "Jaeger /api/v3", VERSIONS)
+    assert text.startswith("The SDK changed link.flags") and "Also, at wire: " in text and "sampled bit" in text
+    navigable = cell("render.target_navigable", "sdk", changed_at=["sdk", "render"])
+    assert "Also, at render: Zipkin Lens shows the link, but nothing on the page leads" in meaning(
+        navigable, "Zipkin Lens", VERSIONS)
+
+
+def test_attributes_over_the_limit_are_told_from_those_of_links_dropped_whole() -> None:
+    attributes = cell("link.attribute.string", "sdk", "lost",
+                      differences=[("link_missing", "missing")] * 3 + [("missing", "missing")] * 5)
+    attributes["evidence"]["sent"] = {f"p{i}": {"string": "v"} for i in range(8)}
+    assert meaning(attributes, "Jaeger /api/v3", VERSIONS).startswith(
+        "The SDK dropped 5 of the 8 string attributes of its links (3 more went with whole links it dropped) "
+        "over its per-link attribute limit")

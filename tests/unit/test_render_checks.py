@@ -131,3 +131,28 @@ def test_a_long_trace_is_sampled_with_its_busiest_linking_span_always_in() -> No
     chosen = _sample(spans)
     assert len(chosen) == MAX_SPANS_PER_TRACE and spans[30] in chosen and chosen[0] is spans[0]
     assert _sample(spans[:3]) == spans[:3]
+
+
+def test_the_trace_with_the_most_links_is_always_among_the_traces_opened() -> None:
+    from harness.render.stage import MAX_TRACES, _first_traces
+    link = Link("1" * 32, "a" * 16)
+    by_trace = {f"{i:032x}": [Span(f"{i:032x}", "b" * 16, "w", links=(link,) * (6 if i == 7 else 1))]
+                for i in range(9)}
+    chosen = _first_traces(by_trace)
+    assert len(chosen) == MAX_TRACES and f"{7:032x}" in chosen and f"{0:032x}" in chosen
+    assert _first_traces(dict(list(by_trace.items())[:2])) == set(list(by_trace)[:2])
+
+
+def test_links_to_one_target_are_matched_on_the_page_among_the_links_the_sdk_kept() -> None:
+    # Eight links to one span; a link limit of 5 kept the last five, an attribute limit took `a`.
+    sent = Span(T2, LINKING, "consume", PARENT,
+                tuple(Link(T1, TARGET, attributes={"a": f"a-{i}", "b": True, "i": i}) for i in range(8)))
+    exported = Span(T2, LINKING, "consume", PARENT,
+                    tuple(Link(T1, TARGET, attributes={"b": True, "i": i}) for i in range(3, 8)))
+    shown = lens(*(f'{T1}|{TARGET}||{{"b":true,"i":{i}}}|1' for i in range(3, 8)))
+    subject = RenderSubject([sent], {sent.key: exported}, {LINKING: shown}, {})
+    judge = FEATURES["render.attributes_shown"].render
+    assert judge is not None
+    outcome = judge(subject)
+    assert outcome is not None and outcome.summary == "10 of 24 attributes shown"
+    assert not [d for d in outcome.differences if d.kind == "value_changed"]  # i=3 is link 3's, not link 0's

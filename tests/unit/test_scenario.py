@@ -82,6 +82,8 @@ def test_valid_scenario_is_built(tmp_path: Path) -> None:
      3, "matches no feature"),
     (VALID.replace("problem: A demo.", "problem: A demo.\nexpect: {link.present: perfect}"), "expect.link.present",
      3, "is not one of preserved, degraded"),
+    (VALID.replace("problem: A demo.", "problem: A demo.\nchecks: [link.present]\nexpect: {search.*: preserved}"),
+     "expect.search.*", 4, "matches no feature this scenario checks (checks: link.present)"),
 ])
 def test_mistakes_name_file_line_and_field(tmp_path: Path, text: str, field: str, line: int, words: str) -> None:
     error = error_of(tmp_path, text)

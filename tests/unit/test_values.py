@@ -121,3 +121,16 @@ def test_edge_values_survive_the_sdk_and_the_exporter_unchanged(edge_emissions: 
                 outcome = FEATURES[feature].check(subject)
                 assert outcome.verdict == PRESERVED, (emission.scenario, feature, outcome.differences)
                 jsonio.loads_strictly(jsonio.dumps(outcome.sent))
+
+
+def test_a_repeated_trace_numbers_its_instances_and_a_repeated_link_its_links(tmp_path: Path) -> None:
+    scenario = tmp_path / "numbered.yaml"
+    scenario.write_text("name: numbered\nproblem: p\ntraces:\n  - id: origin\n    spans:\n      - name: fill\n"
+                        "  - id: reader\n    repeat: 3\n    spans:\n      - name: read\n        links:\n"
+                        "          - to: origin.fill\n            count: 2\n"
+                        "            attributes: {who: \"reader-{instance}\", n: \"{index}\", i: \"{instance}\"}\n")
+    with OtlpGrpcTap([]) as tap:
+        emission = emit(load_scenario(scenario), "unit", tap.address)
+    seen = sorted((link.attributes["who"], link.attributes["n"], link.attributes["i"])
+                  for span in emission.linking_spans for link in span.links)
+    assert seen == [(f"reader-{i}", n, i) for i in range(3) for n in range(2)]
