@@ -559,13 +559,11 @@ def load_scenario(path: Path | str) -> Scenario:
 
 def discover(paths: Iterable[Path | str]) -> list[Path]:
     """Scenario files from files and directories, in a stable order."""
-    found: list[Path] = []
+    found: dict[Path, Path] = {}  # the same file named twice (a folder and a file in it) is read once
     for path in map(Path, paths):
-        if path.is_dir():
-            found.extend(sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")))
-        else:
-            found.append(path)
-    return found
+        for file in sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]:
+            found.setdefault(file.resolve(), file)
+    return list(found.values())
 
 
 def load_all(paths: Iterable[Path | str]) -> list[Scenario]:

@@ -131,3 +131,11 @@ def test_yaml_booleans_as_keys_are_refused(tmp_path: Path) -> None:
     assert error.field == "traces[1].spans[0].links[0].attributes.True"
     assert "put it in quotes" in error.message
     assert error.line == 15
+
+
+def test_a_file_named_twice_is_read_once_and_two_files_with_one_name_still_clash(tmp_path: Path) -> None:
+    (tmp_path / "one.yaml").write_text(VALID)
+    assert [s.name for s in load_all([tmp_path / "one.yaml", tmp_path, tmp_path / "." / "one.yaml"])] == ["demo"]
+    (tmp_path / "two.yaml").write_text(VALID)
+    with pytest.raises(ScenarioError, match="is also the name of"):
+        load_all([tmp_path])
