@@ -123,7 +123,8 @@ def test_of_the_collectors_words_the_line_quotes_the_one_about_its_own_loss() ->
     linking["evidence"]["hop_messages"] = {"collector": said}
     assert "(collector exporter zipkin/zipkin.s.filter-drop-named dropped 2 span(s)" in meaning(
         linking, "Zipkin /api/v2", VERSIONS)  # the linking span itself: the exporter that failed
-    target = cell("link.target_arrived", "collector", pipeline="filter-drop-named")
+    target = cell("link.target_arrived", "collector", pipeline="filter-drop-named",
+                  differences=[("missing", "its target producer.filtered-x is not there: the link dangles")])
     target["evidence"]["hop_messages"] = {"collector": said}
     assert "(collector processor filter/s.filter-drop-named dropped 1 span(s)" in meaning(
         target, "Zipkin /api/v2", VERSIONS)  # the span it points at: the processor that dropped it
@@ -145,3 +146,16 @@ def test_attributes_over_the_limit_are_told_from_those_of_links_dropped_whole() 
     assert meaning(attributes, "Jaeger /api/v3", VERSIONS).startswith(
         "The SDK dropped 5 of the 8 string attributes of its links (3 more went with whole links it dropped) "
         "over its per-link attribute limit")
+
+
+def test_a_link_target_row_whose_links_are_gone_is_told_as_lost_links_not_as_dangling() -> None:
+    gone = cell("link.target_arrived", "sdk", "degraded", differences=[("link_missing", "the link itself is missing")])
+    assert meaning(gone, "Jaeger /api/v3", VERSIONS).startswith("The SDK dropped whole links before export")
+    by_exporter = cell("link.target_arrived", "wire", pipeline="sdk-zipkin",
+                       differences=[("link_missing", "the link itself is missing")])
+    assert "Zipkin exporter" in meaning(by_exporter, "Zipkin /api/v2", VERSIONS)
+    dangling = cell("link.target_arrived", "backend", "degraded", differences=[("missing", "its target is not there")])
+    assert "leads nowhere" in meaning(dangling, "Zipkin /api/v2", VERSIONS)
+    cut = cell("link.attribute.string", "sdk", "degraded",
+               differences=[("link_missing", "missing")] * 25 + [("more", "47 more differences")])
+    assert meaning(cut, "Jaeger /api/v3", VERSIONS).startswith("The SDK dropped whole links before export")
