@@ -163,10 +163,6 @@ def pairings_kept() -> Iterator[None]:
         _PAIRINGS.reset(token)
 
 
-def _target(link: Link) -> Hashable:
-    return link.target
-
-
 def pair_links(sent: Span, received: Span | None, label: str) -> list[LinkPair]:
     """Match each sent link with a received one: same target and attributes first (so we can tell
     which of 200 links to one span survived), then same target, then what is left by position."""
@@ -184,12 +180,12 @@ def pair_links(sent: Span, received: Span | None, label: str) -> list[LinkPair]:
 def _pair(sent: Span, received: Span, label: str) -> list[LinkPair]:
     """Pass by pass, each on the links the ones before left: same target and attributes; same
     target and an attribute value only those two links have; same target (one candidate on each
-    side, or else by position: a guess); and the rest by position (ids changed)."""
+    side, or else in order: a guess); and the rest by position (ids changed: a guess too)."""
     unmatched_sent = list(range(len(sent.links)))
     unmatched_received = list(range(len(received.links)))
     matched: dict[int, int] = {}
     told: set[int] = set()  # paired on more than their position
-    for find in (_by_key(_identity), _by_unique_value, _by_key(_target)):
+    for find in (_by_identity, _by_unique_value, _by_target):
         found = find(sent, received, unmatched_sent, unmatched_received)
         for i, (j, certain) in found.items():
             matched[i] = j
@@ -198,41 +194,78 @@ def _pair(sent: Span, received: Span, label: str) -> list[LinkPair]:
         taken = {j for j, _ in found.values()}
         unmatched_sent = [i for i in unmatched_sent if i not in found]
         unmatched_received = [j for j in unmatched_received if j not in taken]
-    for i in unmatched_sent:  # ids changed: still compare the rest of the link
-        if unmatched_received:
-            matched[i] = unmatched_received.pop(0)
-    guessed = any(i not in told for i in matched)
+    by_position = unmatched_sent[:len(unmatched_received)]  # ids changed: still compare the rest of the link
+    matched.update(zip(by_position, unmatched_received, strict=False))
+    if len(unmatched_sent) == len(unmatched_received) == 1:  # the one left on each side: no guess
+        told.update(by_position)
+    # A guess leaves the fate of every link it could have been in doubt: those sharing its target,
+    # or, when ids changed, all of them.
+    doubtful = {sent.links[i].target for i in matched if i not in told}
+    guessed_by_position = any(i not in told for i in by_position)
     return [LinkPair(label, i, link, received.links[matched[i]] if i in matched else None, matched.get(i),
-                     i in told or not guessed)
+                     i in told or (not guessed_by_position and link.target not in doubtful))
             for i, link in enumerate(sent.links)]
 
 
 Pairing = dict[int, tuple[int, bool]]  # sent index → (received index, whether the pairing is certain)
 
 
-def _by_key(key: Callable[[Link], Hashable]) -> Callable[[Span, Span, list[int], list[int]], Pairing]:
-    """Pairs on equal `key`, in order. Certain when `key` is the whole identity, or when only one
-    unpaired link on each side has it."""
-    def find(sent: Span, received: Span, unmatched_sent: list[int], unmatched_received: list[int]) -> Pairing:
-        free: dict[Hashable, list[int]] = defaultdict(list)
-        for j in unmatched_received:
-            free[key(received.links[j])].append(j)
-        sent_count: dict[Hashable, int] = defaultdict(int)
-        for i in unmatched_sent:
-            sent_count[key(sent.links[i])] += 1
-        single = {found for found, candidates in free.items() if len(candidates) == 1 and sent_count[found] == 1}
-        pairs: Pairing = {}
-        for i in unmatched_sent:
-            wanted = key(sent.links[i])
-            candidates = free.get(wanted)
-            if candidates:
-                pairs[i] = (candidates.pop(0), key is _identity or wanted in single)
-        return pairs
-    return find
+def _could_be(sent: Link, received: Link) -> bool:
+    """Not ruled out by the attribute counts: a received link that says it lost attributes had more
+    than it shows (where a read path does not say, nothing is ruled out)."""
+    return (not received.dropped_attributes_count or len(sent.attributes) + sent.dropped_attributes_count
+            == len(received.attributes) + received.dropped_attributes_count)
+
+
+def _by_identity(sent: Span, received: Span, unmatched_sent: list[int], unmatched_received: list[int]) -> Pairing:
+    """Same target, trace_state and attributes. Certain unless more sent links than received ones
+    are alike (which of identical links went cannot be told)."""
+    free: dict[Hashable, list[int]] = defaultdict(list)
+    for j in unmatched_received:
+        free[_identity(received.links[j])].append(j)
+    alike: dict[Hashable, int] = defaultdict(int)
+    for i in unmatched_sent:
+        alike[_identity(sent.links[i])] += 1
+    enough = {key for key, candidates in free.items() if alike[key] <= len(candidates)}
+    pairs: Pairing = {}
+    for i in unmatched_sent:
+        key = _identity(sent.links[i])
+        candidates = free.get(key, [])
+        found = next((j for j in candidates if _could_be(sent.links[i], received.links[j])), None)
+        if found is not None:
+            candidates.remove(found)
+            pairs[i] = (found, key in enough)
+    return pairs
+
+
+def _by_target(sent: Span, received: Span, unmatched_sent: list[int], unmatched_received: list[int]) -> Pairing:
+    """Same target, in order: certain only when one unpaired link on each side has it."""
+    free: dict[Hashable, list[int]] = defaultdict(list)
+    for j in unmatched_received:
+        free[received.links[j].target].append(j)
+    alike: dict[Hashable, int] = defaultdict(int)
+    for i in unmatched_sent:
+        alike[sent.links[i].target] += 1
+    single = {target for target, candidates in free.items() if len(candidates) == 1 and alike[target] == 1}
+    pairs: Pairing = {}
+    for i in unmatched_sent:
+        target = sent.links[i].target
+        if free.get(target):
+            pairs[i] = (free[target].pop(0), target in single)
+    return pairs
+
+
+def _loose(value: AttrValue) -> Hashable:
+    """A value as it tells links apart, whatever a backend did to its type: 2.0 and 2 are one."""
+    if isinstance(value, tuple):
+        return tuple(_loose(item) for item in value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return ("number", "NaN" if value != value else float(value))
+    return comparable(value)
 
 
 def _value_keys(link: Link) -> list[Hashable]:
-    return [(link.target, name, comparable(value)) for name, value in link.attributes.items()]
+    return [(link.target, name, _loose(value)) for name, value in link.attributes.items()]
 
 
 def _by_unique_value(sent: Span, received: Span, unmatched_sent: list[int],
@@ -333,6 +366,13 @@ def _absent_kind(pair: LinkPair) -> DifferenceKind:
     return "missing"
 
 
+def _guessed(pair: LinkPair, note: str) -> str:
+    """A change on a link paired by its position among links with its target may be another's."""
+    if pair.received is not None and not pair.certain:
+        return f"{note} (paired by position: it may be another link's)"
+    return note
+
+
 def _absent_note(pair: LinkPair, note: str = "missing") -> str:
     """A missing link's path is a guess when links sharing its target could not be told apart."""
     if pair.received is None and not pair.certain:
@@ -414,8 +454,8 @@ def check_target_ids(subject: Subject) -> Outcome | None:
             statuses.append(OK)
         else:
             statuses.append(CHANGED)
-            differences.append(Difference(pair.path, sent[pair.path], received[pair.path], "points elsewhere",
-                                          "points_elsewhere"))
+            differences.append(Difference(pair.path, sent[pair.path], received[pair.path],
+                                          _guessed(pair, "points elsewhere"), "points_elsewhere"))
     if not statuses:
         return None
     return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "targets"))
@@ -442,7 +482,7 @@ def attribute_check(kind: str) -> Check:
                 elif comparable(got) != comparable(value):
                     statuses.append(CHANGED)
                     note, change = _change(value, got)
-                    differences.append(Difference(path, sent[path], received[path], note, change))
+                    differences.append(Difference(path, sent[path], received[path], _guessed(pair, note), change))
                 else:
                     statuses.append(OK)
         if not statuses:
@@ -489,7 +529,8 @@ def check_trace_state(subject: Subject) -> Outcome | None:
         got = pair.received.trace_state if pair.received else None
         received[pair.path] = got
         _judge_value(f"{pair.path}.trace_state", pair.sent.trace_state, got or "", statuses, differences,
-                     missing=(_absent_note(pair), _absent_kind(pair)))
+                     missing=(_absent_note(pair), _absent_kind(pair)),
+                     changed=(_guessed(pair, "value changed"), "value_changed"))
     return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "trace_states"))
 
 
@@ -525,7 +566,7 @@ def check_flags(subject: Subject) -> Outcome | None:
             lost_bits.update(missing)
             parts = [f"lost {', '.join(missing)}"] * bool(missing) + [f"gained {', '.join(added)}"] * bool(added)
             note = "; ".join(parts)
-            differences.append(Difference(f"{pair.path}.flags", expected, got, note or "bits changed",
+            differences.append(Difference(f"{pair.path}.flags", expected, got, _guessed(pair, note or "bits changed"),
                                           "bits_lost" if missing and not added else "bits_changed"))
         else:
             statuses.append(OK)
@@ -646,7 +687,8 @@ def check_all_attributes(subject: Subject) -> Outcome | None:
                 differences.append(Difference(path, sent[path], None, _absent_note(pair), _absent_kind(pair)))
             elif comparable(got) != comparable(value):
                 statuses.append(CHANGED)
-                differences.append(Difference(path, sent[path], received[path], *_change(value, got)))
+                note, change = _change(value, got)
+                differences.append(Difference(path, sent[path], received[path], _guessed(pair, note), change))
             else:
                 statuses.append(OK)
     if not statuses:

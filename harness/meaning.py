@@ -109,6 +109,12 @@ def _attributes_over_limit(cell: Cell) -> str:
             + (f" ({with_links} more went with whole links it dropped)" if with_links else ""))
 
 
+def _own_summary(cell: Cell) -> str:
+    """The cell's summary when its first hop is the only one that changed it (else it counts the
+    later hops' changes too)."""
+    return cell.get("summary") or "see the evidence" if len(_changed_at(cell)) == 1 else "see the evidence per hop"
+
+
 def _backend(label: str) -> str:
     return label.split(" ")[0]
 
@@ -183,7 +189,7 @@ RULES: list[tuple[Test, Write]] = [
      lambda c, label, v: f"The SDK changed these links before export, so {label} cannot show them as they were "
                          "written (the link and attribute rows say what the SDK did)."),
     (when(hop="sdk"),
-     lambda c, label, v: f"The SDK changed {c['feature']} before export ({c.get('summary') or 'see the evidence'}); "
+     lambda c, label, v: f"The SDK changed {c['feature']} before export ({_own_summary(c)}); "
                          "no collector or backend setting can bring it back."),
     (lambda c: c.get("hop") == "wire" and c.get("pipeline") == "sdk-zipkin",
      lambda c, label, v: f"The SDK's Zipkin exporter (opentelemetry-exporter-zipkin-json "

@@ -4,7 +4,8 @@ checks, every difference is collected, named by a field path and given a kind.""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections import defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..checks import CHANGED, MISSING, OK, Difference, Outcome, Status, outcome_of, pair_links
@@ -38,21 +39,32 @@ def _match_shown(span: Span, exported: Span | None, shown: list[ShownLink]) -> d
     ids; else by the attributes written on it; else in order. Ids and order among the links the SDK
     exported (a page shows what its API returned, in that order, and cannot show what the SDK
     dropped; links to one target share its span id)."""
-    free = list(shown)
-    matched: dict[int, ShownLink] = {}
     exported_indices = {pair.index for pair in pair_links(span, exported, "") if pair.received is not None} \
         if exported is not None else set(range(len(span.links)))
-    passes: list[Callable[[int, Link, ShownLink], bool]] = [
-        lambda index, link, item: bool(item.span_id) and item.span_id == link.span_id and index in exported_indices,
-        lambda _, link, item: bool(link.attributes) and not item.span_id and _shows_attributes(item, link),
-        lambda index, _, item: index in exported_indices and not item.span_id,
-    ]
-    for fits in passes:
-        for index, link in enumerate(span.links):
-            match = next((item for item in free if fits(index, link, item)), None) if index not in matched else None
-            if match is not None:
-                matched[index] = match
-                free.remove(match)
+    matched: dict[int, ShownLink] = {}
+    used: set[int] = set()  # positions on the page already matched
+    by_span_id: dict[str, deque[int]] = defaultdict(deque)
+    for at, item in enumerate(shown):
+        if item.span_id:
+            by_span_id[item.span_id].append(at)
+    for index, link in enumerate(span.links):
+        places = by_span_id.get(link.span_id)
+        if index in exported_indices and places:
+            used.add(places[0])
+            matched[index] = shown[places.popleft()]
+    without_ids = [at for at, item in enumerate(shown) if not item.span_id]
+    for index, link in enumerate(span.links):
+        if index not in matched and link.attributes:
+            found = next((at for at in without_ids if at not in used and _shows_attributes(shown[at], link)), None)
+            if found is not None:
+                used.add(found)
+                matched[index] = shown[found]
+    in_order = iter([at for at in without_ids if at not in used])
+    for index in sorted(exported_indices - set(matched)):
+        found = next(in_order, None)
+        if found is None:
+            break
+        matched[index] = shown[found]
     return matched
 
 

@@ -56,14 +56,17 @@ def junit(document: dict[str, Any], expects: dict[str, dict[str, str]]) -> str:
             else:
                 ElementTree.SubElement(case, "system-out").text = f"{cell['verdict']}: {detail}"
         for pattern, wanted in expects.get(cells[0]["scenario"], {}).items():
-            if not any(fnmatch.fnmatchcase(cell["feature"], pattern) for cell in cells):
-                # An expectation no cell measured would pass every night without saying so.
+            matching = [cell for cell in cells if fnmatch.fnmatchcase(cell["feature"], pattern)]
+            # An expectation no cell measured (none there, or only n/a) would pass every night without
+            # saying so; a cell that could not be measured is an error already.
+            if not any(cell["verdict"] in RANK or cell["verdict"] == ERROR for cell in matching):
                 case = ElementTree.SubElement(suite, "testcase", name=f"expect {pattern}",
                                               classname=name.replace(" ", ""))
                 counts["tests"] += 1
                 counts["failures"] += 1
+                why = next((cell.get("reason") for cell in matching if cell["verdict"] == NOT_APPLICABLE), None)
                 ElementTree.SubElement(case, "failure", message=f"expected {wanted}, but no cell measured {pattern}: "
-                                       "the scenario's data does not exercise it")
+                                       + (why or "the scenario's data does not exercise it"))
         suite.attrib.update({key: str(counts[key]) for key in ("tests", "failures", "errors", "skipped")})
     ElementTree.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"

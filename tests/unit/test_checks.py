@@ -260,3 +260,36 @@ def test_nothing_at_the_baseline_is_not_measured_and_order_says_what_it_saw() ->
     assert none_back.verdict == LOST and none_back.summary == "no link came back on 1 of 1 spans"
     swapped = run(F.LINK_ORDER, sent, linking(link(T2, S2), link(T1, S1)))
     assert swapped.summary == "links come back in another order on 1 of 1 spans"
+
+
+def test_a_received_link_that_says_it_lost_attributes_is_not_taken_for_a_sent_link_without_them() -> None:
+    # max_links 1 and max_attributes_per_link 1: the SDK kept the second link, and its last attribute.
+    sent = linking(link(attributes={"attempt": 1}), link(attributes={"reason": "retry", "attempt": 1}))
+    kept = linking(link(attributes={"attempt": 1}, dropped_attributes_count=1))
+    pairs = pair_links(sent, kept, "x")
+    assert not any(pair.certain for pair in pairs)  # not "links[1] missing", as if it were known
+    assert "which ones cannot be told here" in run(F.LINK_PRESENT, sent, kept).differences[0].note
+    alike = linking(link(), link())  # two identical links, one kept: which one cannot be told either
+    assert [pair.certain for pair in pair_links(alike, linking(link()), "x")] == [False, False]
+
+
+def test_an_int_written_for_a_double_still_tells_links_apart() -> None:
+    sent = linking(*(link(attributes={"d": float(d)}) for d in (1, 2, 3)))
+    kept = linking(link(attributes={"d": 2}), link(attributes={"d": 3}))  # the SDK kept two; JSON made ints
+    pairs = pair_links(sent, kept, "x")
+    assert [pair.received_index for pair in pairs] == [None, 0, 1] and all(pair.certain for pair in pairs)
+    doubles = run(F.LINK_ATTRIBUTE_PREFIX + "double", sent, kept)
+    assert [d.path[-22:] for d in doubles.differences] == ["links[0].attributes[d]", "links[1].attributes[d]",
+                                                            "links[2].attributes[d]"]
+    assert [d.kind for d in doubles.differences] == ["link_missing", "type_changed", "type_changed"]
+
+
+def test_a_guess_among_links_to_one_target_leaves_a_link_to_another_target_certain() -> None:
+    sent = linking(link(T2, S2), link(attributes={"n": 1}), link(attributes={"n": 2}))
+    kept = linking(link(), link())  # the link to T2 dropped; the other two lost what told them apart
+    present = run(F.LINK_PRESENT, sent, kept)
+    assert present.differences[0].note == "missing: links[0]"
+    changed = linking(link(T2, S2), link(attributes={"n": 1}), link(attributes={"n": 2}))
+    renamed = linking(link(T2, S2), link(attributes={"n": 7}), link(attributes={"n": 8}))
+    ints = run(F.LINK_ATTRIBUTE_PREFIX + "int", changed, renamed)
+    assert all(d.note.endswith("(paired by position: it may be another link's)") for d in ints.differences)

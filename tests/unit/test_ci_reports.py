@@ -62,3 +62,13 @@ def test_an_expectation_no_cell_measured_fails_instead_of_passing_unseen() -> No
     failure = unmeasured.find("failure")
     assert failure is not None and failure.get("message", "").startswith(
         "expected preserved, but no cell measured link.trace_state")
+
+
+def test_an_expectation_whose_cells_are_all_not_applicable_fails_with_their_reason() -> None:
+    xml = ci.junit(DOCUMENT, {"s": {"link.flags": "preserved", "link.order": "preserved"}})
+    (suite,) = ElementTree.fromstring(xml.split("\n", 1)[1])
+    names = [case.get("name") for case in suite]
+    assert "expect link.order" not in names  # its cell is an error: counted once, as an error
+    flags = next(case for case in suite if case.get("name") == "expect link.flags").find("failure")
+    assert flags is not None and flags.get("message") == (
+        "expected preserved, but no cell measured link.flags: cannot carry flags")
