@@ -125,9 +125,9 @@ class LinkPair:
     sent: Link
     received: Link | None
     received_index: int | None
-    # Its fate is known: matched on its target and on attributes that tell it from the span's other
-    # links, or missing while no link of the span was paired by position alone. When links share a
-    # target and nothing tells them apart, which of them were lost cannot be told.
+    # Its fate is known: paired on more than its position, or missing while no link with its target
+    # was paired by position alone (nor, ids changed, any link). When links share a target and
+    # nothing that came back tells them apart, which of them were lost cannot be told.
     certain: bool = True
 
     @property
@@ -164,8 +164,7 @@ def pairings_kept() -> Iterator[None]:
 
 
 def pair_links(sent: Span, received: Span | None, label: str) -> list[LinkPair]:
-    """Match each sent link with a received one: same target and attributes first (so we can tell
-    which of 200 links to one span survived), then same target, then what is left by position."""
+    """Match each sent link with a received one (see _pair), and say which matches are certain."""
     if received is None:
         return [LinkPair(label, i, link, None, None) for i, link in enumerate(sent.links)]
     kept = _PAIRINGS.get()
@@ -210,6 +209,18 @@ def _pair(sent: Span, received: Span, label: str) -> list[LinkPair]:
 Pairing = dict[int, tuple[int, bool]]  # sent index → (received index, whether the pairing is certain)
 
 
+def _target(link: Link) -> Hashable:
+    return link.target
+
+
+def _grouped(span: Span, indices: list[int], key: Callable[[Link], Hashable]) -> dict[Hashable, list[int]]:
+    """The span's links at `indices`, by `key`, each group in order."""
+    groups: dict[Hashable, list[int]] = defaultdict(list)
+    for index in indices:
+        groups[key(span.links[index])].append(index)
+    return groups
+
+
 def _could_be(sent: Link, received: Link) -> bool:
     """Not ruled out by the attribute counts: a received link that says it lost attributes had more
     than it shows (where a read path does not say, nothing is ruled out)."""
@@ -220,13 +231,8 @@ def _could_be(sent: Link, received: Link) -> bool:
 def _by_identity(sent: Span, received: Span, unmatched_sent: list[int], unmatched_received: list[int]) -> Pairing:
     """Same target, trace_state and attributes. Certain unless more sent links than received ones
     are alike (which of identical links went cannot be told)."""
-    free: dict[Hashable, list[int]] = defaultdict(list)
-    for j in unmatched_received:
-        free[_identity(received.links[j])].append(j)
-    alike: dict[Hashable, int] = defaultdict(int)
-    for i in unmatched_sent:
-        alike[_identity(sent.links[i])] += 1
-    enough = {key for key, candidates in free.items() if alike[key] <= len(candidates)}
+    free, alike = _grouped(received, unmatched_received, _identity), _grouped(sent, unmatched_sent, _identity)
+    enough = {key for key, candidates in free.items() if len(alike[key]) <= len(candidates)}
     pairs: Pairing = {}
     for i in unmatched_sent:
         key = _identity(sent.links[i])
@@ -240,13 +246,8 @@ def _by_identity(sent: Span, received: Span, unmatched_sent: list[int], unmatche
 
 def _by_target(sent: Span, received: Span, unmatched_sent: list[int], unmatched_received: list[int]) -> Pairing:
     """Same target, in order: certain only when one unpaired link on each side has it."""
-    free: dict[Hashable, list[int]] = defaultdict(list)
-    for j in unmatched_received:
-        free[received.links[j].target].append(j)
-    alike: dict[Hashable, int] = defaultdict(int)
-    for i in unmatched_sent:
-        alike[sent.links[i].target] += 1
-    single = {target for target, candidates in free.items() if len(candidates) == 1 and alike[target] == 1}
+    free, alike = _grouped(received, unmatched_received, _target), _grouped(sent, unmatched_sent, _target)
+    single = {target for target, candidates in free.items() if len(candidates) == 1 and len(alike[target]) == 1}
     pairs: Pairing = {}
     for i in unmatched_sent:
         target = sent.links[i].target
@@ -367,7 +368,7 @@ def _absent_kind(pair: LinkPair) -> DifferenceKind:
 
 
 def _guessed(pair: LinkPair, note: str) -> str:
-    """A change on a link paired by its position among links with its target may be another's."""
+    """A change on a link paired by its position may be another link's."""
     if pair.received is not None and not pair.certain:
         return f"{note} (paired by position: it may be another link's)"
     return note

@@ -132,7 +132,7 @@ def _attributes(attributes: object) -> dict[str, AttrValue]:
     return dict(attributes) if isinstance(attributes, Mapping) else {}
 
 
-def _fill_index(value: AttrValue, index: int, instance: int = 0) -> AttrValue:
+def _numbered(value: AttrValue, index: int, instance: int = 0) -> AttrValue:
     """"{index}" (the repeated link's number) or "{instance}" (the repeated trace's) alone becomes
     that int; inside a longer string each is replaced by its digits."""
     numbers = {"{index}": index, "{instance}": instance}
@@ -224,7 +224,7 @@ class _ScenarioRun:
         for spec in specs:
             targets = [target for target in self._targets(spec.to, trace_id, instance) for _ in range(spec.count)]
             for index, target in enumerate(targets):
-                attributes = {key: _fill_index(value, index, instance) for key, value in spec.attributes.items()}
+                attributes = {key: _numbered(value, index, instance) for key, value in spec.attributes.items()}
                 attributes.update({f"gen.{n}": n for n in range(spec.generated_attributes)})
                 links.append(SdkLink(self._link_context(spec, target), attributes))
         return links
