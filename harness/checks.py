@@ -10,6 +10,7 @@ a reordering and not as changed ids. Checks are pure: they know spans, never bac
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -131,7 +132,7 @@ class LinkPair:
     certain: bool = True
 
     @property
-    def path(self) -> str:
+    def path(self) -> str:  # (not kept: 400,000 pairs of a 50,000-link run would hold 36 MB of them)
         return f"spans[{self.span}].links[{self.index}]"
 
 
@@ -539,7 +540,12 @@ _FLAG_BITS = {FLAG_SAMPLED: "sampled", FLAG_CONTEXT_HAS_IS_REMOTE: "has-is-remot
 
 
 def _flag_names(flags: int) -> list[str]:
-    return [name for bit, name in _FLAG_BITS.items() if flags & bit]
+    return list(_names_of_flags(flags))
+
+
+@functools.lru_cache(maxsize=64)  # a run's links carry a handful of different flags
+def _names_of_flags(flags: int) -> tuple[str, ...]:
+    return tuple(name for bit, name in _FLAG_BITS.items() if flags & bit)
 
 
 def check_flags(subject: Subject) -> Outcome | None:

@@ -76,6 +76,11 @@ def _intern(record: Any, *names: str) -> None:
             object.__setattr__(record, name, sys.intern(value))
 
 
+# Attribute keys already made: the same link is held in eight views (sent, wire, collector, every
+# read path), and their keys are equal. A run lets its views go; this keeps one key for each.
+_ATTRIBUTE_KEYS: dict[tuple[tuple[str, Hashable], ...], tuple[tuple[str, Hashable], ...]] = {}
+
+
 # Slots, and ids interned: a run of 50,000 links holds each link in eight views (sent, wire,
 # collector, every read path), and the same few target ids in all of them.
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,7 @@ class Link:
         a check of 50,000 links asks for it on every pairing)."""
         if self._attribute_key is None:
             key = tuple(sorted((name, comparable(value)) for name, value in self.attributes.items()))
+            key = _ATTRIBUTE_KEYS.setdefault(key, key)  # one tuple for the same link in every view
             object.__setattr__(self, "_attribute_key", key)
             return key
         return self._attribute_key
