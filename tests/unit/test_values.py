@@ -134,3 +134,11 @@ def test_a_repeated_trace_numbers_its_instances_and_a_repeated_link_its_links(tm
     seen = sorted((link.attributes["who"], link.attributes["n"], link.attributes["i"])
                   for span in emission.linking_spans for link in span.links)
     assert seen == [(f"reader-{i}", n, i) for i in range(3) for n in range(2)]
+
+
+def test_trace_ids_start_with_0_only_when_a_scenario_asks_for_it() -> None:
+    from harness.emit import _PrefixedIds
+    ids = _PrefixedIds()
+    assert not any(f"{ids.generate_trace_id():032x}".startswith("0") for _ in range(2000))  # 1 in 16 would
+    ids.prefix = "0"
+    assert all(f"{ids.generate_trace_id():032x}".startswith("0") for _ in range(100))
