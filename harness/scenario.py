@@ -466,24 +466,27 @@ def _check_nodes(root: yaml.Node, shown: str) -> None:
     """What YAML lets through silently: a key written twice in one mapping (the last would win), and a
     number too big for a double (it would become infinity). Each node is looked at once."""
     seen: set[int] = set()
-    stack = [root]
+    stack: list[tuple[yaml.Node, tuple[Any, ...]]] = [(root, ())]  # each node with its field path
     while stack:
-        node = stack.pop()
+        node, where = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             keys: set[str] = set()
-            for key, _ in node.value:
+            for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode):
                     if key.value in keys:
-                        raise ScenarioError(shown, str(key.value), "is written twice in the same mapping; "
-                                            "keep one (YAML would silently keep the last)", key.start_mark.line + 1)
+                        raise ScenarioError(shown, _field_path([*where, key.value]), "is written twice in the same "
+                                            "mapping; keep one (YAML would silently keep the last)",
+                                            key.start_mark.line + 1)
                     keys.add(key.value)
-        elif isinstance(node, yaml.ScalarNode) and node.tag == _FLOAT_TAG and _overflows(node.value):
-            raise ScenarioError(shown, node.value, "is beyond the largest double (it would become infinity); "
-                                "write .inf if you mean infinity", node.start_mark.line + 1)
-        stack.extend(_children(node))
+                stack += [(key, where), (value, (*where, key.value if isinstance(key, yaml.ScalarNode) else "?"))]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(item, (*where, index)) for index, item in enumerate(node.value)]
+        elif node.tag == _FLOAT_TAG and _overflows(node.value):
+            raise ScenarioError(shown, _field_path(where) or node.value, f"{node.value} is beyond the largest double "
+                                "(it would become infinity); write .inf if you mean infinity", node.start_mark.line + 1)
 
 
 def _overflows(text: str) -> bool:
@@ -520,7 +523,10 @@ def _parse_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)
-        raise ScenarioError(shown, "", f"not valid YAML: {problem}", mark.line + 1 if mark else None) from None
+        # At the end of the file, the line the unfinished value is on (not the empty one after it)
+        last = max(1, len(text.rstrip().splitlines()))
+        raise ScenarioError(shown, "", f"not valid YAML: {problem}", min(mark.line + 1, last) if mark else None) \
+            from None
     except RecursionError:
         raise ScenarioError(shown, "", "is nested too deeply to be a scenario (a few levels are enough)") from None
     finally:

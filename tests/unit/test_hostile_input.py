@@ -134,6 +134,7 @@ def test_a_key_written_twice_is_refused_where_it_is(tmp_path: Path) -> None:
                     "              v: a\n              v: b\n")
     error = error_of(path)
     assert error.line == 11 and "written twice" in error.message
+    assert error.field == "traces[0].spans[0].links[0].attributes.v"  # where it is, not only its name
 
 
 def test_whitespace_around_trace_state_members_is_allowed(tmp_path: Path) -> None:

@@ -97,6 +97,8 @@ def test_mistakes_name_file_line_and_field(tmp_path: Path, text: str, field: str
 def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     error = error_of(tmp_path, "name: x\ntraces: [\n  - id: a\n")
     assert "not valid YAML" in error.message and error.line is not None
+    unfinished = error_of(tmp_path, "name: x\nproblem: p\ntraces:\n  - id: a\n    spans: [{name: s\n")
+    assert unfinished.line == 5  # the line the unfinished value is on, not the empty one after the file
 
 
 def test_link_to_a_later_span_is_refused(tmp_path: Path) -> None:
