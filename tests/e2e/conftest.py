@@ -10,8 +10,9 @@ import pytest
 
 from harness import toolchain
 from harness.matrix import RunResult, RunSettings, run_matrix
-from harness.report import to_document, write
+from harness.report import to_document, validate, write
 from harness.scenario import load_all
+from harness.variants import Variant
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,3 +54,15 @@ def processes_in(directory: Path) -> list[str]:
         if cwd.startswith(str(directory)):
             found.append(f"{process.info['pid']} {' '.join(process.info['cmdline'] or [])[:100]}")
     return found
+
+
+def run_shipped(names: list[str], reports: Path, chosen: list[Variant]) -> tuple[RunResult, dict[str, Any]]:
+    """Shipped scenarios (by name) on Jaeger and Zipkin, locally, through the chosen variants: the
+    run and its report document, checked against the report schema, with no problem line."""
+    settings = RunSettings(scenarios=load_all([ROOT / "scenarios" / f"{name}.yaml" for name in names]),
+                           reports_dir=reports, runtime="local", backends=["jaeger", "zipkin"], variants=chosen)
+    result = run_matrix(settings, notify=lambda message: None)
+    document = to_document(result)
+    validate(document)
+    assert not result.problems, result.problems
+    return result, document

@@ -7,12 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness import pipeline, toolchain, variants
-from harness.matrix import RunSettings, run_matrix
 from harness.pipeline import read_forwarded
-from harness.report import to_document, validate
-from harness.scenario import load_all
 
-from .conftest import ROOT
+from .conftest import ROOT, run_shipped
 
 RELEASE = toolchain.COLLECTOR_PREVIOUS
 PIPELINE = f"otelcol-{RELEASE.version}"
@@ -24,14 +21,7 @@ def test_an_earlier_collector_release_runs_the_chosen_pipelines_beside_the_pinne
     key = toolchain.version_key(RELEASE)
     chosen = [variants.PLAIN, filtering, variants.collector_release(key, RELEASE.version),
               variants.collector_release(key, RELEASE.version, filtering)]
-    settings = RunSettings(scenarios=load_all([ROOT / "scenarios" / "fan-out.yaml",
-                                               ROOT / "scenarios" / "cross-trace-attributes.yaml",
-                                               ROOT / "scenarios" / "filtered-link-target.yaml"]),
-                           reports_dir=tmp_path, runtime="local", backends=["jaeger", "zipkin"], variants=chosen)
-    result = run_matrix(settings, notify=lambda message: None)
-    document = to_document(result)
-    validate(document)
-    assert not result.problems, result.problems
+    result, document = run_shipped(["fan-out", "cross-trace-attributes", "filtered-link-target"], tmp_path, chosen)
     # The version is what the running binary says of itself, not the pin.
     assert document["run"]["versions"]["collector"] == toolchain.COLLECTOR.version
     assert document["run"]["versions"][f"collector ({PIPELINE})"] == RELEASE.version

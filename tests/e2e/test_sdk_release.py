@@ -6,11 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness import toolchain, variants
-from harness.matrix import RunSettings, run_matrix
-from harness.report import to_document, validate
-from harness.scenario import load_all
 
-from .conftest import ROOT
+from .conftest import run_shipped
 
 RELEASE = toolchain.PYTHON_SDK_PREVIOUS
 PIPELINE = f"python-sdk-{RELEASE.version}"
@@ -19,13 +16,7 @@ PIPELINE = f"python-sdk-{RELEASE.version}"
 def test_sdk_1_22_cannot_add_links_after_start_and_keeps_invalid_context_links(binaries: dict[str, Path],
                                                                               tmp_path: Path) -> None:
     chosen = [variants.PLAIN, variants.sdk_release(toolchain.version_key(RELEASE), RELEASE.version)]
-    settings = RunSettings(scenarios=load_all([ROOT / "scenarios" / "add-link-after-start.yaml",
-                                               ROOT / "scenarios" / "invalid-context-links.yaml"]),
-                           reports_dir=tmp_path, runtime="local", backends=["jaeger", "zipkin"], variants=chosen)
-    result = run_matrix(settings, notify=lambda message: None)
-    document = to_document(result)
-    validate(document)
-    assert not result.problems, result.problems
+    _, document = run_shipped(["add-link-after-start", "invalid-context-links"], tmp_path, chosen)
     assert document["run"]["versions"][f"opentelemetry-sdk ({PIPELINE})"] == RELEASE.version
     present = {(c["scenario"], c["pipeline"], c["backend"]): c for c in document["cells"]
                if c["feature"] == "link.present" and c["read_path"] in ("api_v3", "api_v2")}
