@@ -112,7 +112,9 @@ def _attributes_over_limit(cell: Cell) -> str:
 def _own_summary(cell: Cell) -> str:
     """The cell's summary when its first hop is the only one that changed it (else it counts the
     later hops' changes too)."""
-    return cell.get("summary") or "see the evidence" if len(_changed_at(cell)) == 1 else "see the evidence per hop"
+    if len(_changed_at(cell)) > 1:
+        return "see the evidence per hop"
+    return cell.get("summary") or "see the evidence"
 
 
 def _backend(label: str) -> str:

@@ -131,9 +131,11 @@ def test_of_the_collectors_words_the_line_quotes_the_one_about_its_own_loss() ->
 
 
 def test_a_later_hop_that_changed_the_cell_too_is_said_after_the_first() -> None:
-    flags = cell("link.flags", "sdk", "degraded", changed_at=["sdk", "wire"])
+    flags = cell("link.flags", "sdk", "degraded", changed_at=["sdk", "wire"],
+                 summary="0 of 200 links' flags kept, 128 changed, 72 missing")
     text = meaning(flags, "Jaeger /api/v3", VERSIONS)
     assert text.startswith("The SDK changed link.flags") and "Also, at wire: " in text and "sampled bit" in text
+    assert "128 changed" not in text  # the wire's changes, not the SDK's
     navigable = cell("render.target_navigable", "sdk", changed_at=["sdk", "render"])
     assert "Also, at render: Zipkin Lens shows the link, but nothing on the page leads" in meaning(
         navigable, "Zipkin Lens", VERSIONS)
