@@ -143,14 +143,21 @@ def _numbered(value: AttrValue, index: int, instance: int = 0) -> AttrValue:
     return value
 
 
+def _no_leading_zero(trace_id: int) -> int:
+    """A random trace id whose first hex digit is not 0 (see _PrefixedIds: a search must not be lost
+    by chance on a backend that cannot find such ids)."""
+    return trace_id | (1 << 124) if trace_id < (1 << 124) else trace_id
+
+
 def _random_context() -> SpanContext:
-    return SpanContext(random.getrandbits(128), random.getrandbits(64) or 1, is_remote=False,
+    """A valid context no span has (`nowhere`)."""
+    return SpanContext(_no_leading_zero(random.getrandbits(128)), random.getrandbits(64) or 1, is_remote=False,
                        trace_flags=TraceFlags(TraceFlags.SAMPLED))
 
 
 def _unsampled_parent() -> Context:
     """A remote parent that was not sampled: the default ParentBased sampler then records nothing."""
-    parent = SpanContext(random.getrandbits(128), random.getrandbits(64) or 1, is_remote=True,
+    parent = SpanContext(_no_leading_zero(random.getrandbits(128)), random.getrandbits(64) or 1, is_remote=True,
                          trace_flags=TraceFlags(TraceFlags.DEFAULT))
     return trace_api.set_span_in_context(trace_api.NonRecordingSpan(parent))
 
@@ -182,7 +189,7 @@ class _PrefixedIds(RandomIdGenerator):
     def generate_trace_id(self) -> int:
         trace_id = super().generate_trace_id()
         if not self.prefix:
-            return trace_id | (1 << 124) if trace_id < (1 << 124) else trace_id
+            return _no_leading_zero(trace_id)
         shift = 128 - 4 * len(self.prefix)
         return (int(self.prefix, 16) << shift) | (trace_id & ((1 << shift) - 1)) or 1
 
