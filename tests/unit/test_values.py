@@ -142,8 +142,9 @@ def test_trace_ids_start_with_0_only_when_a_scenario_asks_for_it() -> None:
     assert not any(f"{ids.generate_trace_id():032x}".startswith("0") for _ in range(2000))  # 1 in 16 would
     ids.prefix = "0"
     assert all(f"{ids.generate_trace_id():032x}".startswith("0") for _ in range(100))
-    from harness.emit import _random_context, _unsampled_parent
     from opentelemetry import trace
+
+    from harness.emit import _random_context, _unsampled_parent
     assert not any(f"{_random_context().trace_id:032x}".startswith("0") for _ in range(500))  # `nowhere`
     assert not any(f"{trace.get_current_span(_unsampled_parent()).get_span_context().trace_id:032x}".startswith("0")
                    for _ in range(500))
