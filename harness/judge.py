@@ -37,6 +37,10 @@ class Topology:
     unreached: frozenset[tuple[Pipeline, str]] = frozenset()  # (pipeline, backend) never sent to
     failed: Mapping[str, str] = field(default_factory=dict)  # backend that did not start or died → why
 
+    def never_sent(self, pipeline: Pipeline, backend: str) -> bool:
+        """The pipeline does not reach the backend (a backend that died is never that: its cells are errors)."""
+        return (pipeline, backend) in self.unreached and backend not in self.failed
+
 
 def _fits(feature: str, path: ReadPath) -> bool:
     """Search features are read by search paths, render features by render paths, the rest by trace paths."""
@@ -85,7 +89,7 @@ def _judge_all(emissions: Sequence[Emission], by_name: dict[str, Scenario],
         pipeline = emission.pipeline
         if not emission.linking_spans:  # nothing to measure: said in one row, not left out silently
             cells += [not_in_pipeline(emission, LINK_PRESENT, path)
-                      if (pipeline, path.backend) in topology.unreached and path.backend not in topology.failed
+                      if topology.never_sent(pipeline, path.backend)
                       else _nothing_sent(emission, by_name[emission.scenario], path)
                       for path in columns if _fits(LINK_PRESENT, path)]
             continue
@@ -112,7 +116,7 @@ def _nothing_sent(emission: Emission, scenario: Scenario, path: ReadPath) -> Cel
 def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
           wire: dict[tuple[str, Pipeline], list[Span]], observations: Observations, topology: Topology,
           rendered: Rendered, upstream_cache: UpstreamCache) -> Cell | None:
-    if (pipeline, path.backend) in topology.unreached and path.backend not in topology.failed:
+    if topology.never_sent(pipeline, path.backend):
         return not_in_pipeline(emission, feature, path)
     # Every hop is this emission's own record: no verdict depends on other scenarios.
     hop_spans = {"sdk": emission.sdk, "wire": wire.get((emission.scenario, pipeline), [])}
