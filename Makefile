@@ -19,7 +19,7 @@ STORAGES ?= $(if $(filter all,$(PIPELINES)),all)
 VERSIONS ?=
 RUN_FLAGS = $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(LOCAL_IMAGES),--local-images) $(if $(PIPELINES),--pipelines $(PIPELINES)) $(if $(STORAGES),--storages $(STORAGES)) $(if $(VERSIONS),--versions $(VERSIONS))
 
-.PHONY: matrix test unit e2e lint workflows backends images compose validate clean bench lock
+.PHONY: matrix test unit e2e lint workflows backends browser prerequisites images compose validate clean bench lock
 
 # actionlint, from the Go module proxy, pinned and cached beside the backends
 CACHE          ?= $(or $(LINKMATRIX_CACHE),$(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME)/linkmatrix),$(HOME)/.cache/linkmatrix)
@@ -28,7 +28,12 @@ ACTIONLINT      = $(CACHE)/tools/actionlint-$(ACTIONLINT_VER)
 
 # Installed from requirements.lock (every package pinned with its hashes), then linkmatrix itself
 # without resolving again: two nights differ only where a pin was changed on purpose (`make lock`).
-$(STAMP):
+# Python, Go, Java and a browser, checked in seconds with the machine's own Python before anything
+# is installed or built: one line says what is there and what is missing (and how it is obtained).
+prerequisites:
+	@$(PYTHON) -m harness.prerequisites
+
+$(STAMP): | prerequisites
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -43,7 +48,10 @@ lock:                ## re-pin requirements.lock from pyproject.toml (newest ver
 backends: $(STAMP)   ## fetch/build the pinned collector, Jaeger and Zipkin (cached; a run builds what else it asks for)
 	$(BIN)/linkmatrix backends
 
-matrix: backends     ## run every scenario against every backend; writes reports/latest/
+browser: $(STAMP)    ## find the browser the render columns need, or obtain one (Playwright's download, else Debian's chromium as root)
+	$(BIN)/linkmatrix browser
+
+matrix: prerequisites browser backends  ## run every scenario against every backend; writes reports/latest/
 	$(BIN)/linkmatrix run $(RUN_FLAGS) $(SCENARIOS) $(ARGS)
 
 images: backends     ## local FROM-scratch images of the pinned backends, for the docker runtime
@@ -58,7 +66,7 @@ compose: $(STAMP)    ## regenerate compose/ from the adapters and the versions t
 validate: $(STAMP)   ## check scenario files only
 	$(BIN)/linkmatrix validate $(SCENARIOS)
 
-test: lint workflows backends  ## lint + type check, workflow lint, unit + end-to-end tests (the end-to-end ones run the real stack)
+test: prerequisites browser lint workflows backends  ## lint + type check, workflow lint, unit + end-to-end tests (the end-to-end ones run the real stack)
 	$(BIN)/linkmatrix backends --all
 	$(BIN)/pytest
 
@@ -77,7 +85,7 @@ workflows: $(ACTIONLINT)  ## check .github/workflows with actionlint (a workflow
 unit: $(STAMP)       ## the unit tests: no Go, Java or Docker needed (a fake backend stands in)
 	$(BIN)/pytest tests/unit
 
-e2e: backends
+e2e: browser backends
 	$(BIN)/pytest tests/e2e
 
 clean:

@@ -95,7 +95,7 @@ def cli() -> None:
                    "(badger, opensearch, elasticsearch); each is a backend `jaeger-<name>`.")
 @click.option("--versions", "version_choice", default="default", show_default=True, envvar="LINKMATRIX_VERSIONS",
               help="Earlier releases beside the pinned ones: default (none), all, or backend names separated by "
-                   "commas (jaeger-2.12.0, zipkin-2.27.0, python-sdk-1.22.0, otelcol-0.158.0); their changed cells "
+                   "commas (jaeger-2.11.0, zipkin-2.27.0, python-sdk-1.22.0, otelcol-0.158.0); their changed cells "
                    "are set side by side in the report.")
 @click.option("--shard", default=None, metavar="I/N",
               help="Run only shard I of N of the scenarios (every N-th in name order), for a catalog split "
@@ -342,6 +342,21 @@ def backends(everything: bool) -> None:
     for name, path in toolchain.ensure(None if everything else list(toolchain.PINNED), report=notify).items():
         component = toolchain.COMPONENTS[name]
         notify(f"{name} {component.version}: {path}")
+
+
+@cli.command(name="browser")
+def browser_() -> None:
+    """Find the browser the render columns need, or obtain one: Playwright's own download
+    (`playwright install chromium`), else Debian's `chromium` package (apt-get, as root). One line
+    says which; where none can be had it says so and exits 0 (a run then measures every API column
+    and lists the render columns as not measured)."""
+    from .toolchain.browser import BrowserUnavailableError, obtain
+
+    notify = _progress(time.monotonic())
+    try:
+        notify(obtain(notify).line())
+    except BrowserUnavailableError as none:
+        notify(f"browser: none could be had — {none}. The render columns will be listed as not measured.")
 
 
 @cli.command()

@@ -1,20 +1,20 @@
-"""The one headless browser of a run: Debian's Chromium driven by Playwright (a browser download
-is never needed), a fresh profile in a temporary folder, every wait bounded, and only pages on
-127.0.0.1: every other address goes to a proxy that is not there."""
+"""The one headless browser of a run, driven by Playwright: the Chromium `toolchain.browser` finds
+(named by LINKMATRIX_CHROMIUM, Playwright's own, or one on PATH), a fresh profile in a temporary
+folder, every wait bounded, and only pages on 127.0.0.1: every other address goes to a proxy that
+is not there."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from playwright.async_api import Browser, Page, async_playwright
 
 from ..errors import LinkmatrixError
+from ..toolchain.browser import CHROMIUM_ENV, ON_PATH, choose
 
-CHROMIUM_ENV = "LINKMATRIX_CHROMIUM"
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 VIEWPORT = {"width": 1400, "height": 900}
 WAIT_MS = 15_000  # every wait for a page or an element
 # Only 127.0.0.1 is reached directly; anything else (a UI phoning home, a font from the web) is
@@ -24,12 +24,26 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"]
 
 
-def chromium() -> str | None:
-    """The Chromium to drive: $LINKMATRIX_CHROMIUM, else the first of chromium… on PATH."""
-    given = os.environ.get(CHROMIUM_ENV)
-    if given:
-        return given
-    return next((found for name in CANDIDATES if (found := shutil.which(name))), None)
+
+
+class NoBrowserError(LinkmatrixError):
+    """No browser to render with: the render columns are not measured (said, not error cells)."""
+
+
+class BrowserDidNotStartError(LinkmatrixError):
+    """A browser was found but did not start: not measured either, and a problem of the run."""
+
+
+async def _find(given: str | None, playwright_own: str) -> tuple[str, str]:
+    """(the browser's path, the line saying which one it is), or NoBrowserError saying what was looked at."""
+    found, passed = await asyncio.to_thread(choose, given, playwright_own)
+    if found is None and given:  # the browser the user named does not run: a problem, not an absence
+        raise BrowserDidNotStartError("; ".join(passed))
+    if found is None:
+        looked = passed or [f"{CHROMIUM_ENV} is not set, Playwright's own Chromium is not installed, and none of "
+                            f"{', '.join(ON_PATH)} is on PATH"]
+        raise NoBrowserError("; ".join(looked) + " (`make matrix` obtains one: `linkmatrix browser`)")
+    return found.path, found.line()
 
 
 class Pages:
@@ -47,14 +61,18 @@ class Pages:
 
 
 @asynccontextmanager
-async def browser() -> AsyncIterator[Pages]:
+async def browser(report: Callable[[str], None] = lambda _line: None) -> AsyncIterator[Pages]:
     """The browser, with a fresh temporary profile (no cookies or storage from anywhere else),
-    closed and its profile removed however the caller ends."""
-    path = chromium()
-    if path is None:
-        raise LinkmatrixError(f"no Chromium to render with: install Debian's `chromium`, or set {CHROMIUM_ENV}")
+    closed and its profile removed however the caller ends; `report` is told which browser it is."""
     async with async_playwright() as playwright:
-        opened = await playwright.chromium.launch(executable_path=path, args=FLAGS, headless=True, timeout=WAIT_MS)
+        path, line = await _find(os.environ.get(CHROMIUM_ENV), playwright.chromium.executable_path)
+        try:
+            opened = await playwright.chromium.launch(executable_path=path, args=FLAGS, headless=True,
+                                                      timeout=WAIT_MS)
+        except Exception as error:  # Playwright's own errors: the browser exited or never answered
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise BrowserDidNotStartError(f"{path} did not start: {first}") from None
+        report(line)
         try:
             yield Pages(opened)
         finally:

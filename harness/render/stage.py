@@ -27,7 +27,7 @@ from ..model import Span
 from ..observe import ObservationKey, Observations
 from ..recorder import Recorder
 from ..stack import Stack
-from .browser import Pages, browser
+from .browser import BrowserDidNotStartError, NoBrowserError, Pages, browser
 from .shown import ShownSpan, SpanToShow
 
 PAGES_AT_ONCE = 2  # a page is mostly browser CPU: more at once only queue for it
@@ -44,6 +44,8 @@ class Rendered:
     # Linking spans the API showed that no page was opened for (beyond the stage's bounds): their
     # render cells judge the others, and say how many were looked at.
     left_out: dict[ObservationKey, set[str]] = field(default_factory=dict)
+    # UI (render path id) → its slowest single trace page, opened to every link read (the floor's part)
+    slowest_page: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ class RenderStage:
         self._opened = asyncio.run_coroutine_threadsafe(self._open(homes), self._loop)
 
     async def _open(self, homes: list[str]) -> list[Page]:
-        self._browser = browser()
+        self._browser = browser(self.recorder.notify)
         pages = await self._browser.__aenter__()
         opened = [await pages.new_page() for _ in range(PAGES_AT_ONCE)]
         await asyncio.gather(*(self._warm(page, homes) for page in opened))
@@ -182,7 +184,30 @@ class RenderStage:
             with contextlib.suppress(Exception):
                 await page.goto(home, wait_until="load")
 
+    def _no_browser(self) -> str:
+        """Why no page can be opened in this run ('' when the browser is up, or still opening):
+        no browser at all is said once and its columns are listed as not measured; a browser
+        that was found but did not start is also a problem of the run."""
+        if self._opened is None or not self._opened.done() or self._opened.exception() is None:
+            return ""
+        error = self._opened.exception()
+        if isinstance(error, NoBrowserError):
+            why = f"no browser: {error}"
+        else:
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            why = f"the browser did not start: {first}" if isinstance(error, BrowserDidNotStartError) else \
+                f"the browser did not start: {type(error).__name__}: {first}"
+            self.recorder.problem(why)
+        self.recorder.notify(f"render columns not measured — {why}")
+        return why
+
     def render(self, emissions: Sequence[Emission], observations: Observations, run_dir: Path) -> Rendered:
+        if self._opened is not None:
+            with contextlib.suppress(Exception):  # its outcome is read just below
+                self._opened.exception()  # waits for the browser to be open (or to have failed)
+        why = self._no_browser()
+        if why:
+            return Rendered(skipped={**self.skipped, **{path.id: why for _, path in self.paths}})
         rendered = Rendered(skipped=dict(self.skipped))
         for backend, path in self.paths:  # a scenario with nothing to open was shown nothing
             for emission in emissions:
@@ -197,7 +222,9 @@ class RenderStage:
         try:
             pages = self._opened.result()
             asyncio.run_coroutine_threadsafe(_run(pages, jobs, rendered, run_dir), self._loop).result()
-        except LinkmatrixError as error:  # no browser at all: every render cell says why
+            for path_id, seconds in rendered.slowest_page.items():
+                self.recorder.note("page", path_id, seconds)
+        except LinkmatrixError as error:  # the browser failed while rendering: every render cell says why
             for job in jobs:
                 rendered.shown[job.key] = error
             self.recorder.problem(str(error))
@@ -242,7 +269,10 @@ async def _render(page: Page, job: _Job, rendered: Rendered, run_dir: Path) -> N
     try:
         job.screenshot.parent.mkdir(parents=True, exist_ok=True)
         assert job.path.render is not None
+        started = time.monotonic()
         shown = await job.path.render(page, job.base_url, job.trace_id, job.spans, job.screenshot)
+        took = time.monotonic() - started  # what a person waits for this trace (its screenshot included)
+        rendered.slowest_page[job.path.id] = max(rendered.slowest_page.get(job.path.id, 0.0), took)
         found = rendered.shown.setdefault(job.key, {})
         if isinstance(found, dict):
             found.update(shown)

@@ -400,11 +400,11 @@ def _maven_download(name: str, source: str, url: str, target: Path, sha1: str, r
 # The versions table: one entry per component. Change a pin here and nowhere else.
 COLLECTOR = CollectorBuild(name="otelcol-linkmatrix", version="0.161.0", builder_version="v0.161.0")
 JAEGER = GoProgram(
-    name="jaeger", version="2.13.0",
-    module_version="v1.76.0",
+    name="jaeger", version="2.12.0",
+    module_version="v1.75.0",  # the release this registry approves (v1.76.0 is served, not approved)
     package="github.com/jaegertracing/jaeger/cmd/jaeger",
     # Jaeger's own release builds set these; without them `jaeger version` is blank.
-    ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v2.13.0",
+    ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v2.12.0",
 )
 ZIPKIN = MavenFile(name="zipkin", version="3.6.1", group="io.zipkin", artifact="zipkin-server",
                    classifier="exec", sha1="5800cc1f3d2eb8f38d2d6905d59f9a0414b6d7dd")
@@ -460,8 +460,8 @@ class PythonSdk:
 # Earlier releases, to compare with (a backend of their own each, run with --versions; their cells
 # are set beside the pinned release's in the report's "Between versions").
 JAEGER_PREVIOUS = GoProgram(
-    name="jaeger", version="2.12.0", module_version="v1.75.0", package=JAEGER.package,
-    ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v2.12.0",
+    name="jaeger", version="2.11.0", module_version="v1.74.0", package=JAEGER.package,
+    ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v2.11.0",
 )
 ZIPKIN_PREVIOUS = MavenFile(name="zipkin", version="2.27.0", group="io.zipkin", artifact="zipkin-server",
                             classifier="exec", sha1="f8f1a5810ca682aa47d001c3a566cd58a23341fc")
@@ -493,7 +493,7 @@ COMPONENTS: dict[str, Component] = {
 # --image NAME=REF or LINKMATRIX_IMAGE_<NAME> (a mirror, an air-gapped registry, a local build).
 IMAGES: dict[str, str] = {
     "collector": "otel/opentelemetry-collector-contrib:0.161.0",
-    "jaeger": "jaegertracing/jaeger:2.13.0",
+    "jaeger": "jaegertracing/jaeger:2.12.0",
     "tempo": "grafana/tempo:3.0.3",
     "zipkin": "openzipkin/zipkin:3.6.1",
     "opensearch": "opensearchproject/opensearch:2.19.1",

@@ -14,10 +14,10 @@ import pytest
 from harness.backends.jaeger import UI_ASSETS_ENV
 from harness.features import FEATURES
 from harness.matrix import RunSettings, run_matrix
-from harness.render.browser import chromium
 from harness.report import to_document
 from harness.scenario import load_all
 
+from ..browser import FOUND
 from ..jaeger_ui_recorded import CASES, linking, read_recorded, verdict
 
 CASE_SCENARIOS = Path(__file__).parent / "jaeger_ui_cases"
@@ -25,8 +25,8 @@ RENDER_FEATURES = [feature for feature, spec in FEATURES.items() if spec.render 
 LIVE_CASES = [case for case in CASES if case != "d2_root_link_same_trace"]
 
 pytestmark = pytest.mark.skipif(
-    not os.environ.get(UI_ASSETS_ENV) or chromium() is None,
-    reason=f"no Jaeger UI given: set {UI_ASSETS_ENV} to a folder of built jaeger-ui assets (and install chromium)")
+    not os.environ.get(UI_ASSETS_ENV) or FOUND is None,
+    reason=f"no Jaeger UI given: set {UI_ASSETS_ENV} to a folder of built jaeger-ui assets (and a browser)")
 
 
 @pytest.fixture(scope="module")

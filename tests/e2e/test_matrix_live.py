@@ -22,6 +22,7 @@ from harness.model import Link, Span
 from harness.report import to_document, validate, write
 from harness.runtime import ServiceSpec
 from harness.scenario import load_all
+from harness.toolchain import JAEGER
 
 from .conftest import ROOT, processes_in
 
@@ -115,7 +116,7 @@ def test_search_is_measured_with_a_working_search(document: dict[str, Any]) -> N
 def test_report_is_valid_and_names_every_version(document: dict[str, Any], shipped_run: RunResult) -> None:
     validate(document)
     versions = document["run"]["versions"]
-    assert versions["jaeger"] == "2.13.0"
+    assert versions["jaeger"] == JAEGER.version
     assert versions["zipkin"].startswith("3.")
     assert versions["collector"] == "0.161.0"
     assert versions["opentelemetry-sdk"] == "1.45.2"

@@ -26,7 +26,7 @@ def test_host_mode_shares_the_hosts_network_and_mounts_the_run_folder(tmp_path: 
     monkeypatch.delenv("LINKMATRIX_IMAGE_JAEGER", raising=False)
     runtime = DockerRuntime(tmp_path / "run-1", HOST)
     plan = runtime.plan(spec(runtime, "jaeger"))
-    assert plan.image == "jaegertracing/jaeger:2.13.0"
+    assert plan.image == "jaegertracing/jaeger:2.12.0"
     assert plan.network_mode == "host" and plan.network is None and plan.ports == {}
     assert plan.args == ("--config", "jaeger.yaml")
     run = str((tmp_path / "run-1").resolve())

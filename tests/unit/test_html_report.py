@@ -7,14 +7,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from harness.render.browser import browser, chromium
+from harness.render.browser import browser
 from harness.report.html import render_html
+
+from ..browser import requires_browser
 
 HOSTILE = "<script>window.pwned = 1</script><img src=x onerror='window.pwned=2'>"
 
-pytestmark = pytest.mark.skipif(chromium() is None, reason="no Chromium (install Debian's chromium)")
+pytestmark = requires_browser
 
 
 def cell(scenario: str, feature: str, backend: str, verdict: str, **extra: Any) -> dict[str, Any]:

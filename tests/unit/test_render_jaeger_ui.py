@@ -9,12 +9,12 @@ import json
 
 import pytest
 
-from harness.render.browser import chromium
 from harness.render.shown import ShownSpan
 
+from ..browser import requires_browser
 from ..jaeger_ui_recorded import CASES, CASES_MORE, FIXTURES, MORE, linking, read_recorded, spans_of, verdict
 
-pytestmark = pytest.mark.skipif(chromium() is None, reason="no Chromium: install Debian's chromium")
+pytestmark = requires_browser
 
 
 @pytest.fixture(scope="module")

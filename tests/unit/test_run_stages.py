@@ -124,3 +124,20 @@ def test_the_floor_is_the_slowest_readiness_then_the_longer_of_visibility_and_in
     detail["indexing"]["tempo/search"] = 33.0
     assert floor(detail) == 37.5
     assert floor({}) == 0.0
+
+
+def test_the_floor_counts_the_slowest_page_after_the_reads_it_needs() -> None:
+    from harness.matrix import floor
+
+    detail = {"startup": {"zipkin": 3.0}, "visibility": {"zipkin/api_v2": 1.0},
+              "page": {"zipkin/lens": 0.8, "jaeger/ui": 1.5}}
+    assert floor(detail) == 5.5  # 3.0 + 1.0 + the slowest page of any UI (pages could open side by side)
+    detail["indexing"] = {"tempo/search": 33.0}  # pages open while an index catches up: not added to it
+    assert floor(detail) == 36.0
+
+
+def test_the_run_says_the_cpu_its_parts_used_and_the_machine_was_busy(tmp_path: Path) -> None:
+    stages = run(tmp_path).stages
+    assert stages["cpu_harness"] > 0 and stages["cpu_total"] >= stages["cpu_harness"]
+    assert stages["cpu_backends"] > 0  # the fake backend is a process of the run's own
+    assert stages["cpu_machine"] >= stages["cpu_total"] * 0.5  # the machine saw at least most of it

@@ -47,15 +47,15 @@ def test_a_default_run_has_jaeger_in_memory_and_storages_only_when_asked() -> No
     assert cli._default_backends("badger") == ("jaeger", "tempo", "zipkin", "jaeger-badger")
     with pytest.raises(UsageError, match="--storages: no 'cassandra'"):
         cli._default_backends("cassandra")
-    assert cli._default_backends("default", "all")[-2:] == ("jaeger-2.12.0", "zipkin-2.27.0")
+    assert cli._default_backends("default", "all")[-2:] == ("jaeger-2.11.0", "zipkin-2.27.0")
     assert cli._default_backends("default", "zipkin-2.27.0")[-1] == "zipkin-2.27.0"
     with pytest.raises(UsageError, match=r"--versions: no 'zipkin-1\.0'"):
         cli._default_backends("default", "zipkin-1.0")
     earlier = BACKENDS["zipkin-2.27.0"]
     assert (earlier.family, earlier.release, earlier.component, earlier.default) == (
         "zipkin", "2.27.0", "zipkin@2.27.0", False)
-    assert BACKENDS["jaeger-2.12.0"].read_paths[0].label == "Jaeger 2.12.0 /api/v3"
-    assert image_for("jaeger-badger", default=image_for("jaeger")) == "jaegertracing/jaeger:2.13.0"
+    assert BACKENDS["jaeger-2.11.0"].read_paths[0].label == "Jaeger 2.11.0 /api/v3"
+    assert image_for("jaeger-badger", default=image_for("jaeger")) == "jaegertracing/jaeger:2.12.0"
 
 
 @pytest.mark.parametrize("engine, home_env, opts_env, extra", [
