@@ -22,6 +22,7 @@ from . import __version__, jsonio, toolchain, variants
 from .backends import BACKENDS
 from .errors import LinkmatrixError, UsageError
 from .features import FEATURES
+from .inputs import load_report
 from .scenario import load_all
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         loaded = shard_of(loaded, lambda scenario: scenario.name, parse_shard(shard))
         if not loaded:
             raise UsageError(f"--shard {shard}: no scenario falls in this shard")
-    baseline_document = run_diff.load(baseline) if baseline else None
+    baseline_document = load_report(baseline) if baseline else None
     chosen_variants = variants.select(variants.available(pipelines_file), pipeline_choice)
     chosen_variants += _release_variants(version_choice, chosen_variants)
     if jaeger_ui_assets:  # read by the Jaeger adapter when it writes its config
@@ -202,11 +203,10 @@ def _print_diff(compared: Diff, against: str) -> None:
 def merge(reports: tuple[Path, ...], reports_dir: Path) -> None:
     """Join the matrix.json of shards (`run --shard I/N`) into one report: matrix.json, matrix.md,
     junit.xml, summary.md."""
-    from .report import diff as run_diff
     from .report import point_latest, validate, write_document
     from .report.merge import merge as join
 
-    documents = [run_diff.load(path) for path in reports]
+    documents = [load_report(path) for path in reports]
     document = join(documents, [str(path) for path in reports])
     validate(document)
     _writable_folder(reports_dir, "--reports")
@@ -228,7 +228,7 @@ def diff(old: Path, new: Path, json_out: Path | None) -> None:
     (preserved → degraded/lost, degraded → lost, anything → error); improvements never fail."""
     from .report import diff as run_diff
 
-    compared = run_diff.compare(run_diff.load(old), run_diff.load(new))
+    compared = run_diff.compare(load_report(old), load_report(new))
     _print_diff(compared, f"{old} → {new}")
     if json_out:
         json_out.write_text(jsonio.dumps(_diff_json(compared), indent=2))

@@ -1,0 +1,192 @@
+"""Faults injected into the files linkmatrix reads and writes: every hostile input is one line and
+exit 2 within seconds (never a traceback, a hang or a memory blow-up), and no report file is ever
+left half written."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import inputs
+from harness.errors import InputError
+from harness.inputs import load_report
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = Path(sys.executable).with_name("linkmatrix")
+SCENARIO = REPO / "scenarios" / "fan-in-via-headers.yaml"
+QUICK = 30  # seconds a refusal may take at most (each measured well under 2 s)
+
+VALID_REPORT: dict[str, Any] = {
+    "schema_version": 1,
+    "run": {"id": "r1", "started": "2026-01-01T00:00:00Z", "ended": "2026-01-01T00:01:00Z", "runtime": "local",
+            "pipeline": "collector", "stages": {"startup": 1.0, "emit": 1.0, "visibility": 1.0, "read": 1.0},
+            "versions": {"linkmatrix": "1", "opentelemetry-sdk": "1.45.2",
+                         "opentelemetry-exporter-otlp-proto-grpc": "1.45.2", "collector": "0.161.0"}},
+    "scenarios": [{"name": "s", "file": "s.yaml", "problem": "p"}],
+    "columns": [{"backend": "jaeger", "read_path": "api_v3", "label": "Jaeger api_v3", "cannot_carry": []}],
+    "features": [{"id": "link.present", "title": "link present", "question": "is the link there?"}],
+    "cells": [{"scenario": "s", "pipeline": "collector", "feature": "link.present", "backend": "jaeger",
+               "read_path": "api_v3", "verdict": "preserved", "evidence": {}}],
+}
+
+
+def report(tmp_path: Path, name: str = "good.json", **changes: Any) -> Path:
+    document = copy.deepcopy(VALID_REPORT)
+    document.update(changes)
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    return path
+
+
+def cli(*args: str | Path, cwd: Path = REPO) -> tuple[int, str, float]:
+    """(exit code, stderr + stdout, seconds) of the real CLI; a hang fails the test instead of hanging it."""
+    started = time.monotonic()
+    try:
+        done = subprocess.run([str(CLI), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=QUICK,
+                              env={**os.environ, "LINKMATRIX_RUNTIME": "local", "COLUMNS": "300"})
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"linkmatrix {' '.join(map(str, args))} still ran after {QUICK} s")
+    return done.returncode, done.stderr + done.stdout, time.monotonic() - started
+
+
+def assert_one_line(code: int, output: str, *words: str) -> None:
+    assert code == 2, output
+    assert "Traceback" not in output and len(output.strip().splitlines()) == 1, output
+    for word in words:
+        assert word in output, output
+
+
+# --- the loader itself -------------------------------------------------------------------------
+
+def test_a_valid_report_loads(tmp_path: Path) -> None:
+    assert load_report(report(tmp_path))["cells"][0]["verdict"] == "preserved"
+
+
+@pytest.mark.parametrize(("change", "where", "words"), [
+    ({"cells": [{**VALID_REPORT["cells"][0], "verdict": "banana"}]}, "$.cells[0].verdict", "'banana' is not one of"),
+    ({"run": None}, "$.run", "is not of type object"),
+    ({"schema_version": 2}, "$.schema_version", "this linkmatrix reads 1"),
+])
+def test_a_report_that_breaks_its_schema_is_refused_where_it_breaks(tmp_path: Path, change: dict[str, Any],
+                                                                    where: str, words: str) -> None:
+    with pytest.raises(InputError) as raised:
+        load_report(report(tmp_path, **change))
+    assert raised.value.field == where and words in raised.value.message
+
+
+def test_a_report_without_run_is_refused(tmp_path: Path) -> None:
+    document = {key: value for key, value in VALID_REPORT.items() if key != "run"}
+    (tmp_path / "norun.json").write_text(json.dumps(document))
+    with pytest.raises(InputError) as raised:
+        load_report(tmp_path / "norun.json")
+    assert (raised.value.field, raised.value.message) == ("$.run", "is required")
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('{"a": NaN}', "NaN is not JSON"),
+    ('{"a": 1, "a": 2}', "written twice"),
+    ('{"a": [1, 2}', "not valid JSON"),
+    ('"[[[[" ' * 3, "not valid JSON"),  # brackets inside strings do not nest
+])
+def test_json_is_parsed_strictly(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "strict.json"
+    path.write_text(text)
+    with pytest.raises(InputError, match=words):
+        inputs.load_json(path, limit=1000, kind="test files")
+
+
+def test_nesting_is_capped_before_the_parser_recurses(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    for text in ("[" * 100_000 + "]" * 100_000, "[" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000):
+        path.write_text(text)
+        with pytest.raises(InputError, match=f"nested more than {inputs.MAX_DEPTH} levels"):
+            inputs.load_json(path, limit=1 << 20, kind="test files")
+    path.write_text("[" * inputs.MAX_DEPTH + "]" * inputs.MAX_DEPTH + " " + '"' + "[" * 200 + '"')
+    with pytest.raises(InputError, match="not valid JSON: Extra data"):  # as deep as allowed: parsed
+        inputs.load_json(path, limit=1 << 20, kind="test files")
+
+
+def test_a_file_bigger_than_the_cap_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    with open(path, "wb") as out:  # sparse: no disk is used
+        out.truncate(inputs.MAX_REPORT_BYTES + 1)
+    started = time.monotonic()
+    with pytest.raises(InputError, match=f"report files are at most {inputs.MAX_REPORT_BYTES:,} bytes"):
+        load_report(path)
+    assert time.monotonic() - started < 1
+
+
+# --- through the CLI: diff, merge, run --baseline, --pipelines-file -------------------------------
+
+def _hostile(tmp_path: Path, kind: str) -> tuple[Path, tuple[str, ...]]:
+    """A hostile report file and the words its one line must say."""
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "fifo.json")
+        return tmp_path / "fifo.json", ("not a regular file (a FIFO)",)
+    if kind == "dev-zero":
+        return Path("/dev/zero"), ("not a regular file (a device)",)
+    if kind == "50MB":
+        path = tmp_path / "big.json"
+        path.write_text('{"schema_version": 1, "padding": "' + "x" * 50_000_000 + '"}')
+        return path, ("$.run: is required",)
+    if kind == "deep":
+        path = tmp_path / "deep.json"
+        path.write_text("[" * 100_000 + "]" * 100_000)
+        return path, (f"nested more than {inputs.MAX_DEPTH} levels",)
+    if kind == "no-run":
+        path = tmp_path / "norun.json"
+        path.write_text(json.dumps({key: value for key, value in VALID_REPORT.items() if key != "run"}))
+        return path, ("$.run: is required",)
+    path = report(tmp_path, "banana.json", cells=[{**VALID_REPORT["cells"][0], "verdict": "banana"}])
+    return path, ("$.cells[0].verdict", "'banana' is not one of")
+
+
+HOSTILE = ["fifo", "dev-zero", "50MB", "deep", "no-run", "banana"]
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_diff_refuses_a_hostile_report_in_one_line(tmp_path: Path, kind: str) -> None:
+    path, words = _hostile(tmp_path, kind)
+    code, output, seconds = cli("diff", report(tmp_path), path)
+    assert_one_line(code, output, str(path), *words)
+    assert seconds < 10
+
+
+@pytest.mark.parametrize("kind", ["fifo", "deep", "banana"])
+def test_merge_refuses_a_hostile_report_in_one_line(tmp_path: Path, kind: str) -> None:
+    path, words = _hostile(tmp_path, kind)
+    code, output, _ = cli("merge", "--reports", tmp_path / "merged", report(tmp_path), path)
+    assert_one_line(code, output, str(path), *words)
+    assert not (tmp_path / "merged").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "no-run"])
+def test_a_hostile_baseline_is_refused_before_anything_starts(tmp_path: Path, kind: str) -> None:
+    path, words = _hostile(tmp_path, kind)
+    code, output, _ = cli("run", "--reports", tmp_path / "reports", "--baseline", path, SCENARIO)
+    assert_one_line(code, output, str(path), *words)
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    ("fifo", "not a regular file (a FIFO)"),
+    ("[" * 100_000 + "]" * 100_000, "nest"),  # libyaml's own cap (1,000 levels) or ours
+    ("[" * 500 + "]" * 500, f"nested more than {inputs.MAX_DEPTH} levels"),
+    ("variants:\n  collector: &a {about: x}\n  other: {about: y, about: z}\n", "written twice"),
+])
+def test_a_hostile_pipelines_file_is_refused_in_one_line(tmp_path: Path, content: str, words: str) -> None:
+    path = tmp_path / "pipelines.yaml"
+    if content == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_text(content)
+    code, output, _ = cli("run", "--reports", tmp_path / "reports", "--pipelines-file", path, SCENARIO)
+    assert_one_line(code, output, str(path), words)
