@@ -5,8 +5,10 @@ left half written."""
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from harness import inputs
+from harness import inputs, toolchain
 from harness.errors import InputError
 from harness.inputs import load_report
 
@@ -190,3 +192,95 @@ def test_a_hostile_pipelines_file_is_refused_in_one_line(tmp_path: Path, content
         path.write_text(content)
     code, output, _ = cli("run", "--reports", tmp_path / "reports", "--pipelines-file", path, SCENARIO)
     assert_one_line(code, output, str(path), words)
+
+
+# --- a read-only cache ----------------------------------------------------------------------------
+
+def read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make every write under `folder` fail as on a read-only mount (EROFS), even for root (whom
+    file modes do not stop)."""
+    def inside(path: Any) -> bool:
+        return isinstance(path, (str, os.PathLike)) and Path(os.path.abspath(path)).is_relative_to(folder)
+
+    def refuse(real: Any, writes: Any = lambda *args: True) -> Any:
+        def call(path: Any, *args: Any, **kwargs: Any) -> Any:
+            if inside(path) and writes(*args):
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+            return real(path, *args, **kwargs)
+        return call
+
+    writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | getattr(os, "O_TMPFILE", 0)
+    monkeypatch.setattr(os, "open", refuse(os.open, lambda flags, *rest: bool(flags & writing)))
+    for name in ("mkdir", "unlink", "replace", "rename"):
+        monkeypatch.setattr(os, name, refuse(getattr(os, name)))
+
+
+@pytest.fixture
+def java(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "java").write_text("")
+    monkeypatch.setattr("shutil.which", lambda name: str(tmp_path / "java"))
+
+
+def _jar(cache: Path) -> Path:
+    jar = cache / "maven" / "zipkin-server-exec.jar"
+    jar.parent.mkdir(parents=True, exist_ok=True)
+    jar.write_bytes(b"the jar's bytes")
+    return jar
+
+
+@pytest.mark.usefixtures("java")
+def test_a_read_only_cache_is_only_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LINKMATRIX_CACHE", str(cache))
+    jar = _jar(cache)
+    read_only(monkeypatch, cache)
+    assert toolchain.class_data_archive(jar) == ((), None)  # no archive there: none is made, nothing raised
+    lines: list[str] = []
+    monkeypatch.setattr(toolchain, "COMPONENTS", {"zipkin": _Cached(jar)})
+    assert toolchain.ensure(["zipkin"], report=lines.append) == {"zipkin": jar}
+    assert len(lines) == 1 and "read-only: used as it is" in lines[0]
+
+
+@pytest.mark.usefixtures("java")
+def test_a_cache_that_turns_read_only_while_the_jvm_runs_ends_quietly(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LINKMATRIX_CACHE", str(cache))
+    jar = _jar(cache)
+    options, promote = toolchain.class_data_archive(jar)
+    assert promote is not None and options[0].startswith("-XX:ArchiveClassesAtExit=")
+    read_only(monkeypatch, cache)
+    promote()  # at shutdown, nothing was written: no OSError
+    monkeypatch.undo()
+    monkeypatch.setenv("LINKMATRIX_CACHE", str(cache))
+    monkeypatch.setattr("shutil.which", lambda name: str(tmp_path / "java"))
+    Path(options[0].split("=", 1)[1]).write_bytes(b"archive")  # the JVM wrote it as it exited
+    read_only(monkeypatch, cache)
+    promote()  # cannot be moved into place: no OSError either
+
+
+@pytest.mark.usefixtures("java")
+def test_a_class_archive_is_found_by_the_jars_content_wherever_the_cache_is(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    first = tmp_path / "first"
+    monkeypatch.setenv("LINKMATRIX_CACHE", str(first))
+    options, promote = toolchain.class_data_archive(_jar(first))
+    assert promote is not None
+    Path(options[0].split("=", 1)[1]).write_bytes(b"archive")
+    promote()
+    moved = tmp_path / "moved"
+    shutil.copytree(first, moved)  # the same cache at a new path, then made read-only
+    monkeypatch.setenv("LINKMATRIX_CACHE", str(moved))
+    read_only(monkeypatch, moved)
+    options, promote = toolchain.class_data_archive(moved / "maven" / "zipkin-server-exec.jar")
+    assert promote is None and options == (f"-XX:SharedArchiveFile={next((moved / 'cds').glob('*.jsa'))}",)
+
+
+class _Cached:
+    """A component already in the cache."""
+
+    def __init__(self, path: Path) -> None:
+        self.path_in_cache = path
+
+    def ensure(self, cache: Path, report: Any) -> Path:
+        return self.path_in_cache
