@@ -9,9 +9,13 @@ import errno
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ import pytest
 from harness import inputs, toolchain
 from harness.errors import InputError
 from harness.inputs import load_report
+from harness.taps import HttpPostTap
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).with_name("linkmatrix")
@@ -284,3 +289,48 @@ class _Cached:
 
     def ensure(self, cache: Path, report: Any) -> Path:
         return self.path_in_cache
+
+
+# --- the Zipkin wire tap when its sender is killed mid-send ----------------------------------------
+
+class _SlowUpstream(BaseHTTPRequestHandler):
+    """A backend that answers after a while: long enough for the sender to be gone by then."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(0.3)
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _killed_sender(address: str, request: bytes) -> None:
+    """Send `request` and vanish at once, as a killed process does (a reset, not a goodbye)."""
+    host, port = address.split(":")
+    with socket.create_connection((host, int(port))) as sender:
+        sender.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sender.sendall(request)
+
+
+def test_the_http_tap_stays_quiet_when_its_sender_dies_mid_send(capfd: pytest.CaptureFixture[str]) -> None:
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _SlowUpstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    body = b'[{"traceId": "1", "id": "2", "name": "n"}]'
+    try:
+        with HttpPostTap(f"http://127.0.0.1:{upstream.server_address[1]}") as tap:
+            for _ in range(4):  # the whole request, then gone before the answer
+                _killed_sender(tap.address, b"POST /api/v2/spans HTTP/1.1\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            _killed_sender(tap.address, b"POST /api/v2/spans HTTP/1.1\r\nContent-Length: 1000\r\n\r\n[{")  # half
+            _killed_sender(tap.address, b"POST /api/v2/spans HTTP/1.1\r\nContent-Len")  # not even the headers
+            time.sleep(1.0)  # every answer was written into a reset connection
+            assert len(tap.recorded()) == 4  # the half request was never sent: it is not recorded
+            assert tap.errors == []
+    finally:
+        upstream.shutdown()
+        upstream.server_close()
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err + captured.out and "Error" not in captured.err, captured.err
