@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import unicodedata
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,8 @@ QUICK = 30  # seconds a refusal may take at most (each measured well under 2 s)
 VALID_REPORT: dict[str, Any] = {
     "schema_version": 1,
     "run": {"id": "r1", "started": "2026-01-01T00:00:00Z", "ended": "2026-01-01T00:01:00Z", "runtime": "local",
-            "pipeline": "collector", "stages": {"startup": 1.0, "emit": 1.0, "visibility": 1.0, "read": 1.0},
+            "pipeline": "collector", "pipelines": ["collector"], "problems": [], "skipped": {}, "data_age": {},
+            "releases_compared": {}, "stages": {"startup": 1.0, "emit": 1.0, "visibility": 1.0, "read": 1.0},
             "versions": {"linkmatrix": "1", "opentelemetry-sdk": "1.45.2",
                          "opentelemetry-exporter-otlp-proto-grpc": "1.45.2", "collector": "0.161.0"}},
     "scenarios": [{"name": "s", "file": "s.yaml", "problem": "p"}],
@@ -42,6 +44,7 @@ VALID_REPORT: dict[str, Any] = {
     "features": [{"id": "link.present", "title": "link present", "question": "is the link there?"}],
     "cells": [{"scenario": "s", "pipeline": "collector", "feature": "link.present", "backend": "jaeger",
                "read_path": "api_v3", "verdict": "preserved", "evidence": {}}],
+    "between_versions": [],
 }
 
 
@@ -334,3 +337,89 @@ def test_the_http_tap_stays_quiet_when_its_sender_dies_mid_send(capfd: pytest.Ca
         upstream.server_close()
     captured = capfd.readouterr()
     assert "Traceback" not in captured.err + captured.out and "Error" not in captured.err, captured.err
+
+
+# --- reports: written whole or not at all; an empty shard; text shown as it is --------------------
+
+WRITE_WITH_A_FULL_DISK = """
+import json, resource, signal, sys
+from pathlib import Path
+from harness.report import write_document
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), resource.RLIM_INFINITY))
+try:
+    write_document(json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[3]))
+except OSError as error:
+    print("refused:", error.strerror)
+"""
+
+
+@pytest.mark.parametrize("room", [0, 500])  # a disk already full; one that fills during the write
+def test_a_failed_write_never_leaves_a_partial_or_empty_report(tmp_path: Path, room: int) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "matrix.json").write_text("the previous, whole report\n")
+    source = report(tmp_path)
+    done = subprocess.run([sys.executable, "-c", WRITE_WITH_A_FULL_DISK, str(source), str(room), str(run_dir)],
+                          capture_output=True, text=True, timeout=QUICK, cwd=REPO)
+    assert done.stdout.startswith("refused:"), done.stdout + done.stderr
+    assert sorted(path.name for path in run_dir.iterdir()) == ["matrix.json"]  # no partial file beside it
+    assert (run_dir / "matrix.json").read_text() == "the previous, whole report\n"
+
+
+def test_a_shard_with_no_scenario_is_a_valid_empty_run(tmp_path: Path) -> None:
+    code, output, seconds = cli("run", "--reports", tmp_path / "reports", "--shard", "2/1000000", SCENARIO)
+    assert code == 0 and "Traceback" not in output, output
+    assert "shard 2/1000000 has no scenario" in output and seconds < QUICK
+    latest = tmp_path / "reports" / "latest"
+    document = load_report(latest / "matrix.json")
+    assert document["cells"] == [] and "has no scenario" in document["run"]["note"]
+    assert "**Note:** shard 2/1000000 has no scenario" in (latest / "matrix.md").read_text()
+    merged = tmp_path / "merged"
+    code, output, _ = cli("merge", "--reports", merged, report(tmp_path), latest / "matrix.json")
+    assert code == 0, output  # an empty shard does not break the merge of the others
+    assert len(load_report(merged / "latest" / "matrix.json")["cells"]) == 1
+
+
+BIDI = "safe\u202eexe.txt\u2066x\u2069\u200b\U000e0041"
+
+
+def _hostile_document(text: str) -> dict[str, Any]:
+    document = copy.deepcopy(VALID_REPORT)
+    document["run"].update(problems=[text], skipped={"tempo": text})
+    document["scenarios"][0].update(name="s" + text, problem=text)
+    document["cells"] = [
+        {**VALID_REPORT["cells"][0], "scenario": "s" + text},
+        {**VALID_REPORT["cells"][0], "scenario": "s" + text, "feature": "render.attributes_shown",
+         "verdict": "degraded", "hop": "render", "summary": text, "meaning": text,
+         "evidence": {"difference": [{"path": "p", "expected": "k=" + text, "actual": text, "note": text,
+                                      "kind": "value_changed"}], "hop_messages": {"render": [text]}}},
+    ]
+    return document
+
+
+def test_invisible_characters_are_shown_escaped_in_every_report(tmp_path: Path) -> None:
+    from harness.report.ci import summary
+    from harness.report.html import render_html
+    from harness.report.markdown import render_markdown
+
+    for name, text in (("md", render_markdown(_hostile_document(BIDI))), ("html", render_html(_hostile_document(BIDI))),
+                       ("summary", summary(_hostile_document(BIDI)))):
+        assert not any(unicodedata.category(char) == "Cf" for char in text), name
+        assert "safe\\u202eexe.txt\\u2066x\\u2069\\u200b\\U000e0041" in text, name
+
+
+def test_every_format_character_is_made_visible() -> None:
+    from harness.report import visible
+
+    every = "".join(chr(code) for code in range(0x110000)
+                    if unicodedata.category(chr(code)) in ("Cf", "Zl", "Zp"))
+    assert not any(unicodedata.category(char) in ("Cf", "Zl", "Zp") for char in visible(every))
+
+
+def test_html_escapes_each_value_once() -> None:
+    from harness.report.html import render_html
+
+    page = render_html(_hostile_document("<img src=x onerror=alert(1)> & \"q\""))
+    assert "<img" not in page and "&amp;lt;" not in page and "&amp;amp;" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp;" in page
