@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import re
@@ -22,10 +23,13 @@ from . import __version__, jsonio, toolchain, variants
 from .backends import BACKENDS
 from .errors import LinkmatrixError, UsageError
 from .features import FEATURES
+from .inputs import load_report
 from .scenario import load_all
 
 if TYPE_CHECKING:
+    from .matrix import RunSettings
     from .report.diff import Diff
+    from .result import RunResult
 
 DEFAULT_SCENARIOS = "scenarios"
 DEFAULT_REPORTS = "reports"
@@ -114,52 +118,40 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         pipelines_file: Path | None, shard: str | None, baseline: Path | None,
         externals: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
-    from .matrix import RunSettings, run_matrix
-    from .report import to_document, write
+    from .matrix import RunSettings, empty_run
+    from .report import to_document, write, write_whole
     from .report.terminal import print_matrix
-    from .runtime import choose
 
     loaded = load_all(scenarios or [DEFAULT_SCENARIOS])  # validate everything before starting anything
     from .report import diff as run_diff
     from .report.merge import parse_shard, shard_of
 
+    empty = ""  # why nothing is run
     if shard:
-        loaded = shard_of(loaded, lambda scenario: scenario.name, parse_shard(shard))
-        if not loaded:
-            raise UsageError(f"--shard {shard}: no scenario falls in this shard")
-    baseline_document = run_diff.load(baseline) if baseline else None
+        catalog, chosen_shard = len(loaded), parse_shard(shard)
+        loaded = shard_of(loaded, lambda scenario: scenario.name, chosen_shard)
+        if not loaded:  # a CI matrix with more shards than scenarios: a valid run, with no cells
+            empty = (f"shard {shard} has no scenario ({catalog} scenario(s) in {chosen_shard[1]:,} shards): "
+                     "nothing was run")
+    baseline_document = load_report(baseline) if baseline else None
     chosen_variants = variants.select(variants.available(pipelines_file), pipeline_choice)
     chosen_variants += _release_variants(version_choice, chosen_variants)
     if jaeger_ui_assets:  # read by the Jaeger adapter when it writes its config
         os.environ["LINKMATRIX_JAEGER_UI_ASSETS"] = str(jaeger_ui_assets.resolve())
     overrides, endpoints = _pairs(images, "--image"), _pairs(externals, "--external")
+    chosen_backends = backends or _default_backends(storage_choice, version_choice)
     started = time.monotonic()
     notify = _progress(started)
-    notify(f"{len(loaded)} scenario(s): {', '.join(s.name for s in loaded)}")
+    notify(empty or f"{len(loaded)} scenario(s): {', '.join(s.name for s in loaded)}")
     _writable_folder(reports_dir, "--reports")
-    from .toolchain import image_for
-
-    named = backends
-    backends = named or _default_backends(storage_choice, version_choice)
-    wanted = [("collector", "collector")]
-    for name in backends:
-        backend = BACKENDS[name]
-        if not backend.unavailable("docker"):
-            wanted += [(name, backend.component or name), *((need.name, need.name) for need in backend.needs)]
-    chosen, why = choose(runtime, [image_for(name, overrides, default=image_for(key)) for name, key in wanted])
-    for name in named:  # asked for by name: it must be able to run
-        reason = BACKENDS[name].unavailable(chosen)
-        if reason:
-            raise UsageError(f"--backend {name}: {reason}")
-    if local_images and chosen == "docker":
-        from .toolchain.images import build_local_images
-
-        overrides = {**build_local_images(report=notify), **overrides}
-    settings = RunSettings(scenarios=loaded, reports_dir=reports_dir,
-                           backends=list(backends), visibility_timeout=visibility_timeout,
-                           runtime=chosen, runtime_reason=why, network_mode=network_mode,
-                           images=overrides, external=endpoints, variants=chosen_variants)
-    result = run_matrix(settings, notify)
+    if empty:
+        result = empty_run(reports_dir, runtime, chosen_variants, empty)
+    else:
+        result = _measure(RunSettings(scenarios=loaded, reports_dir=reports_dir, backends=list(chosen_backends),
+                                      visibility_timeout=visibility_timeout, runtime=runtime,
+                                      network_mode=network_mode, images=overrides, external=endpoints,
+                                      variants=chosen_variants),
+                          backends, local_images, notify)
     compared = run_diff.compare(baseline_document, to_document(result)) if baseline_document else None
     try:
         paths = write(result, reports_dir, compared)
@@ -172,7 +164,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     if compared is not None:
         _print_diff(compared, f"against {baseline}")
         with contextlib.suppress(OSError):  # the comparison reached the terminal either way
-            (result.run_dir / "diff.json").write_text(jsonio.dumps(_diff_json(compared), indent=2))
+            write_whole(result.run_dir / "diff.json", jsonio.dumps(_diff_json(compared), indent=2))
     if result.problems:
         for problem in result.problems:
             console.print(f"[yellow]problem:[/] {escape((problem.splitlines() or [''])[0])}")
@@ -180,6 +172,31 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         sys.exit(compared.exit_code)
     if result.problems:
         sys.exit(1)
+
+
+def _measure(asked: RunSettings, named: tuple[str, ...], local_images: bool,
+             notify: Callable[[str], None]) -> RunResult:
+    """Choose the runtime for the backends asked for (those `named` must be able to run), then run the matrix."""
+    from .matrix import run_matrix
+    from .runtime import choose
+    from .toolchain import image_for
+
+    wanted = [("collector", "collector")]
+    for name in asked.backends or []:
+        backend = BACKENDS[name]
+        if not backend.unavailable("docker"):
+            wanted += [(name, backend.component or name), *((need.name, need.name) for need in backend.needs)]
+    overrides = asked.images
+    chosen, why = choose(asked.runtime, [image_for(name, overrides, default=image_for(key)) for name, key in wanted])
+    for name in named:  # asked for by name: it must be able to run
+        reason = BACKENDS[name].unavailable(chosen)
+        if reason:
+            raise UsageError(f"--backend {name}: {reason}")
+    if local_images and chosen == "docker":
+        from .toolchain.images import build_local_images
+
+        overrides = {**build_local_images(report=notify), **overrides}
+    return run_matrix(dataclasses.replace(asked, runtime=chosen, runtime_reason=why, images=overrides), notify)
 
 
 def _diff_json(compared: Diff) -> dict[str, Any]:
@@ -202,17 +219,19 @@ def _print_diff(compared: Diff, against: str) -> None:
 def merge(reports: tuple[Path, ...], reports_dir: Path) -> None:
     """Join the matrix.json of shards (`run --shard I/N`) into one report: matrix.json, matrix.md,
     junit.xml, summary.md."""
-    from .report import diff as run_diff
     from .report import point_latest, validate, write_document
     from .report.merge import merge as join
 
-    documents = [run_diff.load(path) for path in reports]
+    documents = [load_report(path) for path in reports]
     document = join(documents, [str(path) for path in reports])
     validate(document)
     _writable_folder(reports_dir, "--reports")
     run_dir = reports_dir / f"merged-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    paths = write_document(document, run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        paths = write_document(document, run_dir)
+    except OSError as error:  # a full disk: no half report, one line
+        raise LinkmatrixError(f"could not write the merged report into {run_dir}: {error.strerror or error}") from None
     left = point_latest(reports_dir, run_dir)
     console.print(f"merged {len(documents)} report(s), {len(document['cells'])} cells: {paths['json']}"
                   + (f" ({left})" if left else ""))
@@ -228,10 +247,15 @@ def diff(old: Path, new: Path, json_out: Path | None) -> None:
     (preserved → degraded/lost, degraded → lost, anything → error); improvements never fail."""
     from .report import diff as run_diff
 
-    compared = run_diff.compare(run_diff.load(old), run_diff.load(new))
+    compared = run_diff.compare(load_report(old), load_report(new))
     _print_diff(compared, f"{old} → {new}")
     if json_out:
-        json_out.write_text(jsonio.dumps(_diff_json(compared), indent=2))
+        from .report import write_whole
+
+        try:
+            write_whole(json_out, jsonio.dumps(_diff_json(compared), indent=2))
+        except OSError as error:
+            raise LinkmatrixError(f"--json {json_out}: cannot write it ({error.strerror or error})") from None
     sys.exit(compared.exit_code)
 
 

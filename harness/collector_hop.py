@@ -162,7 +162,7 @@ class CollectorHop:
             if tap is None:
                 continue
             for problem in tap.errors:
-                recorder.problem(f"collector → {self.backend}: a request could not be decoded: {problem}")
+                recorder.problem(f"collector → {self.backend}: its tap could not take a request: {problem}")
             evidence.save(f"raw/{self.backend}/{name}.jsonl", tap.save)
 
     def reaching(self, emission: Emission, timeout: float, cancel: threading.Event) -> set[Key]:

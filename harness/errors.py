@@ -9,8 +9,9 @@ class LinkmatrixError(Exception):
     exit_code = 1
 
 
-class ScenarioError(LinkmatrixError):
-    """A scenario file is malformed. Names the file, the line when known, and the field."""
+class InputError(LinkmatrixError):
+    """A file the CLI reads is not what it should be. Names the file, the line when known, and
+    where in it (a field path; `$.cells[3].verdict` in JSON)."""
 
     exit_code = 2
 
@@ -18,6 +19,10 @@ class ScenarioError(LinkmatrixError):
         self.path, self.field, self.line, self.message = path, field, line, message
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {field or '(file)'}: {message}")
+
+
+class ScenarioError(InputError):
+    """A scenario file (or the pipelines file) is malformed."""
 
 
 class UsageError(LinkmatrixError):

@@ -54,12 +54,12 @@ def dumps_readable(data: Any, **options: Any) -> str:
     return compact if len(compact) > READABLE_LIMIT else json.dumps(safe, allow_nan=False, indent=1, **options)
 
 
-def _number(text: str) -> int | float:
+def parse_int(text: str) -> int | float:
     return -0.0 if text == "-0" else int(text)
 
 
 def loads(text: str | bytes) -> Any:
-    return json.loads(text, parse_int=_number)
+    return json.loads(text, parse_int=parse_int)
 
 
 def loads_strictly(text: str | bytes) -> Any:

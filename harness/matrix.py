@@ -101,6 +101,19 @@ def run_matrix(settings: RunSettings, notify: Notify = print) -> RunResult:
     return result
 
 
+def empty_run(reports_dir: Path, runtime: str, variants: list[Variant], why: str) -> RunResult:
+    """A run with nothing to measure (a shard with no scenario): a valid report with no cells that says
+    why. Nothing is started: the versions are this linkmatrix's own."""
+    run_id, now = new_run_id(), _now()
+    result = RunResult(run_id=run_id, run_dir=reports_dir.resolve() / run_id, started=now, ended=now,
+                       runtime=runtime if runtime in ("local", "docker", "external") else "local",
+                       runtime_reason="nothing to run", variants=variants, note=why)
+    result.versions = {**library_versions(), "collector": "not started (nothing to run)"}
+    result.stages = dict.fromkeys(("startup", "emit", "visibility", "read"), 0.0)
+    result.run_dir.mkdir(parents=True, exist_ok=True)
+    return result
+
+
 def floor(detail: dict[str, dict[str, float]]) -> float:
     """What no run can beat on these backends, measured in this one: the slowest backend's
     readiness, then the longer of two waits that run side by side — the slowest read path's

@@ -33,6 +33,7 @@ class RunResult:
     skipped: dict[str, str] = field(default_factory=dict)  # backend → why it did not run
     data_age: dict[str, str] = field(default_factory=dict)  # backend → why one read suffices, or its two reads
     variants: list[Variant] = field(default_factory=lambda: [PLAIN])  # the collector pipelines of the run
+    note: str = ""  # what a reader must know first (an empty shard: why it has no cells)
 
     @property
     def pipeline_order(self) -> list[str]:

@@ -10,9 +10,7 @@ import contextlib
 import fnmatch
 import json
 import logging
-import math
 import re
-import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -25,6 +23,7 @@ from opentelemetry.trace import TraceState
 
 from .errors import ScenarioError
 from .features import FEATURES, is_known, selected_features
+from .inputs import field_path, load_yaml
 from .model import AttrValue
 from .vocabulary import Pipeline
 
@@ -36,7 +35,6 @@ _REFERENCE = re.compile(r"^(?P<trace>[a-z][a-z0-9_]*)(\[(?P<index>\*|[0-9]+)\])?
 # Bounds that keep a mistaken (or hostile) file from hanging validation or filling memory; each is
 # far above what the shipped catalog and the scale benchmarks need.
 MAX_FILE_BYTES = 8 * 1024 * 1024
-MAX_YAML_VALUES = 2_000_000  # values after YAML aliases are expanded (an "alias bomb" is billions)
 MAX_SPANS = 200_000  # spans of one scenario, repeats included
 MAX_LINKS = 1_000_000  # links of one scenario, counts and fan-outs included
 MAX_ATTRIBUTE_VALUES = 5_000_000  # link attribute values of one scenario, generated ones included
@@ -48,8 +46,6 @@ _VALIDATOR = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
     jsonschema.Draft202012Validator,
     type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda checker, instance: isinstance(instance, int) and not isinstance(instance, bool)))
-# libyaml's parser when PyYAML has it (the pure-Python one is ~10× slower on big files).
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -123,13 +119,6 @@ class Scenario:
 def _schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(resources.files("harness").joinpath("scenario.schema.json").read_text())
     return schema
-
-
-def _field_path(parts: Iterable[Any]) -> str:
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 def _line_of(node: yaml.Node | None, parts: list[Any]) -> int | None:
@@ -405,144 +394,16 @@ def _reference_problem(link: LinkSpec, own: TraceSpec, earlier_spans: dict[str, 
     return None
 
 
-def _read_text(path: Path, shown: str) -> str:
-    """The file's text; a FIFO, a device or a huge file is refused before anything is read."""
-    try:
-        info = path.stat()
-    except OSError as error:
-        raise ScenarioError(shown, "", f"cannot read the file: {error.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ScenarioError(shown, "", "is not a regular file (a folder, FIFO or device); name a .yaml file")
-    if info.st_size > MAX_FILE_BYTES:
-        raise ScenarioError(shown, "", f"is {info.st_size:,} bytes; scenario files are at most "
-                            f"{MAX_FILE_BYTES:,} (use repeat:, count: and generated_attributes: for volume)")
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ScenarioError(shown, "", f"cannot read the file: {error.strerror}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise ScenarioError(shown, "", f"is not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
-                            f"{error.start}); save it as UTF-8", line) from None
-
-
-class _RecursiveAliasError(Exception):
-    pass
-
-
-def _expanded_size(root: yaml.Node) -> int:
-    """How many values the document holds once its aliases are expanded (shared nodes counted once
-    per use), computed without expanding anything: a post-order walk, each node sized once. An
-    alias that contains itself raises _RecursiveAliasError."""
-    size: dict[int, int] = {}
-    expanding: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, children_sized = stack.pop()
-        if children_sized:
-            size[id(node)] = min(1 + sum(size[id(child)] for child in _children(node)), MAX_YAML_VALUES + 1)
-            expanding.discard(id(node))
-            continue
-        if id(node) in size:
-            continue
-        if id(node) in expanding:  # met again inside its own expansion
-            raise _RecursiveAliasError
-        expanding.add(id(node))
-        stack.append((node, True))
-        for child in _children(node):
-            if id(child) in expanding:
-                raise _RecursiveAliasError
-            if id(child) not in size:
-                stack.append((child, False))
-    return size[id(root)]
-
-
-_FLOAT_TAG = "tag:yaml.org,2002:float"
-
-
-def _check_nodes(root: yaml.Node, shown: str) -> None:
-    """What YAML lets through silently: a key written twice in one mapping (the last would win), and a
-    number too big for a double (it would become infinity). Each node is looked at once."""
-    seen: set[int] = set()
-    stack: list[tuple[yaml.Node, tuple[Any, ...]]] = [(root, ())]  # each node with its field path
-    while stack:
-        node, where = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            keys: set[str] = set()
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    if key.value in keys:
-                        raise ScenarioError(shown, _field_path([*where, key.value]), "is written twice in the same "
-                                            "mapping; keep one (YAML would silently keep the last)",
-                                            key.start_mark.line + 1)
-                    keys.add(key.value)
-                stack += [(key, where), (value, (*where, key.value if isinstance(key, yaml.ScalarNode) else "?"))]
-        elif isinstance(node, yaml.SequenceNode):
-            stack += [(item, (*where, index)) for index, item in enumerate(node.value)]
-        elif node.tag == _FLOAT_TAG and _overflows(node.value):
-            raise ScenarioError(shown, _field_path(where) or node.value, f"{node.value} is beyond the largest double "
-                                "(it would become infinity); write .inf if you mean infinity", node.start_mark.line + 1)
-
-
-def _overflows(text: str) -> bool:
-    spelled = text.strip().lower().lstrip("+-")
-    if spelled in (".inf",):
-        return False
-    try:
-        return math.isinf(float(text.replace("_", "")))
-    except ValueError:
-        return False
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    return []
-
-
-def _parse_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
-    loader = _LOADER(text)
-    try:
-        root = loader.get_single_node()
-        if root is not None and _expanded_size(root) > MAX_YAML_VALUES:
-            raise ScenarioError(shown, "", f"its YAML aliases expand to more than {MAX_YAML_VALUES:,} values; "
-                                "write the values out, or use repeat:/count:")
-        if root is not None:
-            _check_nodes(root, shown)
-        return root, loader.construct_document(root) if root is not None else None
-    except _RecursiveAliasError:
-        raise ScenarioError(shown, "", "a YAML alias refers to a value that contains it (a recursive alias); "
-                            "write the value out") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error)
-        # At the end of the file, the line the unfinished value is on (not the empty one after it)
-        last = max(1, len(text.rstrip().splitlines()))
-        raise ScenarioError(shown, "", f"not valid YAML: {problem}", min(mark.line + 1, last) if mark else None) \
-            from None
-    except RecursionError:
-        raise ScenarioError(shown, "", "is nested too deeply to be a scenario (a few levels are enough)") from None
-    finally:
-        loader.dispose()
-
-
 def load_scenario(path: Path | str) -> Scenario:
     path = Path(path)
     shown = str(path)
-    text = _read_text(path, shown)
-    root, data = _parse_yaml(text, shown)
+    root, data = load_yaml(path, limit=MAX_FILE_BYTES, kind="scenario files",
+                           hint="use repeat:, count: and generated_attributes: for volume")
     if not isinstance(data, dict):
         raise ScenarioError(shown, "", "must be a mapping with name, problem and traces", 1)
 
     for parts, key in _non_string_keys(data, []):
-        raise ScenarioError(shown, _field_path(parts), f"the key {key!r} is not text: YAML reads unquoted "
+        raise ScenarioError(shown, field_path(parts), f"the key {key!r} is not text: YAML reads unquoted "
                             "on/off/yes/no/true/false and numbers as other types; put it in quotes",
                             _line_of(root, parts[:-1]))
     try:
@@ -553,13 +414,13 @@ def load_scenario(path: Path | str) -> Scenario:
     if errors:
         best = jsonschema.exceptions.best_match(errors)
         parts, message = _schema_message(best)
-        raise ScenarioError(shown, _field_path(parts), message, _line_of(root, parts))
+        raise ScenarioError(shown, field_path(parts), message, _line_of(root, parts))
     for parts, message in _value_errors(data):
-        raise ScenarioError(shown, _field_path(parts), message, _line_of(root, parts))
+        raise ScenarioError(shown, field_path(parts), message, _line_of(root, parts))
 
     scenario = _build(data, shown, _line_of(root, ["name"]) or 1)
     for parts, message in _semantic_errors(scenario):
-        raise ScenarioError(shown, _field_path(parts), message, _line_of(root, parts))
+        raise ScenarioError(shown, field_path(parts), message, _line_of(root, parts))
     return scenario
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
 import threading
 import zlib
 from collections.abc import Callable
@@ -57,7 +58,7 @@ class _Recorder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.exchanges: list[Exchange] = []
-        self.errors: list[str] = []  # requests that could not be decoded at all
+        self.errors: list[str] = []  # requests it could not take (not decoded, or failed in the tap)
 
     def add(self, exchange: Exchange) -> None:
         with self.lock:
@@ -205,6 +206,25 @@ def _no_spans(body: bytes) -> list[Span]:
     return []
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A tap's HTTP server: a sender that goes away mid-request (a collector killed while it sends)
+    ends that request quietly; anything else a request raises is kept as one line among the tap's
+    errors. Never a traceback on the terminal (the default prints one for each)."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], tap: _Recorder) -> None:
+        super().__init__(address, handler)
+        self._tap = tap
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):  # the sender is gone: nobody to answer
+            return
+        with self._tap.lock:
+            self._tap.errors.append(f"{type(error).__name__}: {error}")
+
+
 class HttpPostTap(_Recorder):
     """Keeps every POST body (decompressed) and forwards it to `upstream` + the same path;
     `decode` turns a body into spans."""
@@ -216,7 +236,15 @@ class HttpPostTap(_Recorder):
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    self.send_error(400, "Content-Length is not a number")
+                    return
+                raw = self.rfile.read(length)
+                if len(raw) < length:  # the sender went away mid-request (killed): nothing was sent
+                    self.close_connection = True
+                    return
                 exchange = None
                 try:
                     exchange = Exchange(_decode_body(raw, self.headers.get("Content-Encoding", "").lower()), decode)
@@ -244,7 +272,7 @@ class HttpPostTap(_Recorder):
             def log_message(self, *args: object) -> None:  # keep the terminal quiet
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler, self)
         self.port = self._server.server_address[1]
         self.address = f"127.0.0.1:{self.port}"
         # Stopping waits for the server's next poll: a short one, not the default half second.

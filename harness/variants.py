@@ -12,12 +12,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import ScenarioError, UsageError
+from .inputs import load_yaml
 from .vocabulary import COLLECTOR, SDK_PIPELINES
 
 DEFAULT_FILE = "pipelines.yaml"
+MAX_FILE_BYTES = 1024 * 1024  # the shipped file is a few kilobytes
 NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 ALL = "all"
 DEFAULT = "default"
@@ -105,14 +105,7 @@ def _processors(path: Path, name: str, raw: object) -> tuple[tuple[str, dict[str
 
 def load(path: Path) -> list[Variant]:
     """Every variant in the file, in its order; one clear line for whatever is wrong with it."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(str(path), "", f"cannot be read: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise ScenarioError(str(path), "", f"not YAML: {getattr(error, 'problem', error)}",
-                            mark.line + 1 if mark is not None else None) from None
+    _, document = load_yaml(path, limit=MAX_FILE_BYTES, kind="pipelines files")
     variants = document.get("variants") if isinstance(document, dict) else None
     if not isinstance(variants, dict) or not variants:
         raise _problem(path, "variants", "a mapping of variant name → {about, processors}")

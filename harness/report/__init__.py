@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+from markupsafe import Markup
 
 from .. import jsonio
 from ..backends import BACKENDS
@@ -24,6 +27,31 @@ from .diff import Diff
 SCHEMA_VERSION = 1
 VERDICT_MARK: dict[str, str] = {PRESERVED: "✅", DEGRADED: "⚠️", LOST: "❌", NOT_APPLICABLE: "➖", ERROR: "💥"}
 FINDING_VERDICTS = (DEGRADED, LOST, ERROR)  # the cells that say something went wrong
+
+
+# Invisible format characters (Unicode category Cf: bidi controls such as U+202E and U+2066, zero-width
+# characters, tags) and the line and paragraph separators: in a report they would reorder or hide
+# the text around them, so each is shown by its escape (`\u202e`) instead.
+_INVISIBLE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
+
+
+def visible(text: str) -> str:
+    """`text` with every invisible format character written as its escape (`\\u202e`)."""
+    return _INVISIBLE.sub(lambda match: _escape_code_point(ord(match.group())), text)
+
+
+def visible_value(value: Any) -> Any:
+    """A template's finalize hook: every text a report shows goes through `visible` (markup stays markup)."""
+    if isinstance(value, Markup):
+        return Markup(visible(str(value)))  # only ASCII escapes are added: no markup can appear
+    return visible(value) if isinstance(value, str) else value
+
+
+def _escape_code_point(code: int) -> str:
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def schema() -> dict[str, Any]:
@@ -48,6 +76,7 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "ended": result.ended,
             "runtime": result.runtime,
             "runtime_reason": result.runtime_reason,
+            **({"note": result.note} if result.note else {}),
             **({"network_mode": result.network_mode} if result.network_mode else {}),
             "pipeline": COLLECTOR,
             "pipelines": sorted({cell.pipeline for cell in result.cells},
@@ -204,19 +233,33 @@ def write_document(document: dict[str, Any], run_dir: Path, compared: Diff | Non
     from .markdown import render_markdown
 
     paths = {"json": run_dir / "matrix.json", "markdown": run_dir / "matrix.md"}
-    paths["json"].write_text(jsonio.dumps_readable(document, ensure_ascii=False) + "\n")  # kept even if invalid
+    write_whole(paths["json"], jsonio.dumps_readable(document, ensure_ascii=False) + "\n")  # kept even if invalid
     try:
         validate(document)
     except jsonschema.ValidationError as error:
         raise LinkmatrixError(f"{paths['json']} does not follow its schema (a linkmatrix bug, please report it): "
                               f"{'/'.join(map(str, error.absolute_path))}: {error.message}") from None
-    paths["markdown"].write_text(render_markdown(document))
+    write_whole(paths["markdown"], render_markdown(document))
     paths["html"] = run_dir / "matrix.html"
-    paths["html"].write_text(render_html(document))
+    write_whole(paths["html"], render_html(document))
     paths["junit"], paths["summary"] = run_dir / "junit.xml", run_dir / "summary.md"
-    paths["junit"].write_text(junit(document, {s["name"]: s.get("expect", {}) for s in document["scenarios"]}))
-    paths["summary"].write_text(summary(document, compared))
+    write_whole(paths["junit"], junit(document, {s["name"]: s.get("expect", {}) for s in document["scenarios"]}))
+    write_whole(paths["summary"], summary(document, compared))
     return paths
+
+
+def write_whole(path: Path, text: str) -> None:
+    """`path` holds all of `text`, or is left as it was: written under a temporary name in the same
+    folder, then renamed over it, so a full disk or an interrupted run never leaves half a report
+    (or an empty one) behind."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with open(temporary, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
 
 
 def point_latest(reports_dir: Path, run_dir: Path) -> str | None:

@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 from ..vocabulary import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
-from . import decide
+from . import decide, visible
 from .diff import RANK, Diff
 
 FINDINGS_SHOWN = 12  # a PR comment stays short: the rest is in matrix.md
@@ -73,8 +73,8 @@ def junit(document: dict[str, Any], expects: dict[str, dict[str, str]]) -> str:
 
 
 def _escape(text: str) -> str:
-    """Markdown table cells and list items: one line, no pipes, no HTML."""
-    flat = " ".join(str(text).split())
+    """Markdown table cells and list items: one line, no pipes, no HTML, no invisible characters."""
+    flat = visible(" ".join(str(text).split()))
     return flat.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 

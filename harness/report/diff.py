@@ -8,18 +8,14 @@ degraded or lost, degraded → lost, or anything → error (a cell that can no l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from .. import jsonio
-from ..errors import UsageError
 from ..vocabulary import DEGRADED, ERROR, LOST, PRESERVED
 
 REGRESSED_EXIT = 3  # `linkmatrix diff` and `run --baseline`: some cell got worse
 RANK = {PRESERVED: 0, DEGRADED: 1, LOST: 2}  # how much of a feature is gone
 
 CellKey = tuple[str, str, str, str, str]
-KEY_FIELDS = ("scenario", "pipeline", "feature", "backend", "read_path", "verdict")
 
 
 @dataclass
@@ -115,22 +111,3 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Diff:
                      for name in sorted(old_versions.keys() | new_versions.keys())
                      if old_versions.get(name) != new_versions.get(name)}
     return diff
-
-
-def load(path: Path) -> dict[str, Any]:
-    """A matrix.json, or one clear line about why it is not one."""
-    try:
-        document = jsonio.loads(path.read_bytes())
-    except OSError as error:
-        raise UsageError(f"{path}: cannot be read ({error.strerror or error})") from None
-    except ValueError as error:
-        raise UsageError(f"{path}: not a matrix.json ({str(error).splitlines()[0]})") from None
-    if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
-        raise UsageError(f"{path}: not a matrix.json (no `cells` list)")
-    if document.get("schema_version") != 1:
-        raise UsageError(f"{path}: schema_version {document.get('schema_version')!r}; this linkmatrix reads 1")
-    for index, cell in enumerate(document["cells"]):
-        missing = [key for key in KEY_FIELDS if not isinstance(cell, dict) or not isinstance(cell.get(key), str)]
-        if missing:
-            raise UsageError(f"{path}: cells[{index}]: no {missing[0]!r}")
-    return document

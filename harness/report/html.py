@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 from .. import jsonio
 from ..vocabulary import NOT_APPLICABLE
-from . import scenario_label
+from . import scenario_label, visible_value
 from .decide import Cells, findings, not_measured, recipes, scorecard, settings
 
 VALUE_LIMIT = 400  # a thousand-link span's evidence stays readable
@@ -50,7 +50,7 @@ def render_html(document: dict[str, Any]) -> str:
         row = rows.setdefault((scenario_label(cell), cell["feature"]), [None] * len(columns))
         row[position[(cell["backend"], cell["read_path"])]] = _cell(cell, number)
     environment = jinja2.Environment(loader=jinja2.PackageLoader("harness.report", "templates"),
-                                     autoescape=True, undefined=jinja2.StrictUndefined)
+                                     autoescape=True, undefined=jinja2.StrictUndefined, finalize=visible_value)
     environment.filters["code"] = _code
     used = {feature for _, feature in rows}
     index = Cells(document)

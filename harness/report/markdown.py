@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 
 from .. import jsonio
-from . import FINDING_VERDICTS, PIPELINE_FAMILIES, VERDICT_MARK, release_version, scenario_label, twin_of
+from . import FINDING_VERDICTS, PIPELINE_FAMILIES, VERDICT_MARK, release_version, scenario_label, twin_of, visible_value
 from .decide import Cells, findings, not_measured, recipes, scorecard, settings
 
 # Text from scenario files and backends is written as text: no HTML, no link or image syntax.
@@ -54,7 +54,7 @@ def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.report", "templates"),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined, autoescape=False,
+        undefined=jinja2.StrictUndefined, autoescape=False, finalize=visible_value,
     )
     environment.filters.update(oneline=_oneline, flat=_flat, code=_code, short=_short, cell_text=_cell_text)
     environment.globals.update(release_label=release_label, pipeline_families=PIPELINE_FAMILIES,

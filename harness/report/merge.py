@@ -36,14 +36,16 @@ def merge(documents: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
     """One matrix.json from shard reports (`names`: where each came from, for messages)."""
     if not documents:
         raise UsageError("merge: give at least one matrix.json")
-    first = documents[0]
+    # A shard with no scenario ran nothing: its versions say nothing about the matrix's.
+    measured = [(d, n) for d, n in zip(documents, names, strict=True) if d["cells"]] or [(documents[0], names[0])]
+    first, first_name = measured[0]
     versions = first["run"].get("versions", {})
-    for document, name in zip(documents[1:], names[1:], strict=True):
+    for document, name in measured[1:]:
         differ = sorted(key for key in versions.keys() | document["run"].get("versions", {}).keys()
                         if key not in ("linkmatrix",) and versions.get(key) != document["run"]["versions"].get(key))
         if differ:
             key = differ[0]
-            raise UsageError(f"merge: {name} ran {key} {document['run']['versions'].get(key)!r}, {names[0]} ran "
+            raise UsageError(f"merge: {name} ran {key} {document['run']['versions'].get(key)!r}, {first_name} ran "
                              f"{versions.get(key)!r}: shards of one matrix must run the same versions")
     cells: dict[tuple[str, ...], dict[str, Any]] = {}
     for document, name in zip(documents, names, strict=True):
@@ -53,7 +55,7 @@ def merge(documents: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
                 raise UsageError(f"merge: {name} has the cell {' · '.join(key)} that another shard has too")
             cells[key] = cell
     columns = {(c["backend"], c["read_path"]): c for document in documents for c in document.get("columns", [])}
-    run = {**first["run"], "id": "+".join(d["run"]["id"] for d in documents),
+    run = {**{k: v for k, v in first["run"].items() if k != "note"}, "id": "+".join(d["run"]["id"] for d in documents),
            "started": min(d["run"]["started"] for d in documents), "ended": max(d["run"]["ended"] for d in documents),
            "problems": [p for d in documents for p in d["run"].get("problems", [])],
            "pipelines": sorted({p for d in documents for p in d["run"].get("pipelines", [])}),

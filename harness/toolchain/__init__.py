@@ -7,6 +7,7 @@ find it in the cache and take seconds.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -39,29 +40,53 @@ def cache_dir() -> Path:
     return Path(base) / "linkmatrix"
 
 
+def writable(folder: Path) -> bool:
+    """Whether files can be made in `folder` (made if missing): a read-only cache is used as it is."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=8)
+def _content_digest(path: Path, size: int, mtime_ns: int) -> str:
+    """A file's SHA-256, once per process for each version of it (size and mtime tell versions apart)."""
+    return _file_digest(path)
+
+
+def _archive_key(runtime: Path, jar: Path) -> str:
+    """What a class-data archive depends on: the JVM, and the jar's content — not where the jar is,
+    so that a cache copied or mounted elsewhere still finds its archives."""
+    info = jar.stat()
+    content = _content_digest(jar.resolve(), info.st_size, info.st_mtime_ns)
+    return hashlib.sha256(f"{runtime}:{runtime.stat().st_mtime_ns}:{info.st_size}:{content}".encode()).hexdigest()[:12]
+
+
 def class_data_archive(jar: Path) -> tuple[tuple[str, ...], Callable[[], None] | None]:
     """JVM options that start `jar` from a class-data sharing archive in the cache, and what to do
     once the JVM stopped. The first run of a jar on a JVM writes the archive as it exits (under a
     name of its own, moved into place only when whole); later runs map it instead of loading and
     verifying every class again (measured for Zipkin 3.6.1 here: ready in 2.6 s instead of 3.1 s).
-    A JVM that finds the archive unusable starts without it (-Xshare:auto, the default)."""
+    A JVM that finds the archive unusable starts without it (-Xshare:auto, the default). A cache
+    that cannot be written (read-only) is only read: without an archive there, none is made."""
     java = shutil.which("java")
     if java is None or not jar.is_file():
         return (), None
-    runtime = Path(java).resolve()
-    key = hashlib.sha256(f"{runtime}:{runtime.stat().st_mtime_ns}:{jar.resolve()}:{jar.stat().st_size}"
-                         .encode()).hexdigest()[:12]
-    archive = cache_dir() / "cds" / f"{jar.stem}-{key}.jsa"
+    archive = cache_dir() / "cds" / f"{jar.stem}-{_archive_key(Path(java).resolve(), jar)}.jsa"
     if archive.is_file() and archive.stat().st_size:
         return (f"-XX:SharedArchiveFile={archive}",), None
-    archive.parent.mkdir(parents=True, exist_ok=True)
+    if not writable(archive.parent):
+        return (), None
     pending = archive.with_name(f"{archive.name}.{os.getpid()}-{time.monotonic_ns()}")
 
     def promote() -> None:
-        if pending.is_file() and pending.stat().st_size:
-            os.replace(pending, archive)
-        else:  # killed before it could write the whole archive: the next run tries again
-            pending.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the cache turned read-only or full meanwhile: the next run tries again
+            if pending.is_file() and pending.stat().st_size:
+                os.replace(pending, archive)
+            else:  # killed before it could write the whole archive: the next run tries again
+                pending.unlink(missing_ok=True)
 
     return (f"-XX:ArchiveClassesAtExit={pending}", "-Xlog:cds=off"), promote
 
@@ -520,6 +545,9 @@ def ensure(names: list[str] | None = None, report: Report = print) -> dict[str, 
     except OSError as error:  # a read-only or full cache: say where, and what to do
         raise ToolchainError(f"cannot write the cache {cache} ({error.strerror or error}); "
                              "point LINKMATRIX_CACHE at a writable folder") from None
+    if not writable(cache):  # fine while everything needed is there: only a build would write
+        report(f"the cache {cache} is read-only: used as it is (files derived from it, such as Zipkin's "
+               "class-data archive, are not written)")
     wanted = names or list(COMPONENTS)
 
     def one(name: str) -> Path:

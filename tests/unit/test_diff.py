@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UsageError
+from harness.errors import InputError
+from harness.inputs import load_report
 from harness.report import diff
 
 
@@ -51,8 +52,8 @@ def test_what_is_not_a_matrix_is_one_line(tmp_path: Path) -> None:
              "cell.json": json.dumps({"schema_version": 1, "cells": [{"scenario": "s"}]})}
     for name, text in cases.items():
         (tmp_path / name).write_text(text)
-        with pytest.raises(UsageError) as raised:
-            diff.load(tmp_path / name)
+        with pytest.raises(InputError) as raised:
+            load_report(tmp_path / name)
         assert name in str(raised.value) and "\n" not in str(raised.value)
-    with pytest.raises(UsageError, match="cannot be read"):
-        diff.load(tmp_path / "missing.json")
+    with pytest.raises(InputError, match="cannot read the file"):
+        load_report(tmp_path / "missing.json")

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ScenarioError
-from harness.scenario import MAX_YAML_VALUES, load_all, load_scenario
+from harness.errors import InputError, ScenarioError
+from harness.inputs import MAX_YAML_VALUES
+from harness.scenario import load_all, load_scenario
 
 HEAD = "name: edge\nproblem: p\ntraces:\n  - id: t\n    spans:\n      - name: s\n"
 
 
-def error_of(path: Path) -> ScenarioError:
-    with pytest.raises(ScenarioError) as caught:
+def error_of(path: Path) -> InputError:
+    with pytest.raises(InputError) as caught:
         load_scenario(path)
     assert "\n" not in str(caught.value)
     return caught.value

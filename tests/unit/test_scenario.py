@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ScenarioError
+from harness.errors import InputError, ScenarioError
 from harness.scenario import ALL_INSTANCES, load_all, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +37,8 @@ def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
     return path
 
 
-def error_of(tmp_path: Path, text: str) -> ScenarioError:
-    with pytest.raises(ScenarioError) as caught:
+def error_of(tmp_path: Path, text: str) -> InputError:
+    with pytest.raises(InputError) as caught:
         load_scenario(write(tmp_path, text))
     return caught.value
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness import pipeline, processor_counts, variants
-from harness.errors import ScenarioError, UsageError
+from harness.errors import InputError, ScenarioError, UsageError
 from harness.vocabulary import COLLECTOR, route_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,13 +66,13 @@ def test_a_kind_used_twice_gets_two_ids() -> None:
      "exporter_protocol: one of grpc, http/protobuf, http/json"),
     ("variants:\n  other: {about: x, processors: [batch: {}]}\n", "the plain variant `collector`"),
     ("variants:\n  otelcol-old: {about: x, processors: [batch: {}]}\n", "names of earlier releases"),
-    ("variants:\n  collector: {about: x\n", "not YAML"),
-    (b"\xff\xfe", "cannot be read"),
+    ("variants:\n  collector: {about: x\n", "not valid YAML"),
+    (b"\xff\xfe", "is not UTF-8 text"),
 ])
 def test_a_broken_variants_file_is_one_line_naming_the_field(tmp_path: Path, text: str | bytes, says: str) -> None:
     file = tmp_path / "pipelines.yaml"
     file.write_bytes(text if isinstance(text, bytes) else text.encode())
-    with pytest.raises(ScenarioError) as raised:
+    with pytest.raises(InputError) as raised:
         variants.load(file)
     assert says in str(raised.value) and str(file) in str(raised.value)
     assert "\n" not in str(raised.value)
