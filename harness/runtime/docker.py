@@ -116,7 +116,7 @@ class ContainerPlan:
     image: str
     args: tuple[str, ...]
     env: dict[str, str]
-    working_dir: str
+    working_dir: str | None  # None: the image's own WORKDIR
     volumes: dict[str, dict[str, str]]
     labels: dict[str, str]
     network_mode: str | None = None  # "host"
@@ -234,7 +234,7 @@ class DockerRuntime:
             image=image_for(spec.name, self.images, default=self._family_image(spec.image)),
             args=tuple(spec.image_args),
             env={**spec.env, **spec.container_env},
-            working_dir=str(self.config_dir),
+            working_dir=None if spec.keeps_image_workdir else str(self.config_dir),
             volumes={str(self.run_dir): {"bind": str(self.run_dir), "mode": "rw"},
                      **{folder: {"bind": folder, "mode": "ro"} for folder in spec.reads}},
             labels={LABEL: self.run_dir.name},
@@ -260,7 +260,9 @@ class DockerRuntime:
             container.with_env(key, value)
         for host_path, mount in plan.volumes.items():
             container.with_volume_mapping(host_path, mount["bind"], mount["mode"])
-        kwargs: dict[str, Any] = {"working_dir": plan.working_dir, "labels": plan.labels}
+        kwargs: dict[str, Any] = {"labels": plan.labels}
+        if plan.working_dir is not None:
+            kwargs["working_dir"] = plan.working_dir
         if plan.network_mode:
             kwargs["network_mode"] = plan.network_mode
         else:
