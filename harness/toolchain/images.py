@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -280,13 +281,15 @@ esac || { echo "health check failed: $out" >&2; exit 1; }
 
 
 def _launcher(jar: Path) -> str:
-    """The Spring Boot launcher its manifest names (the official start script names the same)."""
+    """The PropertiesLauncher of the Spring Boot loader in the jar (its package moved in Spring Boot
+    3.2), which the official start script runs: it reads the unpacked jar's classpath."""
     with zipfile.ZipFile(jar) as archive:
-        manifest = archive.read("META-INF/MANIFEST.MF").decode()
-    found = re.search(r"^Main-Class: *(\S+)", manifest, re.MULTILINE)
-    if not found or not found.group(1).endswith("PropertiesLauncher"):
-        raise ToolchainError(f"zipkin image: {jar.name} is not a Spring Boot jar with a PropertiesLauncher")
-    return found.group(1)
+        manifest = archive.read("META-INF/MANIFEST.MF").decode().replace("\r", "")
+        found = re.search(r"^Main-Class: *(\S+)\.\w+$", manifest, re.MULTILINE)
+        launcher = f"{found.group(1)}.PropertiesLauncher" if found else ""
+        if not launcher or f"{launcher.replace('.', '/')}.class" not in archive.namelist():
+            raise ToolchainError(f"zipkin image: {jar.name} is not a Spring Boot jar with a PropertiesLauncher")
+    return launcher
 
 
 def _zipkin_context(context: Path, jar: Path) -> Recipe:
@@ -365,8 +368,7 @@ def static_busybox(report: Callable[[str], None] = print) -> Path:
                              "(`busybox`), or build on Debian/Ubuntu, where its package is fetched")
     report("fetching Debian's busybox-static (the zipkin image's shell and health check)")
     with tempfile.TemporaryDirectory(dir=cache_dir()) as folder:
-        fetched = subprocess.run(["apt-get", "download", "busybox-static"], cwd=folder, capture_output=True,
-                                 text=True)
+        fetched = _apt_download("busybox-static", Path(folder))
         packages = list(Path(folder).glob("busybox-static_*.deb"))
         if fetched.returncode != 0 or not packages:
             raise ToolchainError(f"zipkin image: `apt-get download busybox-static` failed: "
@@ -377,6 +379,17 @@ def static_busybox(report: Callable[[str], None] = print) -> Path:
         unpacked.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(staging), unpacked)
     return program
+
+
+def _apt_download(package: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """`apt-get download` (no root needed); as root, once more after `apt-get update` when the
+    machine has no package lists yet."""
+    command = ["apt-get", "download", package]
+    fetched = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+    if fetched.returncode != 0 and os.geteuid() == 0:
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True, text=True)
+        fetched = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+    return fetched
 
 
 def _busybox(root: Path) -> None:
