@@ -8,7 +8,9 @@ Skips when no Docker daemon answers — unless LINKMATRIX_REQUIRE_DOCKER=1 (CI),
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import queue
 import signal
@@ -26,6 +28,7 @@ from harness.matrix import RunSettings, run_matrix
 from harness.report import to_document
 from harness.runtime.docker import LABEL, daemon_answers
 from harness.scenario import load_all
+from harness.toolchain import COMPONENTS, PINNED, cache_dir
 from tests.official_images import OFFICIAL, ZIPKIN_IDS
 
 from .conftest import ROOT
@@ -38,9 +41,13 @@ pytestmark = pytest.mark.skipif(DAEMON_PROBLEM is not None, reason=f"docker runt
 
 
 @pytest.fixture(scope="module")
-def local_images(binaries: dict[str, Path]) -> dict[str, str]:
+def local_images() -> dict[str, str]:
+    """The look-alikes, built from the pinned backends (all a docker run of the defaults needs)."""
     from harness.toolchain.images import build_local_images
 
+    missing = [name for name in PINNED if not COMPONENTS[name].path(cache_dir()).exists()]
+    if missing:
+        pytest.fail(f"backends not built: {', '.join(missing)} — run `linkmatrix backends` first", pytrace=False)
     return build_local_images(report=lambda message: None)
 
 
@@ -113,12 +120,14 @@ def file_modes(image: str, paths: list[str]) -> dict[str, int | None]:
     try:
         modes: dict[str, int | None] = {}
         for path in paths:
-            try:
-                _stream, stat = container.get_archive(path)
-            except docker.errors.NotFound:
+            # HEAD of the archive endpoint: the path's stat alone (a GET would stream the file).
+            answer = client.api.head(client.api._url("/containers/{0}/archive", container.id), params={"path": path})
+            if answer.status_code == 404:
                 modes[path] = None
                 continue
-            go_mode = stat["mode"]  # Go's os.FileMode: the sticky bit is 1 << 20
+            answer.raise_for_status()
+            go_mode = json.loads(base64.b64decode(answer.headers["X-Docker-Container-Path-Stat"]))["mode"]
+            # Go's os.FileMode: the sticky bit is 1 << 20
             modes[path] = (go_mode & 0o777) | (0o1000 if go_mode & (1 << 20) else 0)
         return modes
     finally:
@@ -172,8 +181,8 @@ def test_each_look_alike_starts_with_its_default_command_as_its_user(local_image
             time.sleep(1)
         assert ready == set(started), f"not ready within 90 s: {sorted(set(started) - ready)}"
         for name, container in started.items():
-            processes = container.top(ps_args="-o uid,args")["Processes"]
-            assert {process[0] for process in processes} == {users[name]}, (name, processes)
+            processes = container.top(ps_args="-o pid,uid,args")["Processes"]
+            assert {process[1] for process in processes} == {users[name]}, (name, processes)
         assert started["zipkin"].attrs["State"]["Health"]["Status"] == "healthy"
     finally:
         for container in started.values():
