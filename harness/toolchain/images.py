@@ -16,6 +16,7 @@ Tempo is never built (AGPL): the README writes down its image's contract instead
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -439,8 +440,10 @@ def _build_if_changed(client: Any, name: str, reference: str, source: Path, repo
     import docker
 
     digest = recipe_digest(name, source)
+    earlier = None
     try:
-        if client.images.get(reference).labels.get(RECIPE_LABEL) == digest:
+        earlier = client.images.get(reference)
+        if earlier.labels.get(RECIPE_LABEL) == digest:
             report(f"{reference}: already built")
             return
         report(f"{reference}: made from an earlier recipe; building it again")
@@ -455,3 +458,6 @@ def _build_if_changed(client: Any, name: str, reference: str, source: Path, repo
             client.images.build(path=str(context), tag=reference, rm=True)
         except docker.errors.BuildError as error:
             raise ToolchainError(f"{reference}: docker build failed: {error}") from None
+    if earlier is not None and earlier.labels.get(LOOK_ALIKE_LABEL) == name:
+        with contextlib.suppress(docker.errors.APIError):  # still used by a container: left to it
+            client.images.remove(earlier.id)

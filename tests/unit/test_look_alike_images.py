@@ -193,3 +193,63 @@ def test_go_services_start_in_the_config_folder_as_their_images_set_no_workdir(t
     runtime = DockerRuntime(tmp_path / "run", HOST)
     plan = runtime.plan(BACKENDS["jaeger"].service(None, PORTS["jaeger"], listen=runtime.listen))
     assert plan.working_dir == str((tmp_path / "run" / "config").resolve())
+
+
+class FakeImage:
+    def __init__(self, image_id: str, labels: dict[str, str]) -> None:
+        self.id, self.labels = image_id, labels
+
+
+class FakeImages:
+    """The part of docker-py's client.images that building uses."""
+
+    def __init__(self, existing: FakeImage | None) -> None:
+        self.existing = existing
+        self.built: list[tuple[str, str]] = []  # (tag, Dockerfile)
+        self.removed: list[str] = []
+
+    def get(self, reference: str) -> FakeImage:
+        import docker
+
+        if self.existing is None:
+            raise docker.errors.ImageNotFound(reference)
+        return self.existing
+
+    def build(self, path: str, tag: str, rm: bool) -> None:
+        self.built.append((tag, (Path(path) / "Dockerfile").read_text()))
+
+    def remove(self, image_id: str) -> None:
+        self.removed.append(image_id)
+
+
+class FakeClient:
+    def __init__(self, existing: FakeImage | None) -> None:
+        self.images = FakeImages(existing)
+
+
+@pytest.fixture
+def collector_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LINKMATRIX_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    binary = tmp_path / "otelcol"
+    binary.write_bytes(b"program")
+    return binary
+
+
+def test_a_look_alike_built_from_the_same_recipe_is_reused(collector_binary: Path) -> None:
+    digest = look_alikes.recipe_digest("collector", collector_binary)
+    client = FakeClient(FakeImage("sha256:old", {look_alikes.RECIPE_LABEL: digest}))
+    look_alikes._build_if_changed(client, "collector", "local/collector:1", collector_binary, lambda line: None)
+    assert client.images.built == [] and client.images.removed == []
+
+
+def test_a_look_alike_from_an_earlier_recipe_is_rebuilt_and_the_old_image_removed(collector_binary: Path) -> None:
+    old = FakeImage("sha256:old", {look_alikes.RECIPE_LABEL: "earlier", look_alikes.LOOK_ALIKE_LABEL: "collector"})
+    client = FakeClient(old)
+    look_alikes._build_if_changed(client, "collector", "local/collector:1", collector_binary, lambda line: None)
+    [(tag, dockerfile)] = client.images.built
+    assert tag == "local/collector:1"
+    labels = instructions(dockerfile)["LABEL"]
+    assert f'{look_alikes.RECIPE_LABEL}="{look_alikes.recipe_digest("collector", collector_binary)}"' in labels
+    assert f'{look_alikes.OFFICIAL_LABEL}="{look_alikes.official_image("collector")}"' in labels
+    assert client.images.removed == ["sha256:old"]
