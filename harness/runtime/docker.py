@@ -10,7 +10,10 @@ Two network modes:
   them: the collector hop is then its `file` export.
 
 The run folder is mounted at the same absolute path inside every container, so generated
-configs and the collector's file export mean the same paths everywhere.
+configs and the collector's file export mean the same paths everywhere. A container starts in the
+config folder, except where its image's entrypoint needs the image's own working directory
+(Zipkin's); it runs as its image's user, so the run folder is writable by anyone. An official image
+and its local look-alike (`linkmatrix images`) are run the same way.
 """
 
 from __future__ import annotations
