@@ -188,3 +188,24 @@ def test_each_look_alike_starts_with_its_default_command_as_its_user(local_image
         for container in started.values():
             container.remove(force=True, v=True)
         client.close()
+
+
+def test_with_a_runs_own_arguments_each_runs_as_its_user_and_zipkins_health_check_passes(
+        local_images: dict[str, str], tmp_path: Path) -> None:
+    """As a run starts them (host network, loopback listeners, its configs): still the image's user,
+    and Docker's own health check of Zipkin asks where the server listens (HEALTHCHECK_IP)."""
+    from harness.backends import BACKENDS
+    from harness.runtime.docker import DockerRuntime
+
+    with DockerRuntime(tmp_path / "run", images=local_images) as runtime:
+        for name in ("jaeger", "zipkin"):
+            runtime.provide(BACKENDS[name])
+        containers = {spec.name: container.get_wrapped_container() for spec, container in runtime._containers}
+        deadline = time.monotonic() + 60
+        while containers["zipkin"].attrs["State"]["Health"]["Status"] != "healthy" and time.monotonic() < deadline:
+            time.sleep(1)
+            containers["zipkin"].reload()
+        assert containers["zipkin"].attrs["State"]["Health"]["Status"] == "healthy"
+        for name, uid in (("jaeger", "10001"), ("zipkin", str(ZIPKIN_IDS[0]))):
+            processes = containers[name].top(ps_args="-o pid,uid,args")["Processes"]
+            assert {process[1] for process in processes} == {uid}, (name, processes)
