@@ -54,7 +54,7 @@ browser: $(STAMP)    ## find the browser the render columns need, or obtain one 
 matrix: prerequisites browser backends  ## run every scenario against every backend; writes reports/latest/
 	$(BIN)/linkmatrix run $(RUN_FLAGS) $(SCENARIOS) $(ARGS)
 
-images: backends     ## local FROM-scratch images of the pinned backends, for the docker runtime
+images: backends     ## local look-alikes of the official images (same contract, pinned binaries), for the docker runtime
 	$(BIN)/linkmatrix images
 
 bench: backends      ## scale, measured: wall time, peak RSS and cells per second of three big catalogs

@@ -86,8 +86,8 @@ def cli() -> None:
               help="docker: run NAME (collector, jaeger, tempo, zipkin) from image REF (repeatable; "
                    "or LINKMATRIX_IMAGE_<NAME>).")
 @click.option("--local-images", is_flag=True, envvar="LINKMATRIX_LOCAL_IMAGES",
-              help="docker: build (once) and run local FROM-scratch images of the pinned collector, Jaeger "
-                   "and Zipkin instead of pulling the official ones.")
+              help="docker: build (once) and run local look-alikes of the official images of the pinned "
+                   "collector, Jaeger and Zipkin instead of pulling the official ones.")
 @click.option("--jaeger-ui-assets", type=click.Path(exists=True, file_okay=False, path_type=Path),
               envvar="LINKMATRIX_JAEGER_UI_ASSETS",
               help="local: a folder of built Jaeger UI assets for Jaeger to serve (one built from the Go module "
@@ -395,8 +395,9 @@ def compose(output: Path) -> None:
 
 @cli.command()
 def images() -> None:
-    """Build local images (FROM scratch) of the pinned collector, Jaeger and Zipkin for the docker
-    runtime, where the official images cannot be pulled; prints the overrides to use."""
+    """Build local look-alikes of the official images of the pinned collector, Jaeger and Zipkin for
+    the docker runtime, where those cannot be pulled (same user, entrypoint, paths, ports and health
+    check; only the binary's origin differs); prints the overrides to use."""
     from .runtime.docker import daemon_answers
     from .toolchain.images import build_local_images
 

@@ -156,10 +156,13 @@ class Zipkin(Backend):
             # by itself to write its class archive.
             stop_grace=15.0 if keep_archive is not None else 0.5,
             image=self.image,
-            # The official image starts the server itself and takes JVM options from JAVA_OPTS; a
-            # plain `java -jar` image (see `linkmatrix images`) reads JDK_JAVA_OPTIONS.
+            # The image's start script starts the server from its working directory, JVM options
+            # from JAVA_OPTS; its health check asks HEALTHCHECK_IP (default: the host's address,
+            # where nothing listens when the server binds loopback).
             container_args=app_args,
-            container_env={"JAVA_OPTS": " ".join(jvm), "JDK_JAVA_OPTIONS": " ".join(jvm)},
+            container_env={"JAVA_OPTS": " ".join(jvm),
+                           **({"HEALTHCHECK_IP": listen} if listen != "0.0.0.0" else {})},
+            keeps_image_workdir=True,
             cleanup=keep_archive,
         )
 

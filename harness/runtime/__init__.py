@@ -49,6 +49,9 @@ class ServiceSpec:
     container_env: dict[str, str] = field(default_factory=dict)
     # Host folders the service reads (given by the user): a container sees each at the same path.
     reads: tuple[str, ...] = ()
+    # Its image's entrypoint needs the image's own working directory (Zipkin's start script runs the
+    # server from the files there): a container keeps it instead of starting in the config folder.
+    keeps_image_workdir: bool = False
     run_as: tuple[int, int] | None = None  # (uid, gid) for a server that refuses to run as root
     cleanup: Callable[[], None] | None = None  # after it stopped: remove what was made for it
 

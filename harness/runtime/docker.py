@@ -10,7 +10,10 @@ Two network modes:
   them: the collector hop is then its `file` export.
 
 The run folder is mounted at the same absolute path inside every container, so generated
-configs and the collector's file export mean the same paths everywhere.
+configs and the collector's file export mean the same paths everywhere. A container starts in the
+config folder, except where its image's entrypoint needs the image's own working directory
+(Zipkin's); it runs as its image's user, so the run folder is writable by anyone. An official image
+and its local look-alike (`linkmatrix images`) are run the same way.
 """
 
 from __future__ import annotations
@@ -116,7 +119,7 @@ class ContainerPlan:
     image: str
     args: tuple[str, ...]
     env: dict[str, str]
-    working_dir: str
+    working_dir: str | None  # None: the image's own WORKDIR
     volumes: dict[str, dict[str, str]]
     labels: dict[str, str]
     network_mode: str | None = None  # "host"
@@ -234,7 +237,7 @@ class DockerRuntime:
             image=image_for(spec.name, self.images, default=self._family_image(spec.image)),
             args=tuple(spec.image_args),
             env={**spec.env, **spec.container_env},
-            working_dir=str(self.config_dir),
+            working_dir=None if spec.keeps_image_workdir else str(self.config_dir),
             volumes={str(self.run_dir): {"bind": str(self.run_dir), "mode": "rw"},
                      **{folder: {"bind": folder, "mode": "ro"} for folder in spec.reads}},
             labels={LABEL: self.run_dir.name},
@@ -260,7 +263,9 @@ class DockerRuntime:
             container.with_env(key, value)
         for host_path, mount in plan.volumes.items():
             container.with_volume_mapping(host_path, mount["bind"], mount["mode"])
-        kwargs: dict[str, Any] = {"working_dir": plan.working_dir, "labels": plan.labels}
+        kwargs: dict[str, Any] = {"labels": plan.labels}
+        if plan.working_dir is not None:
+            kwargs["working_dir"] = plan.working_dir
         if plan.network_mode:
             kwargs["network_mode"] = plan.network_mode
         else:
