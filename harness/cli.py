@@ -19,17 +19,17 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from . import __version__, jsonio, toolchain, variants
+from . import __version__
 from .backends import BACKENDS
-from .errors import LinkmatrixError, UsageError
-from .features import FEATURES
-from .inputs import load_report
+from .model import FEATURES, LinkmatrixError, UsageError, jsonio
+from .report import load_report
 from .scenario import load_all
+from .stack import toolchain, variants
 
 if TYPE_CHECKING:
-    from .matrix import RunSettings
+    from .report._result import RunResult
     from .report.diff import Diff
-    from .result import RunResult
+    from .run import RunSettings
 
 DEFAULT_SCENARIOS = "scenarios"
 DEFAULT_REPORTS = "reports"
@@ -118,9 +118,9 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         pipelines_file: Path | None, shard: str | None, baseline: Path | None,
         externals: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
-    from .matrix import RunSettings, empty_run
     from .report import to_document, write, write_whole
     from .report.terminal import print_matrix
+    from .run import RunSettings, empty_run
 
     loaded = load_all(scenarios or [DEFAULT_SCENARIOS])  # validate everything before starting anything
     from .report import diff as run_diff
@@ -177,9 +177,8 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
 def _measure(asked: RunSettings, named: tuple[str, ...], local_images: bool,
              notify: Callable[[str], None]) -> RunResult:
     """Choose the runtime for the backends asked for (those `named` must be able to run), then run the matrix."""
-    from .matrix import run_matrix
-    from .runtime import choose
-    from .toolchain import image_for
+    from .run import run_matrix
+    from .stack import choose_runtime, image_for
 
     wanted = [("collector", "collector")]
     for name in asked.backends or []:
@@ -187,13 +186,14 @@ def _measure(asked: RunSettings, named: tuple[str, ...], local_images: bool,
         if not backend.unavailable("docker"):
             wanted += [(name, backend.component or name), *((need.name, need.name) for need in backend.needs)]
     overrides = asked.images
-    chosen, why = choose(asked.runtime, [image_for(name, overrides, default=image_for(key)) for name, key in wanted])
+    images = [image_for(name, overrides, default=image_for(key)) for name, key in wanted]
+    chosen, why = choose_runtime(asked.runtime, images)
     for name in named:  # asked for by name: it must be able to run
         reason = BACKENDS[name].unavailable(chosen)
         if reason:
             raise UsageError(f"--backend {name}: {reason}")
     if local_images and chosen == "docker":
-        from .toolchain.images import build_local_images
+        from .stack import build_local_images
 
         overrides = {**build_local_images(report=notify), **overrides}
     return run_matrix(dataclasses.replace(asked, runtime=chosen, runtime_reason=why, images=overrides), notify)
@@ -288,7 +288,7 @@ def _releases() -> list[str]:
 
 def _default_backends(storage_choice: str, version_choice: str = "default") -> tuple[str, ...]:
     """Every backend of a default run, Jaeger on each storage asked for, and each earlier release asked for."""
-    from .storages import MEMORY, STORAGES
+    from .stack import MEMORY, STORAGES
 
     storages = [f"jaeger-{name}" for name in _choice(storage_choice, list(STORAGES), "--storages")
                 if name != MEMORY.name]
@@ -374,7 +374,7 @@ def browser_() -> None:
     (`playwright install chromium`), else Debian's `chromium` package (apt-get, as root). One line
     says which; where none can be had it says so and exits 0 (a run then measures every API column
     and lists the render columns as not measured)."""
-    from .toolchain.browser import BrowserUnavailableError, obtain
+    from .stack import BrowserUnavailableError, obtain
 
     notify = _progress(time.monotonic())
     try:
@@ -387,9 +387,9 @@ def browser_() -> None:
 @click.option("--output", default="compose", show_default=True, type=click.Path(path_type=Path))
 def compose(output: Path) -> None:
     """Write the compose stack (same pinned images, generated configs) to compose/."""
-    from .compose import write
+    from .backends import write_compose
 
-    for path in write(output):
+    for path in write_compose(output):
         click.echo(f"wrote {path}")
 
 
@@ -398,8 +398,7 @@ def images() -> None:
     """Build local look-alikes of the official images of the pinned collector, Jaeger and Zipkin for
     the docker runtime, where those cannot be pulled (same user, entrypoint, paths, ports and health
     check; only the binary's origin differs); prints the overrides to use."""
-    from .runtime.docker import daemon_answers
-    from .toolchain.images import build_local_images
+    from .stack import build_local_images, daemon_answers
 
     problem = daemon_answers()
     if problem:

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from harness.toolchain.browser import locate
+from harness.stack.toolchain._browser import locate
 
 FOUND, PASSED_OVER = locate()
 WHY_NONE = "no browser: " + ("; ".join(PASSED_OVER) or "none found") + " (`make test` obtains one)"

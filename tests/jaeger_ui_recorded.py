@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.features import FEATURES
-from harness.model import Link, Span
-from harness.render import jaeger_ui
-from harness.render.browser import browser
-from harness.render.checks import RenderSubject
-from harness.render.shown import ShownSpan
+from harness.backends.jaeger import _ui as jaeger_ui
+from harness.judge._features import page_check_of
+from harness.judge._page_checks import RenderSubject
+from harness.model._shown import ShownSpan
+from harness.model._spans import Link, Span
+from harness.render._browser import browser
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "jaeger-ui-1.76.0"
 MORE = FIXTURES.with_name("jaeger-ui-1.76.0-more")
@@ -56,7 +56,7 @@ def verdict(case: str, feature: str, shown: dict[str, dict[str, ShownSpan]], fol
     spans = spans_of(case, folder)
     subject = RenderSubject([span for span in spans if span.links], {span.key: span for span in spans},
                             shown[case], {span.key: span.name for span in spans})
-    judge = FEATURES[feature].render
+    judge = page_check_of(feature)
     assert judge is not None
     outcome = judge(subject)
     return "not judged" if outcome is None else outcome.verdict

@@ -1,20 +1,15 @@
-"""The backend table. Adding a backend = one adapter module + one entry here."""
+"""The backends: one folder each (its adapter, read paths and UI reader), and the table that lists
+them (`BACKENDS`): adding a backend is one folder and one entry in the table.
+"""
 
 from __future__ import annotations
 
-from .base import Backend, ReadPath
-from .jaeger import BACKEND as JAEGER
-from .jaeger import ON_BADGER as JAEGER_BADGER
-from .jaeger import ON_ELASTICSEARCH as JAEGER_ELASTICSEARCH
-from .jaeger import ON_OPENSEARCH as JAEGER_OPENSEARCH
-from .jaeger import PREVIOUS as JAEGER_PREVIOUS
-from .tempo import BACKEND as TEMPO
-from .zipkin import BACKEND as ZIPKIN
-from .zipkin import PREVIOUS as ZIPKIN_PREVIOUS
+from ._compose import write as write_compose
+from ._table import BACKENDS
+from .zipkin._adapter import decode_egress
 
-BACKENDS: dict[str, Backend] = {backend.name: backend
-                                for backend in (JAEGER, JAEGER_BADGER, JAEGER_OPENSEARCH, JAEGER_ELASTICSEARCH, TEMPO,
-                                                ZIPKIN,
-                                                JAEGER_PREVIOUS, ZIPKIN_PREVIOUS)}
-
-__all__ = ["BACKENDS", "Backend", "ReadPath"]
+__all__ = [
+    "BACKENDS",
+    "decode_egress",
+    "write_compose",
+]

@@ -13,15 +13,27 @@ from typing import Any
 import jsonschema
 from markupsafe import Markup
 
-from .. import jsonio
 from ..backends import BACKENDS
-from ..backends.base import ReadPath, RenderReadPath, TraceReadPath
-from ..errors import LinkmatrixError
-from ..features import FEATURE_ORDER, FEATURES
-from ..meaning import meaning
-from ..result import RunResult
-from ..variants import RELEASE_PREFIXES, released_from
-from ..vocabulary import COLLECTOR, DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
+from ..judge import meaning
+from ..model import (
+    COLLECTOR,
+    DEGRADED,
+    ERROR,
+    FEATURE_ORDER,
+    FEATURES,
+    LOST,
+    MAX_REPORT_BYTES,
+    NOT_APPLICABLE,
+    PRESERVED,
+    LinkmatrixError,
+    ReadPath,
+    RenderReadPath,
+    TraceReadPath,
+    jsonio,
+    load_json,
+)
+from ..stack import RELEASE_PREFIXES, released_from
+from ._result import RunResult
 from .diff import Diff
 
 SCHEMA_VERSION = 1
@@ -278,3 +290,10 @@ def point_latest(reports_dir: Path, run_dir: Path) -> str | None:
         if temporary.is_symlink():
             temporary.unlink()
     return None
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """A matrix.json (a run's, a baseline, a shard's), valid against the report schema."""
+    report_schema = schema()
+    document: dict[str, Any] = load_json(path, limit=MAX_REPORT_BYTES, kind="report files", schema=report_schema)
+    return document

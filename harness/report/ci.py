@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from typing import Any
 
-from ..vocabulary import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
+from ..model import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
 from . import decide, visible
 from .diff import RANK, Diff
 

@@ -16,26 +16,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import toolchain
-from .. import variants as pipeline_variants
 from ..backends import BACKENDS
-from ..errors import LinkmatrixError
-from ..features import (
+from ..judge import when
+from ..model import (
     ATTRIBUTE_TYPES,
+    BACKEND,
+    COLLECTOR,
+    COLLECTOR_HOP,
+    DEGRADED,
+    ERROR,
     FEATURES,
     LINK_DROPPED_ATTRIBUTES_COUNT,
     LINK_PRESENT,
+    LOST,
+    NOT_APPLICABLE,
+    PRESERVED,
     RENDER_LINK_SHOWN,
     RENDER_TARGET_IDENTIFIED,
     RENDER_TARGET_NAVIGABLE,
+    SDK_ZIPKIN,
     SEARCH_LINK_ATTRIBUTE,
     SEARCH_LINK_SPAN_ID,
     SEARCH_LINK_TRACE_ID,
     SPAN_DROPPED_LINKS_COUNT,
+    LinkmatrixError,
     attribute_feature,
 )
-from ..meaning import when
-from ..vocabulary import BACKEND, COLLECTOR, COLLECTOR_HOP, DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED, SDK_ZIPKIN
+from ..stack import toolchain
+from ..stack import variants as pipeline_variants
 
 Cell = dict[str, Any]
 YES, PARTLY, NO, UNMEASURED = "✅", "⚠️", "❌", "❔"

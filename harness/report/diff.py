@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..vocabulary import DEGRADED, ERROR, LOST, PRESERVED
+from ..model import DEGRADED, ERROR, LOST, PRESERVED
 
 REGRESSED_EXIT = 3  # `linkmatrix diff` and `run --baseline`: some cell got worse
 RANK = {PRESERVED: 0, DEGRADED: 1, LOST: 2}  # how much of a feature is gone

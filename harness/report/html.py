@@ -10,8 +10,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from .. import jsonio
-from ..vocabulary import NOT_APPLICABLE
+from ..model import NOT_APPLICABLE, jsonio
 from . import scenario_label, visible_value
 from .decide import Cells, findings, not_measured, recipes, scorecard, settings
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from .. import jsonio
+from ..model import jsonio
 from . import FINDING_VERDICTS, PIPELINE_FAMILIES, VERDICT_MARK, release_version, scenario_label, twin_of, visible_value
 from .decide import Cells, findings, not_measured, recipes, scorecard, settings
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from ..errors import UsageError
+from ..model import UsageError
 
 T = TypeVar("T")
 SHARD = re.compile(r"^(\d+)/(\d+)$")

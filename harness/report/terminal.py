@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..vocabulary import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
+from ..model import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
 from . import VERDICT_MARK, scenario_label
 
 _STYLE = {PRESERVED: "green", DEGRADED: "yellow", LOST: "red", NOT_APPLICABLE: "dim", ERROR: "magenta"}

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import pipeline, toolchain, variants
-from harness.pipeline import read_forwarded
+from harness.stack import _collector as pipeline
+from harness.stack import _variants as variants
+from harness.stack._collector import read_forwarded
+from harness.stack.toolchain import _builds as toolchain
 
 from .conftest import ROOT, run_shipped
 

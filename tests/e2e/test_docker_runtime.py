@@ -24,11 +24,11 @@ from typing import Any
 import docker
 import pytest
 
-from harness.matrix import RunSettings, run_matrix
 from harness.report import to_document
-from harness.runtime.docker import LABEL, daemon_answers
-from harness.scenario import load_all
-from harness.toolchain import COMPONENTS, PINNED, cache_dir
+from harness.run._matrix import RunSettings, run_matrix
+from harness.scenario._scenario import load_all
+from harness.stack.runtime._docker import LABEL, daemon_answers
+from harness.stack.toolchain._builds import COMPONENTS, PINNED, cache_dir
 from tests.official_images import OFFICIAL, ZIPKIN_IDS
 
 from .conftest import ROOT
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.skipif(DAEMON_PROBLEM is not None, reason=f"docker runt
 @pytest.fixture(scope="module")
 def local_images() -> dict[str, str]:
     """The look-alikes, built from the pinned backends (all a docker run of the defaults needs)."""
-    from harness.toolchain.images import build_local_images
+    from harness.stack.toolchain._images import build_local_images
 
     missing = [name for name in PINNED if not COMPONENTS[name].path(cache_dir()).exists()]
     if missing:
@@ -195,7 +195,7 @@ def test_with_a_runs_own_arguments_each_runs_as_its_user_and_zipkins_health_chec
     """As a run starts them (host network, loopback listeners, its configs): still the image's user,
     and Docker's own health check of Zipkin asks where the server listens (HEALTHCHECK_IP)."""
     from harness.backends import BACKENDS
-    from harness.runtime.docker import DockerRuntime
+    from harness.stack.runtime._docker import DockerRuntime
 
     with DockerRuntime(tmp_path / "run", images=local_images) as runtime:
         for name in ("jaeger", "zipkin"):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import pipeline
 from harness.backends import BACKENDS
-from harness.matrix import RunSettings, run_matrix
 from harness.report import to_document
-from harness.runtime.local import LocalRuntime
-from harness.scenario import load_all
+from harness.run._matrix import RunSettings, run_matrix
+from harness.scenario._scenario import load_all
+from harness.stack import _collector as pipeline
+from harness.stack.runtime._local import LocalRuntime
 
 from .conftest import ROOT, processes_in
 

@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from harness.backends.jaeger import UI_ASSETS_ENV
-from harness.features import FEATURES
-from harness.matrix import RunSettings, run_matrix
+from harness.backends.jaeger._adapter import UI_ASSETS_ENV
+from harness.model._features import FEATURES
 from harness.report import to_document
-from harness.scenario import load_all
+from harness.run._matrix import RunSettings, run_matrix
+from harness.scenario._scenario import load_all
 
 from ..browser import FOUND
 from ..jaeger_ui_recorded import CASES, linking, read_recorded, verdict
 
 CASE_SCENARIOS = Path(__file__).parent / "jaeger_ui_cases"
-RENDER_FEATURES = [feature for feature, spec in FEATURES.items() if spec.render is not None]
+RENDER_FEATURES = [feature for feature, spec in FEATURES.items() if spec.is_render]
 LIVE_CASES = [case for case in CASES if case != "d2_root_link_same_trace"]
 
 pytestmark = pytest.mark.skipif(

@@ -12,17 +12,18 @@ from typing import Any
 
 import pytest
 
-from harness import jsonio
 from harness.backends import BACKENDS
-from harness.backends.base import Http, TraceReadPath
-from harness.emit import Emission
-from harness.hops import cell_for
-from harness.matrix import RunResult, RunSettings, run_matrix
-from harness.model import Link, Span
+from harness.judge._hops import cell_for
+from harness.model import _jsonio as jsonio
+from harness.model._columns import Http, TraceReadPath
+from harness.model._handoff import Emission
+from harness.model._spans import Link, Span
 from harness.report import to_document, validate, write
-from harness.runtime import ServiceSpec
-from harness.scenario import load_all
-from harness.toolchain import JAEGER
+from harness.report._result import RunResult
+from harness.run._matrix import RunSettings, run_matrix
+from harness.scenario._scenario import load_all
+from harness.stack.runtime._base import ServiceSpec
+from harness.stack.toolchain._builds import JAEGER
 
 from .conftest import ROOT, processes_in
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.toolchain.browser import CHROMIUM_ENV, ON_PATH
+from harness.stack.toolchain._browser import CHROMIUM_ENV, ON_PATH
 
 from .conftest import ROOT
 

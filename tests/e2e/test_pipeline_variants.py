@@ -11,11 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
-from harness import pipeline, toolchain, variants
-from harness.matrix import RunResult, RunSettings, run_matrix
+from harness.model._vocabulary import COLLECTOR, route_id
 from harness.report import to_document, validate
-from harness.scenario import load_all
-from harness.vocabulary import COLLECTOR, route_id
+from harness.report._result import RunResult
+from harness.run._matrix import RunSettings, run_matrix
+from harness.scenario._scenario import load_all
+from harness.stack import _collector as pipeline
+from harness.stack import _variants as variants
+from harness.stack.toolchain import _builds as toolchain
 
 from .conftest import ROOT
 

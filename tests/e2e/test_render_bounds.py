@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.matrix import RunSettings, run_matrix
-from harness.render.stage import MAX_SPANS_PER_TRACE
+from harness.render._stage import MAX_SPANS_PER_TRACE
 from harness.report import to_document
-from harness.scenario import load_all
+from harness.run._matrix import RunSettings, run_matrix
+from harness.scenario._scenario import load_all
 
 PLAIN = 48  # spans before the linking ones: they push them out of the first screen of the list
 LINKING = 12

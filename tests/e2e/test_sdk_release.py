@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import toolchain, variants
+from harness.stack import _variants as variants
+from harness.stack.toolchain import _builds as toolchain
 
 from .conftest import run_shipped
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from harness.matrix import RunResult, RunSettings, run_matrix
 from harness.report import to_document, validate
-from harness.scenario import load_all
+from harness.report._result import RunResult
+from harness.run._matrix import RunSettings, run_matrix
+from harness.scenario._scenario import load_all
 
 from .conftest import ROOT, processes_in
 

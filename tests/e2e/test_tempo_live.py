@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.backends.tempo import BACKEND as TEMPO
+from harness.backends.tempo._adapter import BACKEND as TEMPO
 
 from .test_matrix_live import cell
 

@@ -14,12 +14,13 @@ from typing import Any
 import psutil
 import pytest
 
-from harness import jsonio
 from harness.backends import BACKENDS
-from harness.backends.base import SearchReadPath
-from harness.matrix import RunResult, RunSettings, run_matrix
+from harness.model import _jsonio as jsonio
+from harness.model._columns import SearchReadPath
 from harness.report import to_document, write
-from harness.scenario import load_all
+from harness.report._result import RunResult
+from harness.run._matrix import RunSettings, run_matrix
+from harness.scenario._scenario import load_all
 
 from .conftest import ROOT, processes_in
 

@@ -8,20 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
-from harness.backends.base import (
-    Answer,
-    Backend,
-    Http,
-    ReadPath,
-    SearchAnswer,
-    SearchQuery,
-    SearchReadPath,
-    Tap,
-    TraceReadPath,
-)
-from harness.otlp import spans_from_json
-from harness.runtime import LOOPBACK, Readiness, Service, ServiceSpec
-from harness.taps import OtlpGrpcTap
+from harness.emit._otlp import spans_from_json
+from harness.emit._taps import OtlpGrpcTap
+from harness.model._columns import Answer, Http, ReadPath, SearchAnswer, SearchQuery, SearchReadPath, TraceReadPath
+from harness.stack._backend import Backend, Tap
+from harness.stack.runtime._base import LOOPBACK, Readiness, Service, ServiceSpec
 
 PROGRAM = Path(__file__).with_name("fake_backend.py")
 

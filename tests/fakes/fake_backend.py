@@ -28,8 +28,9 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, TracesData
 
-from harness.otlp import RUN_ID_ATTRIBUTE, attributes
-from harness.taps import OtlpGrpcTap
+from harness.emit._otlp import attributes
+from harness.emit._taps import OtlpGrpcTap
+from harness.model._vocabulary import RUN_ID_ATTRIBUTE
 
 
 def _resource_spans(tap: OtlpGrpcTap, trace_id: str) -> list[ResourceSpans]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.toolchain import browser
-from harness.toolchain.browser import CHROMIUM_ENV, BrowserUnavailableError, choose, obtain
+from harness.stack.toolchain import _browser as browser
+from harness.stack.toolchain._browser import CHROMIUM_ENV, BrowserUnavailableError, choose_browser, obtain
 
 
 def executable(folder: Path, name: str, says: str, exit_code: int = 0) -> Path:
@@ -34,7 +34,7 @@ def empty_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_named_browser_is_the_only_candidate(empty_path: Path) -> None:
     executable(empty_path, "chromium", "Chromium 1.0.0")
     named = executable(empty_path.parent, "my-chrome", "Chromium 99.0.4844.1 custom")
-    found, passed = choose(str(named), None)
+    found, passed = choose_browser(str(named), None)
     assert found is not None and found.path == str(named) and found.version == "Chromium 99.0.4844.1 custom"
     assert found.origin == CHROMIUM_ENV and passed == []
 
@@ -43,7 +43,7 @@ def test_a_named_browser_is_the_only_candidate(empty_path: Path) -> None:
 def test_a_named_browser_that_does_not_run_is_not_replaced_by_another(empty_path: Path, named: str,
                                                                      said: str) -> None:
     executable(empty_path, "chromium", "Chromium 1.0.0")
-    found, passed = choose(named, None)
+    found, passed = choose_browser(named, None)
     assert found is None
     assert len(passed) == 1 and passed[0].startswith(f"{CHROMIUM_ENV}={named}: ") and said in passed[0]
 
@@ -51,13 +51,13 @@ def test_a_named_browser_that_does_not_run_is_not_replaced_by_another(empty_path
 def test_playwrights_own_comes_before_one_on_path(empty_path: Path) -> None:
     executable(empty_path, "chromium", "Chromium 1.0.0")
     own = executable(empty_path.parent, "chrome", "Google Chrome for Testing 159.0.8154.6")
-    found, _ = choose(None, str(own))
+    found, _ = choose_browser(None, str(own))
     assert found is not None and found.path == str(own) and "Playwright's own" in found.origin
 
 
 def test_a_missing_playwright_browser_falls_to_path(empty_path: Path) -> None:
     on_path = executable(empty_path, "chromium", "Chromium 156.0.8078.114")
-    found, passed = choose(None, str(empty_path / "not-installed" / "chrome"))
+    found, passed = choose_browser(None, str(empty_path / "not-installed" / "chrome"))
     assert found is not None and found.path == str(on_path) and found.origin == "`chromium` on PATH"
     assert passed == []
 
@@ -65,13 +65,13 @@ def test_a_missing_playwright_browser_falls_to_path(empty_path: Path) -> None:
 def test_a_shim_that_is_not_a_browser_is_passed_over_saying_why(empty_path: Path) -> None:
     executable(empty_path, "chromium-browser", "Command '/usr/bin/chromium-browser' requires the chromium snap", 1)
     chrome = executable(empty_path, "google-chrome", "Google Chrome 150.0.1.2")
-    found, passed = choose(None, None)
+    found, passed = choose_browser(None, None)
     assert found is not None and found.path == str(chrome)
     assert len(passed) == 1 and "chromium-browser" in passed[0] and "requires the chromium snap" in passed[0]
 
 
 def test_nothing_anywhere_is_none(empty_path: Path) -> None:
-    assert choose(None, None) == (None, [])
+    assert choose_browser(None, None) == (None, [])
 
 
 def test_obtaining_never_installs_over_a_broken_named_browser(empty_path: Path,

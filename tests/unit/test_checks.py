@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from harness import features as F
-from harness.backends.base import Answer, TraceReadPath
-from harness.checks import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED, Subject, pair_links
-from harness.emit import Emission
-from harness.features import FEATURES
-from harness.hops import cell_for, exercised_features, upstream_outcomes
-from harness.model import Link, Span, index_spans
-from harness.vocabulary import LinkField
+from harness.judge._checks import Subject, pair_links
+from harness.judge._features import check_of
+from harness.judge._hops import cell_for, exercised_features, upstream_outcomes
+from harness.model import _features as F
+from harness.model._columns import Answer, TraceReadPath
+from harness.model._handoff import Emission
+from harness.model._spans import Link, Span, index_spans
+from harness.model._vocabulary import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED, LinkField
 
 
 def check(feature: str):
-    judged = FEATURES[feature].check
+    judged = check_of(feature)
     assert judged is not None
     return judged
 
@@ -163,7 +163,7 @@ def test_parent_kept_only_checked_for_links_to_the_parent() -> None:
 
 
 def test_changed_at_names_every_hop_that_took_something() -> None:
-    from harness.hops import changed_at
+    from harness.judge._hops import changed_at
     requested = linking(link(T1, S1), link(T2, S2), link(T3, S3))
     after_sdk = linking(link(T2, S2), link(T3, S3))
     emission = _emission(requested, after_sdk)
@@ -189,7 +189,7 @@ def test_search_by_attribute_needs_a_searchable_attribute() -> None:
 
 def test_an_order_lost_after_the_sdk_is_not_pinned_on_the_sdk() -> None:
     """The sent view and an unchanged hop's view must read alike, or every hop looks changed."""
-    from harness.hops import changed_at
+    from harness.judge._hops import changed_at
     requested = linking(link(T1, S1), link(T2, S2))
     emission = _emission(requested, requested)
     upstream = upstream_outcomes(emission, F.LINK_ORDER, {"sdk": [requested], "wire": [requested]})

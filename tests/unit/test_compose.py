@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from harness.compose import generate
-from harness.toolchain import IMAGES
+from harness.backends._compose import generate
+from harness.stack.toolchain._builds import IMAGES
 
 COMPOSE = Path(__file__).resolve().parents[2] / "compose"
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import InputError
-from harness.inputs import load_report
-from harness.report import diff
+from harness.model._errors import InputError
+from harness.report import diff, load_report
 
 
 def cell(verdict: str, feature: str = "link.present", backend: str = "jaeger", hop: str = "") -> dict:

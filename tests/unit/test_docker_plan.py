@@ -9,9 +9,8 @@ import pytest
 import yaml
 
 from harness.backends import BACKENDS
-from harness.runtime import Service
-from harness.runtime import choose as choose_runtime
-from harness.runtime.docker import HOST, NETWORK, DockerRuntime
+from harness.stack.runtime._base import Service, choose_runtime
+from harness.stack.runtime._docker import HOST, NETWORK, DockerRuntime
 
 PORTS = {"jaeger": {"otlp_grpc": 41001, "query_http": 41002, "query_grpc": 41003, "health": 41004, "otlp_http": 41005},
          "zipkin": {"http": 41005}}
@@ -76,7 +75,7 @@ def test_image_overrides_flag_beats_environment(tmp_path: Path, monkeypatch: pyt
 
 def test_a_service_of_another_name_runs_the_image_chosen_for_its_family(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness import pipeline
+    from harness.stack import _collector as pipeline
     monkeypatch.delenv("LINKMATRIX_IMAGE_COLLECTOR_GATEWAY", raising=False)
     monkeypatch.delenv("LINKMATRIX_IMAGE_JAEGER_BADGER", raising=False)
     runtime = DockerRuntime(tmp_path / "a", HOST, images={"collector": "local/collector:dev", "jaeger": "local/j:dev"})

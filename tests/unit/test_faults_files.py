@@ -22,10 +22,11 @@ from typing import Any
 
 import pytest
 
-from harness import inputs, toolchain
-from harness.errors import InputError
-from harness.inputs import load_report
-from harness.taps import HttpPostTap
+from harness.emit._taps import HttpPostTap
+from harness.model import _inputs as inputs
+from harness.model._errors import InputError
+from harness.report import load_report
+from harness.stack.toolchain import _builds as toolchain
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).with_name("linkmatrix")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import InputError, ScenarioError
-from harness.inputs import MAX_YAML_VALUES
-from harness.scenario import load_all, load_scenario
+from harness.model._errors import InputError, ScenarioError
+from harness.model._inputs import MAX_YAML_VALUES
+from harness.scenario._scenario import load_all, load_scenario
 
 HEAD = "name: edge\nproblem: p\ntraces:\n  - id: t\n    spans:\n      - name: s\n"
 
@@ -141,6 +141,6 @@ def test_a_key_written_twice_is_refused_where_it_is(tmp_path: Path) -> None:
 def test_whitespace_around_trace_state_members_is_allowed(tmp_path: Path) -> None:
     path = tmp_path / "ows.yaml"
     path.write_text(HEAD + "        links: [{to: nowhere, trace_state: 'a=1, b=2'}]\n")
-    from harness.scenario import trace_state_pairs
+    from harness.scenario._scenario import trace_state_pairs
     assert trace_state_pairs(load_scenario(path).traces[0].spans[0].links[0].trace_state or "") == [("a", "1"),
                                                                                                      ("b", "2")]

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from harness.render.browser import browser
+from harness.render._browser import browser
 from harness.report.html import render_html
 
 from ..browser import requires_browser

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from harness.backends.base import Answer, SearchReadPath, TraceReadPath
-from harness.emit import Emission
-from harness.judge import Topology, judge
-from harness.model import Link, Span
-from harness.observe import ObservationKey, Observations
-from harness.records import HopRecord
-from harness.scenario import Scenario, SpanSpec, TraceSpec
+from harness.judge._judge import Topology, judge
+from harness.model._columns import Answer, SearchReadPath, TraceReadPath
+from harness.model._handoff import Emission, ObservationKey, Observations
+from harness.model._records import HopRecord
+from harness.model._scenarios import Scenario, SpanSpec, TraceSpec
+from harness.model._spans import Link, Span
 
 T1, T2, S1, S2 = "1" * 32, "2" * 32, "a" * 16, "b" * 16
 READ = TraceReadPath("b", "api", "B /api", lambda http, base, trace: Answer([], 404, None))
@@ -67,7 +66,7 @@ def test_judge_of_one_scenario_does_not_depend_on_the_others() -> None:
 
 
 def test_a_change_past_what_the_evidence_keeps_is_still_pinned_on_its_hop() -> None:
-    from harness.checks import MAX_EVIDENCE_ITEMS, MORE
+    from harness.judge._checks import MAX_EVIDENCE_ITEMS, MORE
     targets = [Span(T1, f"{i:016x}", f"publish-{i}") for i in range(1, 1001)]
     linking = Span(T2, S2, "consume", links=tuple(Link(T1, t.span_id, attributes={"i": i}, flags=0x100)
                                                  for i, t in enumerate(targets)))
@@ -93,7 +92,7 @@ def test_a_change_past_what_the_evidence_keeps_is_still_pinned_on_its_hop() -> N
 
 
 def test_bounded_evidence_cuts_long_lists_and_maps_and_keeps_the_largest_counts() -> None:
-    from harness.checks import MAX_EVIDENCE_ITEMS, MORE, bounded, bounded_pair
+    from harness.judge._checks import MAX_EVIDENCE_ITEMS, MORE, bounded, bounded_pair
     assert bounded({"a": [1, 2]}) == {"a": [1, 2]}
     assert bounded(list(range(150)))[-1] == f"{MORE} 50 more"
     counts = bounded({f"s{i}": i for i in range(500)})  # of counts, the largest ("most links")
@@ -108,9 +107,9 @@ def test_bounded_evidence_cuts_long_lists_and_maps_and_keeps_the_largest_counts(
 def test_a_render_cell_with_linking_spans_left_out_blames_only_the_hops_that_changed() -> None:
     """The page is opened for some linking spans only; the API it is compared with for the hops is
     every linking span, as the hops before it are: a backend that changed nothing is not named."""
-    from harness.backends.base import RenderReadPath
-    from harness.render.shown import ShownLink, ShownSpan
-    from harness.render.stage import Rendered
+    from harness.model._columns import RenderReadPath
+    from harness.model._handoff import Rendered
+    from harness.model._shown import ShownLink, ShownSpan
 
     target = Span(T1, S1, "publish")
     asked = [Span(T2, f"{i + 1:016x}", f"consume-{i}", links=(Link(T1, S1, attributes={"a": "1", "b": "2"}),))

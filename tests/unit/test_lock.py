@@ -9,7 +9,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from harness.versions import LOCKED, lock_version
+from harness.stack._versions import LOCKED, lock_version
 
 ROOT = Path(__file__).resolve().parents[2]
 

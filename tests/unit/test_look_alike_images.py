@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from harness.backends import BACKENDS
-from harness.runtime.docker import HOST, NETWORK, DockerRuntime
-from harness.toolchain import COLLECTOR, JAEGER, ZIPKIN
-from harness.toolchain import images as look_alikes
+from harness.stack.runtime._docker import HOST, NETWORK, DockerRuntime
+from harness.stack.toolchain import _images as look_alikes
+from harness.stack.toolchain._builds import COLLECTOR, JAEGER, ZIPKIN
 from tests.official_images import OFFICIAL, ZIPKIN_IDS
 
 

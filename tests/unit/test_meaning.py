@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.meaning import meaning
+from harness.judge._meaning import meaning
 
 VERSIONS = {"opentelemetry-exporter-otlp-proto-grpc": "1.45.2"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import UsageError
+from harness.model._errors import UsageError
 from harness.report.merge import merge, parse_shard, shard_of
 
 

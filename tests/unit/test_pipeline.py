@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness import pipeline
-from harness.model import Span
-from harness.records import HopRecord
+from harness.model._records import HopRecord
+from harness.model._spans import Span
+from harness.stack import _collector as pipeline
 
 
 def test_every_scenario_has_its_own_receiver_pipeline_and_exporters() -> None:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from harness.backends.jaeger import normalize_api_traces, normalize_api_v3
-from harness.backends.zipkin import decode_link_tag, normalize_api_v2
-from harness.model import Span
-from harness.pipeline import read_forwarded
+from harness.backends.jaeger._adapter import normalize_api_traces, normalize_api_v3
+from harness.backends.zipkin._adapter import decode_link_tag, normalize_api_v2
+from harness.model._spans import Span
+from harness.stack._collector import read_forwarded
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "recorded"
 SENT = json.loads((RECORDED / "sent.json").read_text())
@@ -125,8 +125,8 @@ def test_invalid_links_keep_all_zero_ids_where_they_survive() -> None:
 
 
 def test_collector_egress_decodes_for_both_kinds_of_exporter() -> None:
-    from harness.backends.zipkin import decode_egress
-    from harness.otlp import spans_from_json
+    from harness.backends.zipkin._adapter import decode_egress
+    from harness.emit._otlp import spans_from_json
 
     bodies = (RECORDED / "raw" / "zipkin" / "collector-egress.jsonl").read_bytes().splitlines()
     to_zipkin = {span.key: span for body in bodies for span in decode_egress(body, SENT["run_id"])}

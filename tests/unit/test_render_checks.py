@@ -3,11 +3,11 @@ and what each render feature concludes from it."""
 
 from __future__ import annotations
 
-from harness.features import FEATURES
-from harness.model import Link, Span
-from harness.render.checks import RenderSubject
-from harness.render.shown import ShownLink, ShownSpan
-from harness.render.zipkin_lens import shown_links
+from harness.backends.zipkin._lens import shown_links
+from harness.judge._features import page_check_of
+from harness.judge._page_checks import RenderSubject
+from harness.model._shown import ShownLink, ShownSpan
+from harness.model._spans import Link, Span
 
 T1, T2 = "1" * 32, "2" * 32
 INVALID_TRACE, INVALID_SPAN = "0" * 32, "0" * 16
@@ -18,7 +18,7 @@ def verdict(feature: str, sent: Span, shown: ShownSpan, exported: Span | None = 
             others: tuple[Span, ...] = (), extra: dict[str, ShownSpan] | None = None) -> str:
     known = {span.key: span for span in (exported or sent, *others)}
     subject = RenderSubject([sent], known, {sent.span_id: shown, **(extra or {})}, {})
-    judge = FEATURES[feature].render
+    judge = page_check_of(feature)
     assert judge is not None
     outcome = judge(subject)
     return "not judged" if outcome is None else outcome.verdict
@@ -70,7 +70,7 @@ def test_an_attribute_is_shown_only_as_its_own_key_and_value_not_as_letters_some
     shown = lens(f'{T1}|{target_ab}||{{"c":3,"d":4}}|2')
     assert verdict("render.attributes_shown", sent, shown) == "degraded"
     subject = RenderSubject([sent], {sent.key: sent}, {LINKING: shown}, {})
-    judge = FEATURES["render.attributes_shown"].render
+    judge = page_check_of("render.attributes_shown")
     assert judge is not None
     outcome = judge(subject)
     assert outcome is not None and outcome.summary == "2 of 4 attributes shown"
@@ -124,8 +124,8 @@ def test_a_same_trace_target_is_marked_only_when_the_page_says_so() -> None:
 
 
 def test_a_long_trace_is_sampled_with_its_busiest_linking_span_always_in() -> None:
-    from harness.model import Link, Span
-    from harness.render.stage import MAX_SPANS_PER_TRACE, _sample
+    from harness.model._spans import Link, Span
+    from harness.render._stage import MAX_SPANS_PER_TRACE, _sample
     link = Link("1" * 32, "a" * 16)
     spans = [Span("2" * 32, f"{i:016x}", f"w{i}", links=(link,) * (5 if i == 30 else 1)) for i in range(40)]
     chosen = _sample(spans)
@@ -134,7 +134,7 @@ def test_a_long_trace_is_sampled_with_its_busiest_linking_span_always_in() -> No
 
 
 def test_the_trace_with_the_most_links_is_always_among_the_traces_opened() -> None:
-    from harness.render.stage import MAX_TRACES, _first_traces
+    from harness.render._stage import MAX_TRACES, _first_traces
     link = Link("1" * 32, "a" * 16)
     by_trace = {f"{i:032x}": [Span(f"{i:032x}", "b" * 16, "w", links=(link,) * (6 if i == 7 else 1))]
                 for i in range(9)}
@@ -151,7 +151,7 @@ def test_links_to_one_target_are_matched_on_the_page_among_the_links_the_sdk_kep
                     tuple(Link(T1, TARGET, attributes={"b": True, "i": i}) for i in range(3, 8)))
     shown = lens(*(f'{T1}|{TARGET}||{{"b":true,"i":{i}}}|1' for i in range(3, 8)))
     subject = RenderSubject([sent], {sent.key: exported}, {LINKING: shown}, {})
-    judge = FEATURES["render.attributes_shown"].render
+    judge = page_check_of("render.attributes_shown")
     assert judge is not None
     outcome = judge(subject)
     assert outcome is not None and outcome.summary == "10 of 24 attributes shown"

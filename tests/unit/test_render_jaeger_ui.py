@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from harness.render.shown import ShownSpan
+from harness.model._shown import ShownSpan
 
 from ..browser import requires_browser
 from ..jaeger_ui_recorded import CASES, CASES_MORE, FIXTURES, MORE, linking, read_recorded, spans_of, verdict

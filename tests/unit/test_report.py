@@ -9,10 +9,10 @@ import jsonschema
 import pytest
 
 from harness.backends import BACKENDS
-from harness.hops import Cell
-from harness.matrix import RunResult
+from harness.model._handoff import Cell
 from harness.report import to_document, validate, write
-from harness.scenario import load_all
+from harness.report._result import RunResult
+from harness.scenario._scenario import load_all
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -138,8 +138,8 @@ def test_an_earlier_collector_release_is_compared_by_pipeline_and_named_by_its_o
 
 
 def test_an_earlier_collector_runs_each_chosen_variant_and_each_is_set_beside_its_own() -> None:
-    from harness import variants
     from harness.report import between_versions
+    from harness.stack import _variants as variants
 
     shipped = {v.name: v for v in variants.load(Path(__file__).parents[2] / "pipelines.yaml")}
     filtering = variants.collector_release("otelcol-linkmatrix@0.158.0", "0.158.0", shipped["filter-drop-named"])

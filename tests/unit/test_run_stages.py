@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from harness import jsonio
 from harness.backends import BACKENDS
-from harness.backends.base import Http
-from harness.matrix import RunResult, RunSettings, run_matrix
+from harness.model import _jsonio as jsonio
+from harness.model._columns import Http
 from harness.report import to_document, validate, write
-from harness.scenario import load_scenario
+from harness.report._result import RunResult
+from harness.run._matrix import RunSettings, run_matrix
+from harness.scenario._scenario import load_scenario
 from tests.fakes.adapter import FakeBackend
 
 SCENARIO = """\
@@ -115,7 +116,7 @@ def test_run_stage_a_backend_that_dies_is_named_at_once(tmp_path: Path) -> None:
 
 
 def test_the_floor_is_the_slowest_readiness_then_the_longer_of_visibility_and_indexing() -> None:
-    from harness.matrix import floor
+    from harness.run._matrix import floor
 
     detail = {"startup": {"jaeger": 0.1, "zipkin": 4.5}, "visibility": {"jaeger/api_v3": 0.7},
               "indexing": {"zipkin/search": 0.3, "jaeger/search": 0.1}, "search": {"jaeger/search": 18.0}}
@@ -127,7 +128,7 @@ def test_the_floor_is_the_slowest_readiness_then_the_longer_of_visibility_and_in
 
 
 def test_the_floor_counts_the_slowest_page_after_the_reads_it_needs() -> None:
-    from harness.matrix import floor
+    from harness.run._matrix import floor
 
     detail = {"startup": {"zipkin": 3.0}, "visibility": {"zipkin/api_v2": 1.0},
               "page": {"zipkin/lens": 0.8, "jaeger/ui": 1.5}}

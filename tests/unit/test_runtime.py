@@ -11,9 +11,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.errors import PortInUseError, ServiceError
-from harness.runtime import Readiness, ServiceSpec
-from harness.runtime.local import LocalRuntime
+from harness.model._errors import PortInUseError, ServiceError
+from harness.stack.runtime._base import Readiness, ServiceSpec
+from harness.stack.runtime._local import LocalRuntime
 
 HTTP_SERVER = "import http.server, sys; http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), http.server.SimpleHTTPRequestHandler).serve_forever()"
 IGNORES_SIGTERM = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(120)"
@@ -93,7 +93,7 @@ def test_a_service_that_dies_after_it_was_ready_says_how(tmp_path: Path) -> None
 def test_components_start_side_by_side_and_a_failure_takes_only_its_own_place(tmp_path: Path) -> None:
     """Two services forked in this thread, then waited for together: ready in about the time of
     the slower one, not the sum; one that cannot start is its exception, in its place."""
-    from harness.runtime.local import LocalRuntime
+    from harness.stack.runtime._local import LocalRuntime
 
     class Sleepy:
         """A server that answers only after `delay` seconds."""

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import InputError, ScenarioError
-from harness.scenario import ALL_INSTANCES, load_all, load_scenario
+from harness.model._errors import InputError, ScenarioError
+from harness.model._scenarios import ALL_INSTANCES
+from harness.scenario._scenario import load_all, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 

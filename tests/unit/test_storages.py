@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import cli, storages
+from harness import cli
 from harness.backends import BACKENDS
-from harness.errors import UsageError
-from harness.toolchain import image_for
+from harness.model._errors import UsageError
+from harness.stack import _storages as storages
+from harness.stack.toolchain._builds import image_for
 
 PORTS = {"otlp_grpc": 1, "query_http": 2, "query_grpc": 3, "health": 4, "otlp_http": 5}
 

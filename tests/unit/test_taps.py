@@ -7,8 +7,9 @@ import json
 
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from harness.otlp import RUN_ID_ATTRIBUTE, parse_traces_json
-from harness.taps import otlp_http_decoder
+from harness.emit._otlp import parse_traces_json
+from harness.emit._taps import otlp_http_decoder
+from harness.model._vocabulary import RUN_ID_ATTRIBUTE
 
 REQUEST = {"resourceSpans": [{
     "resource": {"attributes": [{"key": RUN_ID_ATTRIBUTE, "value": {"stringValue": "r1"}}]},

@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
-from harness import features as F
-from harness.backends.base import SearchQuery
-from harness.backends.tempo import normalize_api_v1, normalize_api_v2, normalize_search, traceql
-from harness.checks import DEGRADED, LOST, PRESERVED, Subject
-from harness.features import FEATURES
-from harness.model import Link, Span, index_spans
+from harness.backends.tempo._adapter import normalize_api_v1, normalize_api_v2, normalize_search, traceql
+from harness.judge._checks import Subject
+from harness.judge._features import check_of
+from harness.model import _features as F
+from harness.model._columns import SearchQuery
+from harness.model._handoff import Cell
+from harness.model._spans import Link, Span, index_spans
+from harness.model._vocabulary import DEGRADED, LOST, PRESERVED
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tempo-3.0.3"
 CASES: dict[str, dict[str, Any]] = json.loads((FIXTURES / "cases.json").read_text())
@@ -95,7 +97,7 @@ def test_data_age_changes_the_flags_verdict() -> None:
     requested = Span(trace_id, span_id, "linked", links=(on_wire,))
     for age, verdict in [("live", PRESERVED), ("flushed", LOST)]:
         seen = linked_span("cross_trace_attrs", "v2", age)
-        outcome = FEATURES[F.LINK_FLAGS].check(Subject([requested], index_spans([seen]), {}))
+        outcome = check_of(F.LINK_FLAGS)(Subject([requested], index_spans([seen]), {}))
         assert outcome.verdict == verdict, age
 
 
@@ -142,7 +144,7 @@ def test_a_cut_value_is_reported_as_truncated() -> None:
     seen = linked_span("long_link_attribute", "v2")
     (link,) = seen.links
     requested = Span(seen.trace_id, seen.span_id, seen.name, links=(Link(*link.target, attributes={"long": "x" * 3000}),))
-    outcome = FEATURES[F.attribute_feature("string")].check(Subject([requested], index_spans([seen]), {}))
+    outcome = check_of(F.attribute_feature("string"))(Subject([requested], index_spans([seen]), {}))
     assert outcome.verdict == DEGRADED
     assert outcome.differences[0].note == "truncated to 2048 of 3000 characters"
 
@@ -154,7 +156,7 @@ def test_link_order_survives_the_live_store_but_not_the_block_flush() -> None:
         assert live == sorted(live) and live[0] == first, case
         assert flushed != sorted(flushed) and sorted(flushed) == live, case
     requested = linked_span("many_links_default_limit", "v2")
-    outcome = FEATURES[F.LINK_ORDER].check(Subject([requested], index_spans([linked_span("many_links_default_limit", "v2", "flushed")]), {}))
+    outcome = check_of(F.LINK_ORDER)(Subject([requested], index_spans([linked_span("many_links_default_limit", "v2", "flushed")]), {}))
     assert outcome.verdict == DEGRADED
 
 
@@ -164,7 +166,7 @@ METRICS = FIXTURES / "metrics"
 def test_the_settled_read_waits_for_the_live_store_to_write_its_block() -> None:
     """Recorded /metrics of a Tempo built from v3.0.3 (see metrics/README.md): before anything was
     sent, while the trace was live, and once its block was written."""
-    from harness.backends.tempo import BLOCKS_COMPLETED, live_store_metrics, still_settling
+    from harness.backends.tempo._adapter import BLOCKS_COMPLETED, live_store_metrics, still_settling
     before, live, settled = (live_store_metrics((METRICS / f"{name}.txt").read_text())
                              for name in ("before-sending", "live", "settled"))
     mark = before[BLOCKS_COMPLETED]
@@ -177,8 +179,8 @@ def test_the_settled_read_waits_for_the_live_store_to_write_its_block() -> None:
 
 def test_settled_reads_are_judged_by_the_same_checks() -> None:
     """The flags a fresh read has are gone in the settled one: the same check says so."""
-    from harness.backends.tempo import TEMPO_READ_PATHS
-    from harness.hops import Cell, compare_with_fresh_reads
+    from harness.backends.tempo._adapter import TEMPO_READ_PATHS
+    from harness.judge._hops import compare_with_fresh_reads
     fresh = Cell("s", "link.flags", "tempo", "api_v2", "collector", "degraded", "wire", changed_at=["wire"])
     settled = Cell("s", "link.flags", "tempo", "api_v2_settled", "collector", "lost", "wire",
                    changed_at=["wire", "backend"])

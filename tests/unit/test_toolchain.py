@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import toolchain
-from harness.errors import ToolchainError
+from harness.model._errors import ToolchainError
+from harness.stack.toolchain import _builds as toolchain
 
 
 def test_a_cached_binary_is_trusted_only_while_it_matches_its_checksum(tmp_path: Path) -> None:
@@ -125,7 +125,9 @@ def test_backends_gets_what_a_default_run_needs_and_all_only_when_asked(monkeypa
         asked.append(names)
         return {name: Path(name) for name in names or toolchain.COMPONENTS}
 
-    monkeypatch.setattr(toolchain, "ensure", ensure)
+    from harness.stack import toolchain as toolchain_face  # what the CLI calls
+
+    monkeypatch.setattr(toolchain_face, "ensure", ensure)
     assert CliRunner().invoke(cli, ["backends"]).exit_code == 0
     assert CliRunner().invoke(cli, ["backends", "--all"]).exit_code == 0
     assert asked == [["otelcol-linkmatrix", "jaeger", "zipkin"], None]

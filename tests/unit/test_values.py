@@ -9,15 +9,17 @@ from typing import Any
 
 import pytest
 
-from harness import features as F
-from harness import jsonio
-from harness.checks import DEGRADED, PRESERVED, Subject
-from harness.emit import Emission, emit
-from harness.features import FEATURES
-from harness.hops import exercised_features
-from harness.model import Link, Span, comparable, index_spans, to_json_value, value_type
-from harness.scenario import load_scenario
-from harness.taps import OtlpGrpcTap
+from harness.emit._sdk import emit
+from harness.emit._taps import OtlpGrpcTap
+from harness.judge._checks import Subject
+from harness.judge._features import check_of
+from harness.judge._hops import exercised_features
+from harness.model import _features as F
+from harness.model import _jsonio as jsonio
+from harness.model._handoff import Emission
+from harness.model._spans import Link, Span, comparable, index_spans, to_json_value, value_type
+from harness.model._vocabulary import DEGRADED, PRESERVED
+from harness.scenario._scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 EDGE_SCENARIOS = [ROOT / "tests" / "fixtures" / "scenarios" / "edge-values.yaml",
@@ -30,7 +32,7 @@ def linking(**attributes: Any) -> Span:
 
 
 def judge(feature: str, sent: Span, received: Span):
-    return FEATURES[feature].check(Subject([sent], index_spans([received]), {sent.key: "sink.consume"}))
+    return check_of(feature)(Subject([sent], index_spans([received]), {sent.key: "sink.consume"}))
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, -0.0, 0.0, 1e20, 5e-324])
@@ -107,7 +109,7 @@ def test_every_sent_link_field_and_attribute_is_judged(edge_emissions: list[Emis
         features = exercised_features(emission, None)
         for feature, path in _sent_fields(emission):
             assert feature in features, f"{emission.scenario}: nothing judges {path} (needs {feature})"
-            outcome = FEATURES[feature].check(Subject(emission.linking_spans, index_spans(emission.sdk), emission.labels))
+            outcome = check_of(feature)(Subject(emission.linking_spans, index_spans(emission.sdk), emission.labels))
             assert path in _judged(outcome), f"{feature} does not name {path}"
 
 
@@ -118,7 +120,7 @@ def test_edge_values_survive_the_sdk_and_the_exporter_unchanged(edge_emissions: 
         subject = Subject(emission.linking_spans, index_spans(emission.sdk), emission.labels)
         for feature in exercised_features(emission, None):
             if feature.startswith(F.LINK_ATTRIBUTE_PREFIX):
-                outcome = FEATURES[feature].check(subject)
+                outcome = check_of(feature)(subject)
                 assert outcome.verdict == PRESERVED, (emission.scenario, feature, outcome.differences)
                 jsonio.loads_strictly(jsonio.dumps(outcome.sent))
 
@@ -137,14 +139,14 @@ def test_a_repeated_trace_numbers_its_instances_and_a_repeated_link_its_links(tm
 
 
 def test_trace_ids_start_with_0_only_when_a_scenario_asks_for_it() -> None:
-    from harness.emit import _PrefixedIds
+    from harness.emit._sdk import _PrefixedIds
     ids = _PrefixedIds()
     assert not any(f"{ids.generate_trace_id():032x}".startswith("0") for _ in range(2000))  # 1 in 16 would
     ids.prefix = "0"
     assert all(f"{ids.generate_trace_id():032x}".startswith("0") for _ in range(100))
     from opentelemetry import trace
 
-    from harness.emit import _random_context, _unsampled_parent
+    from harness.emit._sdk import _random_context, _unsampled_parent
     assert not any(f"{_random_context().trace_id:032x}".startswith("0") for _ in range(500))  # `nowhere`
     assert not any(f"{trace.get_current_span(_unsampled_parent()).get_span_context().trace_id:032x}".startswith("0")
                    for _ in range(500))

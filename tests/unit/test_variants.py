@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import pipeline, processor_counts, variants
-from harness.errors import InputError, ScenarioError, UsageError
-from harness.vocabulary import COLLECTOR, route_id
+from harness.model._errors import InputError, ScenarioError, UsageError
+from harness.model._vocabulary import COLLECTOR, route_id
+from harness.observe import _processor_counts as processor_counts
+from harness.stack import _collector as pipeline
+from harness.stack import _variants as variants
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "pipelines.yaml"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from harness.errors import NotVisibleError
-from harness.wait import wait_until
+from harness.model._errors import NotVisibleError
+from harness.model._wait import wait_until
 
 
 def test_returns_once_done_and_counts_attempts() -> None:

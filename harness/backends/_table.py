@@ -1,0 +1,19 @@
+"""The backend table: adding a backend is one folder (its adapter, read paths and UI reader) and one
+entry here."""
+
+from __future__ import annotations
+
+from ..stack import Backend
+from .jaeger._adapter import BACKEND as JAEGER
+from .jaeger._adapter import ON_BADGER as JAEGER_BADGER
+from .jaeger._adapter import ON_ELASTICSEARCH as JAEGER_ELASTICSEARCH
+from .jaeger._adapter import ON_OPENSEARCH as JAEGER_OPENSEARCH
+from .jaeger._adapter import PREVIOUS as JAEGER_PREVIOUS
+from .tempo._adapter import BACKEND as TEMPO
+from .zipkin._adapter import BACKEND as ZIPKIN
+from .zipkin._adapter import PREVIOUS as ZIPKIN_PREVIOUS
+
+BACKENDS: dict[str, Backend] = {backend.name: backend
+                                for backend in (JAEGER, JAEGER_BADGER, JAEGER_OPENSEARCH, JAEGER_ELASTICSEARCH, TEMPO,
+                                                ZIPKIN,
+                                                JAEGER_PREVIOUS, ZIPKIN_PREVIOUS)}

@@ -1,0 +1,121 @@
+"""Jaeger UI (the real one: the official image, or UI assets given to a local Jaeger): what a
+person sees of a span's links. Links are the span's References (the parent's CHILD_OF
+reference is listed among them); a same-trace target is a button that scrolls to it, a
+cross-trace one a link to `/trace/<id>?uiFind=<span>`; rows referenced by a same-trace span get
+an icon. The facts are read off the DOM by one script, the same for a live page and for the
+recorded pages in tests/fixtures/jaeger-ui-1.76.0."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page
+
+from ...model import ShownLink, ShownSpan, SpanToShow
+
+PLACEHOLDER = "This is not the Jaeger UI you are looking for"
+ANOTHER_TRACE = "< span in another trace >"
+HOW = ("open `/trace/<trace id>`, click the linking span's name, open its References: each link is a row (the "
+       "target's service and operation when it is in this trace); click it to go to the target, in this trace or "
+       "another")
+
+# The trace page is drawn for this trace: its header names the trace (by a short id) and rows are there.
+SHOWS_TRACE_JS = """
+(traceId) => [...document.querySelectorAll('.TracePageHeader small')]
+    .some(e => e.textContent.trim().length >= 7 && traceId.startsWith(e.textContent.trim()))
+  && !!document.querySelector('.span-row')
+"""
+
+# A row's icons, in the UI's own order: "Contains multiple references" (a git-network glyph; only
+# on a span with more than one reference), then "This span is referenced by another span / multiple
+# other spans" (a cloud-upload glyph). Either is a link to one span, or a dropdown when there are several.
+EXTRACT_JS = """
+(ids) => {
+const NETWORK_GLYPH = 'M448 96a64 64';
+const referencedBy = (row) => {
+  const icons = [...row.querySelectorAll('.ReferencesButton-MultiParent')];
+  const isNetwork = (icon) => [...icon.querySelectorAll('path')]
+    .some(path => (path.getAttribute('d') || '').startsWith(NETWORK_GLYPH));
+  return icons.length === 2 || (icons.length === 1 && !isNetwork(icons[0]));
+};
+return ids.map(id => {
+  const row = document.querySelector(`[data-item-key="${id}--bar"]`);
+  if (!row) return {span_id: id, found: false};
+  const guides = row.querySelectorAll('.SpanTreeOffset--indentGuide');
+  const last = guides.length ? guides[guides.length - 1].getAttribute('data-ancestor-id') : null;
+  const detail = document.querySelector(`[data-item-key="${id}--detail"]`);
+  const items = detail ? [...detail.querySelectorAll('.ReferencesList--Item')] : [];
+  const labelled = (item, name) => {
+    const element = item.querySelector(`[data-label="${name}"]`);
+    return element ? element.textContent.trim() : '';
+  };
+  const text = (item, selector) => {
+    const element = item.querySelector(selector);
+    return element ? element.textContent.trim() : '';
+  };
+  return {
+    span_id: id, found: true, parent: last === 'root' ? '' : last,
+    marked: referencedBy(row),
+    detail_open: !!detail,
+    references: items.map(item => {
+      const anchor = item.querySelector('a');
+      return {type: labelled(item, 'Reference Type:'), span_id: labelled(item, 'SpanID:'),
+              service: text(item, '.span-svc-name'), operation: text(item, '.endpoint-name'),
+              text: item.textContent.trim(), href: anchor ? (anchor.getAttribute('href') || '') : '',
+              clickable: !!(anchor && anchor.getAttribute('role') === 'button'),
+              attributes: Object.fromEntries([...item.querySelectorAll('tr')]
+                .map(tr => [...tr.querySelectorAll('td')].map(td => td.textContent.trim()))
+                .filter(cells => cells.length === 2))};
+    }),
+  };
+});
+}
+"""
+
+
+def shown_span(facts: dict[str, Any]) -> ShownSpan:
+    """Page facts → a ShownSpan: the parent's CHILD_OF reference is not a link."""
+    if not facts.get("found"):
+        return ShownSpan(str(facts["span_id"]))
+    links = []
+    for reference in facts.get("references") or []:
+        if reference["type"] == "CHILD_OF":
+            continue
+        other_trace = reference["service"] == ANOTHER_TRACE
+        names = "" if other_trace else " ".join(filter(None, [reference["service"], reference["operation"]]))
+        links.append(ShownLink(text=reference["text"], span_id=reference["span_id"], names=names,
+                               href=reference["href"], clickable=reference["clickable"],
+                               attributes=reference.get("attributes") or {}))
+    return ShownSpan(str(facts["span_id"]), found=True, parent=facts.get("parent"), links=links,
+                     marked_as_target=bool(facts.get("marked")))
+
+
+async def extract(page: Page, span_ids: Sequence[str]) -> dict[str, ShownSpan]:
+    facts = await page.evaluate(EXTRACT_JS, list(span_ids))
+    return {item["span_id"]: shown_span(item) for item in facts}
+
+
+async def _open_references(page: Page, span_id: str) -> None:
+    """Open the span's detail, then its References section (it starts collapsed)."""
+    detail = page.locator(f'[data-item-key="{span_id}--detail"]')
+    if not await detail.count():
+        await page.locator(f'[data-item-key="{span_id}--bar"] .span-name').click()
+        await detail.wait_for()
+    header = detail.locator(".AccordianReferences--header")
+    if await header.count() and "is-open" not in (await header.get_attribute("class") or ""):
+        await header.click()
+        await detail.locator(".ReferencesList--Item").first.wait_for()
+
+
+async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanToShow],
+                 screenshot: Path) -> dict[str, ShownSpan]:
+    await page.goto(f"{base_url}/trace/{trace_id}", wait_until="domcontentloaded")
+    await page.wait_for_function(SHOWS_TRACE_JS, arg=trace_id)
+    for span in spans:
+        if span.open_links and await page.locator(f'[data-item-key="{span.span_id}--bar"]').count():
+            await _open_references(page, span.span_id)
+    shown = await extract(page, [span.span_id for span in spans])
+    await page.screenshot(path=str(screenshot), full_page=True, quality=80)
+    return shown

@@ -1,0 +1,1 @@
+"""Grafana Tempo: its adapter (a Tempo the user gives, its read paths and TraceQL searches)."""

@@ -1,0 +1,16 @@
+"""The judge — pure: from what was sent, what each hop and read path returned and what each page
+showed (the model's hand-offs), each feature's check gives the matrix's cells. It imports only
+the model: no SDK, no browser, no service.
+"""
+
+from __future__ import annotations
+
+from ._judge import Topology, judge
+from ._meaning import meaning, when
+
+__all__ = [
+    "Topology",
+    "judge",
+    "meaning",
+    "when",
+]

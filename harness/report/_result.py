@@ -1,0 +1,37 @@
+"""What a run hands to its reports: plain data, no orchestration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..model import SDK_PIPELINES, Cell, ReadPath, Scenario
+from ..stack import PLAIN, Variant
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: Path
+    started: str
+    ended: str = ""
+    runtime: str = "local"
+    runtime_reason: str = ""
+    network_mode: str = ""
+    stages: dict[str, float] = field(default_factory=dict)
+    stage_detail: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    columns: list[ReadPath] = field(default_factory=list)
+    scenarios: list[Scenario] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what went wrong, one line each
+    skipped: dict[str, str] = field(default_factory=dict)  # backend → why it did not run
+    data_age: dict[str, str] = field(default_factory=dict)  # backend → why one read suffices, or its two reads
+    variants: list[Variant] = field(default_factory=lambda: [PLAIN])  # the collector pipelines of the run
+    note: str = ""  # what a reader must know first (an empty shard: why it has no cells)
+
+    @property
+    def pipeline_order(self) -> list[str]:
+        return [*(variant.name for variant in self.variants), *SDK_PIPELINES]

@@ -1,0 +1,12 @@
+"""Scenario files: read through the guarded loader, validated with one line per problem (file, line,
+field), and turned into the records the emit stage follows.
+"""
+
+from __future__ import annotations
+
+from ._scenario import load_all, trace_state_pairs
+
+__all__ = [
+    "load_all",
+    "trace_state_pairs",
+]

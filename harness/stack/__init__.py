@@ -1,0 +1,81 @@
+"""What the spans go through and into: the runtimes (local processes, Docker, a stack someone else
+runs), the toolchain that builds or fetches every pinned binary, the collector's configuration and
+pipeline variants, Jaeger's storages, the contract every backend adapter fills in, and the `Stack`
+that starts and stops it all.
+"""
+
+from __future__ import annotations
+
+from . import _collector as pipeline
+from . import _variants as variants
+from . import runtime, toolchain
+from ._backend import Backend, Tap
+from ._collector import GRPC, HTTP_PROTOBUF
+from ._stack import Stack
+from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, STORAGES, Storage
+from ._variants import PLAIN, RELEASE_PREFIXES, Variant, released_from
+from ._versions import collector_version, library_versions, service_versions
+from .runtime._base import LOOPBACK, Component, Readiness, Service, ServiceSpec, choose_runtime
+from .runtime._docker import daemon_answers
+from .toolchain._browser import CHROMIUM_ENV, ON_PATH, BrowserUnavailableError, choose_browser, obtain
+from .toolchain._builds import (
+    IMAGES,
+    JAEGER,
+    JAEGER_PREVIOUS,
+    ZIPKIN,
+    ZIPKIN_PREVIOUS,
+    GoProgram,
+    MavenFile,
+    class_data_archive,
+    image_for,
+    version_key,
+)
+from .toolchain._images import build_local_images
+
+__all__ = [
+    "BADGER",
+    "CHROMIUM_ENV",
+    "ELASTICSEARCH_STORAGE",
+    "GRPC",
+    "HTTP_PROTOBUF",
+    "IMAGES",
+    "JAEGER",
+    "JAEGER_PREVIOUS",
+    "LOOPBACK",
+    "MEMORY",
+    "ON_PATH",
+    "OPENSEARCH_STORAGE",
+    "PLAIN",
+    "RELEASE_PREFIXES",
+    "STORAGES",
+    "ZIPKIN",
+    "ZIPKIN_PREVIOUS",
+    "Backend",
+    "BrowserUnavailableError",
+    "Component",
+    "GoProgram",
+    "MavenFile",
+    "Readiness",
+    "Service",
+    "ServiceSpec",
+    "Stack",
+    "Storage",
+    "Tap",
+    "Variant",
+    "build_local_images",
+    "choose_browser",
+    "choose_runtime",
+    "class_data_archive",
+    "collector_version",
+    "daemon_answers",
+    "image_for",
+    "library_versions",
+    "obtain",
+    "pipeline",
+    "released_from",
+    "runtime",
+    "service_versions",
+    "toolchain",
+    "variants",
+    "version_key",
+]

@@ -1,0 +1,123 @@
+"""What every backend adapter provides, and the read paths it declares.
+
+An adapter is one module and one entry in `backends.BACKENDS`. It declares its service (what to
+run, its ports inside a container network and where a person reaches it), how the collector
+sends to it and the tap that records what the collector sent, and its read paths:
+
+- a `TraceReadPath` turns one answer for a trace id into normalized spans ("not found yet" is an
+  empty answer, never an exception; the run polls until the expected spans are there) and says
+  which link fields it cannot carry at all;
+- a `SearchReadPath` asks the backend's search for the linking span by what its link carries.
+
+Every request of a run goes through one `Http` (one session, one status and JSON handling), the
+seam tests replace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from ..emit import HttpPostTap, otlp_http_decoder
+from ..model import Http, ReadPath, Span
+from .runtime._base import Component, Readiness, Service, ServiceSpec
+
+
+class Tap(Protocol):
+    """A recording pass-through in front of a backend (see harness.taps)."""
+
+    address: str  # "127.0.0.1:port": where the collector sends instead of the backend
+    errors: list[str]
+
+    def __enter__(self) -> Tap: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def spans(self) -> list[Span]: ...
+
+    def refusals(self) -> dict[tuple[str, str], str]: ...
+
+    def undelivered(self) -> dict[tuple[str, str], str]: ...
+
+    def save(self, path: Path) -> None: ...
+
+
+class Backend:
+    """The adapter every backend module fills in (and one entry in backends.BACKENDS)."""
+
+    name: str
+    title: str
+    component: str | None  # key in the toolchain's versions table; None: the user provides it
+    ports: tuple[str, ...]
+    container_ports: dict[str, int]  # its usual ports inside a container network (compose)
+    published_ports: dict[str, int]  # where a person reaches it on 127.0.0.1 (compose, external defaults)
+    probe: Readiness  # on a published port: is an instance someone else runs ready?
+    read_paths: tuple[ReadPath, ...]
+    query_port: str = "http"  # the port its read paths use
+    ingest_port: str = "otlp_grpc"  # the port the collector sends to
+    otlp_port: str | None = "otlp_grpc"  # its own OTLP/gRPC receiver (the direct pipeline); None: none
+    otlp_http_port: str | None = None  # its own OTLP/HTTP receiver (the collector's otlp_http exporter); None: none
+    # Why one read suffices, or how its fresh and settled reads differ (shown in the report).
+    data_age: str = ""
+    container_data_dir: str | None = None  # where it keeps data inside its image (compose gives it a volume)
+    # Seconds after a trace's last span arrives during which its "fresh" read paths show the fresh
+    # form (None: no fresh form, or no bound known); a fresh read finished later is not measured.
+    fresh_for: float | None = None
+    family: str = ""  # backends of one family at different versions are compared (e.g. zipkin, zipkin-2.27.0)
+    release: str = ""  # an earlier release than the pinned one, to compare with ("": the pinned one)
+    default: bool = True  # in a run that names no backends (False: only when asked for, e.g. --storages)
+    needs: tuple[Component, ...] = ()  # services that must run first (a storage's search engine)
+    peers: dict[str, str] = {}
+
+    def service(self, binary: Path | None, ports: dict[str, int], listen: str,
+                data_dir: str | None = None) -> ServiceSpec:
+        """What to run; `listen` is the address its listeners bind (0.0.0.0 inside a container network);
+        `data_dir` where it keeps data, when not next to its config."""
+        raise NotImplementedError
+
+    def base_url(self, service: Service) -> str:
+        return service.url(self.query_port)
+
+    def version(self, http: Http, service: Service) -> str:
+        raise NotImplementedError
+
+    def unavailable(self, runtime: str = "local") -> str | None:
+        """Why it cannot run on this runtime here (None: it can)."""
+        return None
+
+    def given(self) -> dict[str, str] | None:
+        """Port name → "host:port" of an instance that already runs, if the user named one."""
+        return None
+
+    def collector_exporter(self, address: str) -> tuple[str, dict[str, Any]]:
+        """The collector exporter (its type, its config) that sends to `address` ("host:port" of the
+        backend's ingest port, or of the tap in front of it); the pipeline names one per scenario."""
+        raise NotImplementedError
+
+    def collector_http_exporter(self, address: str, encoding: str) -> tuple[str, dict[str, Any]]:
+        """The collector's `otlp_http` exporter to its OTLP/HTTP receiver (or the tap in front of it),
+        writing `encoding` (proto or json), compressed as by default."""
+        return "otlp_http", {"endpoint": f"http://{address}", "encoding": encoding}
+
+    def egress_http_tap(self, upstream: str, run_id: str) -> Tap:
+        """A tap in front of its OTLP/HTTP receiver ("host:port")."""
+        return cast(Tap, HttpPostTap(f"http://{upstream}", otlp_http_decoder(run_id)))
+
+    def egress_tap(self, upstream: str, run_id: str) -> Tap:
+        """A tap that records what the collector sends to this backend and forwards it to
+        `upstream` ("host:port" of its ingest port); it decodes the spans of `run_id`."""
+        raise NotImplementedError
+
+    def settle_mark(self, http: Http, service: Service) -> Any:
+        """Taken before anything is sent: what `settled` compares with (backends with "settled" read paths)."""
+        return None
+
+    def settled(self, http: Http, service: Service, mark: Any) -> str | None:
+        """None once everything sent since `mark` is in its final form; else what it still waits for."""
+        return None
+
+    def ui_problem(self, http: Http, service: Service) -> str | None:
+        """Why its UI cannot be rendered here (None: it can)."""
+        return None
+
+

@@ -1,0 +1,315 @@
+"""The stack of one run: every backend, the tap in front of each, and the collector, started in
+that order and stopped as one, however the run ends.
+
+A backend that does not start costs only its own columns: the stack keeps why, and the rest of
+the run goes on. Every scenario gets its own route through the collector (see harness.pipeline).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..model import (
+    COLLECTOR,
+    DIRECT,
+    SDK_PIPELINES,
+    SDK_ZIPKIN,
+    LinkmatrixError,
+    Pipeline,
+    Recorder,
+    Scenario,
+    route_id,
+    through_collector,
+)
+from . import _collector as pipeline
+from ._backend import Backend, Tap
+from ._variants import PLAIN, Variant
+from .runtime._base import Component, Runtime, Service
+
+ZIPKIN_TARGET = "zipkin"  # where the sdk-zipkin pipeline sends
+
+
+@dataclass
+class Stack:
+    runtime: Runtime
+    backends: Sequence[Backend]
+    scenarios: Sequence[Scenario]
+    run_id: str
+    run_dir: Path
+    recorder: Recorder
+    collector_component: type[pipeline.Collector] = pipeline.Collector  # the seam for another collector
+    variants: Sequence[Variant] = (PLAIN,)  # the collector pipelines of this run (harness.variants)
+    services: dict[str, Service] = field(default_factory=dict)
+    egress: dict[str, Tap] = field(default_factory=dict)  # backend → the tap in front of it
+    egress_http: dict[str, Tap] = field(default_factory=dict)  # backend → the tap in front of its OTLP/HTTP receiver
+    exporters: dict[str, tuple[str, str]] = field(default_factory=dict)  # exporter id → (backend, route)
+    routes: dict[str, pipeline.Route] = field(default_factory=dict)  # route id → its way through the collector
+    failed: dict[str, str] = field(default_factory=dict)  # backend → why it cannot be read
+    collector: Service | None = None
+    gateway: Service | None = None  # the second collector, when a variant has one
+    # Earlier collector release (toolchain key) → its own collector process (None: it did not start).
+    releases: dict[str, Service | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._exits = contextlib.ExitStack()
+
+    @property
+    def forwarded(self) -> Path:
+        return self.run_dir / pipeline.FORWARDED_FILE
+
+    @property
+    def forwarded_files(self) -> list[Path]:
+        """What the collectors that send to the backends recorded (the agent of a gateway records none)."""
+        return [self.forwarded, self.run_dir / pipeline.GATEWAY_FORWARDED_FILE,
+                *(self.run_dir / pipeline.forwarded_file(self._release_name(key)) for key in self.releases)]
+
+    @property
+    def collectors(self) -> list[Service]:
+        return [service for service in (self.collector, self.gateway, *self.releases.values()) if service is not None]
+
+    @property
+    def collector_releases(self) -> list[str]:
+        """The earlier collector releases some variant of the run is run by (toolchain keys)."""
+        return list(dict.fromkeys(variant.collector for variant in self.variants if variant.collector))
+
+    @staticmethod
+    def _release_name(key: str) -> str:
+        """`otelcol-linkmatrix@0.158.0` → its collector process, `collector-0.158.0`."""
+        return pipeline.release_service(key.rsplit("@", 1)[-1])
+
+    def _release_component(self, key: str, routes: tuple[pipeline.Route, ...] = ()) -> pipeline.Collector:
+        name = self._release_name(key)
+        version = name.removeprefix(f"{pipeline.NAME}-")
+        return self.collector_component(routes, self.run_dir / pipeline.forwarded_file(name), name=name,
+                                        title=f"collector {version}", component=key,
+                                        image=f"{pipeline.CONTRIB_IMAGE}:{version}")
+
+    @property
+    def pipelines(self) -> list[Pipeline]:
+        """Every pipeline some scenario of the run goes through: each collector variant, then direct."""
+        return [p for p in (*(variant.name for variant in self.variants), *SDK_PIPELINES)
+                if any(self.runs_on(scenario, p) for scenario in self.scenarios)]
+
+    @property
+    def through_collector(self) -> bool:
+        return any(through_collector(p) for p in self.pipelines)
+
+    def runs_on(self, scenario: Scenario, pipeline_name: Pipeline) -> bool:
+        """A scenario that asks for the collector goes through every variant of the run."""
+        if not through_collector(pipeline_name):
+            return pipeline_name in scenario.pipelines
+        return COLLECTOR in scenario.pipelines and any(v.name == pipeline_name for v in self.variants)
+
+    def __enter__(self) -> Stack:
+        self._exits.enter_context(self.runtime)
+        try:
+            self._start()
+        except BaseException:
+            self._exits.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._exits.close()
+
+    def _start(self) -> None:
+        notify = self.recorder.notify
+        needs = [need for backend in self.backends for need in backend.needs]  # a storage's search engine
+        toolchain = self.runtime.prepare([*self.backends, *needs, self.collector_component(),
+                                          *(self._release_component(key) for key in self.collector_releases)], notify)
+        self.recorder.set_stage("toolchain", toolchain)
+        notify("starting backends")
+        with self.recorder.timed("startup"):
+            self._start_backends()
+            if self.through_collector:
+                if any(variant.gateway for variant in self.variants):
+                    self._start_gateway()
+                self._start_collector()
+                for key in self.collector_releases:
+                    self.releases[key] = self._start_collector_process(
+                        self._release_component(key, tuple(self._routes(release=key))))
+
+    def _start_backends(self) -> None:
+        """The services storages need, all at once; then every backend at once (Zipkin's JVM and a
+        search engine no longer wait for each other)."""
+        needs = list({need.name: need for backend in self.backends for need in backend.needs}.values())
+        refused: dict[str, Exception] = {}  # a need that did not start is not started again
+        for need, result in zip(needs, self.runtime.provide_all(needs), strict=True):
+            if isinstance(result, Service):
+                self._started(need.name, need.title, result)
+            else:
+                refused[need.name] = result
+        startable = []
+        for backend in self.backends:
+            try:
+                failed = next((refused[n.name] for n in backend.needs if n.name in refused), None)
+                if failed is not None:
+                    raise failed
+                backend.peers = {need.name: self._needed(need) for need in backend.needs}
+            except (LinkmatrixError, ValueError) as error:
+                self.fail(backend.name, f"{backend.title} did not start: {error}")
+                continue
+            startable.append(backend)
+        for backend, result in zip(startable, self.runtime.provide_all(startable), strict=True):
+            if isinstance(result, Service):
+                self._started(backend.name, backend.title, result)
+                self._tap(backend, result)
+            else:
+                self.fail(backend.name, f"{backend.title} did not start: {result}")
+
+    def _started(self, name: str, title: str, service: Service) -> None:
+        self.services[name] = service
+        self.recorder.note("startup", name, service.startup_seconds)
+        self.recorder.notify(f"  {title} ready in {service.startup_seconds:.1f}s")
+
+    def _tap(self, backend: Backend, service: Service) -> None:
+        """The taps in front of it, where they can reach it."""
+        if not self.runtime.taps_reach_backends:
+            return
+        upstream = self.runtime.peer_address(service, backend.ingest_port)
+        self.egress[backend.name] = self._exits.enter_context(backend.egress_tap(upstream, self.run_id))
+        if self._takes_http(backend) and any(variant.exports_http for variant in self.variants):
+            upstream = self.runtime.peer_address(service, backend.otlp_http_port or "")
+            self.egress_http[backend.name] = self._exits.enter_context(
+                backend.egress_http_tap(upstream, self.run_id))
+
+    def _needed(self, component: Component) -> str:
+        """A service a backend needs (a storage's search engine), started once for every backend that
+        needs it: its "host:port" as the backend reaches it."""
+        if component.name not in self.services:
+            self._started(component.name, component.title, self.runtime.provide(component))
+        return self.runtime.peer_address(self.services[component.name], component.ports[0])
+
+    def _routes(self, gateway: bool = False, release: str = "") -> list[pipeline.Route]:
+        """One route per scenario and collector variant, each with its own exporter per backend —
+        or, on the agent of a variant with a gateway, its own exporter to its route on the gateway.
+        `gateway`: the gateway's routes (those variants' processors and backend exporters);
+        `release`: the routes of the variants an earlier collector release runs."""
+        routes = []
+        for variant in self.variants:
+            if (gateway and not variant.gateway) or variant.collector != release:
+                continue
+            for scenario in self.scenarios:
+                if not self.runs_on(scenario, variant.name):
+                    continue
+                route = route_id(scenario.name, variant.name)
+                if variant.gateway and not gateway:
+                    routes.append(self._agent_route(route, variant))
+                    continue
+                exporters = {}
+                for backend in self.backends:
+                    if backend.name in self.services and (not variant.exports_http or self._takes_http(backend)):
+                        kind, config = (backend.collector_http_exporter(self._collector_target(backend, http=True),
+                                                                        variant.http_encoding)
+                                        if variant.exports_http else
+                                        backend.collector_exporter(self._collector_target(backend)))
+                        exporter = pipeline.exporter_id(kind, backend.name, route)
+                        exporters[exporter] = config
+                        self.exporters[exporter] = (backend.name, route)
+                routes.append(pipeline.Route(route, exporters, variant.processor_configs(route), variant.may_drop,
+                                             variant.protocol if not gateway else pipeline.GRPC))
+                self.routes[route] = routes[-1]
+        return routes
+
+    def _agent_route(self, route: str, variant: Variant) -> pipeline.Route:
+        """The agent's part of a gateway variant: batch, then OTLP/gRPC to the route's own receiver on
+        the gateway (what the gateway forwards is the collector hop's record)."""
+        # No gateway (it did not start, and said so): its routes lead nowhere, and their cells say why.
+        target = (self.runtime.peer_address(self.gateway, pipeline.receiver_port(route)) if self.gateway
+                  else "127.0.0.1:9")
+        return pipeline.Route(route, {f"otlp_grpc/gateway.{route}": {"endpoint": target, "tls": {"insecure": True}}},
+                              {f"batch/{route}.agent": dict(PLAIN.processors[0][1])}, protocol=variant.protocol,
+                              recorded=False)
+
+    def _collector_target(self, backend: Backend, http: bool = False) -> str:
+        """Where the collector sends to `backend`: the tap in front of it, else the backend itself
+        (`http`: its OTLP/HTTP receiver)."""
+        tap = (self.egress_http if http else self.egress).get(backend.name)
+        if tap is not None:
+            return tap.address
+        port = (backend.otlp_http_port or "") if http else backend.ingest_port
+        return self.runtime.peer_address(self.services[backend.name], port)
+
+    def _takes_http(self, backend: Backend) -> bool:
+        """It has an OTLP/HTTP receiver that runs here (a variant exporting over HTTP reaches it)."""
+        service = self.services.get(backend.name)
+        return backend.otlp_http_port is not None and service is not None \
+            and backend.otlp_http_port in service.spec.ports
+
+    def _start_gateway(self) -> None:
+        self.gateway = self._start_collector_process(self.collector_component(
+            tuple(self._routes(gateway=True)), self.run_dir / pipeline.GATEWAY_FORWARDED_FILE, name=pipeline.GATEWAY,
+            title="collector gateway"))
+
+    def _start_collector(self) -> None:
+        self.collector = self._start_collector_process(
+            self.collector_component(tuple(self._routes()), self.forwarded))
+
+    def _start_collector_process(self, component: pipeline.Collector) -> Service | None:
+        """A collector process; one that does not start is a problem of the run (its pipelines fail)."""
+        try:
+            service = self.runtime.provide(component)
+        except LinkmatrixError as error:
+            self.recorder.problem(f"the {component.title} did not start: {error}")
+            return None
+        self._started(component.name, component.title, service)
+        return service
+
+    def fail(self, backend: str, message: str) -> None:
+        """A backend that cannot be read any more (did not start, died): said once, its reads fail fast."""
+        with self.recorder.lock:
+            if backend in self.failed:
+                return
+            self.failed[backend] = message
+        self.recorder.problem(message)
+        self.recorder.notify(f"  ! {message.splitlines()[0]}")
+
+    def reaches(self, pipeline_name: Pipeline, backend: str) -> bool:
+        """Whether spans of this pipeline are sent towards `backend` at all."""
+        if pipeline_name == DIRECT:
+            adapter = next((b for b in self.backends if b.name == backend), None)
+            return adapter is not None and adapter.otlp_port is not None and backend in self.services
+        if pipeline_name == SDK_ZIPKIN:  # the SDK's Zipkin exporter sends to one Zipkin: the pinned one
+            return backend == ZIPKIN_TARGET and backend in self.services
+        variant = next((v for v in self.variants if v.name == pipeline_name), None)
+        if variant is not None and variant.exports_http:  # only to backends with an OTLP/HTTP receiver
+            adapter = next((b for b in self.backends if b.name == backend), None)
+            return adapter is not None and (backend not in self.services or self._takes_http(adapter))
+        return True
+
+    def upstreams(self, pipeline_name: Pipeline, scenario: str) -> list[str]:
+        """Where one scenario's spans go: its own receiver on the collector, or each backend's own."""
+        if pipeline_name == SDK_ZIPKIN:
+            target = next((b for b in self.backends if b.name == ZIPKIN_TARGET and b.name in self.services), None)
+            return [self.services[target.name].address(target.ingest_port)] if target else []
+        if pipeline_name != DIRECT:
+            variant = next((v for v in self.variants if v.name == pipeline_name), None)
+            collector = self.collector_of(pipeline_name)
+            if collector is None or (variant is not None and variant.gateway and self.gateway is None):
+                return []  # nothing to send to: the emission fails at once, its cells say why
+            way = self.routes.get(route_id(scenario, pipeline_name))
+            own = way.port if way else pipeline.receiver_port(route_id(scenario, pipeline_name))  # theirs: one
+            port = own if own in collector.spec.ports else pipeline.receiver_port(pipeline.SHARED)
+            return [collector.address(port)]
+        return [self.services[b.name].address(b.otlp_port) for b in self.backends
+                if b.otlp_port and b.name in self.services]
+
+    def collector_of(self, pipeline_name: Pipeline) -> Service | None:
+        """The collector process a pipeline's spans enter: the pinned release's, or an earlier one's."""
+        key = next((v.collector for v in self.variants if v.name == pipeline_name), "")
+        return self.releases.get(key) if key else self.collector
+
+    def describe_services(self, run_dir: Path) -> dict[str, dict[str, Any]]:
+        """Ports, host, log file and image of every service, for the report."""
+        described: dict[str, dict[str, Any]] = {}
+        for name, service in self.services.items():
+            described[name] = {"ports": dict(service.spec.ports), "host": service.host,
+                               "log": (str(service.log_path.relative_to(run_dir)) if service.log_path
+                                       else "not started by linkmatrix")}
+            if service.image:
+                described[name]["image"] = service.image
+        return described

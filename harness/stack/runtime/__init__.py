@@ -1,0 +1,38 @@
+"""Where the services run: local processes, Docker containers, or a stack someone else runs.
+"""
+
+from __future__ import annotations
+
+from ._base import (
+    LOOPBACK,
+    Component,
+    Notify,
+    Readiness,
+    Runtime,
+    Service,
+    ServiceSpec,
+    attach,
+    check_ports_free,
+    choose_runtime,
+    create,
+    default_endpoints,
+    provide_each,
+    write_configs,
+)
+
+__all__ = [
+    "LOOPBACK",
+    "Component",
+    "Notify",
+    "Readiness",
+    "Runtime",
+    "Service",
+    "ServiceSpec",
+    "attach",
+    "check_ports_free",
+    "choose_runtime",
+    "create",
+    "default_endpoints",
+    "provide_each",
+    "write_configs",
+]
