@@ -70,9 +70,10 @@ test: prerequisites browser lint workflows backends  ## lint + type check, workf
 	$(BIN)/linkmatrix backends --all
 	$(BIN)/pytest
 
-lint: $(STAMP)       ## ruff, and mypy (strict) on harness/
+lint: $(STAMP)       ## ruff, mypy (strict) on harness/, and the house's layers (import-linter, pyproject.toml)
 	$(BIN)/ruff check harness tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 $(ACTIONLINT):
 	mkdir -p $(CACHE)/tools/.build

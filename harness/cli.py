@@ -27,7 +27,7 @@ from .scenario import load_all
 from .stack import toolchain, variants
 
 if TYPE_CHECKING:
-    from .report._result import RunResult
+    from .report import RunResult
     from .report.diff import Diff
     from .run import RunSettings
 
@@ -136,8 +136,8 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     baseline_document = load_report(baseline) if baseline else None
     chosen_variants = variants.select(variants.available(pipelines_file), pipeline_choice)
     chosen_variants += _release_variants(version_choice, chosen_variants)
-    if jaeger_ui_assets:  # read by the Jaeger adapter when it writes its config
-        os.environ["LINKMATRIX_JAEGER_UI_ASSETS"] = str(jaeger_ui_assets.resolve())
+    # What the user gives a backend travels with the run's settings, to the copy of it the run starts.
+    options = {"jaeger": {"ui_assets": str(jaeger_ui_assets.resolve())}} if jaeger_ui_assets else {}
     overrides, endpoints = _pairs(images, "--image"), _pairs(externals, "--external")
     chosen_backends = backends or _default_backends(storage_choice, version_choice)
     started = time.monotonic()
@@ -150,7 +150,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         result = _measure(RunSettings(scenarios=loaded, reports_dir=reports_dir, backends=list(chosen_backends),
                                       visibility_timeout=visibility_timeout, runtime=runtime,
                                       network_mode=network_mode, images=overrides, external=endpoints,
-                                      variants=chosen_variants),
+                                      variants=chosen_variants, backend_options=options),
                           backends, local_images, notify)
     compared = run_diff.compare(baseline_document, to_document(result)) if baseline_document else None
     try:

@@ -5,12 +5,14 @@ the model: no SDK, no browser, no service.
 
 from __future__ import annotations
 
-from ._judge import Topology, judge
+from ._judge import Topology, judge, not_emitted, nothing_measured
 from ._meaning import meaning, when
 
 __all__ = [
     "Topology",
     "judge",
     "meaning",
+    "not_emitted",
+    "nothing_measured",
     "when",
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..model import (
     COLLECTOR_HOP,
+    ERROR,
     FEATURES,
     LINK_PRESENT,
     NOT_APPLICABLE,
@@ -157,3 +158,18 @@ def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
     if cell is not None and record is not None:
         attach_hop_messages(cell, record)
     return cell
+
+
+def not_emitted(failed: Mapping[tuple[str, Pipeline], str], columns: Sequence[ReadPath],
+                topology: Topology) -> list[Cell]:
+    """A scenario the SDK could not emit on a pipeline: nothing of it can be measured, on every read
+    path that pipeline reaches (`error`, with why)."""
+    return [Cell(scenario, LINK_PRESENT, path.backend, path.name, pipeline, ERROR, reason=f"not emitted: {why}")
+            for (scenario, pipeline), why in failed.items() for path in columns
+            if (pipeline, path.backend) not in topology.unreached]
+
+
+def nothing_measured(scenarios: Sequence[Scenario], columns: Sequence[ReadPath], reason: str) -> list[Cell]:
+    """A run that emitted nothing at all: every scenario's cell on every read path is `error`, with why."""
+    return [Cell(scenario.name, LINK_PRESENT, path.backend, path.name, scenario.pipelines[0], ERROR, reason=reason)
+            for scenario in scenarios for path in columns]

@@ -12,6 +12,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..model import (
+    LINK_ATTRIBUTE_PREFIX,
+    LINK_FLAGS,
+    LINK_PRESENT,
+    LINK_TARGET_ARRIVED,
+    LINK_TRACE_STATE,
+    RENDER_ATTRIBUTES_SHOWN,
+    RENDER_PARENT_KEPT,
+    RENDER_PREFIX,
+    RENDER_TARGET_IDENTIFIED,
+    RENDER_TARGET_MARKED,
+    RENDER_TARGET_NAVIGABLE,
+    SEARCH_LINK_TRACE_ID,
+    SEARCH_PREFIX,
+    SPAN_PARENT_WITH_LINK_TO_PARENT,
+)
 from ._checks import MORE
 
 Cell = dict[str, Any]
@@ -129,56 +145,56 @@ RULES: list[tuple[Test, Write]] = [
                          "a read in the first seconds (fresh) still shows what every later read (settled) no "
                          "longer does."),
     # (a link.target_arrived whose link itself is gone is told by the rules for lost links below)
-    (when(feature="link.target_arrived", hop="collector", kind="missing"),
+    (when(feature=LINK_TARGET_ARRIVED, hop="collector", kind="missing"),
      lambda c, label, v: "The collector" + ("" if c["pipeline"] == "collector" else f" ({c['pipeline']} pipeline)")
                          + " dropped the span a link points at"
                          + (f" ({_collector_said(c, 'processor')})" if _hop_messages(c, "collector") else "")
                          + ": the link is still there but leads nowhere, and nothing on the linking span says so."),
-    (when(feature="link.target_arrived", kind="missing"),
+    (when(feature=LINK_TARGET_ARRIVED, kind="missing"),
      lambda c, label, v: f"{_backend(label)} does not have the span a link points at: the link leads nowhere."),
     (lambda c: c.get("hop") == "collector" and bool(_hop_messages(c, "collector")),
      lambda c, label, v: f"The collector dropped these spans on their way to {_backend(label)} and said why "
                          f"({_collector_said(c, 'exporter')}); nothing reached {_backend(label)}, so no "
                          "setting there can bring them back."),
     (lambda c: c.get("hop") == "backend" and c.get("backend") in STORED_ELSEWHERE
-     and (c["feature"].startswith("link.attribute.") or c["feature"] == "link.flags"),
+     and (c["feature"].startswith(LINK_ATTRIBUTE_PREFIX) or c["feature"] == LINK_FLAGS),
      lambda c, label, v: f"Jaeger on {STORED_ELSEWHERE[c['backend']]} storage keeps a link's target but not its "
                          "attributes or flags (they reached it intact; Jaeger's in-memory store returns them)."),
     (when(kind="missing_invalid_target", changed_at="backend"),
      lambda c, label, v: f"{_backend(label)} removes every link whose trace id is all zeros, even one that "
                          "carries attributes" + (f" (its span warnings say '{_warnings(c)[0]}')." if _warnings(c)
                                                  else ".")),
-    (when(feature="render.attributes_shown", hop="backend"),
+    (when(feature=RENDER_ATTRIBUTES_SHOWN, hop="backend"),
      lambda c, label, v: f"{label} never shows link attributes (the API it reads has none): read the "
                          "backend's full API when you need them (Grafana's view of Tempo shows them, "
                          "by its docs; not measured here)."),
-    (when(feature="render.attributes_shown", hop="render", kind="value_changed"),
+    (when(feature=RENDER_ATTRIBUTES_SHOWN, hop="render", kind="value_changed"),
      lambda c, label, v: f"{label} shows link attributes as raw text, and some read differently from what was "
                          f"sent ({_first_value_changed(c)}): a person sees the escaped form."),
-    (when(feature="render.attributes_shown", hop="render"),
+    (when(feature=RENDER_ATTRIBUTES_SHOWN, hop="render"),
      lambda c, label, v: f"{label} does not show link attributes, though its API returned them."),
-    (when(feature="render.target_navigable", hop="render"),
+    (when(feature=RENDER_TARGET_NAVIGABLE, hop="render"),
      lambda c, label, v: f"{label} shows the link, but nothing on the page leads to the linked span: a person has to "
                          "copy its ids and search for them."),
-    (when(feature="render.target_identified", hop="render"),
+    (when(feature=RENDER_TARGET_IDENTIFIED, hop="render"),
      lambda c, label, v: f"{label} does not fully say which span a link points at "
                          f"({_first_note(c, 'value_changed') or 'see the evidence'})."),
-    (when(feature="render.parent_kept", kind="parent_changed"),
+    (when(feature=RENDER_PARENT_KEPT, kind="parent_changed"),
      lambda c, label, v: f"{label} draws a span under something other than its parent "
                          f"({_first_note(c, 'parent_changed')}): the trace's tree on screen is not the real one."),
-    (when(feature="render.target_marked", hop="render"),
+    (when(feature=RENDER_TARGET_MARKED, hop="render"),
      lambda c, label, v: f"{label} shows nothing on a link's target: from the target you cannot tell that "
                          "anything links to it."),
-    (when(feature="render.", hop="render"),
+    (when(feature=RENDER_PREFIX, hop="render"),
      lambda c, label, v: f"{label} had this from its API but does not show it on the page."),
     (when(hop="sdk", kind="missing_invalid_target"),
      lambda c, label, v: "The SDK drops a link to the all-zero context unless it carries attributes or a "
                          "trace_state; give such links data, or do not add them."),
-    (when(feature="link.present", hop="sdk", kind="missing"),
+    (when(feature=LINK_PRESENT, hop="sdk", kind="missing"),
      lambda c, label, v: f"The SDK dropped {_dropped_of(c, 'links')} of a span (the oldest ones) over its link "
                          "limit before export; raise max_links / OTEL_SPAN_LINK_COUNT_LIMIT if you need them. "
                          "No backend can show them."),
-    (when(feature="link.attribute.", hop="sdk", kind="missing"),
+    (when(feature=LINK_ATTRIBUTE_PREFIX, hop="sdk", kind="missing"),
      lambda c, label, v: f"The SDK dropped {_attributes_over_limit(c)} over its per-link attribute limit; raise "
                          "max_attributes_per_link / OTEL_LINK_ATTRIBUTE_COUNT_LIMIT if you need them."),
     (lambda c: c.get("hop") == "sdk" and _kinds(c) == {"link_missing"},
@@ -187,7 +203,7 @@ RULES: list[tuple[Test, Write]] = [
     (lambda c: c.get("hop") == "sdk" and str(c.get("pipeline", "")).startswith("python-sdk-"),
      lambda c, label, v: f"The earlier SDK release of the {c['pipeline']} pipeline changed this before export; "
                          "see the same cell on the collector pipeline for this run's SDK (Between versions)."),
-    (when(feature="render.", hop="sdk"),
+    (when(feature=RENDER_PREFIX, hop="sdk"),
      lambda c, label, v: f"The SDK changed these links before export, so {label} cannot show them as they were "
                          "written (the link and attribute rows say what the SDK did)."),
     (when(hop="sdk"),
@@ -197,16 +213,16 @@ RULES: list[tuple[Test, Write]] = [
      lambda c, label, v: f"The SDK's Zipkin exporter (opentelemetry-exporter-zipkin-json "
                          f"{v.get('opentelemetry-exporter-zipkin-json', '?')}) sends no links at all: send "
                          "through a collector, whose zipkin exporter writes them as otlp.link.<i> tags."),
-    (when(feature="link.trace_state", hop="wire"),
+    (when(feature=LINK_TRACE_STATE, hop="wire"),
      lambda c, label, v: f"The OTLP exporter (opentelemetry-exporter-otlp-proto-grpc "
                          f"{v.get('opentelemetry-exporter-otlp-proto-grpc', '?')}) does not send a link's "
                          "trace_state: it never leaves your process, whichever backend you choose."),
-    (when(feature="link.flags", hop="wire"),
+    (when(feature=LINK_FLAGS, hop="wire"),
      lambda c, label, v: "The OTLP exporter writes only the is-remote bits of a link's flags, not the W3C "
                          "sampled bit: no backend can tell you whether the linked span was sampled."),
     (when(hop="wire"),
      lambda c, label, v: "The OTLP exporter does not send this; no backend can show it."),
-    (when(feature="link.attribute.", kind="type_changed"),
+    (when(feature=LINK_ATTRIBUTE_PREFIX, kind="type_changed"),
      lambda c, label, v: (f"The collector's exporter for {_backend(label)}" if c.get("hop") == "collector"
                           else label) + f" changes the value's type ({_first_note(c, 'type_changed')}: "
                          f"{_backend(label)} gets link attributes as JSON text, where 2.0 and 2 look alike); "
@@ -214,13 +230,13 @@ RULES: list[tuple[Test, Write]] = [
     (when(hop="collector"),
      lambda c, label, v: f"The collector's exporter for {_backend(label)} changed this on the way; look at "
                          "that exporter and the pipeline, not at the backend."),
-    (when(feature="span.parent_kept", hop="backend", kind="parent_lost"),
+    (when(feature=SPAN_PARENT_WITH_LINK_TO_PARENT, hop="backend", kind="parent_lost"),
      lambda c, label, v: f"{label} turns a link to the span's own parent into the parent reference "
                          "(FOLLOWS_FROM): the span is shown as linked, no longer as the parent's child."),
-    (when(feature="search.link_trace_id", hop="backend", kind="not_found_leading_zero"),
+    (when(feature=SEARCH_LINK_TRACE_ID, hop="backend", kind="not_found_leading_zero"),
      lambda c, label, v: f"{label} did not match a full 32-digit trace id that starts with 0; "
                          "drop the leading zeros from the id in the query until this is fixed."),
-    (when(feature="search.", hop="backend"),
+    (when(feature=SEARCH_PREFIX, hop="backend"),
      lambda c, label, v: f"{label} cannot find spans by this link field; to answer 'what links here', use a "
                          "backend whose search knows link fields."),
     (when(kind="truncated"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from . import _jsonio as jsonio
 from ._columns import (
     Answer,
-    Http,
+    HttpClient,
     ReadPath,
     RenderReadPath,
     SearchAnswer,
@@ -34,6 +34,7 @@ from ._features import (
     ATTRIBUTE_TYPES,
     FEATURE_ORDER,
     FEATURES,
+    LINK_ATTRIBUTE_PREFIX,
     LINK_DROPPED_ATTRIBUTES_COUNT,
     LINK_FLAGS,
     LINK_ORDER,
@@ -44,12 +45,14 @@ from ._features import (
     RENDER_ATTRIBUTES_SHOWN,
     RENDER_LINK_SHOWN,
     RENDER_PARENT_KEPT,
+    RENDER_PREFIX,
     RENDER_TARGET_IDENTIFIED,
     RENDER_TARGET_MARKED,
     RENDER_TARGET_NAVIGABLE,
     SEARCH_LINK_ATTRIBUTE,
     SEARCH_LINK_SPAN_ID,
     SEARCH_LINK_TRACE_ID,
+    SEARCH_PREFIX,
     SPAN_DROPPED_LINKS_COUNT,
     SPAN_PARENT_WITH_LINK_TO_PARENT,
     attribute_feature,
@@ -118,7 +121,6 @@ from ._vocabulary import (
     route_id,
     through_collector,
 )
-from ._wait import wait_until
 
 __all__ = [
     "ALL_INSTANCES",
@@ -143,6 +145,7 @@ __all__ = [
     "INVALID_SPAN_ID",
     "INVALID_TRACE_ID",
     "LINK_ATTRIBUTE",
+    "LINK_ATTRIBUTE_PREFIX",
     "LINK_CONTROL",
     "LINK_DROPPED_ATTRIBUTES_COUNT",
     "LINK_FLAGS",
@@ -161,6 +164,7 @@ __all__ = [
     "RENDER_ATTRIBUTES_SHOWN",
     "RENDER_LINK_SHOWN",
     "RENDER_PARENT_KEPT",
+    "RENDER_PREFIX",
     "RENDER_TARGET_IDENTIFIED",
     "RENDER_TARGET_MARKED",
     "RENDER_TARGET_NAVIGABLE",
@@ -170,6 +174,7 @@ __all__ = [
     "SEARCH_LINK_ATTRIBUTE",
     "SEARCH_LINK_SPAN_ID",
     "SEARCH_LINK_TRACE_ID",
+    "SEARCH_PREFIX",
     "SPAN_DROPPED_LINKS_COUNT",
     "SPAN_PARENT_WITH_LINK_TO_PARENT",
     "TRACE_STATE",
@@ -183,7 +188,7 @@ __all__ = [
     "Evidence",
     "Hop",
     "HopRecord",
-    "Http",
+    "HttpClient",
     "Key",
     "Link",
     "LinkSpec",
@@ -235,5 +240,4 @@ __all__ = [
     "to_json_value",
     "trace_reader",
     "value_type",
-    "wait_until",
 ]

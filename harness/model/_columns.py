@@ -1,6 +1,6 @@
 """The columns of the matrix: the read paths a backend declares (an API read of a trace, a search,
-a UI page), the answers they give, and the one `Http` every request of a run goes through (the
-seam tests replace).
+a UI page), the answers they give, and the `HttpClient` every read goes through (the stack's `Http`;
+the seam tests replace).
 
 - a `TraceReadPath` turns one answer for a trace id into normalized spans ("not found yet" is an
   empty answer, never an exception; the run polls until the expected spans are there) and says
@@ -14,11 +14,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import requests
-
-from . import _jsonio as jsonio
 from ._shown import ShownSpan, SpanToShow
 from ._spans import Span
 from ._vocabulary import Age, LinkField, MissProof, SearchKind
@@ -27,33 +24,14 @@ if TYPE_CHECKING:  # only a type: the browser is loaded by the render stage alon
     from playwright.async_api import Page
 
 
-HTTP_TIMEOUT = 10.0
-
-
-class Http:
-    """One session for every request of a run: connection reuse, one timeout, one way of reading
-    a status and a JSON body. A transport failure raises `requests.RequestException`."""
-
-    def __init__(self, session: requests.Session | None = None, timeout: float = HTTP_TIMEOUT) -> None:
-        self.session = session or requests.Session()
-        self.timeout = timeout
+class HttpClient(Protocol):
+    """What a read path needs of the run's one HTTP session (the stack's `Http`)."""
 
     def get_json(self, url: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:
         """(status, body): the body decoded as JSON, as text when it is not JSON, None when empty."""
-        response = self.session.get(url, params=params, timeout=self.timeout, headers={"Accept": "application/json"})
-        if not response.content:
-            return response.status_code, None
-        try:
-            return response.status_code, jsonio.loads(response.content)
-        except ValueError:
-            return response.status_code, response.text
+        ...
 
-    def get_text(self, url: str) -> tuple[int, str]:
-        response = self.session.get(url, timeout=self.timeout)
-        return response.status_code, response.text
-
-    def close(self) -> None:
-        self.session.close()
+    def get_text(self, url: str) -> tuple[int, str]: ...
 
 
 @dataclass
@@ -89,10 +67,10 @@ class SearchAnswer:
     query_text: str  # the query as the backend's API received it
 
 
-TraceReader = Callable[[Http, str, str], Answer]  # (http, base url, trace id hex) → answer
+TraceReader = Callable[[HttpClient, str, str], Answer]  # (http, base url, trace id hex) → answer
 
 
-Searcher = Callable[[Http, str, SearchQuery], SearchAnswer]  # (http, base url, query) → answer
+Searcher = Callable[[HttpClient, str, SearchQuery], SearchAnswer]  # (http, base url, query) → answer
 
 
 @dataclass(frozen=True)
@@ -170,7 +148,7 @@ ReadPath = TraceReadPath | SearchReadPath | RenderReadPath
 def trace_reader(path: str, normalize: Callable[[Any], list[Span]]) -> TraceReader:
     """A read path that GETs `path` (with {trace_id}) and normalizes a 200 answer; anything else
     is "not visible (yet)": no spans, the answer kept as evidence."""
-    def read(http: Http, base_url: str, trace_id: str) -> Answer:
+    def read(http: HttpClient, base_url: str, trace_id: str) -> Answer:
         status, body = http.get_json(base_url + path.format(trace_id=trace_id))
         return Answer(normalize(body) if status == 200 else [], status, body)
     return read

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 import requests
 
-from ..model import Delivery, Emission, Evidence, HopRecord, Key, Recorder, wait_until
-from ..stack import Stack, Tap, pipeline
+from ..model import Delivery, Emission, Evidence, HopRecord, Key, Recorder
+from ..stack import Stack, Tap, pipeline, wait_until
 from . import _processor_counts as processor_counts
 
 

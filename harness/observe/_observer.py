@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from ..model import (
     Answer,
     Emission,
     Evidence,
     HopRecord,
-    Http,
+    HttpClient,
     Key,
     LinkmatrixError,
     NotVisibleError,
@@ -39,12 +39,12 @@ from ..model import (
     route_id,
     search_probes,
     through_collector,
-    wait_until,
 )
-from ..stack import Backend, Stack
+from ..stack import Backend, Stack, wait_until
 from ._collector_hop import CollectorHop
 from ._search import run_probes, unanswered
 
+T = TypeVar("T")  # what runs while the searches go on gives back (the render stage: what the pages showed)
 SETTLE_TIMEOUT = 120.0  # Tempo writes its block seconds after a trace goes idle; minutes mean it is stuck
 TRACE_READERS = 8  # traces of one scenario read side by side on one read path
 
@@ -53,7 +53,7 @@ class NotFreshError(LinkmatrixError):
     """A fresh read that finished after the backend's fresh window: it saw the later form."""
 
 
-def settle_marks(stack: Stack, http: Http) -> dict[str, Any]:
+def settle_marks(stack: Stack, http: HttpClient) -> dict[str, Any]:
     """Taken before anything is sent, for backends whose store settles (see Backend.settled)."""
     return {backend.name: backend.settle_mark(http, stack.services[backend.name]) for backend in stack.backends
             if backend.name in stack.services
@@ -84,7 +84,7 @@ def _missing(keys: set[Key], emission: Emission, got: tuple[Answer, float]) -> s
 
 
 class Observer:
-    def __init__(self, stack: Stack, sent: Sent, http: Http, recorder: Recorder, evidence: Evidence,
+    def __init__(self, stack: Stack, sent: Sent, http: HttpClient, recorder: Recorder, evidence: Evidence,
                  timeout: float, marks: dict[str, Any]) -> None:
         self.stack, self.sent, self.http = stack, sent, http
         self.recorder, self.evidence = recorder, evidence
@@ -121,12 +121,13 @@ class Observer:
                         undelivered=delivery.undelivered)
         return records
 
-    def observe(self, while_searching: Callable[[Observations], None] | None = None) -> Observations:
-        """Every read path's observations. `while_searching` runs once every trace read is done,
-        while the searches (whose indexes lag) go on: the render stage needs only the reads."""
+    def observe(self, while_searching: Callable[[Observations], T] | None = None) -> tuple[Observations, T | None]:
+        """Every read path's observations, and what `while_searching` gave: it runs once every trace
+        read is done, while the searches (whose indexes lag) go on — the render stage needs only the reads."""
         self.recorder.notify("waiting until every read path shows every span")
         started = time.monotonic()
         observations = Observations()
+        meanwhile: T | None = None
         # Read paths poll in parallel: a slow one must not hold the others up.
         pool = ThreadPoolExecutor(max_workers=max(1, len(self.columns) + len(self.hops)))
         try:
@@ -136,8 +137,7 @@ class Observer:
             for path, future in futures:
                 if not isinstance(path, SearchReadPath):
                     observations.reads.update(future.result())
-            if while_searching is not None:
-                while_searching(observations)
+            meanwhile = while_searching(observations) if while_searching is not None else None
             for path, future in futures:
                 if isinstance(path, SearchReadPath):
                     observations.searches.update(future.result())
@@ -157,7 +157,7 @@ class Observer:
         self.recorder.set_stage("search", max(detail.get("search", {}).values(), default=0.0))
         self.recorder.set_stage("read", sum(detail.get("read", {}).values()))
         self.recorder.set_stage("reads_total", time.monotonic() - started)
-        return observations
+        return observations, meanwhile
 
     def _emissions_for(self, path: TraceReadPath | SearchReadPath) -> list[Emission]:
         return [e for e in self.sent.emissions if self.stack.reaches(e.pipeline, path.backend)]

@@ -8,7 +8,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..model import CONTROL, LINK_CONTROL, Http, NotVisibleError, Probe, SearchReadPath, ServiceDiedError, wait_until
+from ..model import CONTROL, LINK_CONTROL, HttpClient, NotVisibleError, Probe, SearchReadPath, ServiceDiedError
+from ..stack import wait_until
 
 # Statuses that refuse the query itself (not a moment of the backend's): the probe is not asked again.
 REFUSED = frozenset({400, 401, 403, 405, 413, 414, 422})
@@ -18,7 +19,7 @@ def _no_death() -> str | None:
     return None
 
 
-def run_probes(http: Http, path: SearchReadPath, base_url: str, probes: list[Probe], cancel: threading.Event,
+def run_probes(http: HttpClient, path: SearchReadPath, base_url: str, probes: list[Probe], cancel: threading.Event,
                death_notice: Callable[[], str | None] = _no_death) -> float:
     """Poll every probe this path can express until it finds its span, the deadline passes, the
     backend dies, or `cancel` is set; returns the seconds it took. Only an HTTP 200 answer counts

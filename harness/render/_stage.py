@@ -22,7 +22,7 @@ from playwright.async_api import Page
 
 from ..model import (
     Emission,
-    Http,
+    HttpClient,
     LinkmatrixError,
     ObservationKey,
     Observations,
@@ -125,7 +125,7 @@ class RenderStage:
     no longer come after the reads), and `render` then works through one page per trace. The
     browser runs on an event loop in a thread of its own, and is closed however the run ends."""
 
-    def __init__(self, stack: Stack, http: Http, recorder: Recorder) -> None:
+    def __init__(self, stack: Stack, http: HttpClient, recorder: Recorder) -> None:
         self.stack, self.http, self.recorder = stack, http, recorder
         self.paths: list[tuple[Backend, RenderReadPath]] = []
         self.skipped: dict[str, str] = {}

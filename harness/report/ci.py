@@ -15,7 +15,8 @@ from collections import Counter
 from typing import Any
 
 from ..model import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
-from . import decide, visible
+from . import decide
+from ._common import visible
 from .diff import RANK, Diff
 
 FINDINGS_SHOWN = 12  # a PR comment stays short: the rest is in matrix.md

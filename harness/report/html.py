@@ -11,7 +11,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..model import NOT_APPLICABLE, jsonio
-from . import scenario_label, visible_value
+from ._common import scenario_label, visible_value
 from .decide import Cells, findings, not_measured, recipes, scorecard, settings
 
 VALUE_LIMIT = 400  # a thousand-link span's evidence stays readable

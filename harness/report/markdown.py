@@ -9,7 +9,15 @@ from typing import Any
 import jinja2
 
 from ..model import jsonio
-from . import FINDING_VERDICTS, PIPELINE_FAMILIES, VERDICT_MARK, release_version, scenario_label, twin_of, visible_value
+from ._common import (
+    FINDING_VERDICTS,
+    PIPELINE_FAMILIES,
+    VERDICT_MARK,
+    release_version,
+    scenario_label,
+    twin_of,
+    visible_value,
+)
 from .decide import Cells, findings, not_measured, recipes, scorecard, settings
 
 # Text from scenario files and backends is written as text: no HTML, no link or image syntax.

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..model import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
-from . import VERDICT_MARK, scenario_label
+from ._common import VERDICT_MARK, scenario_label
 
 _STYLE = {PRESERVED: "green", DEGRADED: "yellow", LOST: "red", NOT_APPLICABLE: "dim", ERROR: "magenta"}
 _SHORT_HOP = {"sdk": "sdk", "wire": "wire", "collector": "coll", "backend": "back"}

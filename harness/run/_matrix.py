@@ -18,12 +18,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..backends import BACKENDS
-from ..judge import Topology, judge
-from ..model import ERROR, Cell, Evidence, Http, Recorder, Rendered, Scenario
+from ..judge import Topology, judge, not_emitted, nothing_measured
+from ..model import Evidence, Recorder, Rendered, Scenario
 from ..observe import Observer, settle_marks
 from ..render import RenderStage
-from ..report._result import RunResult
-from ..stack import PLAIN, Backend, Stack, Variant, collector_version, library_versions, service_versions
+from ..report import RunResult
+from ..stack import PLAIN, Backend, Http, Stack, Variant, collector_version, library_versions, service_versions
 from ..stack import runtime as runtimes
 from ._cpu import CpuLedger
 from ._send import send_all
@@ -44,6 +44,8 @@ class RunSettings:
     external: dict[str, str] = field(default_factory=dict)  # external: service → endpoints
     http: Http | None = None  # every request of the run goes through it (tests pass their own)
     variants: list[Variant] = field(default_factory=lambda: [PLAIN])  # collector pipelines (harness.variants)
+    # Backend family → what the user gave it, e.g. {"jaeger": {"ui_assets": "/path/to/built/jaeger-ui"}}
+    backend_options: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def new_run_id() -> str:
@@ -130,7 +132,8 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
     http = settings.http or Http()
     evidence = Evidence(result.run_dir, recorder)
     with Stack(runtime, backends, settings.scenarios, result.run_id, result.run_dir, recorder,
-               variants=settings.variants) as stack, RenderStage(stack, http, recorder) as render_stage:
+               variants=settings.variants, options=settings.backend_options) as stack, \
+            RenderStage(stack, http, recorder) as render_stage:
         for name, reason in result.skipped.items():
             recorder.notify(f"  {BACKENDS[name].title}: skipped — {reason}")
         result.services = stack.describe_services(result.run_dir)
@@ -143,13 +146,13 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
         result.versions.update({f"opentelemetry-sdk ({name})": version for name, version in sent.sdk_versions.items()})
         if not sent.emissions:
             why = "nothing was emitted: " + "; ".join(recorder.problems)
-            result.cells = _all_errors(settings.scenarios, result, why)
+            result.cells = nothing_measured(settings.scenarios, result.columns, why)
             return
-        pages: list[Rendered] = []
-        observations = Observer(stack, sent, http, recorder, evidence, settings.visibility_timeout, marks).observe(
+        observations, pages = Observer(stack, sent, http, recorder, evidence, settings.visibility_timeout,
+                                       marks).observe(
             # the pages need only the trace reads: they are opened while the search indexes catch up
-            while_searching=lambda reads: pages.append(render_stage.render(sent.emissions, reads, result.run_dir)))
-        rendered = pages[0] if pages else Rendered()
+            while_searching=lambda reads: render_stage.render(sent.emissions, reads, result.run_dir))
+        rendered = pages or Rendered()
         cpu.sample()  # the browser's last, and the services' so far
         render_stage.close()  # before the judging: the browser's processes are not needed any more
         for path_id, why in rendered.skipped.items():  # said in one line, and the column is left out
@@ -162,17 +165,9 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
         started = time.monotonic()
         result.cells = judge(settings.scenarios, sent.emissions, sent.wire, observations, result.columns, topology,
                              rendered)
-        result.cells += [Cell(scenario, "link.present", path.backend, path.name, pipeline_name, ERROR,
-                              reason=f"not emitted: {why}")
-                         for (scenario, pipeline_name), why in sent.failed.items() for path in result.columns
-                         if stack.reaches(pipeline_name, path.backend)]
+        result.cells += not_emitted(sent.failed, result.columns, topology)
         recorder.set_stage("check", time.monotonic() - started)
         cpu.sample()  # the services' last, before they stop
-
-
-def _all_errors(scenarios: list[Scenario], result: RunResult, reason: str) -> list[Cell]:
-    return [Cell(scenario.name, "link.present", path.backend, path.name, scenario.pipelines[0], ERROR, reason=reason)
-            for scenario in scenarios for path in result.columns]
 
 
 class _SdkLogFile(logging.FileHandler):

@@ -33,7 +33,7 @@ def emit_with_release(release: str, scenario: Scenario, run_id: str, endpoint: s
                       sent: Sent) -> Emission:
     """The scenario emitted by an earlier SDK release, in its own environment (harness.emit._worker)."""
     python = toolchain.ensure([release], report=lambda message: None)[release]
-    source = Path(__file__).resolve().parent.parent  # this very code, for the worker to import
+    source = Path(__file__).resolve().parents[2]  # the folder that holds this very code, for the worker to import
     try:
         done = subprocess.run([str(python), "-m", "harness.emit._worker"], cwd=source,
                               input=pickle.dumps((scenario, run_id, endpoint, pipeline_name)),

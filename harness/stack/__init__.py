@@ -11,11 +11,14 @@ from . import _variants as variants
 from . import runtime, toolchain
 from ._backend import Backend, Tap
 from ._collector import GRPC, HTTP_PROTOBUF
+from ._http import Http
 from ._stack import Stack
 from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, STORAGES, Storage
-from ._variants import PLAIN, RELEASE_PREFIXES, Variant, released_from
+from ._variants import PLAIN, Variant
 from ._versions import collector_version, library_versions, service_versions
-from .runtime._base import LOOPBACK, Component, Readiness, Service, ServiceSpec, choose_runtime
+from ._wait import wait_until
+from .runtime._base import LOOPBACK, Component, Readiness, Service, ServiceSpec
+from .runtime._choice import choose_runtime
 from .runtime._docker import daemon_answers
 from .toolchain._browser import CHROMIUM_ENV, ON_PATH, BrowserUnavailableError, choose_browser, obtain
 from .toolchain._builds import (
@@ -46,7 +49,6 @@ __all__ = [
     "ON_PATH",
     "OPENSEARCH_STORAGE",
     "PLAIN",
-    "RELEASE_PREFIXES",
     "STORAGES",
     "ZIPKIN",
     "ZIPKIN_PREVIOUS",
@@ -54,6 +56,7 @@ __all__ = [
     "BrowserUnavailableError",
     "Component",
     "GoProgram",
+    "Http",
     "MavenFile",
     "Readiness",
     "Service",
@@ -72,10 +75,10 @@ __all__ = [
     "library_versions",
     "obtain",
     "pipeline",
-    "released_from",
     "runtime",
     "service_versions",
     "toolchain",
     "variants",
     "version_key",
+    "wait_until",
 ]

@@ -9,17 +9,20 @@ sends to it and the tap that records what the collector sent, and its read paths
   which link fields it cannot carry at all;
 - a `SearchReadPath` asks the backend's search for the linking span by what its link carries.
 
-Every request of a run goes through one `Http` (one session, one status and JSON handling), the
+Every request of a run goes through one `Http` (stack: one session, one status and JSON handling), the
 seam tests replace.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol, cast
 
 from ..emit import HttpPostTap, otlp_http_decoder
-from ..model import Http, ReadPath, Span
+from ..model import HttpClient, ReadPath, Span
 from .runtime._base import Component, Readiness, Service, ServiceSpec
 
 
@@ -67,7 +70,20 @@ class Backend:
     release: str = ""  # an earlier release than the pinned one, to compare with ("": the pinned one)
     default: bool = True  # in a run that names no backends (False: only when asked for, e.g. --storages)
     needs: tuple[Component, ...] = ()  # services that must run first (a storage's search engine)
-    peers: dict[str, str] = {}
+    # Set only on the copy a run starts (`configured`), never on the table's own entry:
+    peers: Mapping[str, str] = MappingProxyType({})  # what it needs, once running: name → "host:port"
+    options: Mapping[str, str] = MappingProxyType({})  # what the user gave it (e.g. Jaeger's ui_assets)
+
+    def configured(self, *, peers: Mapping[str, str] | None = None,
+                   options: Mapping[str, str] | None = None) -> Backend:
+        """This backend for one run: a copy that knows its running peers and the user's options (the
+        table's entry stays as it is, so no run leaves anything on it for the next)."""
+        copied = copy.copy(self)
+        if peers is not None:
+            copied.peers = MappingProxyType(dict(peers))
+        if options is not None:
+            copied.options = MappingProxyType(dict(options))
+        return copied
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str,
                 data_dir: str | None = None) -> ServiceSpec:
@@ -78,7 +94,7 @@ class Backend:
     def base_url(self, service: Service) -> str:
         return service.url(self.query_port)
 
-    def version(self, http: Http, service: Service) -> str:
+    def version(self, http: HttpClient, service: Service) -> str:
         raise NotImplementedError
 
     def unavailable(self, runtime: str = "local") -> str | None:
@@ -108,15 +124,15 @@ class Backend:
         `upstream` ("host:port" of its ingest port); it decodes the spans of `run_id`."""
         raise NotImplementedError
 
-    def settle_mark(self, http: Http, service: Service) -> Any:
+    def settle_mark(self, http: HttpClient, service: Service) -> Any:
         """Taken before anything is sent: what `settled` compares with (backends with "settled" read paths)."""
         return None
 
-    def settled(self, http: Http, service: Service, mark: Any) -> str | None:
+    def settled(self, http: HttpClient, service: Service, mark: Any) -> str | None:
         """None once everything sent since `mark` is in its final form; else what it still waits for."""
         return None
 
-    def ui_problem(self, http: Http, service: Service) -> str | None:
+    def ui_problem(self, http: HttpClient, service: Service) -> str | None:
         """Why its UI cannot be rendered here (None: it can)."""
         return None
 

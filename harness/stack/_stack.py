@@ -8,7 +8,7 @@ the run goes on. Every scenario gets its own route through the collector (see ha
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,9 +53,14 @@ class Stack:
     gateway: Service | None = None  # the second collector, when a variant has one
     # Earlier collector release (toolchain key) → its own collector process (None: it did not start).
     releases: dict[str, Service | None] = field(default_factory=dict)
+    # Backend family → what the user gave it (e.g. jaeger: ui_assets); each backend runs as a copy
+    # that knows them (the table's entries are never changed).
+    options: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._exits = contextlib.ExitStack()
+        self.backends = [backend.configured(options=self.options.get(backend.family or backend.name, {}))
+                         for backend in self.backends]
 
     @property
     def forwarded(self) -> Path:
@@ -149,11 +154,13 @@ class Stack:
                 failed = next((refused[n.name] for n in backend.needs if n.name in refused), None)
                 if failed is not None:
                     raise failed
-                backend.peers = {need.name: self._needed(need) for need in backend.needs}
+                peers = {need.name: self._needed(need) for need in backend.needs}
             except (LinkmatrixError, ValueError) as error:
                 self.fail(backend.name, f"{backend.title} did not start: {error}")
                 continue
-            startable.append(backend)
+            startable.append(backend.configured(peers=peers) if peers else backend)
+        started = {backend.name: backend for backend in startable}  # each now knows its peers
+        self.backends = [started.get(backend.name, backend) for backend in self.backends]
         for backend, result in zip(startable, self.runtime.provide_all(startable), strict=True):
             if isinstance(result, Service):
                 self._started(backend.name, backend.title, result)

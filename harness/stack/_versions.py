@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .. import __version__
-from ..model import Http
+from ..model import HttpClient
 from . import _collector as pipeline
 from ._backend import Backend
 from .runtime._base import Service
@@ -21,7 +21,7 @@ LIBRARIES = ("opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc", "ope
              "opentelemetry-proto", "grpcio")
 
 
-LOCK_FILE = Path(__file__).resolve().parents[1] / "requirements.lock"  # beside pyproject.toml in a checkout
+LOCK_FILE = Path(__file__).resolve().parents[2] / "requirements.lock"  # beside pyproject.toml in a checkout
 LOCKED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
 
 
@@ -76,7 +76,7 @@ def collector_version(service: Service | None) -> str:
     return image_tag(service) or "unknown (its image has no tag)"
 
 
-def backend_version(backend: Backend, service: Service, http: Http) -> str:
+def backend_version(backend: Backend, service: Service, http: HttpClient) -> str:
     try:
         version = backend.version(http, service)
     except Exception as error:  # a version is worth a line in the report, never the run
@@ -86,7 +86,7 @@ def backend_version(backend: Backend, service: Service, http: Http) -> str:
     return version
 
 
-def _engine_version(service: Service, http: Http) -> str:
+def _engine_version(service: Service, http: HttpClient) -> str:
     """A search engine's own version, from its node info (its test distribution has no `GET /`)."""
     try:
         status, body = http.get_json(f"{service.url('http')}/_nodes/_local")
@@ -98,7 +98,7 @@ def _engine_version(service: Service, http: Http) -> str:
         return f"unknown (asking it failed: {type(error).__name__})"
 
 
-def service_versions(backends: list[Backend], services: dict[str, Service], http: Http) -> dict[str, str]:
+def service_versions(backends: list[Backend], services: dict[str, Service], http: HttpClient) -> dict[str, str]:
     versions = {"collector": collector_version(services.get(pipeline.NAME))}
     for backend in backends:
         if backend.name in services:

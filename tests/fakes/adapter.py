@@ -10,8 +10,9 @@ from typing import Any, cast
 
 from harness.emit._otlp import spans_from_json
 from harness.emit._taps import OtlpGrpcTap
-from harness.model._columns import Answer, Http, ReadPath, SearchAnswer, SearchQuery, SearchReadPath, TraceReadPath
+from harness.model._columns import Answer, ReadPath, SearchAnswer, SearchQuery, SearchReadPath, TraceReadPath
 from harness.stack._backend import Backend, Tap
+from harness.stack._http import Http
 from harness.stack.runtime._base import LOOPBACK, Readiness, Service, ServiceSpec
 
 PROGRAM = Path(__file__).with_name("fake_backend.py")

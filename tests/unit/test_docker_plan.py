@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from harness.backends import BACKENDS
-from harness.stack.runtime._base import Service, choose_runtime
+from harness.stack.runtime._base import Service
+from harness.stack.runtime._choice import choose_runtime
 from harness.stack.runtime._docker import HOST, NETWORK, DockerRuntime
 
 PORTS = {"jaeger": {"otlp_grpc": 41001, "query_http": 41002, "query_grpc": 41003, "health": 41004, "otlp_http": 41005},
@@ -40,9 +41,11 @@ def test_given_jaeger_ui_assets_are_mounted_read_only_where_the_config_says(tmp_
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     assets = tmp_path / "jaeger-ui"
     assets.mkdir()
-    monkeypatch.setenv("LINKMATRIX_JAEGER_UI_ASSETS", str(assets))
     runtime = DockerRuntime(tmp_path / "run-3", HOST)
-    jaeger = spec(runtime, "jaeger")
+    jaeger = BACKENDS["jaeger"].configured(options={"ui_assets": str(assets)}).service(None, PORTS["jaeger"],
+                                                                                      listen=runtime.listen)
+    assert "ui" not in yaml.safe_load(spec(runtime, "jaeger").config_files["jaeger.yaml"])["extensions"][
+        "jaeger_query"]  # the table's own entry was not changed
     config = yaml.safe_load(jaeger.config_files["jaeger.yaml"])
     assert config["extensions"]["jaeger_query"]["ui"] == {"assets_path": str(assets.resolve())}
     assert runtime.plan(jaeger).volumes[str(assets.resolve())] == {"bind": str(assets.resolve()), "mode": "ro"}

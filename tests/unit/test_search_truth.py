@@ -9,12 +9,13 @@ from collections.abc import Callable
 import requests
 
 from harness.judge._hops import search_cell, upstream_outcomes
-from harness.model._columns import Http, SearchAnswer, SearchQuery, SearchReadPath
+from harness.model._columns import SearchAnswer, SearchQuery, SearchReadPath
 from harness.model._handoff import Cell, Emission
 from harness.model._probes import probes_for
 from harness.model._spans import Link, Span
 from harness.model._vocabulary import ERROR, LOST, PRESERVED
 from harness.observe._search import run_probes
+from harness.stack._http import Http
 
 LINKING = Span("3" * 32, "9" * 16, "consume", links=(Link("1" * 32, "a" * 16, attributes={"k": "v"}, flags=0x100),))
 EMISSION = Emission("demo", "run", "collector", [LINKING], [LINKING], {LINKING.key: "c.consume"})

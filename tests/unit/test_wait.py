@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from harness.model._errors import NotVisibleError
-from harness.model._wait import wait_until
+from harness.stack._wait import wait_until
 
 
 def test_returns_once_done_and_counts_attempts() -> None:

@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -27,7 +27,7 @@ from ...model import (
     LINK_SPAN_ID,
     LINK_TRACE_ID,
     TRACE_STATE,
-    Http,
+    HttpClient,
     Link,
     ReadPath,
     RenderReadPath,
@@ -102,7 +102,7 @@ def _pad(hex_id: str, width: int) -> str:
     return hex_id.lower().rjust(width, "0")
 
 
-def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
+def search(http: HttpClient, base_url: str, query: SearchQuery) -> SearchAnswer:
     """Jaeger UI's search: /api/traces?service=…&tags={"key":"value"}. Its tags match span and
     process tags and log fields; whether they match link attributes is what this measures."""
     params: dict[str, Any] = {"service": query.service, "tags": json.dumps({query.key: tag_text(query.value)}),
@@ -115,16 +115,12 @@ def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
     return SearchAnswer(found, status, body, f"/api/traces?service={query.service}{operation}&tags={params['tags']}")
 
 
-UI_ASSETS_ENV = "LINKMATRIX_JAEGER_UI_ASSETS"
-
-
-def ui_assets() -> str | None:
-    """A folder of Jaeger UI assets the user gave (a Jaeger built from the Go proxy has none)."""
-    return os.environ.get(UI_ASSETS_ENV) or None
+UI_ASSETS_ENV = "LINKMATRIX_JAEGER_UI_ASSETS"  # the CLI's --jaeger-ui-assets reads it
+UI_ASSETS = "ui_assets"  # the option naming a folder of Jaeger UI assets (one built from the Go proxy has none)
 
 
 def config(ports: dict[str, int], listen: str = LOOPBACK, storage: Storage = MEMORY, data_dir: str = "jaeger-data",
-           needs: dict[str, str] | None = None) -> dict[str, Any]:
+           needs: Mapping[str, str] | None = None, ui_assets: str | None = None) -> dict[str, Any]:
     query: dict[str, Any] = {
         "storage": {"traces": "store"},
         "http": {"endpoint": f"{listen}:{ports['query_http']}"},
@@ -133,9 +129,8 @@ def config(ports: dict[str, int], listen: str = LOOPBACK, storage: Storage = MEM
         # measured, its stop then waited 2 s for that export to time out).
         "enable_tracing": False,
     }
-    assets = ui_assets()
-    if assets:
-        query["ui"] = {"assets_path": str(Path(assets).resolve())}
+    if ui_assets:
+        query["ui"] = {"assets_path": str(Path(ui_assets).resolve())}
     return {
         "service": {
             "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
@@ -147,7 +142,7 @@ def config(ports: dict[str, int], listen: str = LOOPBACK, storage: Storage = MEM
         "extensions": {
             "healthcheckv2": {"use_v2": True, "http": {"endpoint": f"{listen}:{ports['health']}"}},
             "jaeger_query": query,
-            "jaeger_storage": {"backends": {"store": storage.config(data_dir, needs or {})}},
+            "jaeger_storage": {"backends": {"store": storage.config(data_dir, dict(needs or {}))}},
         },
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"{listen}:{ports['otlp_grpc']}"},
                                              "http": {"endpoint": f"{listen}:{ports['otlp_http']}"}}}},
@@ -197,11 +192,11 @@ class Jaeger(Backend):
         self.default = storage is MEMORY and pinned
         self.release = "" if pinned else pin.version
         self.read_paths = read_paths(self.name, self.title)
-        self.peers: dict[str, str] = {}  # what it needs, once running: name → "host:port"
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,
                 data_dir: str | None = None) -> ServiceSpec:
-        settings = config(ports, listen, self.storage, data_dir or f"{self.name}-data", self.peers)
+        assets = self.options.get(UI_ASSETS)
+        settings = config(ports, listen, self.storage, data_dir or f"{self.name}-data", self.peers, assets)
         return ServiceSpec(
             name=self.name,
             command=(str(binary), "--config", f"{self.name}.yaml"),
@@ -209,7 +204,7 @@ class Jaeger(Backend):
             readiness=Readiness(port="health", path="/status"),
             ports=ports,
             config_files={f"{self.name}.yaml": yaml.safe_dump(settings, sort_keys=False)},
-            reads=(str(Path(assets).resolve()),) if (assets := ui_assets()) else (),
+            reads=(str(Path(assets).resolve()),) if assets else (),
             # Seen with 2.13.0: after SIGTERM it keeps retrying a gRPC connection to its own, already
             # stopped, query server and never exits. Its stores flush as they write: nothing to lose.
             stop_grace=3.0,
@@ -218,7 +213,7 @@ class Jaeger(Backend):
     def collector_exporter(self, address: str) -> tuple[str, dict[str, Any]]:
         return "otlp_grpc", {"endpoint": address, "tls": {"insecure": True}}
 
-    def ui_problem(self, http: Http, service: Service) -> str | None:
+    def ui_problem(self, http: HttpClient, service: Service) -> str | None:
         status, text = http.get_text(f"{self.base_url(service)}/")
         if status != 200:
             return f"its UI page answered HTTP {status}"
@@ -231,7 +226,7 @@ class Jaeger(Backend):
     def egress_tap(self, upstream: str, run_id: str) -> Tap:
         return cast(Tap, OtlpGrpcTap([upstream], run_id))
 
-    def version(self, http: Http, service: Service) -> str:
+    def version(self, http: HttpClient, service: Service) -> str:
         if service.binary is None:
             return "unknown (its API does not say; a container's image tag does)"
         result = subprocess.run([str(service.binary), "version"], capture_output=True, text=True, timeout=30)

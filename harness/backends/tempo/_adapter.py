@@ -28,7 +28,7 @@ from ...model import (
     LINK_ATTRIBUTE,
     LINK_SPAN_ID,
     LINK_TRACE_ID,
-    Http,
+    HttpClient,
     ReadPath,
     RenderReadPath,
     SearchAnswer,
@@ -81,7 +81,7 @@ def traceql(query: SearchQuery) -> str:
     return f"{{ link.{query.key} = {traceql_literal(query.value)} }}"
 
 
-def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
+def search(http: HttpClient, base_url: str, query: SearchQuery) -> SearchAnswer:
     text = traceql(query)
     # Spans per span set: Tempo refuses more than its max_spans_per_span_set (100 by default) with a 400.
     status, body = http.get_json(f"{base_url}/api/search", {"q": text, "limit": query.limit,
@@ -219,7 +219,7 @@ class Tempo(Backend):
             stop_grace=5.0,
         )
 
-    def version(self, http: Http, service: Service) -> str:
+    def version(self, http: HttpClient, service: Service) -> str:
         try:
             status, body = http.get_json(f"{service.url('http')}/api/status/buildinfo")
             if status == 200 and isinstance(body, dict) and str(body.get("version") or "").strip():
@@ -234,19 +234,19 @@ class Tempo(Backend):
                 return match.group(1)
         return "unknown (neither /api/status/buildinfo nor `tempo -version` gave one)"
 
-    def _metrics(self, http: Http, service: Service) -> dict[str, float]:
+    def _metrics(self, http: HttpClient, service: Service) -> dict[str, float]:
         status, text = http.get_text(f"{service.url('http')}/metrics")
         if status != 200:
             raise requests.HTTPError(f"HTTP {status}")
         return live_store_metrics(text)
 
-    def settle_mark(self, http: Http, service: Service) -> Any:
+    def settle_mark(self, http: HttpClient, service: Service) -> Any:
         try:
             return self._metrics(http, service).get(BLOCKS_COMPLETED, 0.0)
         except requests.RequestException:
             return 0.0
 
-    def settled(self, http: Http, service: Service, mark: Any) -> str | None:
+    def settled(self, http: HttpClient, service: Service, mark: Any) -> str | None:
         try:
             return still_settling(self._metrics(http, service), float(mark or 0.0))
         except requests.RequestException as error:

@@ -18,7 +18,7 @@ from ...model import (
     LINK_TRACE_ID,
     RUN_ID_ATTRIBUTE,
     AttrValue,
-    Http,
+    HttpClient,
     Link,
     ReadPath,
     RenderReadPath,
@@ -90,7 +90,7 @@ def normalize_api_v2(body: Any, run_id: str | None = None) -> list[Span]:
     return spans
 
 
-def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
+def search(http: HttpClient, base_url: str, query: SearchQuery) -> SearchAnswer:
     """Zipkin's tag query: annotationQuery=key=value matches a whole tag value exactly."""
     annotation = f"{query.key}={tag_text(query.value)}"
     params: dict[str, Any] = {"serviceName": query.service, "annotationQuery": annotation,
@@ -188,7 +188,7 @@ class Zipkin(Backend):
     def egress_tap(self, upstream: str, run_id: str) -> Tap:
         return cast(Tap, HttpPostTap(f"http://{upstream}", lambda body: decode_egress(body, run_id)))
 
-    def version(self, http: Http, service: Service) -> str:
+    def version(self, http: HttpClient, service: Service) -> str:
         _status, body = http.get_json(f"{service.url('http')}/info")
         version = body.get("zipkin", {}).get("version") if isinstance(body, dict) else None
         return str(version) if version else "unknown (its /info gave no zipkin.version)"

@@ -13,12 +13,11 @@ from ._base import (
     ServiceSpec,
     attach,
     check_ports_free,
-    choose_runtime,
-    create,
     default_endpoints,
     provide_each,
     write_configs,
 )
+from ._choice import choose_runtime, create
 
 __all__ = [
     "LOOPBACK",

@@ -16,7 +16,8 @@ from typing import Protocol
 
 import requests
 
-from ...model import LinkmatrixError, PortInUseError, ServiceError, wait_until
+from ...model import LinkmatrixError, PortInUseError, ServiceError
+from .._wait import wait_until
 from ._ports import holder, is_free
 
 LOOPBACK = "127.0.0.1"  # where services listen; inside a container on its own network: 0.0.0.0
@@ -209,30 +210,3 @@ def write_configs(spec: ServiceSpec, folder: Path) -> None:
         raise ServiceError(spec.name, f"cannot write its config under {folder}: {error.strerror or error}") from None
 
 
-def choose_runtime(asked: str, images: Sequence[str] = ()) -> tuple[str, str]:
-    """(runtime, why): `auto` is docker when a Docker daemon answers and has (or can pull) every
-    image in `images`, else local."""
-    if asked != "auto":
-        return asked, "asked for"
-    from ._docker import daemon_answers, missing_image
-
-    problem = daemon_answers() or missing_image(images)
-    if problem:
-        return "local", f"{problem}; falling back to local processes"
-    return "docker", "a Docker daemon answers and has the images"
-
-
-def create(kind: str, run_dir: Path, network_mode: str = "host", images: dict[str, str] | None = None,
-           external: dict[str, str] | None = None) -> Runtime:
-    """The runtime called `kind` (local, docker, external) for one run."""
-    if kind == "docker":
-        from ._docker import DockerRuntime
-
-        return DockerRuntime(run_dir, network_mode, images)
-    if kind == "external":
-        from ._external import ExternalRuntime
-
-        return ExternalRuntime(external)
-    from ._local import LocalRuntime
-
-    return LocalRuntime(run_dir)

@@ -18,6 +18,7 @@ and its local look-alike (`linkmatrix images`) are run the same way.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -27,8 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from testcontainers.core.config import testcontainers_config
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
+from testcontainers.core.waiting_utils import WaitStrategy
 
-from ...model import NotVisibleError, ServiceError, wait_until
+from ...model import NotVisibleError, ServiceError
+from .._wait import wait_until
 from ..toolchain._builds import IMAGES, image_for
 from ._base import (
     LOOPBACK,
@@ -42,15 +48,6 @@ from ._base import (
     write_configs,
 )
 from ._ports import free_port
-
-# The reaper container cannot be pulled everywhere; this runtime removes its containers itself.
-os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-
-import contextlib
-
-from testcontainers.core.container import DockerContainer
-from testcontainers.core.network import Network
-from testcontainers.core.waiting_utils import WaitStrategy
 
 HOST, NETWORK = "host", "network"
 LABEL = "dev.linkmatrix.run"
@@ -175,6 +172,10 @@ class DockerRuntime:
     def __init__(self, run_dir: Path, network_mode: str = HOST, images: dict[str, str] | None = None) -> None:
         if network_mode not in (HOST, NETWORK):
             raise ValueError(f"network mode must be {HOST} or {NETWORK}, not {network_mode!r}")
+        # The reaper container cannot be pulled everywhere, and this runtime removes its containers
+        # itself: off, unless the user asked for it (TESTCONTAINERS_RYUK_DISABLED=false).
+        if os.environ.get("TESTCONTAINERS_RYUK_DISABLED", "").lower() != "false":
+            testcontainers_config.ryuk_disabled = True
         self.run_dir = run_dir.resolve()
         self.config_dir = self.run_dir / "config"
         self.log_dir = self.run_dir / "logs"

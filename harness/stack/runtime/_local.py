@@ -16,7 +16,8 @@ from typing import Any
 
 import requests
 
-from ...model import LinkmatrixError, PortInUseError, ServiceError, wait_until
+from ...model import LinkmatrixError, PortInUseError, ServiceError
+from .._wait import wait_until
 from ..toolchain import _builds as toolchain
 from ._base import LOOPBACK, Component, Notify, Service, ServiceSpec, attach, check_ports_free, write_configs
 from ._ports import free_port, holder, is_free

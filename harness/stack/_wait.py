@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 import requests
 import tenacity
 
-from ._errors import NotVisibleError
+from ..model import NotVisibleError
 
 T = TypeVar("T")
 
