@@ -282,7 +282,8 @@ class Answer:
 
 
 def _plain(line: Line) -> str:
-    text = " ".join(part for part in (line.mark, line.code and f"`{line.code}`", line.text) if part)
+    code = f"`{line.code}`" + (" —" if line.text else "") if line.code else ""
+    text = " ".join(part for part in (line.mark, code, line.text) if part)
     return f"{line.label}: {text}" if line.label else text
 
 

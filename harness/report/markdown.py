@@ -68,7 +68,7 @@ def _line(line: Line, anchors: list[str]) -> str:
     anchor = anchors[line.cell] if line.cell is not None else None
     parts = [f"*{_oneline(line.label)}:*" if line.label else "",
              _mark(line.mark, anchor) if line.mark else "",
-             _code(line.code).replace("|", "\\|") if line.code else "",
+             _code(line.code).replace("|", "\\|") + (" —" if line.text else "") if line.code else "",
              _prose(line.text) if line.text else ""]
     text = " ".join(part for part in parts if part)
     return text if line.mark or anchor is None else f"{text} ([cell](#{anchor}))"
