@@ -6,9 +6,10 @@ the model: no SDK, no browser, no service.
 from __future__ import annotations
 
 from ._judge import Topology, judge, not_emitted, nothing_measured
-from ._meaning import meaning, when
+from ._meaning import STORED_ELSEWHERE, meaning, when
 
 __all__ = [
+    "STORED_ELSEWHERE",
     "Topology",
     "judge",
     "meaning",

@@ -152,3 +152,24 @@ def selected_features(wanted: tuple[str, ...] | None) -> list[str]:
 def is_known(name: str) -> bool:
     """A name a scenario may list under `checks`: a feature id, or the group of attribute features."""
     return name in FEATURES or name == LINK_ATTRIBUTES_GROUP
+
+
+# The decide page's scorecard: per question, the scenarios that stand for what people deploy
+# (ordinary valid links). A question's mark comes from these alone; what the other scenarios (edge
+# cases: all-zero contexts, non-finite doubles, limits) showed is a caveat line under the mark.
+# An empty tuple: every scenario counts (a measure such as the most links kept).
+ORDINARY_LINKS = ("add-link-after-start", "cross-trace-attributes", "same-trace-link", "fan-in-via-headers",
+                  "fan-out", "messaging-batch", "root-and-child-links", "link-flags",
+                  "link-count-limit-raised-by-env", "thousand-links")
+REPRESENTATIVE_SCENARIOS: dict[str, tuple[str, ...]] = {
+    "ui_targets": ORDINARY_LINKS,
+    "ui_click": ORDINARY_LINKS,
+    "search_attribute": ("search-by-link",),
+    # a trace id that starts with 0 is ordinary: 1 random id in 16 does
+    "search_target": ("search-by-link", "search-by-link-leading-zero"),
+    # a dropped count exists only where the SDK dropped something: the limit scenarios are the cases
+    "drop_counted": ("link-count-over-default-limit", "link-attributes-over-default-limit",
+                     "link-attributes-over-env-limit"),
+    "most_links": (),
+    "attribute_types": ORDINARY_LINKS,
+}

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..backends import BACKENDS
-from ..judge import when
+from ..judge import STORED_ELSEWHERE, meaning, when
 from ..model import (
     ATTRIBUTE_TYPES,
     BACKEND,
@@ -30,10 +30,12 @@ from ..model import (
     LINK_PRESENT,
     LOST,
     NOT_APPLICABLE,
+    ORDINARY_LINKS,
     PRESERVED,
     RENDER_LINK_SHOWN,
     RENDER_TARGET_IDENTIFIED,
     RENDER_TARGET_NAVIGABLE,
+    REPRESENTATIVE_SCENARIOS,
     SDK_ZIPKIN,
     SEARCH_LINK_ATTRIBUTE,
     SEARCH_LINK_SPAN_ID,
@@ -78,7 +80,7 @@ QUESTIONS: tuple[Question, ...] = (
     Question("ui_click", "Can I click through to the linked span?", (RENDER_TARGET_NAVIGABLE,)),
     Question("search_attribute", "Can I search by link attribute?", (SEARCH_LINK_ATTRIBUTE,)),
     Question("search_target", "Can I search by link target id?", (SEARCH_LINK_TRACE_ID, SEARCH_LINK_SPAN_ID)),
-    Question("drop_counted", "Is a drop visible as a count?",
+    Question("drop_counted", "Does its API say how many links, and link attributes, the SDK dropped?",
              (SPAN_DROPPED_LINKS_COUNT, LINK_DROPPED_ATTRIBUTES_COUNT)),
     Question("most_links", "Most links per span, measured", (LINK_PRESENT, RENDER_LINK_SHOWN), most_links_back),
     Question("attribute_types", "Do link attributes keep their types?",
@@ -87,31 +89,58 @@ QUESTIONS: tuple[Question, ...] = (
 )
 
 
+SDK_SIDE, PIPELINE_SIDE, BACKEND_SIDE = "sdk", "pipeline", "backend"
+# Where a setting is set, in the order the page shows them, and what that place means for choosing.
+WHERE = {
+    SDK_SIDE: "In the SDK of each service that adds links — before any backend: no backend choice avoids these",
+    PIPELINE_SIDE: "In the pipeline (collector) — before any backend: no backend choice avoids these",
+    BACKEND_SIDE: "In the backend — only if you choose that backend",
+}
+
+
 @dataclass(frozen=True)
 class Setting:
-    """What to set (in the SDK, the pipeline or the backend) so that a loss seen in the cells does not happen."""
+    """What to set (in the SDK, the pipeline or the backend) so that a loss seen in the cells does
+    not happen, and the cell that tried it: a setting no cell tried is named as the limit, not advised."""
 
-    test: Callable[[Cell], bool]
+    where: str
+    test: Callable[[Cell], bool]  # a cell that showed the loss
     setting: str
     avoids: str
+    tried: Callable[[Cell], bool] | None = None  # a cell with the setting in place (None: not tried by any scenario)
+    tried_how: str = ""  # what that cell's scenario set
+
+
+def _in(scenario: str, feature: str, verdict: str = PRESERVED, **facts: str) -> Callable[[Cell], bool]:
+    """A test for a cell of one scenario and feature with this verdict (and these other fields)."""
+    return lambda c: (c["scenario"] == scenario and c["feature"] == feature and c["verdict"] == verdict
+                      and all(c.get(key) == value for key, value in facts.items()))
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting(when(feature=LINK_PRESENT, hop="sdk", kind="missing"),
+    Setting(SDK_SIDE, when(feature=LINK_PRESENT, hop="sdk", kind="missing"),
             "`OTEL_SPAN_LINK_COUNT_LIMIT` (or `SpanLimits(max_links=…)`; 128 by default)",
-            "the SDK dropping the oldest links of a span over its limit"),
-    Setting(when(feature="link.attribute.", hop="sdk", kind="missing"),
+            "the SDK dropping the oldest links of a span over its limit",
+            _in("link-count-limit-raised-by-env", LINK_PRESENT), "`OTEL_SPAN_LINK_COUNT_LIMIT=256` for 200 links"),
+    Setting(SDK_SIDE, when(feature="link.attribute.", hop="sdk", kind="missing"),
             "`OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` (or `SpanLimits(max_attributes_per_link=…)`; 128 by default)",
-            "the SDK dropping the oldest attributes of a link over its limit"),
-    Setting(when(hop="sdk", kind="missing_invalid_target"),
+            "the SDK dropping the oldest attributes of a link over its limit",
+            _in("link-attributes-over-env-limit", attribute_feature("int"), DEGRADED, hop="sdk"),
+            "`OTEL_LINK_ATTRIBUTE_COUNT_LIMIT=2`: the SDK obeys it; a value above 128 was not tried"),
+    Setting(SDK_SIDE, when(hop="sdk", kind="missing_invalid_target"),
             "give a link to an invalid (all-zero) context an attribute or a trace_state, or do not add it",
-            "the SDK dropping links to the invalid context that carry no data"),
-    Setting(lambda c: c.get("pipeline") == SDK_ZIPKIN and c.get("hop") == "wire",
+            "the SDK dropping links to the invalid context that carry no data",
+            _in("invalid-context-links", attribute_feature("string")),
+            "a link to the all-zero context with an attribute (whether a backend's store keeps it: the findings)"),
+    Setting(PIPELINE_SIDE, lambda c: c.get("pipeline") == SDK_ZIPKIN and c.get("hop") == "wire",
             "send to Zipkin through a collector (its `zipkin` exporter), not the SDK's own Zipkin exporter",
-            "every link missing from Zipkin (the SDK's Zipkin exporter writes none)"),
-    Setting(lambda c: c.get("backend") == "tempo" and c.get("hop") == BACKEND and "truncated" in _kinds(c),
+            "every link missing from Zipkin (the SDK's Zipkin exporter writes none)",
+            _in("sdk-zipkin-exporter", LINK_PRESENT, pipeline=COLLECTOR, backend="zipkin"),
+            "the same links through the collector's `zipkin` exporter"),
+    Setting(BACKEND_SIDE,
+            lambda c: c.get("backend") == "tempo" and c.get("hop") == BACKEND and "truncated" in _kinds(c),
             "Tempo's distributor `max_attribute_bytes` (per tenant: the `max_attribute_bytes` override; 2048 by "
-            "default; a raised value was not measured here)",
+            "default) is the limit that cut them",
             "Tempo cutting long attribute values"),
 )
 
@@ -159,6 +188,11 @@ class Cells:
                            if all(set(step) <= {"batch"} for step in variant.get("processors", []))}
         if COLLECTOR not in variants:
             self.batch_only.add(COLLECTOR)  # the plain pipeline: batching only
+        # (scenario, pipeline, feature) → every cell of that case, settled reads
+        self.by_case: dict[tuple[str, str, str], list[Cell]] = {}
+        for cell in document["cells"]:
+            if (cell["backend"], cell["read_path"]) not in hidden:
+                self.by_case.setdefault((cell["scenario"], cell["pipeline"], cell["feature"]), []).append(cell)
         # (scenario, pipeline, feature) → the backends whose cell passed the collector unchanged
         self.passed_collector: dict[tuple[str, str, str], set[str]] = {}
         for cell in document["cells"]:
@@ -185,6 +219,29 @@ class Cells:
         # pipeline has nothing but batching that could have changed it
         return bool(others - {cell["backend"]}) or cell["pipeline"] in self.batch_only
 
+    def kept_elsewhere(self, cell: Cell) -> bool:
+        """Another backend kept what reached it of the same scenario's feature (as sent, or all an
+        earlier hop left): the finding is true of this backend and not of that one."""
+        for other in self.by_case.get((cell["scenario"], cell["pipeline"], cell["feature"]), []):
+            if other["backend"] != cell["backend"] and (
+                    other["verdict"] == PRESERVED or (other["verdict"] == DEGRADED and not self.own_loss(other))):
+                return True
+        return False
+
+    def own_line(self, cell: Cell) -> str:
+        """What the backend's own hop did to a cell, in the words of that hop's meaning line (a cell
+        an earlier hop changed first is told by its meaning from the backend's hop on)."""
+        if self.own_loss(cell, first_hop_only=True):
+            return _first_sentence(cell.get("meaning") or cell.get("summary") or cell["verdict"])
+        changed = list(cell.get("changed_at") or [])
+        own = next((hop for hop in changed if hop in OWN_HOPS), None)
+        if own is None:  # its own exporter in the collector: its meaning line speaks of that hop
+            return _first_sentence(cell.get("meaning") or cell.get("summary") or cell["verdict"])
+        label = self.columns[(cell["backend"], cell["read_path"])]["label"]
+        later = {**cell, "hop": own, "changed_at": changed[changed.index(own):]}
+        said = meaning(later, label, self.document["run"].get("versions") or {})
+        return _first_sentence(said or f"{cell['verdict']} at {own} too: {cell.get('summary', '')}")
+
     def no_field(self, cell: Cell) -> bool:
         """n/a because this read path has no field for what the feature needs."""
         if cell["verdict"] != NOT_APPLICABLE:
@@ -197,6 +254,18 @@ class Cells:
 
 
 @dataclass
+class Line:
+    """A line under a mark: another read path's or feature's own answer, a storage that differs,
+    a step of the recipe, or an edge case that did not set the mark."""
+
+    text: str
+    mark: str = ""  # its own mark ("": a line without one)
+    label: str = ""  # what it is about: a read path, a feature, a storage, a step
+    code: str = ""  # something to copy (a query), shown as code after the label
+    cell: int | None = None  # the cell behind it
+
+
+@dataclass
 class Answer:
     """One scorecard cell (or one read path's answer before the best is chosen)."""
 
@@ -205,6 +274,25 @@ class Answer:
     cells: list[int]  # positions in the document's cells: the ones behind the answer
     label: str = ""
     count: int = 0  # a count question's number
+    path: tuple[str, str] | None = None  # the read path that answered (backend, read path)
+    parts: list[Line] = field(default_factory=list)  # each feature's, or each worse read path's, own answer
+    recipe: list[Line] = field(default_factory=list)  # what to copy when it works: query, click path, wait
+    exceptions: list[Line] = field(default_factory=list)  # edge cases: said under the mark, never set it
+    storages: list[Line] = field(default_factory=list)  # the same backend on the storages people deploy
+    scope: str = ""  # whose answer the mark is when storages below it differ ("in memory")
+
+    @property
+    def plain(self) -> str:
+        """The whole answer as one line of text: what a terminal or a test reads."""
+        lines = [f"{self.mark} {self.scope + ': ' if self.scope else ''}{self.caveat}"]
+        lines += [_plain(line) for line in (*self.parts, *self.storages, *self.recipe, *self.exceptions)]
+        return " · ".join(lines)
+
+
+def _plain(line: Line) -> str:
+    code = f"`{line.code}`" + (" —" if line.text else "") if line.code else ""
+    text = " ".join(part for part in (line.mark, code, line.text) if part)
+    return f"{line.label}: {text}" if line.label else text
 
 
 def _path_answer(question: Question, cells: list[Cell], index: Cells, label: str) -> Answer | None:
@@ -214,22 +302,35 @@ def _path_answer(question: Question, cells: list[Cell], index: Cells, label: str
     by_feature: dict[str, list[Cell]] = {}
     for cell in cells:
         by_feature.setdefault(cell["feature"], []).append(cell)
-    answers = {feature: a for feature, mine in by_feature.items()
-               for a in [_feature_answer(question, mine, index)] if a is not None}
+    answers = {feature: a for feature in question.features if feature in by_feature
+               for a in [_feature_answer(question, by_feature[feature], index)] if a is not None}
     if not answers:
         return None
-    if len({a.mark for a in answers.values()}) == 1:
-        first = next(iter(answers.values()))
-        caveat = first.caveat
-        if first.mark == YES:  # every feature kept: the scenarios behind all of them
-            caveat = f"{len({c['scenario'] for c in cells if c['verdict'] in (PRESERVED, DEGRADED)})} scenario(s)"
-        return Answer(first.mark, caveat, [p for a in answers.values() for p in a.cells[:1]], label)
-    parts = [f"{FEATURES[f].title}: {a.mark} {a.caveat}" for f, a in answers.items() if a.mark != YES]
-    if len(parts) < len(answers):
-        parts.append(f"{len(answers) - len(parts)} other(s) ✅")
+    path = (cells[0]["backend"], cells[0]["read_path"])
+    marks = {a.mark for a in answers.values()}
     worst = min(answers.values(), key=lambda a: RANK[a.mark])
-    return Answer(PARTLY if any(a.mark == YES for a in answers.values()) else worst.mark, " · ".join(parts),
-                  worst.cells, label)
+    named = len(question.features) <= NAMED_FEATURES  # few features: each one is named, kept or not
+    parts = [Line(a.caveat, a.mark, FEATURES[f].title, cell=a.cells[0] if a.cells else None)
+             for f, a in answers.items() if named or a.mark != YES]
+    if not named and len(parts) < len(answers):
+        parts.append(Line(f"{len(answers) - len(parts)} other kind(s)", YES))
+    if len(marks) == 1:
+        caveat = worst.caveat
+        if worst.mark == YES:  # every feature kept: the scenarios behind all of them
+            caveat = f"{len({c['scenario'] for c in cells if c['verdict'] in (PRESERVED, DEGRADED)})} scenario(s)"
+        # each feature named only where they say different things (not one count for two features)
+        alike = len({a.caveat for a in answers.values()}) == 1
+        said = {line.text: line for a in answers.values() for line in a.parts}  # e.g. what would measure it
+        return Answer(worst.mark, caveat, [p for a in answers.values() for p in a.cells[:1]], label, path=path,
+                      parts=([] if alike or not named else parts) + list(said.values()))
+    mark = PARTLY if YES in marks else worst.mark
+    kept = [FEATURES[f].title for f, a in answers.items() if a.mark == YES]
+    caveat = (f"{', '.join(kept)} only" if named else f"{len(kept)} of {len(answers)} kinds kept") if kept \
+        else worst.caveat
+    return Answer(mark, caveat, worst.cells, label, path=path, parts=parts)
+
+
+NAMED_FEATURES = 3  # a question of up to this many features names each one's answer
 
 
 def _feature_answer(question: Question, cells: list[Cell], index: Cells) -> Answer | None:
@@ -241,12 +342,7 @@ def _feature_answer(question: Question, cells: list[Cell], index: Cells) -> Answ
     errors = [c for c in cells if c["verdict"] == ERROR]
     if bad:
         mark = NO if not good and all(c["verdict"] == LOST for c in bad) else PARTLY
-        first = bad[0]
-        if index.own_loss(first, first_hop_only=True):
-            caveat = _first_sentence(first.get("meaning") or first.get("summary") or first["verdict"])
-        else:  # its meaning line speaks of an earlier hop: say what this backend's own hop did
-            own = [hop for hop in first.get("changed_at") or [] if hop in OWN_HOPS]
-            caveat = f"{first['verdict']} at {', '.join(own) or 'its exporter'} too: {first.get('summary', '')}"
+        caveat = index.own_line(bad[0])
         if good:
             scenarios = {c["scenario"] for c in good + bad}
             caveat += f" — {len({c['scenario'] for c in bad})} of {len(scenarios)} scenarios, e.g. {bad[0]['scenario']}"
@@ -256,16 +352,23 @@ def _feature_answer(question: Question, cells: list[Cell], index: Cells) -> Answ
     if any(index.no_field(c) for c in cells):
         return Answer(NO, "its API has no field or query for it", [index.position(cells[0])])
     if errors:
-        return Answer(UNMEASURED, "not measured: " + str(errors[0].get("reason", "")).splitlines()[0][:120],
+        return Answer(UNMEASURED, "could not be measured: " + str(errors[0].get("reason", "")).splitlines()[0][:120],
                       [index.position(c) for c in errors])
     gaps = [c for c in cells if c["verdict"] == NOT_APPLICABLE and "not rendered" in str(c.get("reason", ""))]
     if gaps:
-        return Answer(UNMEASURED, "not measured: " + _first_sentence(str(gaps[0]["reason"])), [])
+        backend = gaps[0]["backend"]
+        return Answer(UNMEASURED, _first_sentence(str(gaps[0]["reason"])), [],
+                      parts=[Line(TO_MEASURE[backend], label="to measure")] if backend in TO_MEASURE else [])
     upstream = [c for c in cells if c["verdict"] == LOST]
     if upstream:  # measured, but all of it was lost before it: nothing tells this backend apart
         return Answer(UNMEASURED, "every case here lost it before the backend (settings, findings)",
                       [index.position(c) for c in upstream])
     return None
+
+
+# What would measure a UI this run could not render, where its skip reason does not say it.
+TO_MEASURE = {"tempo": "Grafana in the run, as a render column of its own — not built yet; it would need the "
+                       "docker runtime on a machine that can pull Grafana's image"}
 
 
 def _count_answer(question: Question, cells: list[Cell], index: Cells, label: str) -> Answer | None:
@@ -276,7 +379,8 @@ def _count_answer(question: Question, cells: list[Cell], index: Cells, label: st
     if not most:
         return None
     at = next(c for c in good if question.measure([c]) == most)
-    return Answer(YES, f"{most} ({at['scenario']})", [index.position(at)], label, count=most)
+    return Answer(YES, f"{most} ({at['scenario']})", [index.position(at)], label, count=most,
+                  path=(at["backend"], at["read_path"]))
 
 
 def _best(answers: list[Answer], counting: bool) -> Answer:
@@ -284,41 +388,143 @@ def _best(answers: list[Answer], counting: bool) -> Answer:
     best = max(answers, key=(lambda a: a.count) if counting else (lambda a: RANK[a.mark]))
     worse = [a for a in answers if a is not best and (RANK[a.mark] < RANK[best.mark] or counting)]
     caveat = f"{best.label}: {best.caveat}" if len(answers) > 1 else best.caveat
+    parts = list(best.parts)
     for other in worse:
         mark = PARTLY if counting and other.count < best.count else other.mark  # a count below the best is ⚠️
-        caveat += f" · {other.label}: {mark} {other.caveat}"
-    return Answer(best.mark, caveat, best.cells + [p for a in worse for p in a.cells[:1]], best.label, best.count)
+        parts.append(Line(other.caveat, mark, other.label, cell=other.cells[0] if other.cells else None))
+    return Answer(best.mark, caveat, best.cells + [p for a in worse for p in a.cells[:1]], best.label, best.count,
+                  best.path, parts)
+
+
+def _representative(question: Question, cells: list[Cell]) -> tuple[list[Cell], list[Cell]]:
+    """The cells that set the mark (the question's representative scenarios, when the run has any
+    of them for this backend) and the others (edge cases)."""
+    wanted = REPRESENTATIVE_SCENARIOS.get(question.id, ())
+    if not wanted:
+        return cells, []
+    ordinary = [c for c in cells if c["scenario"] in wanted]
+    return (ordinary, [c for c in cells if c["scenario"] not in wanted]) if ordinary else (cells, [])
+
+
+EXCEPTIONS_SHOWN = 3  # edge-case lines under one mark; the rest are in the findings
+
+
+def _exceptions(question: Question, ordinary: list[Cell], edge: list[Cell], index: Cells) -> list[Line]:
+    """What the backend itself did in the edge cases and not in the representative ones: one line
+    per meaning, its scenarios named."""
+    def own(cell: Cell) -> bool:
+        return index.own_loss(cell) and (not question.kinds or bool(question.kinds & _kinds(cell)))
+
+    said = {index.own_line(cell) for cell in ordinary if own(cell)}  # the mark's own caveat tells these
+    by_line: dict[str, list[Cell]] = {}
+    for cell in edge:
+        if own(cell) and index.own_line(cell) not in said:
+            by_line.setdefault(index.own_line(cell), []).append(cell)
+    lines = [Line(f"{text} ({', '.join(dict.fromkeys(c['scenario'] for c in cells))})", label="except",
+                  cell=index.position(cells[0])) for text, cells in by_line.items()]
+    if len(lines) > EXCEPTIONS_SHOWN:
+        more = len(lines) - EXCEPTIONS_SHOWN
+        lines = [*lines[:EXCEPTIONS_SHOWN], Line(f"{more} more edge case(s): see the findings", label="except")]
+    return lines
+
+
+def _answer(question: Question, backend: str, cells: list[Cell], index: Cells) -> Answer | None:
+    """One backend's answer: its best read path on the representative scenarios, the edge cases under it."""
+    ordinary, edge = _representative(question, cells)
+    by_path: dict[tuple[str, str], list[Cell]] = {}
+    for cell in ordinary:
+        by_path.setdefault((cell["backend"], cell["read_path"]), []).append(cell)
+    mine = [a for key, path_cells in by_path.items()
+            for a in [_path_answer(question, path_cells, index, index.columns[key]["label"])] if a is not None]
+    skipped = index.document["run"].get("skipped") or {}
+    ui_skipped = [reason for name, reason in skipped.items() if name.startswith(f"{backend}/")]
+    if mine:
+        answer = _best(mine, question.measure is not None)
+    elif ui_skipped and all(f.startswith("render.") for f in question.features):
+        remedy = _remedy(ui_skipped[0])
+        return Answer(UNMEASURED, _first_sentence(ui_skipped[0]), [],
+                      parts=[Line(remedy, label="to measure")] if remedy else [])
+    else:
+        return None
+    answer.exceptions = _exceptions(question, ordinary, edge, index)
+    if answer.mark in (YES, PARTLY):
+        answered = [c for c in ordinary if (c["backend"], c["read_path"]) == answer.path]
+        answer.recipe = recipe_for(question, answer, answered, index)
+    return answer
+
+
+def _remedy(reason: str) -> str:
+    """What a skip reason says to do (after its first colon), its parentheses kept out."""
+    while True:
+        shorter = re.sub(r" ?\([^()]*\)", "", reason)
+        if shorter == reason:
+            break
+        reason = shorter
+    return reason.split(": ", 1)[1].strip() if ": " in reason else ""
 
 
 def scorecard(index: Cells) -> dict[str, Any]:
-    """Rows: the questions; columns: the backends in this run; each cell a mark, a caveat and the
-    cells behind it. Read paths of one backend are merged into their best, the others named."""
+    """Rows: the questions; columns: the backends in this run (a backend's other storages folded
+    into its column, said per storage where they differ); each cell a mark, its caveat, its recipe,
+    the edge cases under it and the cells behind it."""
     backends = list(dict.fromkeys(c["backend"] for c in index.document["columns"]))
-    skipped = index.document["run"].get("skipped") or {}
-    labels = {key: column["label"] for key, column in index.columns.items()}
+    shown = [b for b in backends if _stored_in(b) not in backends]
     rows = []
     for question in QUESTIONS:
         wanted = set(question.features)
-        by_path: dict[tuple[str, str], list[Cell]] = {}
+        by_backend: dict[str, list[Cell]] = {}
         for cell in index.cells:
             if cell["feature"] in wanted:
-                by_path.setdefault((cell["backend"], cell["read_path"]), []).append(cell)
-        answers: dict[str, Answer | None] = {}
-        for backend in backends:
-            mine = [a for key, cells in by_path.items() if key[0] == backend
-                    for a in [_path_answer(question, cells, index, labels[key])] if a is not None]
-            ui_skipped = [reason for name, reason in skipped.items() if name.startswith(f"{backend}/")]
-            if mine:
-                answers[backend] = _best(mine, question.measure is not None)
-            elif ui_skipped and all(f.startswith("render.") for f in wanted):
-                answers[backend] = Answer(UNMEASURED, "not measured: " + _first_sentence(ui_skipped[0]), [])
-            else:
-                answers[backend] = None
+                by_backend.setdefault(cell["backend"], []).append(cell)
+        answers = {b: _answer(question, b, by_backend.get(b, []), index) for b in backends}
         if question.measure is not None:
             _mark_counts(answers)
+        for backend in shown:
+            _fold_storages(answers, backend, [b for b in backends if _stored_in(b) == backend])
+        representative = REPRESENTATIVE_SCENARIOS.get(question.id, ())
         rows.append({"id": question.id, "question": question.text, "features": list(question.features),
-                     "answers": [answers[b] for b in backends]})
-    return {"backends": backends, "titles": [_title(b) for b in backends], "rows": rows}
+                     "marked_by": _marked_by(representative, index),
+                     "answers": [answers[b] for b in shown]})
+    return {"backends": shown, "titles": [_title(b, backends) for b in shown], "rows": rows}
+
+
+def _marked_by(representative: tuple[str, ...], index: Cells) -> str:
+    """Which scenarios of this run set a question's marks."""
+    if not representative:
+        return "every scenario"
+    present = [s for s in representative if any(c["scenario"] == s for c in index.cells)]
+    if representative == ORDINARY_LINKS:
+        return f"ordinary valid links ({len(present)} scenarios)"
+    return ", ".join(present) or "no scenario of this run (all shown)"
+
+
+def _stored_in(backend: str) -> str | None:
+    """The backend a storage variant belongs to (`jaeger-badger` → `jaeger`); None for any other."""
+    return backend.rsplit("-", 1)[0] if backend in STORED_ELSEWHERE else None
+
+
+def _fold_storages(answers: dict[str, Answer | None], backend: str, storages: list[str]) -> None:
+    """The storages of `backend` as lines under its answer: grouped where they answer alike, said
+    as the same where they match the in-memory answer."""
+    head = answers.get(backend)
+    if head is None or not storages:
+        return
+    grouped: dict[tuple[str, str], list[str]] = {}  # storages that say the same, their own name left out
+    for storage in storages:
+        theirs, name = answers.get(storage), STORED_ELSEWHERE[storage]
+        key = (theirs.mark, theirs.caveat.replace(name, STORAGE)) if theirs is not None else ("", "no cells")
+        grouped.setdefault(key, []).append(storage)
+    for (mark, caveat), members in grouped.items():
+        names = [STORED_ELSEWHERE[s] for s in members]
+        same = mark == head.mark
+        first = next((a.cells[0] for a in (answers.get(s) for s in members) if a is not None and a.cells), None)
+        text = "the same" if same else caveat.replace(STORAGE, "/".join(names))
+        head.storages.append(Line(text, mark, f"on {', '.join(names)}", cell=first))
+        if not same:
+            head.scope = "in memory"
+
+
+STORAGE = "\0"  # stands for a storage's name while storages that say the same are grouped
 
 
 def _mark_counts(answers: dict[str, Answer | None]) -> None:
@@ -330,47 +536,97 @@ def _mark_counts(answers: dict[str, Answer | None]) -> None:
             answer.caveat += f", fewer than the {best} another backend returned"
 
 
-def _title(backend: str) -> str:
+def _title(backend: str, present: list[str]) -> str:
     adapter = BACKENDS.get(backend)
-    return adapter.title if adapter is not None else backend
+    title = adapter.title if adapter is not None else backend
+    storages = [STORED_ELSEWHERE[b] for b in present if _stored_in(b) == backend]
+    return f"{title} (memory; on {', '.join(storages)} below)" if storages else title
 
 
-def recipes(index: Cells) -> list[dict[str, Any]]:
-    """What worked, to copy: each search query that found the linking span, and how each UI that
-    showed links shows them."""
-    found: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for cell in index.cells:
-        if not cell["feature"].startswith("search.") or cell["verdict"] not in (PRESERVED, DEGRADED):
-            continue
-        received = (cell.get("evidence") or {}).get("received") or {}
-        key = (cell["backend"], cell["read_path"], cell["feature"])
-        for query, answer in received.items():
-            if answer == "found" and key not in found:
-                found[key] = {"where": index.columns[key[:2]]["label"], "what": FEATURES[cell["feature"]].title,
-                              "how": query, "cell": index.position(cell), "kind": "query"}
-    shown: dict[tuple[str, str], dict[str, Any]] = {}
-    for cell in index.cells:
-        column = index.columns[(cell["backend"], cell["read_path"])]
-        if cell["feature"] == RENDER_LINK_SHOWN and cell["verdict"] == PRESERVED and column.get("how"):
-            shown.setdefault((cell["backend"], cell["read_path"]), {
-                "where": column["label"], "what": "see a span's links", "how": column["how"],
-                "cell": index.position(cell), "kind": "steps"})
-    return [*found.values(), *shown.values()]
+# How a query this run sent reads for the reader's own key or id: (the query as sent, its general
+# form, how it is built). Only a query that found its span is shown, so each form was tried.
+QUERY_FORMS: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"^\{ link\.(?P<key>[\w.-]+) = .+ \}$"), '{ link.<your key> = "…" }',
+     "`link.` is the scope, then your attribute's full name (`{key}` is asked as `link.{key}`); a number or "
+     "true/false without quotes"),
+    (re.compile(r'^\{ link:traceID = "[0-9a-f]+" \}$'), '{ link:traceID = "<trace id>" }',
+     "`link:traceID` is the linked trace's id, 32 hex digits"),
+    (re.compile(r'^\{ link:spanID = "[0-9a-f]+" \}$'), '{ link:spanID = "<span id>" }',
+     "`link:spanID` is the linked span's id, 16 hex digits"),
+)
+
+
+def general_form(query: str) -> tuple[str, str]:
+    """(the query for your own key or id, how it is built) — the query as sent when no form fits."""
+    for pattern, form, how in QUERY_FORMS:
+        matched = pattern.match(query)
+        if matched:
+            return form, how.format(**matched.groupdict())
+    return query, ""
+
+
+def recipe_for(question: Question, answer: Answer, cells: list[Cell], index: Cells) -> list[Line]:
+    """What to copy where the answer is yes or partly: the query (for your own key), the queries
+    this run sent that found the span, and the wait before an empty answer means anything; or the
+    UI's click path."""
+    if answer.path is None:
+        return []
+    column = index.columns[answer.path]
+    if any(FEATURES[f].is_search for f in question.features):
+        lines: list[Line] = []
+        for cell in cells:
+            found = [query for query, said in ((cell.get("evidence") or {}).get("received") or {}).items()
+                     if said == "found"]
+            if not found:
+                continue
+            form, how = general_form(found[0])
+            lines.append(Line(how, label=f"{FEATURES[cell['feature']].title}, query", code=form,
+                              cell=index.position(cell)))
+            lines += [Line("", label="found this run", code=query, cell=index.position(cell)) for query in found]
+        return [*lines, index_lag(answer.path, index)] if lines else []
+    if column.get("how"):
+        return [Line(str(column["how"]), label="click path")]
+    return []
+
+
+def index_lag(path: tuple[str, str], index: Cells) -> Line:
+    """How long this run's search took to return a span it finds: before that, an empty answer
+    may only mean "not indexed yet"."""
+    lag = ((index.document["run"].get("stage_detail") or {}).get("indexing") or {}).get("/".join(path))
+    if not isinstance(lag, (int, float)):
+        return Line("this run did not record how long its index took: an empty answer proves nothing yet",
+                    label="wait")
+    return Line(f"an empty answer means nothing before {lag:.1f} s: this run's search returned the last span it "
+                f"found {lag:.1f} s after searching began (right after sending; one instance, this run's load)",
+                label="wait")
 
 
 def settings(index: Cells) -> list[dict[str, Any]]:
-    """The settings that avoid losses this run saw before any backend could act (and the backend
-    limits that have one), each with the cells that showed the loss."""
-    box = []
+    """The settings that avoid losses this run saw, grouped by where they are set (SDK, pipeline,
+    backend), each with the cells that showed the loss and the cell that tried the setting — one
+    no cell tried is said as the limit that was hit, not as advice."""
+    groups: dict[str, list[dict[str, Any]]] = {where: [] for where in WHERE}
     every_pipeline = index.document["cells"]  # the SDK's Zipkin exporter is a pipeline of its own
     for setting in SETTINGS:
         seen = [c for c in every_pipeline if setting.test(c)]
-        if seen:
-            example = seen[0]
-            box.append({"setting": setting.setting, "avoids": setting.avoids, "count": len(seen),
-                        "example": f"{example['scenario']}: {example.get('summary') or example['verdict']}",
-                        "cell": index.position(example)})
-    return box
+        if not seen:
+            continue
+        example = seen[0]
+        tried = next((c for c in every_pipeline if setting.tried is not None and setting.tried(c)), None)
+        groups[setting.where].append({
+            "setting": setting.setting, "avoids": setting.avoids, "count": len(seen),
+            "example": f"{example['scenario']}: {example.get('summary') or example['verdict']}",
+            "cell": index.position(example),
+            "tried": f"{setting.tried_how} ({_outcome(tried, index)})" if tried is not None else "",
+            "tried_cell": index.position(tried) if tried is not None else None})
+    return [{"where": where, "title": WHERE[where], "items": items} for where, items in groups.items() if items]
+
+
+def _outcome(cell: Cell, index: Cells) -> str:
+    """`scenario: link present preserved on Jaeger /api/v3` (its summary, where it has one)."""
+    label = index.columns[(cell["backend"], cell["read_path"])]["label"]
+    what = cell.get("summary") or f"{FEATURES[cell['feature']].title} {cell['verdict']}"
+    return f"{cell['scenario']}: {what} on {label}"
 
 
 def not_measured(document: dict[str, Any]) -> list[str]:
@@ -403,6 +659,9 @@ def not_measured(document: dict[str, Any]) -> list[str]:
     searched = {c["scenario"] for c in document["cells"] if c["feature"].startswith("search.")}
     items.append(f"search by link fields: only in {len(searched)} scenario(s) that ask for it"
                  if searched else "search by link fields: no scenario asked for it")
+    if searched:
+        items.append("whether a search returns every matching span when more match than it returns at once "
+                     "(paging, raised limits): no scenario has that many")
     items += ["data older than this run: retention, compaction and a backend restart were not exercised",
               "SDKs other than OpenTelemetry Python; backends other than single instances on one machine "
               "(point `--runtime external` at your own deployment)"]
@@ -416,23 +675,38 @@ def _variant_names() -> list[str]:
         return []
 
 
-def _tells_apart(cells: list[Cell], index: Cells) -> int:
-    """How much a finding tells backends apart: 2 a backend's own doing, 1 could not measure, 0
-    the same for every backend (SDK, wire, or a collector processor on every route)."""
+def _tells_apart(cells: list[Cell], index: Cells) -> tuple[int, int, int, int]:
+    """How much a finding tells backends apart, most first: whether it is a backend's own doing
+    (2; could not measure: 1; the same for every backend — SDK, wire, or a collector processor on
+    every route: 0), then whether it sets a scorecard mark (the question's representative
+    scenarios), then on how many of its cases another backend kept what this one did not, then in
+    how many scenarios it happened."""
     if any(index.own_loss(c, first_hop_only=True) for c in cells):
-        return 2
-    return 1 if any(c["verdict"] == ERROR for c in cells) else 0
+        level = 2
+    else:
+        level = 1 if any(c["verdict"] == ERROR for c in cells) else 0
+    marks = sum(1 for c in cells if _sets_a_mark(c))
+    contrast = sum(1 for c in cells if index.kept_elsewhere(c))
+    return level, marks, contrast, len({c["scenario"] for c in cells})
+
+
+def _sets_a_mark(cell: Cell) -> bool:
+    """A cell of a scorecard question's feature in one of its representative scenarios."""
+    return any(cell["feature"] in question.features
+               and cell["scenario"] in (REPRESENTATIVE_SCENARIOS.get(question.id) or (cell["scenario"],))
+               for question in QUESTIONS if question.measure is None)
 
 
 def findings(index: Cells) -> list[dict[str, Any]]:
     """Every degraded, lost or error cell (settled reads; every pipeline) grouped by what it means
-    for a user; backend- and render-level differences first, then what could not be measured, then
-    losses common to every backend; within each, the finding on more cells first. Each finding:
-    its meaning line and the positions of its cells in the document."""
+    for a user, ordered by how much it tells backends apart (`_tells_apart`): a backend's own doing
+    first, then what could not be measured, then losses common to every backend; within each, one
+    that sets a scorecard mark and one that another backend did not share first. Each finding: its
+    meaning line and the positions of its cells in the document."""
     hidden = superseded_columns(index.document)
     grouped: dict[str, list[Cell]] = {}
     for cell in index.document["cells"]:
         if cell["verdict"] in (DEGRADED, LOST, ERROR) and (cell["backend"], cell["read_path"]) not in hidden:
             grouped.setdefault(cell.get("meaning") or cell.get("summary") or cell["verdict"], []).append(cell)
-    ordered = sorted(grouped.items(), key=lambda item: (-_tells_apart(item[1], index), -len(item[1])))
+    ordered = sorted(grouped.items(), key=lambda item: tuple(-n for n in _tells_apart(item[1], index)))
     return [{"meaning": text, "positions": [index.position(c) for c in cells]} for text, cells in ordered]

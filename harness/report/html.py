@@ -12,9 +12,20 @@ from markupsafe import Markup, escape
 
 from ..model import NOT_APPLICABLE, jsonio
 from ._common import scenario_label, visible_value
-from .decide import Cells, findings, not_measured, recipes, scorecard, settings
+from .decide import NO, PARTLY, UNMEASURED, YES, Cells, findings, not_measured, scorecard, settings
 
 VALUE_LIMIT = 400  # a thousand-link span's evidence stays readable
+
+# A scorecard mark as a word and a drawn glyph: an emoji needs a font that many machines (a
+# headless browser, a server) lack, and then shows as an empty box.
+_GLYPHS = {YES: '<path d="M2 6.5l2.5 2.5L10 3.5"/>', PARTLY: '<path d="M6 1.5v6M6 9v1.5"/>',
+           NO: '<path d="M3 3l6 6M9 3l-6 6"/>', UNMEASURED: ""}
+MARKS = {mark: {"css": css, "word": word,
+                "glyph": Markup('<svg viewBox="0 0 12 12" width="12" height="12" aria-hidden="true" fill="none" '
+                                f'stroke="currentColor" stroke-width="2">{_GLYPHS[mark]}</svg>') if _GLYPHS[mark]
+                else Markup("")}
+         for mark, css, word in ((YES, "yes", "yes"), (PARTLY, "partly", "partly"), (NO, "no", "no"),
+                                 (UNMEASURED, "unmeasured", "not measured"))}
 
 
 def _text(value: Any) -> str:
@@ -54,7 +65,7 @@ def render_html(document: dict[str, Any]) -> str:
     used = {feature for _, feature in rows}
     index = Cells(document)
     return environment.get_template("matrix.html.j2").render(
-        run=document["run"], columns=columns, scorecard=scorecard(index), recipes=recipes(index),
+        run=document["run"], columns=columns, scorecard=scorecard(index), marks=MARKS,
         settings=settings(index), not_measured=not_measured(document), findings=findings(index),
         rows=[{"scenario": scenario, "feature": feature, "cells": cells}
               for (scenario, feature), cells in rows.items()],

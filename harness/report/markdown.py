@@ -18,7 +18,7 @@ from ._common import (
     twin_of,
     visible_value,
 )
-from .decide import Cells, findings, not_measured, recipes, scorecard, settings
+from .decide import UNMEASURED, Answer, Cells, Line, findings, not_measured, scorecard, settings
 
 # Text from scenario files and backends is written as text: no HTML, no link or image syntax.
 _NEUTRAL = str.maketrans({"<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]"})
@@ -58,6 +58,43 @@ def _cell_text(cell: dict[str, Any] | None) -> str:
     return text
 
 
+def _mark(mark: str, anchor: str | None) -> str:
+    """A mark, linked to the cell behind it; "not measured" in words, so it never reads as a verdict."""
+    text = "*not measured*" if mark == UNMEASURED else mark
+    return f"[{text}](#{anchor})" if anchor and mark else text
+
+
+def _prose(text: str) -> str:
+    """Text for a table cell whose `backticked` parts stay code (shown as written: no entity inside
+    a code span is decoded) and whose other parts are neutralised as text."""
+    pieces = re.split(r"(`[^`]*`)", " ".join(str(text).split()))
+    return "".join(piece.replace("|", "\\|") if piece.startswith("`") and piece.endswith("`") and len(piece) > 1
+                   else piece.translate(_NEUTRAL).replace("|", "\\|") for piece in pieces)
+
+
+def _line(line: Line, anchors: list[str]) -> str:
+    anchor = anchors[line.cell] if line.cell is not None else None
+    parts = [f"*{_oneline(line.label)}:*" if line.label else "",
+             _mark(line.mark, anchor) if line.mark else "",
+             _code(line.code).replace("|", "\\|") + (" —" if line.text else "") if line.code else "",
+             _prose(line.text) if line.text else ""]
+    text = " ".join(part for part in parts if part)
+    return text if line.mark or anchor is None else f"{text} ([cell](#{anchor}))"
+
+
+def answer_cell(answer: Answer | None, anchors: list[str], table: str) -> str:
+    """One scorecard answer in one table cell: the mark (linked to its cells) and its caveat, then
+    each line under it — other read paths or features, storages, the recipe, the edge cases."""
+    if answer is None:
+        return "— not in this run"
+    anchor = anchors[answer.cells[0]] if answer.cells else (None if answer.mark == UNMEASURED else table)
+    scope = f"{_oneline(answer.scope)}: " if answer.scope else ""
+    colon = ":" if answer.mark == UNMEASURED else ""
+    head = f"{_mark(answer.mark, anchor)}{colon} {scope}{_oneline(answer.caveat)}"
+    lines = [*answer.parts, *answer.storages, *answer.recipe, *answer.exceptions]
+    return "<br>".join([head, *(f"· {_line(line, anchors)}" for line in lines)])
+
+
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.report", "templates"),
@@ -66,7 +103,7 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters.update(oneline=_oneline, flat=_flat, code=_code, short=_short, cell_text=_cell_text)
     environment.globals.update(release_label=release_label, pipeline_families=PIPELINE_FAMILIES,
-                               compared_pairs=compared_pairs)
+                               compared_pairs=compared_pairs, answer_cell=answer_cell)
     return environment
 
 
@@ -127,7 +164,7 @@ def render_markdown(document: dict[str, Any]) -> str:
                            between_versions=document.get("between_versions", []),
                            findings=ordered,
                            scenarios=document["scenarios"], anchors=anchors, scorecard=scorecard(index),
-                           recipes=recipes(index), settings=settings(index), not_measured=not_measured(document))
+                           settings=settings(index), not_measured=not_measured(document))
 
 
 def table_anchor(feature: str) -> str:

@@ -62,7 +62,9 @@ def test_backend_specific_behaviours() -> None:
                differences=[("truncated", "truncated to 2048 of 3000 characters")])
     assert meaning(cut, "Tempo /api/v2/traces", VERSIONS).startswith("Tempo /api/v2/traces cuts long link attribute")
     zero = cell("search.link_trace_id", "backend", differences=[("not_found_leading_zero", "not among 0 results")])
-    assert "starts with 0" in meaning(zero, "Tempo TraceQL search", VERSIONS)
+    said = meaning(zero, "Tempo TraceQL search", VERSIONS)
+    # a workaround no cell tried is never advised: the line says it was not tried
+    assert "starts with 0" in said and "not tried" in said and "drop the leading zeros" not in said
     other = cell("search.link_trace_id", "backend", differences=[("not_found", "not among 0 results")])
     assert "cannot find spans by this link field" in meaning(other, "Tempo TraceQL search", VERSIONS)
     folded = meaning(cell("span.parent_kept", "backend", differences=[("parent_lost", "lost its parent")]),
