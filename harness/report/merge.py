@@ -25,8 +25,9 @@ from ..errors import UsageError
 T = TypeVar("T")
 SHARD = re.compile(r"^(\d+)/(\d+)$")
 EVIDENCE_FOLDER = "shards"
-# A report's own files: the merged report writes its own; everything else in a run folder is evidence.
-REPORT_FILES = {"matrix.json", "matrix.md", "matrix.html", "junit.xml", "summary.md", "diff.json"}
+# What a run folder holds as evidence (README, *Reports*), and a merged report's own shards.
+EVIDENCE_FOLDERS = {"render", "raw", "logs", "config", EVIDENCE_FOLDER}
+EVIDENCE_FILES = {"sent.json"}  # and each collector's `*-forwarded.jsonl`
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -113,23 +114,40 @@ def merge(documents: list[dict[str, Any]], names: list[str],
 
 
 def carry_evidence(folders: Sequence[tuple[Path, dict[str, Any]]], run_dir: Path) -> list[str]:
-    """Copy each shard's run folder (its report files aside) into `run_dir` under its evidence folder.
-    Returns what could not be read (a data folder a container's user owns, mode 700): left out."""
+    """Copy each shard's evidence (what a run folder holds beside its report files) into `run_dir`
+    under its evidence folder. Only evidence is taken, so a matrix.json given from anywhere else
+    never drags its folder along. Returns what could not be read (a data folder owned by a
+    container's user, mode 700): left out."""
     left_out: list[str] = []
+    destination = run_dir.resolve()
     for source, document in folders:
-        shutil.copytree(source, run_dir / evidence_folder(document), ignore=_not_evidence(source, left_out),
-                        dirs_exist_ok=True)
+        target = run_dir / evidence_folder(document)
+        for entry in sorted(source.iterdir()) if source.is_dir() else []:
+            if not _is_evidence(entry) or entry.resolve() in (destination, *destination.parents):
+                continue
+            if not os.access(entry, os.R_OK | (os.X_OK if entry.is_dir() else 0)):
+                left_out.append(str(entry))
+            elif entry.is_dir():
+                shutil.copytree(entry, target / entry.name, ignore=_unreadable(left_out), dirs_exist_ok=True)
+            else:
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(entry, target / entry.name)
     return left_out
 
 
-def _not_evidence(source: Path, left_out: list[str]) -> Callable[[str, list[str]], set[str]]:
-    """copytree's `ignore`: a run folder's own report files, hidden partial files, and what cannot be
-    read (noted in `left_out`)."""
+def _is_evidence(entry: Path) -> bool:
+    if entry.is_dir():
+        return entry.name in EVIDENCE_FOLDERS
+    return entry.name in EVIDENCE_FILES or entry.name.endswith("-forwarded.jsonl")
+
+
+def _unreadable(left_out: list[str]) -> Callable[[str, list[str]], set[str]]:
+    """copytree's `ignore`: what cannot be read (noted in `left_out`), and hidden partial files."""
     def ignore(folder: str, names: list[str]) -> set[str]:
         skipped = set()
         for name in names:
             path = Path(folder) / name
-            if (Path(folder) == source and name in REPORT_FILES) or name.startswith("."):
+            if name.startswith("."):
                 skipped.add(name)
             elif not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):
                 skipped.add(name)

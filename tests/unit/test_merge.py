@@ -65,20 +65,21 @@ def test_merge_carries_every_shards_evidence_and_points_the_screenshot_links_at_
         report = document(run_id, scenario)
         report["cells"][0]["evidence"] = {"screenshots": [f"render/zipkin/lens/{run_id}.jpg"]}
         shards.append((folder, report))
-    (tmp_path / "b" / "tempo-data").mkdir(mode=0o700)
-    (tmp_path / "b" / "tempo-data").chmod(0)  # a container user's data folder: cannot be read
+    (tmp_path / "b" / "raw" / "tempo").mkdir(mode=0o700)
+    (tmp_path / "b" / "raw" / "tempo").chmod(0)  # a container user's folder: cannot be read
+    (tmp_path / "b" / "tempo-data").mkdir()  # a backend's data: not evidence
     merged = merge([report for _, report in shards], ["A", "B"])
-    out = tmp_path / "merged"
+    out = tmp_path / "b" / "merged"  # inside a shard's folder: never copied into itself
     try:
         left_out = carry_evidence(shards, out)
     finally:
-        (tmp_path / "b" / "tempo-data").chmod(0o700)
+        (tmp_path / "b" / "raw" / "tempo").chmod(0o700)
     links = [shot for c in merged["cells"] for shot in c["evidence"]["screenshots"]]
     assert links == ["shards/a/render/zipkin/lens/a.jpg", "shards/b/render/zipkin/lens/b.jpg"]
     assert all((out / link).read_text().endswith(".jpg") for link in links)
     assert (out / "shards/a/logs/collector.log").read_text() == "a logs/collector.log"
     assert (out / "shards/b/raw/wire/collector.jsonl").exists()
-    assert not (out / "shards/a/matrix.json").exists() and not (out / "shards/a/summary.md").exists()
+    assert sorted(path.name for path in (out / "shards/b").iterdir()) == ["logs", "raw", "render"]
     if os.geteuid() != 0:  # root reads anything
-        assert left_out == [str(tmp_path / "b" / "tempo-data")]
+        assert left_out == [str(tmp_path / "b" / "raw" / "tempo")]
     assert shards[0][1]["cells"][0]["evidence"]["screenshots"] == ["render/zipkin/lens/a.jpg"]  # inputs untouched
