@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -29,6 +29,7 @@ from .stack import toolchain, variants
 if TYPE_CHECKING:
     from .report import RunResult
     from .report.diff import Diff
+    from .report.waivers import Waiver
     from .run import RunSettings
 
 DEFAULT_SCENARIOS = "scenarios"
@@ -106,7 +107,10 @@ def cli() -> None:
                    "across machines; `linkmatrix merge` joins the reports.")
 @click.option("--baseline", type=click.Path(path_type=Path), default=None,
               help="A matrix.json to compare with: the run's cells that got worse are listed, and the exit code "
-                   "is 3 when any did (see `linkmatrix diff`).")
+                   "is 3 when any did, 4 when none did but some could not be measured (see `linkmatrix diff`).")
+@click.option("--waivers", type=click.Path(path_type=Path), default=None,
+              help="With --baseline: a waivers file (cell patterns, reason, expiry date); a regression a waiver "
+                   "matches is a warning until the waiver expires.")
 @click.option("--pipelines-file", type=click.Path(path_type=Path), default=None,
               help="The variants file (default: pipelines.yaml here; without one, the plain pipeline only).")
 @click.option("--external", "externals", multiple=True, metavar="NAME=ENDPOINTS",
@@ -115,7 +119,7 @@ def cli() -> None:
 def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float,
         runtime: str, network_mode: str, images: tuple[str, ...], local_images: bool,
         jaeger_ui_assets: Path | None, pipeline_choice: str, storage_choice: str, version_choice: str,
-        pipelines_file: Path | None, shard: str | None, baseline: Path | None,
+        pipelines_file: Path | None, shard: str | None, baseline: Path | None, waivers: Path | None,
         externals: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
     from .report import to_document, write, write_whole
@@ -134,6 +138,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
             empty = (f"shard {shard} has no scenario ({catalog} scenario(s) in {chosen_shard[1]:,} shards): "
                      "nothing was run")
     baseline_document = load_report(baseline) if baseline else None
+    waived = _waivers(waivers, baseline)
     chosen_variants = variants.select(variants.available(pipelines_file), pipeline_choice)
     chosen_variants += _release_variants(version_choice, chosen_variants)
     # What the user gives a backend travels with the run's settings, to the copy of it the run starts.
@@ -152,7 +157,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
                                       network_mode=network_mode, images=overrides, external=endpoints,
                                       variants=chosen_variants, backend_options=options),
                           backends, local_images, notify)
-    compared = run_diff.compare(baseline_document, to_document(result)) if baseline_document else None
+    compared = run_diff.compare(baseline_document, to_document(result), waived) if baseline_document else None
     try:
         paths = write(result, reports_dir, compared)
         notify(f"wrote {paths['markdown']} and {paths['json']}, and for CI {paths['junit'].name} and "
@@ -164,7 +169,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     if compared is not None:
         _print_diff(compared, f"against {baseline}")
         with contextlib.suppress(OSError):  # the comparison reached the terminal either way
-            write_whole(result.run_dir / "diff.json", jsonio.dumps(_diff_json(compared), indent=2))
+            write_whole(result.run_dir / "diff.json", jsonio.dumps(compared.to_json(), indent=2))
     if result.problems:
         for problem in result.problems:
             console.print(f"[yellow]problem:[/] {escape((problem.splitlines() or [''])[0])}")
@@ -199,16 +204,25 @@ def _measure(asked: RunSettings, named: tuple[str, ...], local_images: bool,
     return run_matrix(dataclasses.replace(asked, runtime=chosen, runtime_reason=why, images=overrides), notify)
 
 
-def _diff_json(compared: Diff) -> dict[str, Any]:
-    return {"versions": {name: {"old": old, "new": new} for name, (old, new) in compared.versions.items()},
-            **{title: [change.to_json() for change in getattr(compared, title)]
-               for title in ("regressed", "improved", "changed", "added", "removed")}}
+def _waivers(waivers: Path | None, baseline: Path | None) -> list[Waiver] | None:
+    """The waivers of --waivers (read before anything starts), which only mean something against a baseline."""
+    if waivers is None:
+        return None
+    if baseline is None:
+        raise UsageError("--waivers: give --baseline too (a waiver turns a regression against it into a warning)")
+    from .report.waivers import load_waivers
+
+    return load_waivers(waivers)
+
+
+DIFF_COLOURS = {"regressed": "red", "could not measure": "magenta", "waived": "yellow", "expired waiver": "yellow",
+                "improved": "green"}
 
 
 def _print_diff(compared: Diff, against: str) -> None:
     console.print(f"[bold]cells {escape(against)}[/]")
     for line in compared.lines():
-        colour = "red" if line.startswith("regressed") else "green" if line.startswith("improved") else "default"
+        colour = DIFF_COLOURS.get(line.split(":", 1)[0], "default")
         console.print(f"[{colour}]{escape(line)}[/]", soft_wrap=True)
 
 
@@ -216,25 +230,50 @@ def _print_diff(compared: Diff, against: str) -> None:
 @click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--reports", "reports_dir", default="reports-merged", show_default=True,
               type=click.Path(path_type=Path), help="Where the merged report's folder goes; `latest` points at it.")
-def merge(reports: tuple[Path, ...], reports_dir: Path) -> None:
-    """Join the matrix.json of shards (`run --shard I/N`) into one report: matrix.json, matrix.md,
-    junit.xml, summary.md."""
+@click.option("--rerun", "reruns", multiple=True, type=click.Path(path_type=Path),
+              help="The matrix.json of scenarios run again (those with error cells): its cells replace the same "
+                   "cells of the shards (repeatable).")
+@click.option("--baseline", type=click.Path(path_type=Path), default=None,
+              help="A matrix.json to compare the merged report with, as `run --baseline` does (diff.json, exit 3/4).")
+@click.option("--waivers", type=click.Path(path_type=Path), default=None,
+              help="With --baseline: a waivers file that turns matching regressions into warnings until they expire.")
+def merge(reports: tuple[Path, ...], reports_dir: Path, reruns: tuple[Path, ...], baseline: Path | None,
+          waivers: Path | None) -> None:
+    """Join the matrix.json of shards (`run --shard I/N`) into one report (matrix.json, matrix.md,
+    matrix.html, junit.xml, summary.md) with every shard's evidence under shards/<run id>/."""
+    from .report import diff as run_diff
     from .report import point_latest, validate, write_document
+    from .report.merge import carry_evidence
     from .report.merge import merge as join
 
     documents = [load_report(path) for path in reports]
-    document = join(documents, [str(path) for path in reports])
+    again = [load_report(path) for path in reruns]
+    baseline_document = load_report(baseline) if baseline else None
+    waived = _waivers(waivers, baseline)
+    document = join(documents, [str(path) for path in reports], list(zip(again, map(str, reruns), strict=True)))
     validate(document)
+    compared = run_diff.compare(baseline_document, document, waived) if baseline_document else None
     _writable_folder(reports_dir, "--reports")
     run_dir = reports_dir / f"merged-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        paths = write_document(document, run_dir)
+        left_out = carry_evidence([(path.resolve().parent, report) for path, report in
+                                   zip([*reports, *reruns], [*documents, *again], strict=True)], run_dir)
+        paths = write_document(document, run_dir, compared)
+        if compared is not None:
+            from .report import write_whole
+
+            write_whole(run_dir / "diff.json", jsonio.dumps(compared.to_json(), indent=2))
     except OSError as error:  # a full disk: no half report, one line
         raise LinkmatrixError(f"could not write the merged report into {run_dir}: {error.strerror or error}") from None
     left = point_latest(reports_dir, run_dir)
-    console.print(f"merged {len(documents)} report(s), {len(document['cells'])} cells: {paths['json']}"
-                  + (f" ({left})" if left else ""))
+    for path in left_out:
+        console.print(f"[yellow]not carried (cannot be read):[/] {escape(path)}")
+    console.print(f"merged {len(documents)} report(s){f' and {len(again)} re-run(s)' if again else ''}, "
+                  f"{len(document['cells'])} cells: {paths['json']}" + (f" ({left})" if left else ""))
+    if compared is not None:
+        _print_diff(compared, f"against {baseline}")
+        sys.exit(compared.exit_code)
 
 
 @cli.command()
@@ -242,18 +281,22 @@ def merge(reports: tuple[Path, ...], reports_dir: Path) -> None:
 @click.argument("new", type=click.Path(path_type=Path))
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Also write the comparison as JSON here.")
-def diff(old: Path, new: Path, json_out: Path | None) -> None:
+@click.option("--waivers", type=click.Path(path_type=Path), default=None,
+              help="A waivers file (cell patterns, reason, expiry date): a regression a waiver matches is a "
+                   "warning until the waiver expires; an expired waiver is said and waives nothing.")
+def diff(old: Path, new: Path, json_out: Path | None, waivers: Path | None) -> None:
     """Compare two matrix.json cell by cell. Exit 0 when nothing got worse, 3 when a cell regressed
-    (preserved → degraded/lost, degraded → lost, anything → error); improvements never fail."""
+    (preserved → degraded/lost, degraded → lost) and no waiver covers it, 4 when nothing regressed but
+    the new run has cells that could not be measured (error); improvements never fail."""
     from .report import diff as run_diff
 
-    compared = run_diff.compare(load_report(old), load_report(new))
+    compared = run_diff.compare(load_report(old), load_report(new), _waivers(waivers, old))
     _print_diff(compared, f"{old} → {new}")
     if json_out:
         from .report import write_whole
 
         try:
-            write_whole(json_out, jsonio.dumps(_diff_json(compared), indent=2))
+            write_whole(json_out, jsonio.dumps(compared.to_json(), indent=2))
         except OSError as error:
             raise LinkmatrixError(f"--json {json_out}: cannot write it ({error.strerror or error})") from None
     sys.exit(compared.exit_code)

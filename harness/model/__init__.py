@@ -20,6 +20,7 @@ from ._columns import (
     trace_reader,
 )
 from ._errors import (
+    InputError,
     LinkmatrixError,
     NotVisibleError,
     PortInUseError,
@@ -62,7 +63,7 @@ from ._features import (
     selected_features,
 )
 from ._handoff import Cell, Delivery, Emission, ObservationKey, Observations, Probe, Rendered, Sent
-from ._inputs import MAX_REPORT_BYTES, field_path, load_json, load_yaml
+from ._inputs import MAX_REPORT_BYTES, check_schema, field_path, load_json, load_yaml
 from ._probes import probes_for, search_probes
 from ._recorder import Recorder
 from ._records import HopRecord, Key
@@ -193,6 +194,7 @@ __all__ = [
     "Hop",
     "HopRecord",
     "HttpClient",
+    "InputError",
     "Key",
     "Link",
     "LinkSpec",
@@ -228,6 +230,7 @@ __all__ = [
     "UsageError",
     "Verdict",
     "attribute_feature",
+    "check_schema",
     "comparable",
     "field_path",
     "index_spans",

@@ -135,7 +135,8 @@ def write_document(document: dict[str, Any], run_dir: Path, compared: Diff | Non
     paths["html"] = run_dir / "matrix.html"
     write_whole(paths["html"], render_html(document))
     paths["junit"], paths["summary"] = run_dir / "junit.xml", run_dir / "summary.md"
-    write_whole(paths["junit"], junit(document, {s["name"]: s.get("expect", {}) for s in document["scenarios"]}))
+    write_whole(paths["junit"], junit(document, {s["name"]: s.get("expect", {}) for s in document["scenarios"]},
+                                      compared))
     write_whole(paths["summary"], summary(document, compared))
     return paths
 

@@ -1,10 +1,11 @@
 """What a CI system reads of a run: JUnit XML (one test case per cell) and a short Markdown
 summary (findings and regressions only) for a step summary or a pull-request comment.
 
-A cell fails only where its scenario says what it expects (`expect:` in the scenario file): the
-matrix measures backends, and a backend that loses links is a finding, not a broken build — until
-someone declares they depend on that feature. An `error` cell is a JUnit error (not measured);
-an `n/a` cell is skipped.
+A cell fails where its scenario says what it expects (`expect:` in the scenario file): the matrix
+measures backends, and a backend that loses links is a finding, not a broken build — until someone
+declares they depend on that feature. Compared with a baseline, a cell that got worse fails too,
+expected or not (a waived one passes, saying its waiver). An `error` cell is a JUnit error (not
+measured); an `n/a` cell is skipped.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from ..model import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
 from . import decide
 from ._common import visible
-from .diff import RANK, Diff
+from .diff import RANK, Diff, cell_key, expired_line
 
 FINDINGS_SHOWN = 12  # a PR comment stays short: the rest is in matrix.md
 
@@ -28,8 +29,10 @@ def expectation(expect: dict[str, str], feature: str) -> str | None:
     return min(wanted, key=RANK.__getitem__) if wanted else None
 
 
-def junit(document: dict[str, Any], expects: dict[str, dict[str, str]]) -> str:
-    """`expects`: scenario name → its `expect:` mapping."""
+def junit(document: dict[str, Any], expects: dict[str, dict[str, str]], compared: Diff | None = None) -> str:
+    """`expects`: scenario name → its `expect:` mapping; `compared`: the run against its baseline."""
+    regressed = {change.key: change for change in compared.regressed} if compared else {}
+    waived = {waived.change.key: waived for waived in compared.waived} if compared else {}
     suites = ElementTree.Element("testsuites", name=f"linkmatrix {document['run']['id']}")
     by_suite: dict[str, list[dict[str, Any]]] = {}
     for cell in document["cells"]:
@@ -49,13 +52,20 @@ def junit(document: dict[str, Any], expects: dict[str, dict[str, str]]) -> str:
             elif cell["verdict"] == NOT_APPLICABLE:
                 counts["skipped"] += 1
                 ElementTree.SubElement(case, "skipped", message=detail)
-            elif wanted and RANK[cell["verdict"]] > RANK[wanted]:
+            elif (wanted and RANK[cell["verdict"]] > RANK[wanted]) or cell_key(cell) in regressed:
                 counts["failures"] += 1
-                failure = ElementTree.SubElement(case, "failure", message=f"expected {wanted}, got {cell['verdict']}"
-                                                 + (f" at {cell['hop']}" if cell.get("hop") else ""))
+                at = f" at {cell['hop']}" if cell.get("hop") else ""
+                reasons = [f"expected {wanted}, got {cell['verdict']}{at}"] if wanted and RANK[cell["verdict"]] > RANK[
+                    wanted] else []
+                if cell_key(cell) in regressed:
+                    was = regressed[cell_key(cell)].old or {}
+                    reasons.append(f"regressed against the baseline: {was.get('verdict')} → {cell['verdict']}{at}")
+                failure = ElementTree.SubElement(case, "failure", message="; ".join(reasons))
                 failure.text = "\n".join(filter(None, [detail, cell.get("meaning", "")]))
             else:
-                ElementTree.SubElement(case, "system-out").text = f"{cell['verdict']}: {detail}"
+                note = waived.get(cell_key(cell))
+                ElementTree.SubElement(case, "system-out").text = f"{cell['verdict']}: {detail}" + (
+                    f"\nwaived until {note.waiver.expires.isoformat()}: {note.waiver.reason}" if note else "")
         for pattern, wanted in expects.get(cells[0]["scenario"], {}).items():
             matching = [cell for cell in cells if fnmatch.fnmatchcase(cell["feature"], pattern)]
             # An expectation no cell measured (none there, or only n/a) would pass every night without
@@ -87,13 +97,17 @@ def summary(document: dict[str, Any], compared: Diff | None = None) -> str:
              " · ".join(f"{counts[v]} {v}" for v in (PRESERVED, DEGRADED, LOST, NOT_APPLICABLE, ERROR) if counts[v])
              + f" — {len(cells)} cells", ""]
     if compared is not None:
-        lines += [f"**Against the baseline:** {len(compared.regressed)} regressed, {len(compared.improved)} improved, "
+        lines += [f"**Against the baseline:** {len(compared.regressed)} regressed, {len(compared.waived)} waived, "
+                  f"{len(compared.unmeasured)} could not be measured, {len(compared.improved)} improved, "
                   f"{len(compared.added)} added, {len(compared.removed)} removed.", ""]
-        lines += [f"- ❌ {_escape(change.line())}" for change in compared.regressed[:FINDINGS_SHOWN]]
-        if len(compared.regressed) > FINDINGS_SHOWN:
-            lines.append(f"- … and {len(compared.regressed) - FINDINGS_SHOWN} more (diff.json)")
-        lines += [f"- versions: {_escape(name)} {_escape(old or '(none)')} → {_escape(new or '(none)')}"
-                  for name, (old, new) in compared.versions.items()]
+        for mark, title, shown in (("❌", "regressed", [c.line() for c in compared.regressed]),
+                                   ("⚠️", "waived", [w.line() for w in compared.waived]),
+                                   ("💥", "could not measure", [c.line() for c in compared.unmeasured]),
+                                   ("⌛", "expired waiver", [expired_line(w) for w in compared.expired])):
+            lines += [f"- {mark} {title}: {_escape(line)}" for line in shown[:FINDINGS_SHOWN]]
+            if len(shown) > FINDINGS_SHOWN:
+                lines.append(f"- … and {len(shown) - FINDINGS_SHOWN} more {title} (diff.json)")
+        lines += [f"- {_escape(line)}" for line in compared.version_lines()]
         lines.append("")
     findings = [(f["meaning"], len(f["positions"])) for f in decide.findings(decide.Cells(document))]
     if findings:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.model._features import REPRESENTATIVE_SCENARIOS
-
 from harness.report.decide import (
     NO,
     PARTLY,
