@@ -4,7 +4,8 @@ asked until it is proven, and the collector hop's own record of what it forwarde
 
 from __future__ import annotations
 
-from ._observer import Observer, settle_marks
+from ._observer import Observer
+from ._reads import settle_marks
 
 __all__ = [
     "Observer",

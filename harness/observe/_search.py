@@ -1,5 +1,5 @@
-"""Asking a backend's search for each linking span: every probe of a read path side by side,
-polled until it finds its span, the control query proves a miss final, or the deadline passes."""
+"""Search read paths: every probe of every emission asked side by side, each polled until it finds
+its span, the control query proves a miss final, or the path's own deadline passes."""
 
 from __future__ import annotations
 
@@ -7,9 +7,23 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
-from ..model import CONTROL, LINK_CONTROL, HttpClient, NotVisibleError, Probe, SearchReadPath, ServiceDiedError
+from ..model import (
+    CONTROL,
+    LINK_CONTROL,
+    Emission,
+    HttpClient,
+    NotVisibleError,
+    ObservationKey,
+    Probe,
+    SearchReadPath,
+    ServiceDiedError,
+    jsonio,
+    search_probes,
+)
 from ..stack import wait_until
+from ._context import ObserveContext, observation_key
 
 # Statuses that refuse the query itself (not a moment of the backend's): the probe is not asked again.
 REFUSED = frozenset({400, 401, 403, 405, 413, 414, 422})
@@ -77,3 +91,38 @@ def unanswered(path: SearchReadPath, probes: list[Probe]) -> int:
     """How many of the queries this path can express found nothing (for a line on the terminal)."""
     return sum(1 for probe in probes if probe.query.kind in path.kinds and not probe.is_control
                and not probe.found and not probe.unreachable and not probe.error)
+
+
+def search(context: ObserveContext, path: SearchReadPath, emissions: list[Emission]) -> dict[ObservationKey, Any]:
+    """Run every search probe of every emission on one search read path, with its own deadline."""
+    service = context.stack.services[path.backend]
+    by_emission: dict[ObservationKey, list[Probe]] = {}
+    for emission in emissions:
+        scenario = next(s for s in context.stack.scenarios if s.name == emission.scenario)
+        # Only the search features the scenario lists: judging the others is the judge stage's work.
+        mine = by_emission[observation_key(emission, path)] = search_probes(emission, scenario.checks)
+        reaching = context.reaching(path.backend, emission)
+        for probe in mine:
+            if probe.expect not in reaching:  # a hop's record proves the span never got there
+                probe.unreachable = "the linking span never reached this backend (see the hop that lost it)"
+    probes = [probe for group in by_emission.values() for probe in group]
+    base_url = context.adapters[path.backend].base_url(service)
+    seconds = run_probes(context.http, path, base_url, probes, context.cancel, service.death_notice) if probes else 0.0
+    if any(probe.died for probe in probes):
+        context.stack.fail(path.backend, next(probe.error for probe in probes if probe.died))
+    missed = unanswered(path, probes)
+    if missed:
+        final = sum(1 for probe in probes if probe.concluded_by)
+        proof = "the run-id control" if path.misses_proven_by == "span" else "a query on another field of the link"
+        how = (f"{final} conclusive (asked after {proof} had found the span)" if final == missed
+               else f"{final} conclusive, {missed - final} not proven by the {path.timeout:.0f}s deadline "
+                    "(could not measure)")
+        context.recorder.notify(f"  {path.label}: {missed} quer{'y' if missed == 1 else 'ies'} found nothing: {how}")
+    context.evidence.save(f"raw/{path.backend}/{path.name}/answers.json", jsonio.dumps_readable(
+        [{"query": p.answer.query_text, "expect": "/".join(p.expect), "found": p.found, "status": p.answer.status,
+          "answer": p.answer.raw} for p in probes if p.answer], sort_keys=True))
+    context.recorder.note("search", path.id, seconds)
+    lags = [probe.found_after for probe in probes if probe.found_after is not None]
+    if lags:  # how long its index took to show a span it does find: part of the run's floor
+        context.recorder.note("indexing", path.id, max(lags))
+    return dict(by_emission)
