@@ -73,8 +73,27 @@ TraceReader = Callable[[HttpClient, str, str], Answer]  # (http, base url, trace
 Searcher = Callable[[HttpClient, str, SearchQuery], SearchAnswer]  # (http, base url, query) → answer
 
 
+class _Column:
+    """What every column (read path) is named by: `<backend>/<name>`."""
+
+    backend: str
+    name: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.backend}/{self.name}"
+
+
+class _CarriesEveryField(_Column):
+    """A column whose answers are not link fields (a search, a page): none is out of its reach."""
+
+    @property
+    def cannot_carry(self) -> frozenset[LinkField]:
+        return frozenset()
+
+
 @dataclass(frozen=True)
-class TraceReadPath:
+class TraceReadPath(_Column):
     backend: str
     name: str
     label: str
@@ -86,13 +105,9 @@ class TraceReadPath:
     age: Age = ""
     twin: str = ""
 
-    @property
-    def id(self) -> str:
-        return f"{self.backend}/{self.name}"
-
 
 @dataclass(frozen=True)
-class SearchReadPath:
+class SearchReadPath(_CarriesEveryField):
     backend: str
     name: str
     label: str
@@ -106,21 +121,13 @@ class SearchReadPath:
     # after the span's own attributes — so only another field of the same link proves them there.
     misses_proven_by: MissProof = "span"
 
-    @property
-    def id(self) -> str:
-        return f"{self.backend}/{self.name}"
-
-    @property
-    def cannot_carry(self) -> frozenset[LinkField]:
-        return frozenset()
-
 
 # (page, base url, trace id, spans to look at, screenshot file) → what the page showed of each span
 Renderer = Callable[["Page", str, str, Sequence[SpanToShow], Path], Awaitable[dict[str, ShownSpan]]]
 
 
 @dataclass(frozen=True)
-class RenderReadPath:
+class RenderReadPath(_CarriesEveryField):
     """What a person sees in the backend's UI, read off the page in a headless browser."""
 
     backend: str
@@ -132,14 +139,6 @@ class RenderReadPath:
     how: str = ""  # the click path a person follows to see a span's links (the report's recipe)
     home: str = "/"  # the UI's first page: loaded while the spans are sent, so its bundle is cached
     notes: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def id(self) -> str:
-        return f"{self.backend}/{self.name}"
-
-    @property
-    def cannot_carry(self) -> frozenset[LinkField]:
-        return frozenset()
 
 
 ReadPath = TraceReadPath | SearchReadPath | RenderReadPath

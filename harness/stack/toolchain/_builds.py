@@ -233,6 +233,22 @@ def _cached(target: Path, name: str, report: Report) -> bool:
     return False
 
 
+def _build_into_cache(cache: Path, target: Path, name: str, version: str, work: Path, report: Report,
+                      build: Callable[[Path, BuildClock], Path]) -> Path:
+    """What every Go build here shares: a cached binary that still matches its checksum is used as it
+    is; else a fresh log and work folder, the build (`build(log, clock)` gives the finished file),
+    and the file moved into place in one step with its checksum, the build's time kept for the next
+    progress bar."""
+    if _cached(target, name, report):
+        return target
+    log = _begin_go_build(cache, f"{name}-{version}")  # two releases may build at once
+    shutil.rmtree(work, ignore_errors=True)
+    clock = BuildClock(cache, f"{name}-{version}")
+    installed = _install(build(log, clock), target, work)
+    clock.done()
+    return installed
+
+
 class Build(Protocol):
     @property
     def name(self) -> str: ...
@@ -266,26 +282,23 @@ class GoProgram:
         return cache / "bin" / f"{self.name}-{self.version}"
 
     def ensure(self, cache: Path, report: Report) -> Path:
-        target = self.path(cache)
-        if _cached(target, self.name, report):
-            return target
-        log = _begin_go_build(cache, f"{self.name}-{self.version}")  # two releases may build at once
-        report(f"building {self.name} {self.version} from {self.source} (first time only, a few minutes)")
         work = cache / "build" / f"{self.name}-{self.version}"
-        shutil.rmtree(work, ignore_errors=True)
+        return _build_into_cache(cache, self.path(cache), self.name, self.version, work, report,
+                                 lambda log, clock: self._build(work, log, clock, report))
+
+    def _build(self, work: Path, log: Path, clock: BuildClock, report: Report) -> Path:
+        """`go get -tool` the package in a throwaway module, then `go build` it static."""
+        report(f"building {self.name} {self.version} from {self.source} (first time only, a few minutes)")
         work.mkdir(parents=True)
         env = {"CGO_ENABLED": "0"}  # static: runs anywhere, and in a FROM-scratch image
-        clock = BuildClock(cache, f"{self.name}-{self.version}")
         what = f"{self.name} {self.version}"
         _run(["go", "mod", "init", f"linkmatrix.build/{self.name}"], log, work, env, self.name)
         _run(["go", "get", "-tool", f"{self.package}@{self.module_version}"], log, work, env, what, report,
              clock=clock)
-        partial = work / self.name
-        _run(["go", "build", "-trimpath", f"-ldflags=-s -w {self.ldflags}", "-o", str(partial), self.package],
+        built = work / self.name
+        _run(["go", "build", "-trimpath", f"-ldflags=-s -w {self.ldflags}", "-o", str(built), self.package],
              log, work, env, what, report, clock=clock)
-        installed = _install(partial, target, work)
-        clock.done()
-        return installed
+        return built
 
 
 @dataclass(frozen=True)
@@ -323,10 +336,12 @@ class CollectorBuild:
         return cache / "bin" / f"{self.name}-{self.version}-{self._digest()}"
 
     def ensure(self, cache: Path, report: Report) -> Path:
-        target = self.path(cache)
-        if _cached(target, self.name, report):
-            return target
-        log = _begin_go_build(cache, f"{self.name}-{self.version}")  # two releases may build at once
+        work = cache / "build" / f"{self.name}-{self._digest()}"
+        return _build_into_cache(cache, self.path(cache), self.name, self.version, work, report,
+                                 lambda log, clock: self._build(cache, work, log, clock, report))
+
+    def _build(self, cache: Path, work: Path, log: Path, clock: BuildClock, report: Report) -> Path:
+        """The builder (installed once per release), run on the manifest with the output in `work`."""
         tools = cache / "tools" / f"ocb-{self.builder_version}"
         builder = tools / "builder"
         if not builder.exists():
@@ -334,19 +349,15 @@ class CollectorBuild:
             _run(["go", "install", f"go.opentelemetry.io/collector/cmd/builder@{self.builder_version}"],
                  log, cache, {"GOBIN": str(tools), "CGO_ENABLED": "0"}, "ocb")
         report(f"building {self.name} {self.version} with ocb (first time only, a few minutes)")
-        work = cache / "build" / f"{self.name}-{self._digest()}"
-        shutil.rmtree(work, ignore_errors=True)
         manifest = self._manifest()
         manifest["dist"]["output_path"] = str(work)
         manifest_path = cache / "build" / f"{self.name}-{self._digest()}.yaml"
         manifest_path.parent.mkdir(parents=True, exist_ok=True)
         manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
-        clock = BuildClock(cache, f"{self.name}-{self.version}")
         _run([str(builder), "--config", str(manifest_path)], log, cache, {"CGO_ENABLED": "0"},
              f"{self.name} {self.version}", report, clock=clock)
-        installed = _install(work / manifest["dist"]["name"], target, work)
-        clock.done()
-        return installed
+        built: Path = work / manifest["dist"]["name"]
+        return built
 
 
 @dataclass(frozen=True)
