@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from ._compose import write as write_compose
 from ._table import BACKENDS
-from .zipkin._adapter import decode_egress
 
 __all__ = [
     "BACKENDS",
-    "decode_egress",
     "write_compose",
 ]

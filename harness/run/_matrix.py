@@ -12,7 +12,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,6 +46,8 @@ class RunSettings:
     variants: list[Variant] = field(default_factory=lambda: [PLAIN])  # collector pipelines (harness.variants)
     # Backend family → what the user gave it, e.g. {"jaeger": {"ui_assets": "/path/to/built/jaeger-ui"}}
     backend_options: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The backends the run chooses from, by name: the table (a test adds its fake by one entry here).
+    table: Mapping[str, Backend] = field(default_factory=lambda: BACKENDS)
 
 
 def new_run_id() -> str:
@@ -58,12 +60,12 @@ def _now() -> str:
 
 def _backends(settings: RunSettings, runtime: str, result: RunResult) -> list[Backend]:
     chosen = []
-    for name in settings.backends or [name for name, backend in BACKENDS.items() if backend.default]:
-        reason = BACKENDS[name].unavailable(runtime)
+    for name in settings.backends or [name for name, backend in settings.table.items() if backend.default]:
+        reason = settings.table[name].unavailable(runtime)
         if reason:
             result.skipped[name] = reason
         else:
-            chosen.append(BACKENDS[name])
+            chosen.append(settings.table[name])
     return chosen
 
 
@@ -135,7 +137,7 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
                variants=settings.variants, options=settings.backend_options) as stack, \
             RenderStage(stack, http, recorder) as render_stage:
         for name, reason in result.skipped.items():
-            recorder.notify(f"  {BACKENDS[name].title}: skipped — {reason}")
+            recorder.notify(f"  {settings.table[name].title}: skipped — {reason}")
         result.services = stack.describe_services(result.run_dir)
         result.versions.update(service_versions(backends, stack.services, http))
         result.versions.update({f"collector ({variant.name})": collector_version(stack.releases.get(variant.collector))

@@ -11,7 +11,6 @@ from functools import partial
 from pathlib import Path
 from typing import cast
 
-from ..backends import decode_egress
 from ..emit import HttpPostTap, OtlpGrpcTap, emit, otlp_decoder
 from ..model import (
     COLLECTOR,
@@ -48,10 +47,13 @@ def emit_with_release(release: str, scenario: Scenario, run_id: str, endpoint: s
     return cast(Emission, emission)
 
 
-def _wire_tap(pipeline_name: Pipeline, protocol: str, upstreams: list[str], run_id: str) -> OtlpGrpcTap | HttpPostTap:
-    """The wire tap: OTLP/gRPC; OTLP/HTTP protobuf; or Zipkin JSON for the SDK's Zipkin exporter."""
-    if pipeline_name == SDK_ZIPKIN:
-        return HttpPostTap(f"http://{upstreams[0]}", lambda body: decode_egress(body, run_id))
+def _wire_tap(stack: Stack, pipeline_name: Pipeline, protocol: str, upstreams: list[str],
+              run_id: str) -> OtlpGrpcTap | HttpPostTap:
+    """The wire tap: OTLP/gRPC; OTLP/HTTP protobuf; or, for the SDK's Zipkin exporter, what the
+    backend it sends to reads that exporter's requests with."""
+    target = stack.sdk_zipkin_target() if pipeline_name == SDK_ZIPKIN else None
+    if target is not None:
+        return HttpPostTap(f"http://{upstreams[0]}", target.sdk_zipkin_decoder(run_id))
     if protocol == HTTP_PROTOBUF:
         return HttpPostTap(f"http://{upstreams[0]}", otlp_decoder(run_id))
     return OtlpGrpcTap(upstreams, run_id)
@@ -111,7 +113,7 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
                 sent.failed[(scenario.name, pipeline_name)] = "the collector this pipeline needs did not start"
                 continue
             protocol = next((v.protocol for v in stack.variants if v.name == pipeline_name), GRPC)
-            with _wire_tap(pipeline_name, protocol, upstreams, stack.run_id) as tap:
+            with _wire_tap(stack, pipeline_name, protocol, upstreams, stack.run_id) as tap:
                 try:
                     emission = (emit_with_release(release, scenario, stack.run_id, tap.address, pipeline_name, sent)
                                 if release else emit(scenario, stack.run_id, tap.address, pipeline_name,

@@ -16,7 +16,7 @@ seam tests replace.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol, cast
@@ -70,6 +70,9 @@ class Backend:
     release: str = ""  # an earlier release than the pinned one, to compare with ("": the pinned one)
     default: bool = True  # in a run that names no backends (False: only when asked for, e.g. --storages)
     needs: tuple[Component, ...] = ()  # services that must run first (a storage's search engine)
+    # Where the SDK's own Zipkin exporter sends (the `sdk-zipkin` pipeline): one backend, whose
+    # egress tap also decodes what that exporter writes.
+    takes_sdk_zipkin: bool = False
     # Set only on the copy a run starts (`configured`), never on the table's own entry:
     peers: Mapping[str, str] = MappingProxyType({})  # what it needs, once running: name → "host:port"
     options: Mapping[str, str] = MappingProxyType({})  # what the user gave it (e.g. Jaeger's ui_assets)
@@ -122,6 +125,11 @@ class Backend:
     def egress_tap(self, upstream: str, run_id: str) -> Tap:
         """A tap that records what the collector sends to this backend and forwards it to
         `upstream` ("host:port" of its ingest port); it decodes the spans of `run_id`."""
+        raise NotImplementedError
+
+    def sdk_zipkin_decoder(self, run_id: str) -> Callable[[bytes], list[Span]]:
+        """(A backend that `takes_sdk_zipkin`) the spans of `run_id` in one request of the SDK's
+        Zipkin exporter."""
         raise NotImplementedError
 
     def settle_mark(self, http: HttpClient, service: Service) -> Any:

@@ -30,8 +30,6 @@ from ._backend import Backend, Tap
 from ._variants import PLAIN, Variant
 from .runtime._base import Component, Runtime, Service
 
-ZIPKIN_TARGET = "zipkin"  # where the sdk-zipkin pipeline sends
-
 
 @dataclass
 class Stack:
@@ -281,7 +279,8 @@ class Stack:
             adapter = next((b for b in self.backends if b.name == backend), None)
             return adapter is not None and adapter.otlp_port is not None and backend in self.services
         if pipeline_name == SDK_ZIPKIN:  # the SDK's Zipkin exporter sends to one Zipkin: the pinned one
-            return backend == ZIPKIN_TARGET and backend in self.services
+            target = self.sdk_zipkin_target()
+            return target is not None and target.name == backend
         variant = next((v for v in self.variants if v.name == pipeline_name), None)
         if variant is not None and variant.exports_http:  # only to backends with an OTLP/HTTP receiver
             adapter = next((b for b in self.backends if b.name == backend), None)
@@ -291,7 +290,7 @@ class Stack:
     def upstreams(self, pipeline_name: Pipeline, scenario: str) -> list[str]:
         """Where one scenario's spans go: its own receiver on the collector, or each backend's own."""
         if pipeline_name == SDK_ZIPKIN:
-            target = next((b for b in self.backends if b.name == ZIPKIN_TARGET and b.name in self.services), None)
+            target = self.sdk_zipkin_target()
             return [self.services[target.name].address(target.ingest_port)] if target else []
         if pipeline_name != DIRECT:
             variant = next((v for v in self.variants if v.name == pipeline_name), None)
@@ -304,6 +303,10 @@ class Stack:
             return [collector.address(port)]
         return [self.services[b.name].address(b.otlp_port) for b in self.backends
                 if b.otlp_port and b.name in self.services]
+
+    def sdk_zipkin_target(self) -> Backend | None:
+        """The running backend the SDK's own Zipkin exporter sends to (the `sdk-zipkin` pipeline)."""
+        return next((b for b in self.backends if b.takes_sdk_zipkin and b.name in self.services), None)
 
     def collector_of(self, pipeline_name: Pipeline) -> Service | None:
         """The collector process a pipeline's spans enter: the pinned release's, or an earlier one's."""

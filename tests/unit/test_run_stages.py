@@ -49,14 +49,11 @@ def run(tmp_path: Path, timeout: float = 5.0, http: Http | None = None, **faults
     tmp_path.mkdir(parents=True, exist_ok=True)
     scenario_file = tmp_path / "direct-to-fake.yaml"
     scenario_file.write_text(textwrap.dedent(SCENARIO))
-    BACKENDS["fake"] = FakeBackend(**faults)
-    try:
-        settings = RunSettings(scenarios=[load_scenario(scenario_file)], reports_dir=tmp_path / "reports",
-                               backends=["fake"], runtime="local", runtime_reason="a test", visibility_timeout=timeout,
-                               http=http)
-        result = run_matrix(settings, notify=lambda message: None)
-    finally:
-        del BACKENDS["fake"]
+    settings = RunSettings(scenarios=[load_scenario(scenario_file)], reports_dir=tmp_path / "reports",
+                           backends=["fake"], runtime="local", runtime_reason="a test", visibility_timeout=timeout,
+                           http=http, table={**BACKENDS, "fake": FakeBackend(**faults)})  # one entry, nothing global
+    result = run_matrix(settings, notify=lambda message: None)
+    assert "fake" not in BACKENDS
     write(result, tmp_path / "reports")
     return result
 

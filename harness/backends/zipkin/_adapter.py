@@ -6,6 +6,7 @@ and this reader decodes them back into links.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -145,6 +146,7 @@ class Zipkin(Backend):
         self.name = NAME if pinned else f"{NAME}-{pin.version}"
         self.title = "Zipkin" if pinned else f"Zipkin {pin.version}"
         self.default = pinned  # other versions run when asked for (--versions)
+        self.takes_sdk_zipkin = pinned  # the SDK's Zipkin exporter sends to the pinned Zipkin
         self.release = "" if pinned else pin.version
         self.image = IMAGES[NAME] if pinned else f"openzipkin/zipkin:{pin.version}"
         self.read_paths = read_paths(self.name, self.title)
@@ -186,7 +188,11 @@ class Zipkin(Backend):
         return "zipkin", {"endpoint": f"http://{address}/api/v2/spans"}
 
     def egress_tap(self, upstream: str, run_id: str) -> Tap:
-        return cast(Tap, HttpPostTap(f"http://{upstream}", lambda body: decode_egress(body, run_id)))
+        return cast(Tap, HttpPostTap(f"http://{upstream}", self.sdk_zipkin_decoder(run_id)))
+
+    def sdk_zipkin_decoder(self, run_id: str) -> Callable[[bytes], list[Span]]:
+        """The collector's `zipkin` exporter and the SDK's own write the same JSON v2 span lists."""
+        return lambda body: decode_egress(body, run_id)
 
     def version(self, http: HttpClient, service: Service) -> str:
         _status, body = http.get_json(f"{service.url('http')}/info")
