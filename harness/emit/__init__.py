@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from ._otlp import spans_from_json, spans_from_json_lines
-from ._sdk import emit
+from ._sdk import emit, plan
 from ._taps import HttpPostTap, OtlpGrpcTap, otlp_decoder, otlp_http_decoder
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "emit",
     "otlp_decoder",
     "otlp_http_decoder",
+    "plan",
     "spans_from_json",
     "spans_from_json_lines",
 ]

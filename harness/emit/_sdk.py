@@ -281,19 +281,21 @@ def _exporter(pipeline: Pipeline, endpoint: str, timeout_s: float, protocol: str
     return OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=timeout_s)
 
 
-def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, pipeline: Pipeline = "collector",
+def emit(scenario: Scenario, run_id: str, otlp_endpoint: str | None, pipeline: Pipeline = "collector",
          export_timeout_s: float = 10.0, protocol: str = "grpc") -> Emission:
     """Send every span of `scenario` to `otlp_endpoint` ("127.0.0.1:4317"): OTLP/gRPC, OTLP/HTTP
-    (`protocol` http/protobuf), or Zipkin JSON on the sdk-zipkin pipeline."""
+    (`protocol` http/protobuf), or Zipkin JSON on the sdk-zipkin pipeline; None: nowhere."""
     resource = Resource.create({"service.name": f"linkmatrix-{scenario.name}", RUN_ID_ATTRIBUTE: run_id,
                                 SCENARIO_ATTRIBUTE: scenario.name, PIPELINE_ATTRIBUTE: pipeline})
     ids = _PrefixedIds()
     with _environment(scenario.sdk_env):
         provider = TracerProvider(resource=resource, span_limits=_span_limits(scenario), id_generator=ids)
     finished = InMemorySpanExporter()
-    exporter = _ExportRecorder(_exporter(pipeline, otlp_endpoint, export_timeout_s, protocol))
     provider.add_span_processor(SimpleSpanProcessor(finished))
-    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=100))
+    exporter = None
+    if otlp_endpoint is not None:
+        exporter = _ExportRecorder(_exporter(pipeline, otlp_endpoint, export_timeout_s, protocol))
+        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=100))
     run = _ScenarioRun(scenario, provider.get_tracer("linkmatrix"), ids)
     started = time.time()
     try:
@@ -310,4 +312,10 @@ def emit(scenario: Scenario, run_id: str, otlp_endpoint: str, pipeline: Pipeline
                       tuple(run.requested_links.get(span.key, [])))
                  for span in sdk_spans]
     return Emission(scenario.name, run_id, pipeline, requested, sdk_spans, run.labels, list(run.headers.values()),
-                    started, time.time(), exporter.failures)
+                    started, time.time(), exporter.failures if exporter else 0)
+
+
+def plan(scenario: Scenario, run_id: str, pipeline: Pipeline = "collector") -> Emission:
+    """What `emit` would send, made by the same SDK and sent nowhere: the spans of a scenario that
+    could not be sent (its collector died), so that its cells are the ones a sent one has."""
+    return emit(scenario, run_id, None, pipeline)

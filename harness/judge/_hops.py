@@ -171,18 +171,23 @@ def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, ups
     if read_path.render is None:
         cell.verdict, cell.reason = NOT_APPLICABLE, f"{read_path.label} is not rendered: {read_path.gap}"
         return cell
-    if isinstance(shown, Exception):
-        cell.reason = str(shown) or type(shown).__name__
-        return cell
     every = len(emission.linking_spans)
     whole = emission
     if left_out:
         emission = replace(emission, requested=[span for span in emission.requested
                                                  if not (span.links and span.span_id in left_out)])
+    if not page_would_judge(emission, feature):
+        return None  # nothing of it on any page (a dangling link has no target to mark)
+    if isinstance(shown, Exception):
+        cell.reason = str(shown) or type(shown).__name__
+        return cell
     subject = RenderSubject(emission.linking_spans, index_spans(emission.sdk), shown, emission.labels)
     outcome = page_check_of(feature)(subject)
-    if outcome is None:
-        return None  # nothing of it on a page to look at (a dangling link has no target to mark)
+    if outcome is None:  # what it looks at was asked for and is not on the page: where it was lost is upstream
+        cell.verdict = NOT_APPLICABLE
+        cell.reason = ("nothing it looks at is on the page (the target is not shown on its trace's page; the API "
+                       "columns say where it was lost)")
+        return cell
     api_outcome = api_whole = None
     if not isinstance(api, Exception):
         api_outcome = _check(feature)(_subject(emission, feature, api))
@@ -206,6 +211,20 @@ def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, ups
         cell.evidence["looked_at"] = (f"{len(emission.linking_spans)} of {every} linking spans (pages are opened for "
                                       "a few traces and a few linking spans in each, as a person would look)")
     return cell
+
+
+def page_would_judge(emission: Emission, feature: str) -> bool:
+    """Whether a page that showed every span the render stage asks about (the linking spans, and
+    their targets in the same trace) would give `feature` a verdict. It decides, from what was sent
+    alone, whether a render cell exists: a page that could not be read, a backend that died and a
+    scenario that was never sent have the same cells as a healthy run."""
+    known = index_spans(emission.sdk)
+    linking = emission.linking_spans
+    asked = {span.span_id for span in linking} | {
+        link.span_id for span in linking for link in span.links
+        if link.trace_id == span.trace_id and link.target in known}
+    shown = {span_id: ShownSpan(span_id, found=True) for span_id in asked}
+    return page_check_of(feature)(RenderSubject(linking, known, shown, emission.labels)) is not None
 
 
 def attach_hop_messages(cell: Cell, record: HopRecord) -> None:

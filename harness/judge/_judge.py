@@ -160,13 +160,47 @@ def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
     return cell
 
 
-def not_emitted(failed: Mapping[tuple[str, Pipeline], str], columns: Sequence[ReadPath],
-                topology: Topology) -> list[Cell]:
-    """A scenario the SDK could not emit on a pipeline: nothing of it can be measured, on every read
-    path that pipeline reaches (`error`, with why)."""
-    return [Cell(scenario, LINK_PRESENT, path.backend, path.name, pipeline, ERROR, reason=f"not emitted: {why}")
-            for (scenario, pipeline), why in failed.items() for path in columns
-            if (pipeline, path.backend) not in topology.unreached]
+def not_emitted(failed: Mapping[tuple[str, Pipeline], str], columns: Sequence[ReadPath], topology: Topology,
+                planned: Mapping[tuple[str, Pipeline], Emission] | None = None,
+                scenarios: Sequence[Scenario] = ()) -> list[Cell]:
+    """A scenario that could not be sent on a pipeline: nothing of it can be measured. With the spans
+    it would have sent (`planned`) it has every cell a sent one has, each `error` with why (declared
+    gaps and pipelines that never reach a backend stay n/a, as in any run); without them, one
+    `link.present` cell per read path the pipeline reaches."""
+    by_name = {scenario.name: scenario for scenario in scenarios}
+    cells: list[Cell] = []
+    for (scenario, pipeline), why in failed.items():
+        emission = (planned or {}).get((scenario, pipeline))
+        if emission is not None and scenario in by_name:
+            cells += _unmeasured(emission, by_name[scenario], columns, topology, f"not emitted: {why}")
+        else:
+            cells += [Cell(scenario, LINK_PRESENT, path.backend, path.name, pipeline, ERROR,
+                           reason=f"not emitted: {why}")
+                      for path in columns if (pipeline, path.backend) not in topology.unreached]
+    return cells
+
+
+def _unmeasured(emission: Emission, scenario: Scenario, columns: Sequence[ReadPath], topology: Topology,
+                why: str) -> list[Cell]:
+    """The cells `_judge_all` gives an emission, with nothing observed: each read an error saying why."""
+    pipeline, failed = emission.pipeline, LinkmatrixError(why)
+    if not emission.linking_spans:
+        return [not_in_pipeline(emission, LINK_PRESENT, path) if topology.never_sent(pipeline, path.backend)
+                else _nothing_sent(emission, scenario, path) for path in columns if _fits(LINK_PRESENT, path)]
+    cells: list[Cell | None] = []
+    for feature in exercised_features(emission, scenario.checks):
+        for path in columns:
+            if not _fits(feature, path):
+                continue
+            if topology.never_sent(pipeline, path.backend):
+                cells.append(not_in_pipeline(emission, feature, path))
+            elif isinstance(path, SearchReadPath):
+                cells.append(search_cell(emission, feature, path, {}, failed))
+            elif isinstance(path, RenderReadPath):
+                cells.append(render_cell(emission, feature, path, {}, failed, failed, []))
+            else:
+                cells.append(cell_for(emission, feature, path, {}, failed))
+    return [cell for cell in cells if cell is not None]
 
 
 def nothing_measured(scenarios: Sequence[Scenario], columns: Sequence[ReadPath], reason: str) -> list[Cell]:

@@ -64,6 +64,8 @@ class Sent:
     ended: float = 0.0  # monotonic time the last export finished
     sdk_versions: dict[Pipeline, str] = field(default_factory=dict)  # pipeline → the earlier SDK release it ran
     failed: dict[tuple[str, Pipeline], str] = field(default_factory=dict)  # (scenario, pipeline) → why not emitted
+    # (scenario, pipeline) not emitted → the spans it would have sent (made, sent nowhere): its cells
+    planned: dict[tuple[str, Pipeline], Emission] = field(default_factory=dict)
 
 
 class ObservationKey(NamedTuple):

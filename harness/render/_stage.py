@@ -14,7 +14,7 @@ import concurrent.futures
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +39,7 @@ PAGES_AT_ONCE = 2  # a page is mostly browser CPU: more at once only queue for i
 CLOSE_TIMEOUT = 30.0  # seconds to close the browser, then its thread is left to the process's exit
 MAX_TRACES = 5  # traces with linking spans opened per scenario: what a person would open
 MAX_SPANS_PER_TRACE = 10  # linking spans whose links are opened in each of them
+GONE_CHECK_EVERY = 0.25  # seconds between two looks, while a page loads, at whether its backend or the browser is gone
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ class RenderStage:
         self._thread: threading.Thread | None = None
         self._opened: concurrent.futures.Future[list[Page]] | None = None
         self._browser: contextlib.AbstractAsyncContextManager[Pages] | None = None
+        self._pages: Pages | None = None
 
     def __enter__(self) -> RenderStage:
         return self
@@ -164,7 +166,7 @@ class RenderStage:
 
     async def _open(self, homes: list[str]) -> list[Page]:
         self._browser = browser(self.recorder.notify)
-        pages = await self._browser.__aenter__()
+        pages = self._pages = await self._browser.__aenter__()
         opened = [await pages.new_page() for _ in range(PAGES_AT_ONCE)]
         await asyncio.gather(*(self._warm(page, homes) for page in opened))
         return opened
@@ -214,7 +216,8 @@ class RenderStage:
         started = time.monotonic()
         try:
             pages = self._opened.result()
-            asyncio.run_coroutine_threadsafe(_run(pages, jobs, rendered, run_dir), self._loop).result()
+            asyncio.run_coroutine_threadsafe(_run(pages, jobs, rendered, run_dir, self._gone), self._loop).result()
+            self._browser_died(jobs, rendered)
             for path_id, seconds in rendered.slowest_page.items():
                 self.recorder.note("page", path_id, seconds)
         except LinkmatrixError as error:  # the browser failed while rendering: every render cell says why
@@ -223,6 +226,26 @@ class RenderStage:
             self.recorder.problem(str(error))
         self.recorder.set_stage("render", time.monotonic() - started)
         return rendered
+
+    def _gone(self, job: _Job) -> str | None:
+        """Why `job`'s page cannot be read any more: its backend died or stopped answering (the
+        stack's health watch says so), or the browser is gone; None while both are up."""
+        failed = self.stack.failed.get(job.key.backend)
+        if failed:
+            return failed
+        return self._pages.death_notice() if self._pages is not None else None
+
+    def _browser_died(self, jobs: list[_Job], rendered: Rendered) -> None:
+        """A browser that died while rendering is a problem of the run, said once; every page it
+        could not read says why (not the driver's "Target closed")."""
+        death = self._pages.death_notice() if self._pages is not None else None
+        if death is None:
+            return
+        self.recorder.problem(death)
+        self.recorder.notify(f"  ! {death}")
+        for job in jobs:
+            if isinstance(rendered.shown.get(job.key), Exception):
+                rendered.shown[job.key] = LinkmatrixError(death)
 
     def close(self) -> None:
         if self._loop is None or self._thread is None:
@@ -245,7 +268,8 @@ class RenderStage:
             await self._browser.__aexit__(None, None, None)
 
 
-async def _run(pages: list[Page], jobs: list[_Job], rendered: Rendered, run_dir: Path) -> None:
+async def _run(pages: list[Page], jobs: list[_Job], rendered: Rendered, run_dir: Path,
+               gone: Callable[[_Job], str | None] = lambda job: None) -> None:
     """The open pages, each working through the queue in its own window."""
     queue: asyncio.Queue[_Job] = asyncio.Queue()
     for job in jobs:
@@ -253,9 +277,28 @@ async def _run(pages: list[Page], jobs: list[_Job], rendered: Rendered, run_dir:
 
     async def worker(page: Page) -> None:
         while not queue.empty():
-            await _render(page, queue.get_nowait(), rendered, run_dir)
+            await _render_unless_gone(page, queue.get_nowait(), rendered, run_dir, gone)
 
     await asyncio.gather(*(worker(page) for page in pages[:len(jobs)]))
+
+
+async def _render_unless_gone(page: Page, job: _Job, rendered: Rendered, run_dir: Path,
+                             gone: Callable[[_Job], str | None]) -> None:
+    """`_render`, not begun for a backend (or browser) known to be gone, and given up as soon as it
+    is: a dead or stopped backend's page is never waited for until its own timeout."""
+    why = gone(job)
+    if why is None:
+        rendering = asyncio.ensure_future(_render(page, job, rendered, run_dir))
+        while not rendering.done() and why is None:
+            await asyncio.wait({rendering}, timeout=GONE_CHECK_EVERY)
+            why = None if rendering.done() else gone(job)
+        if why is None:
+            return
+        rendering.cancel()
+        await asyncio.wait({rendering})  # its cancellation done (what it raised is not news)
+    rendered.shown[job.key] = LinkmatrixError(why.splitlines()[0])
+    with contextlib.suppress(Exception):  # the next trace starts from a fresh page
+        await asyncio.wait_for(page.goto("about:blank"), GONE_CHECK_EVERY * 4)
 
 
 async def _render(page: Page, job: _Job, rendered: Rendered, run_dir: Path) -> None:

@@ -144,32 +144,42 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
                                 for variant in settings.variants if variant.collector})
         marks = settle_marks(stack, http)
         render_stage.start()  # its browser opens while the spans are sent and read
-        sent = send_all(stack, evidence, recorder)
-        result.versions.update({f"opentelemetry-sdk ({name})": version for name, version in sent.sdk_versions.items()})
-        if not sent.emissions:
-            why = "nothing was emitted: " + "; ".join(recorder.problems)
-            result.cells = nothing_measured(settings.scenarios, result.columns, why)
-            return
-        observations, pages = Observer(stack, sent, http, recorder, evidence, settings.visibility_timeout,
-                                       marks).observe(
-            # the pages need only the trace reads: they are opened while the search indexes catch up
-            while_searching=lambda reads: render_stage.render(sent.emissions, reads, result.run_dir))
+        # A backend that dies or stops answering from here on is named within seconds, and its
+        # reads and pages are not waited for.
+        with stack.watch_health():
+            sent = send_all(stack, evidence, recorder)
+            result.versions.update({f"opentelemetry-sdk ({name})": version
+                                    for name, version in sent.sdk_versions.items()})
+            if not sent.emissions:
+                why = "nothing was emitted: " + "; ".join(recorder.problems)
+                result.cells = (not_emitted(sent.failed, result.columns, _topology(stack, backends), sent.planned,
+                                            settings.scenarios)
+                                or nothing_measured(settings.scenarios, result.columns, why))
+                return
+            observations, pages = Observer(stack, sent, http, recorder, evidence, settings.visibility_timeout,
+                                           marks).observe(
+                # the pages need only the trace reads: they are opened while the search indexes catch up
+                while_searching=lambda reads: render_stage.render(sent.emissions, reads, result.run_dir))
         rendered = pages or Rendered()
         cpu.sample()  # the browser's last, and the services' so far
         render_stage.close()  # before the judging: the browser's processes are not needed any more
         for path_id, why in rendered.skipped.items():  # said in one line, and the column is left out
             result.skipped[path_id] = why
         result.columns = [path for path in result.columns if path.id not in rendered.skipped]
-        topology = Topology(
-            unreached=frozenset((pipeline, backend.name) for pipeline in stack.pipelines for backend in backends
-                                if not stack.reaches(pipeline, backend.name)),
-            failed=dict(stack.failed))
+        topology = _topology(stack, backends)
         started = time.monotonic()
         result.cells = judge(settings.scenarios, sent.emissions, sent.wire, observations, result.columns, topology,
                              rendered)
-        result.cells += not_emitted(sent.failed, result.columns, topology)
+        result.cells += not_emitted(sent.failed, result.columns, topology, sent.planned, settings.scenarios)
         recorder.set_stage("check", time.monotonic() - started)
         cpu.sample()  # the services' last, before they stop
+
+
+def _topology(stack: Stack, backends: list[Backend]) -> Topology:
+    return Topology(
+        unreached=frozenset((pipeline, backend.name) for pipeline in stack.pipelines for backend in backends
+                            if not stack.reaches(pipeline, backend.name)),
+        failed=dict(stack.failed))
 
 
 class _SdkLogFile(logging.FileHandler):

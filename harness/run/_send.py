@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import cast
 
-from ..emit import HttpPostTap, OtlpGrpcTap, emit, otlp_decoder
+from ..emit import HttpPostTap, OtlpGrpcTap, emit, otlp_decoder, plan
 from ..model import (
     COLLECTOR,
     SDK_ZIPKIN,
@@ -77,16 +77,23 @@ def _prepare_releases(stack: Stack, recorder: Recorder) -> dict[str, str]:
     return unready
 
 
+def not_sent(sent: Sent, stack: Stack, scenario: Scenario, pipeline_name: Pipeline, why: str) -> None:
+    """A scenario that could not be sent on a pipeline: why, and the spans it would have sent (made
+    by the SDK, sent nowhere), so that the judge gives it every cell a sent one has, each `error`."""
+    sent.failed[(scenario.name, pipeline_name)] = why
+    sent.planned[(scenario.name, pipeline_name)] = plan(scenario, stack.run_id, pipeline_name)
+
+
 def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
     sent = Sent()
     started = time.monotonic()
+    no_collector = "the collector did not start"
     if stack.through_collector and stack.collector is None:
-        recorder.problem("pipeline collector: nothing to send to (the collector did not start)")
+        recorder.problem(f"pipeline collector: nothing to send to ({no_collector})")
     unready = _prepare_releases(stack, recorder)
     for pipeline_name in stack.pipelines:
         collected = through_collector(pipeline_name)
-        if collected and stack.collector is None:
-            continue
+        dead = no_collector if collected and stack.collector is None else ""
         if collected and pipeline_name != COLLECTOR and stack.collector is not None \
                 and not stack.collector.started_here:
             recorder.problem(f"pipeline {pipeline_name}: not run (a collector someone else runs has only its own "
@@ -95,14 +102,17 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
         for scenario in stack.scenarios:
             if not stack.runs_on(scenario, pipeline_name):
                 continue
-            entered = stack.collector_of(pipeline_name) if collected else None
+            entered = stack.collector_of(pipeline_name) if collected and not dead else None
             death = entered.death_notice() if entered else None
-            if death:  # nothing more can go through it: say so once, send nothing more its way
+            if death:  # nothing more can go through it: said once, nothing more sent its way
                 recorder.problem(death)
-                break
+                dead = death.splitlines()[0]
+            if dead:  # the scenarios not yet sent keep their cells, each an error saying why
+                not_sent(sent, stack, scenario, pipeline_name, dead)
+                continue
             release = next((v.sdk for v in stack.variants if v.name == pipeline_name and v.sdk), "")
             if release in unready:  # its environment could not be made: said once, not tried again
-                sent.failed[(scenario.name, pipeline_name)] = unready[release]
+                not_sent(sent, stack, scenario, pipeline_name, unready[release])
                 continue
             recorder.notify(f"emitting {scenario.name}" + (f" ({pipeline_name})" if pipeline_name != COLLECTOR else ""))
             upstreams = stack.upstreams(pipeline_name, scenario.name)
@@ -110,7 +120,7 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
                 recorder.problem(f"pipeline {SDK_ZIPKIN}: not run (no Zipkin to send to)")
                 break
             if collected and not upstreams:  # its collector (or gateway) did not start: said once, above
-                sent.failed[(scenario.name, pipeline_name)] = "the collector this pipeline needs did not start"
+                not_sent(sent, stack, scenario, pipeline_name, "the collector this pipeline needs did not start")
                 continue
             protocol = next((v.protocol for v in stack.variants if v.name == pipeline_name), GRPC)
             with _wire_tap(stack, pipeline_name, protocol, upstreams, stack.run_id) as tap:
@@ -120,7 +130,7 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
                                                      protocol=protocol))
                 except LinkmatrixError as error:  # that release could not emit: its cells are not measured
                     recorder.problem(f"scenario {scenario.name} ({pipeline_name}): {error}")
-                    sent.failed[(scenario.name, pipeline_name)] = str(error)
+                    not_sent(sent, stack, scenario, pipeline_name, str(error))
                     continue
                 sent.emissions.append(emission)
                 sent.wire[(scenario.name, pipeline_name)] = tap.spans()

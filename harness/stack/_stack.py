@@ -27,6 +27,7 @@ from ..model import (
 )
 from . import _collector as pipeline
 from ._backend import Backend, Tap
+from ._health import HealthWatch
 from ._variants import PLAIN, Variant
 from .runtime._base import Component, Runtime, Service
 
@@ -272,6 +273,12 @@ class Stack:
             self.failed[backend] = message
         self.recorder.problem(message)
         self.recorder.notify(f"  ! {message.splitlines()[0]}")
+
+    def watch_health(self) -> HealthWatch:
+        """A health watch over every backend that runs (a context manager): one that dies or stops
+        answering is failed within seconds, and its reads and pages fail at once."""
+        running = [backend.name for backend in self.backends if backend.name in self.services]
+        return HealthWatch(self.services, running, self.fail, self.failed)
 
     def reaches(self, pipeline_name: Pipeline, backend: str) -> bool:
         """Whether spans of this pipeline are sent towards `backend` at all."""

@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from playwright.async_api import Page
+
 from harness.emit._otlp import spans_from_json
 from harness.emit._taps import OtlpGrpcTap
-from harness.model._columns import Answer, ReadPath, SearchAnswer, SearchQuery, SearchReadPath, TraceReadPath
+from harness.model._columns import (
+    Answer,
+    ReadPath,
+    RenderReadPath,
+    SearchAnswer,
+    SearchQuery,
+    SearchReadPath,
+    TraceReadPath,
+)
+from harness.model._shown import ShownLink, ShownSpan, SpanToShow
 from harness.stack._backend import Backend, Tap
 from harness.stack._http import Http
 from harness.stack.runtime._base import LOOPBACK, Readiness, Service, ServiceSpec
@@ -31,6 +43,29 @@ def search(http: Http, base_url: str, query: SearchQuery) -> SearchAnswer:
     return SearchAnswer(found, status, body, f"{query.key}={query.value}")
 
 
+PAGE_JS = """() => [...document.querySelectorAll('.span')].map(row => ({
+    id: row.dataset.spanId, parent: row.dataset.parent, marked: row.classList.contains('linked-to'),
+    links: [...row.querySelectorAll('.link')].map(link => link.dataset.target)}))"""
+
+
+async def render_trace(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanToShow],
+                       screenshot: Path) -> dict[str, ShownSpan]:
+    """The fake UI's trace page, read as the real UIs' readers read theirs."""
+    await page.goto(f"{base_url}/ui/trace/{trace_id}", wait_until="load")
+    rows = {row["id"]: row for row in await page.evaluate(PAGE_JS)}
+    await page.screenshot(path=str(screenshot), type="jpeg")
+    shown = {}
+    for span in spans:
+        row = rows.get(span.span_id)
+        shown[span.span_id] = ShownSpan(span.span_id) if row is None else ShownSpan(
+            span.span_id, True, row["parent"] if row["parent"].strip("0") else "",
+            [ShownLink(target, span_id=target, clickable=True) for target in row["links"]], row["marked"])
+    return shown
+
+
+UI = RenderReadPath("fake", "ui", "Fake UI", render_trace, api="api", home="/ui/")
+
+
 class FakeBackend(Backend):
     name = "fake"
     title = "Fake"
@@ -46,7 +81,10 @@ class FakeBackend(Backend):
     )
 
     def __init__(self, **faults: Any) -> None:
+        """`faults` go to the fake's config (tests/fakes/fake_backend.py); `ui` gives it a UI to render."""
         self.faults = faults
+        if "ui" in faults:
+            self.read_paths = (*type(self).read_paths, UI)
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,
                 data_dir: str | None = None) -> ServiceSpec:

@@ -8,15 +8,21 @@ searches from what it ingested — with faults injected from its config file:
   (answers after `slow_seconds`), "refuse" (closes every connection without an answer);
 - search: "ok", "miss" (answers, never with the linking span), "control_miss" (finds nothing,
   not even by the run id), "error" (HTTP 500);
-- die_after: seconds after start at which the process exits with code 3 (0: never).
+- die_after: seconds after start at which the process exits with code 3 (0: never);
+- ui (a page per trace under /ui/trace/<id>, for the render stage): "ok", "slow" (each page
+  answers after `ui_seconds`), "die" (the first trace page ends the process, code 3), "stop"
+  (the first trace page stops the process with SIGSTOP: alive, answering nothing). Each trace
+  page asked for first leaves a file `ui-asked` in the working folder (the render stage began).
 
 Run: python fake_backend.py CONFIG.json (the adapter in tests/fakes/adapter.py writes it).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -66,12 +72,27 @@ def _search(tap: OtlpGrpcTap, key: str, value: str, control_miss: bool, miss: bo
     return found
 
 
+def _trace_page(tap: OtlpGrpcTap, trace_id: str) -> bytes:
+    """The trace's spans as a page: each span, its parent, its links, and whether something links to it."""
+    spans = [span for resource in _resource_spans(tap, trace_id) for scope in resource.scope_spans
+             for span in scope.spans]
+    targets = {link.span_id.hex() for span in spans for link in span.links}
+    rows = []
+    for span in spans:
+        links = "".join(f'<li class="link" data-target="{link.span_id.hex()}">{link.span_id.hex()}</li>'
+                        for link in span.links)
+        marked = " linked-to" if span.span_id.hex() in targets else ""
+        rows.append(f'<div class="span{marked}" data-span-id="{span.span_id.hex()}" '
+                    f'data-parent="{span.parent_span_id.hex()}">{html.escape(span.name)}<ul>{links}</ul></div>')
+    return f'<html><body><h1 id="trace">{trace_id}</h1>{"".join(rows)}</body></html>'.encode()
+
+
 def serve(config: dict[str, object]) -> None:
     ports = config["ports"]
     assert isinstance(ports, dict)
     tap = OtlpGrpcTap([], port=int(ports["otlp_grpc"]))
     tap.__enter__()
-    reads, search = str(config.get("reads", "ok")), str(config.get("search", "ok"))
+    reads, search, ui = str(config.get("reads", "ok")), str(config.get("search", "ok")), str(config.get("ui", "ok"))
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -80,6 +101,10 @@ def serve(config: dict[str, object]) -> None:
                 return self._answer(200, b"ready")
             if url.path.startswith("/api/traces/"):
                 return self._trace(url.path.rsplit("/", 1)[-1])
+            if url.path == "/ui/":
+                return self._answer(200, b"<html><body>fake UI</body></html>")
+            if url.path.startswith("/ui/trace/"):
+                return self._page(url.path.rsplit("/", 1)[-1])
             if url.path == "/api/search":
                 query = {key: values[0] for key, values in parse_qs(url.query).items()}
                 if search == "error":
@@ -88,6 +113,18 @@ def serve(config: dict[str, object]) -> None:
                                 search == "miss")
                 return self._answer(200, json.dumps({"spans": found}).encode())
             return self._answer(404, b"")
+
+        def _page(self, trace_id: str) -> None:
+            asked = Path("ui-asked")
+            first = not asked.exists()
+            asked.touch()
+            if first and ui == "die":
+                os._exit(3)
+            if first and ui == "stop":
+                os.kill(os.getpid(), signal.SIGSTOP)
+            if ui == "slow":
+                time.sleep(float(str(config.get("ui_seconds", 1))))
+            self._answer(200, _trace_page(tap, trace_id), "text/html")
 
         def _trace(self, trace_id: str) -> None:
             if reads == "refuse":
@@ -105,8 +142,9 @@ def serve(config: dict[str, object]) -> None:
             body = json_format.MessageToJson(TracesData(resource_spans=found), indent=None)
             self._answer(200, body.encode())
 
-        def _answer(self, status: int, body: bytes) -> None:
+        def _answer(self, status: int, body: bytes, kind: str = "application/json") -> None:
             self.send_response(status)
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -68,6 +68,10 @@ def _no_log() -> str:
     return ""
 
 
+def _not_stopped() -> bool:
+    return False
+
+
 @dataclass
 class Service:
     spec: ServiceSpec
@@ -79,6 +83,10 @@ class Service:
     read_log: Callable[[], str] = _no_log  # its log so far
     binary: Path | None = None  # the program the local runtime ran
     image: dict[str, str] | None = None  # the image the docker runtime ran: name, id, digest
+    # Whether its process is stopped (SIGSTOP, a debugger): alive, and answering nothing.
+    stopped: Callable[[], bool] = _not_stopped
+    # Set by the stack's health watch when it stopped answering: from then on it counts as dead.
+    unresponsive: str | None = None
 
     @property
     def name(self) -> str:
@@ -98,7 +106,7 @@ class Service:
         """One line (plus its last log lines) when the service is gone: its reads cannot succeed."""
         how = self.exited()
         if how is None:
-            return None
+            return self.unresponsive
         tail = "\n".join(self.read_log().splitlines()[-8:])
         return f"{self.name} {how} during the run" + (f"\n--- last lines of its log ---\n{tail}" if tail else "")
 

@@ -57,6 +57,15 @@ def _exit_text(process: subprocess.Popen[bytes]) -> str | None:
     return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
 
 
+def _is_stopped(process: subprocess.Popen[bytes]) -> bool:
+    """Its process is stopped (state T: SIGSTOP, or t: a debugger holds it)."""
+    try:
+        stat = Path(f"/proc/{process.pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] in (["T"], ["t"])
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(errors="replace")
@@ -182,7 +191,8 @@ class LocalRuntime:
         def ready() -> Service:
             self._wait_ready(spec, process, log_path)
             return Service(spec, log_path, time.monotonic() - started,
-                           exited=lambda: _exit_text(process), read_log=lambda: _read(log_path))
+                           exited=lambda: _exit_text(process), read_log=lambda: _read(log_path),
+                           stopped=lambda: _is_stopped(process))
         return ready
 
     def _wait_ready(self, spec: ServiceSpec, process: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -255,6 +265,7 @@ def stop_process_group(process: subprocess.Popen[bytes], grace: float) -> None:
         return
     try:
         os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, signal.SIGCONT)  # a stopped server handles SIGTERM only once continued
         process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         pass  # a server that ignores SIGTERM (seen: an API hanging for minutes) gets SIGKILL
