@@ -460,8 +460,9 @@ class PythonSdk:
 
     name: str
     version: str
-    # What the worker imports beside the SDK (scenario records are unpickled there).
-    extras: tuple[str, ...] = ("PyYAML>=6", "jsonschema>=4.20")
+    # What the worker imports beside the SDK: the emit stage it runs (its wire taps forward with
+    # requests) and the model below it (scenario records are unpickled there).
+    extras: tuple[str, ...] = ("PyYAML>=6", "jsonschema>=4.20", "requests>=2.31")
 
     @property
     def source(self) -> str:
