@@ -23,7 +23,17 @@ from ..model import Evidence, Recorder, Rendered, Scenario
 from ..observe import Observer, settle_marks
 from ..render import RenderStage
 from ..report import RunResult
-from ..stack import PLAIN, Backend, Http, Stack, Variant, collector_version, library_versions, service_versions
+from ..stack import (
+    PLAIN,
+    Backend,
+    Http,
+    Stack,
+    Variant,
+    collector_version,
+    describe_services,
+    library_versions,
+    service_versions,
+)
 from ..stack import runtime as runtimes
 from ._cpu import CpuLedger
 from ._send import send_all
@@ -138,7 +148,7 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
             RenderStage(stack, http, recorder) as render_stage:
         for name, reason in result.skipped.items():
             recorder.notify(f"  {settings.table[name].title}: skipped — {reason}")
-        result.services = stack.describe_services(result.run_dir)
+        result.services = describe_services(stack.services, result.run_dir)
         result.versions.update(service_versions(backends, stack.services, http))
         result.versions.update({f"collector ({variant.name})": collector_version(stack.releases.get(variant.collector))
                                 for variant in settings.variants if variant.collector})

@@ -12,7 +12,7 @@ from . import runtime, toolchain
 from ._backend import Backend, Tap
 from ._collector import GRPC, HTTP_PROTOBUF
 from ._http import Http
-from ._stack import Stack
+from ._stack import Stack, describe_services
 from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, STORAGES, Storage
 from ._variants import PLAIN, Variant
 from ._versions import collector_version, library_versions, service_versions
@@ -71,6 +71,7 @@ __all__ = [
     "class_data_archive",
     "collector_version",
     "daemon_answers",
+    "describe_services",
     "image_for",
     "library_versions",
     "obtain",

@@ -28,8 +28,10 @@ from ..model import (
 from . import _collector as pipeline
 from ._backend import Backend, Tap
 from ._health import HealthWatch
+from ._routes import CollectorRoutes
+from ._services import start_backends
 from ._variants import PLAIN, Variant
-from .runtime._base import Component, Runtime, Service
+from .runtime._base import Runtime, Service
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Stack:
 
     def __post_init__(self) -> None:
         self._exits = contextlib.ExitStack()
+        self.collector_routes = CollectorRoutes(self)
         self.backends = [backend.configured(options=self.options.get(backend.family or backend.name, {}))
                          for backend in self.backends]
 
@@ -69,7 +72,7 @@ class Stack:
     def forwarded_files(self) -> list[Path]:
         """What the collectors that send to the backends recorded (the agent of a gateway records none)."""
         return [self.forwarded, self.run_dir / pipeline.GATEWAY_FORWARDED_FILE,
-                *(self.run_dir / pipeline.forwarded_file(self._release_name(key)) for key in self.releases)]
+                *(self.run_dir / pipeline.forwarded_file(CollectorRoutes.release_name(key)) for key in self.releases)]
 
     @property
     def collectors(self) -> list[Service]:
@@ -79,18 +82,6 @@ class Stack:
     def collector_releases(self) -> list[str]:
         """The earlier collector releases some variant of the run is run by (toolchain keys)."""
         return list(dict.fromkeys(variant.collector for variant in self.variants if variant.collector))
-
-    @staticmethod
-    def _release_name(key: str) -> str:
-        """`otelcol-linkmatrix@0.158.0` → its collector process, `collector-0.158.0`."""
-        return pipeline.release_service(key.rsplit("@", 1)[-1])
-
-    def _release_component(self, key: str, routes: tuple[pipeline.Route, ...] = ()) -> pipeline.Collector:
-        name = self._release_name(key)
-        version = name.removeprefix(f"{pipeline.NAME}-")
-        return self.collector_component(routes, self.run_dir / pipeline.forwarded_file(name), name=name,
-                                        title=f"collector {version}", component=key,
-                                        image=f"{pipeline.CONTRIB_IMAGE}:{version}")
 
     @property
     def pipelines(self) -> list[Pipeline]:
@@ -123,137 +114,33 @@ class Stack:
     def _start(self) -> None:
         notify = self.recorder.notify
         needs = [need for backend in self.backends for need in backend.needs]  # a storage's search engine
-        toolchain = self.runtime.prepare([*self.backends, *needs, self.collector_component(),
-                                          *(self._release_component(key) for key in self.collector_releases)], notify)
+        releases = [self.collector_routes.release_component(key) for key in self.collector_releases]
+        toolchain = self.runtime.prepare([*self.backends, *needs, self.collector_component(), *releases], notify)
         self.recorder.set_stage("toolchain", toolchain)
         notify("starting backends")
         with self.recorder.timed("startup"):
-            self._start_backends()
+            start_backends(self)
             if self.through_collector:
                 if any(variant.gateway for variant in self.variants):
                     self._start_gateway()
                 self._start_collector()
                 for key in self.collector_releases:
                     self.releases[key] = self._start_collector_process(
-                        self._release_component(key, tuple(self._routes(release=key))))
+                        self.collector_routes.release_component(key, tuple(self.collector_routes.build(release=key))))
 
-    def _start_backends(self) -> None:
-        """The services storages need, all at once; then every backend at once (Zipkin's JVM and a
-        search engine no longer wait for each other)."""
-        needs = list({need.name: need for backend in self.backends for need in backend.needs}.values())
-        refused: dict[str, Exception] = {}  # a need that did not start is not started again
-        for need, result in zip(needs, self.runtime.provide_all(needs), strict=True):
-            if isinstance(result, Service):
-                self._started(need.name, need.title, result)
-            else:
-                refused[need.name] = result
-        startable = []
-        for backend in self.backends:
-            try:
-                failed = next((refused[n.name] for n in backend.needs if n.name in refused), None)
-                if failed is not None:
-                    raise failed
-                peers = {need.name: self._needed(need) for need in backend.needs}
-            except (LinkmatrixError, ValueError) as error:
-                self.fail(backend.name, f"{backend.title} did not start: {error}")
-                continue
-            startable.append(backend.configured(peers=peers) if peers else backend)
-        started = {backend.name: backend for backend in startable}  # each now knows its peers
-        self.backends = [started.get(backend.name, backend) for backend in self.backends]
-        for backend, result in zip(startable, self.runtime.provide_all(startable), strict=True):
-            if isinstance(result, Service):
-                self._started(backend.name, backend.title, result)
-                self._tap(backend, result)
-            else:
-                self.fail(backend.name, f"{backend.title} did not start: {result}")
-
-    def _started(self, name: str, title: str, service: Service) -> None:
+    def started(self, name: str, title: str, service: Service) -> None:
         self.services[name] = service
         self.recorder.note("startup", name, service.startup_seconds)
         self.recorder.notify(f"  {title} ready in {service.startup_seconds:.1f}s")
 
-    def _tap(self, backend: Backend, service: Service) -> None:
-        """The taps in front of it, where they can reach it."""
-        if not self.runtime.taps_reach_backends:
-            return
-        upstream = self.runtime.peer_address(service, backend.ingest_port)
-        self.egress[backend.name] = self._exits.enter_context(backend.egress_tap(upstream, self.run_id))
-        if self._takes_http(backend) and any(variant.exports_http for variant in self.variants):
-            upstream = self.runtime.peer_address(service, backend.otlp_http_port or "")
-            self.egress_http[backend.name] = self._exits.enter_context(
-                backend.egress_http_tap(upstream, self.run_id))
-
-    def _needed(self, component: Component) -> str:
-        """A service a backend needs (a storage's search engine), started once for every backend that
-        needs it: its "host:port" as the backend reaches it."""
-        if component.name not in self.services:
-            self._started(component.name, component.title, self.runtime.provide(component))
-        return self.runtime.peer_address(self.services[component.name], component.ports[0])
-
-    def _routes(self, gateway: bool = False, release: str = "") -> list[pipeline.Route]:
-        """One route per scenario and collector variant, each with its own exporter per backend —
-        or, on the agent of a variant with a gateway, its own exporter to its route on the gateway.
-        `gateway`: the gateway's routes (those variants' processors and backend exporters);
-        `release`: the routes of the variants an earlier collector release runs."""
-        routes = []
-        for variant in self.variants:
-            if (gateway and not variant.gateway) or variant.collector != release:
-                continue
-            for scenario in self.scenarios:
-                if not self.runs_on(scenario, variant.name):
-                    continue
-                route = route_id(scenario.name, variant.name)
-                if variant.gateway and not gateway:
-                    routes.append(self._agent_route(route, variant))
-                    continue
-                exporters = {}
-                for backend in self.backends:
-                    if backend.name in self.services and (not variant.exports_http or self._takes_http(backend)):
-                        kind, config = (backend.collector_http_exporter(self._collector_target(backend, http=True),
-                                                                        variant.http_encoding)
-                                        if variant.exports_http else
-                                        backend.collector_exporter(self._collector_target(backend)))
-                        exporter = pipeline.exporter_id(kind, backend.name, route)
-                        exporters[exporter] = config
-                        self.exporters[exporter] = (backend.name, route)
-                routes.append(pipeline.Route(route, exporters, variant.processor_configs(route), variant.may_drop,
-                                             variant.protocol if not gateway else pipeline.GRPC))
-                self.routes[route] = routes[-1]
-        return routes
-
-    def _agent_route(self, route: str, variant: Variant) -> pipeline.Route:
-        """The agent's part of a gateway variant: batch, then OTLP/gRPC to the route's own receiver on
-        the gateway (what the gateway forwards is the collector hop's record)."""
-        # No gateway (it did not start, and said so): its routes lead nowhere, and their cells say why.
-        target = (self.runtime.peer_address(self.gateway, pipeline.receiver_port(route)) if self.gateway
-                  else "127.0.0.1:9")
-        return pipeline.Route(route, {f"otlp_grpc/gateway.{route}": {"endpoint": target, "tls": {"insecure": True}}},
-                              {f"batch/{route}.agent": dict(PLAIN.processors[0][1])}, protocol=variant.protocol,
-                              recorded=False)
-
-    def _collector_target(self, backend: Backend, http: bool = False) -> str:
-        """Where the collector sends to `backend`: the tap in front of it, else the backend itself
-        (`http`: its OTLP/HTTP receiver)."""
-        tap = (self.egress_http if http else self.egress).get(backend.name)
-        if tap is not None:
-            return tap.address
-        port = (backend.otlp_http_port or "") if http else backend.ingest_port
-        return self.runtime.peer_address(self.services[backend.name], port)
-
-    def _takes_http(self, backend: Backend) -> bool:
-        """It has an OTLP/HTTP receiver that runs here (a variant exporting over HTTP reaches it)."""
-        service = self.services.get(backend.name)
-        return backend.otlp_http_port is not None and service is not None \
-            and backend.otlp_http_port in service.spec.ports
-
     def _start_gateway(self) -> None:
         self.gateway = self._start_collector_process(self.collector_component(
-            tuple(self._routes(gateway=True)), self.run_dir / pipeline.GATEWAY_FORWARDED_FILE, name=pipeline.GATEWAY,
-            title="collector gateway"))
+            tuple(self.collector_routes.build(gateway=True)), self.run_dir / pipeline.GATEWAY_FORWARDED_FILE,
+            name=pipeline.GATEWAY, title="collector gateway"))
 
     def _start_collector(self) -> None:
         self.collector = self._start_collector_process(
-            self.collector_component(tuple(self._routes()), self.forwarded))
+            self.collector_component(tuple(self.collector_routes.build()), self.forwarded))
 
     def _start_collector_process(self, component: pipeline.Collector) -> Service | None:
         """A collector process; one that does not start is a problem of the run (its pipelines fail)."""
@@ -262,8 +149,14 @@ class Stack:
         except LinkmatrixError as error:
             self.recorder.problem(f"the {component.title} did not start: {error}")
             return None
-        self._started(component.name, component.title, service)
+        self.started(component.name, component.title, service)
         return service
+
+    def takes_http(self, backend: Backend) -> bool:
+        """It has an OTLP/HTTP receiver that runs here (a variant exporting over HTTP reaches it)."""
+        service = self.services.get(backend.name)
+        return backend.otlp_http_port is not None and service is not None \
+            and backend.otlp_http_port in service.spec.ports
 
     def fail(self, backend: str, message: str) -> None:
         """A backend that cannot be read any more (did not start, died): said once, its reads fail fast."""
@@ -291,7 +184,7 @@ class Stack:
         variant = next((v for v in self.variants if v.name == pipeline_name), None)
         if variant is not None and variant.exports_http:  # only to backends with an OTLP/HTTP receiver
             adapter = next((b for b in self.backends if b.name == backend), None)
-            return adapter is not None and (backend not in self.services or self._takes_http(adapter))
+            return adapter is not None and (backend not in self.services or self.takes_http(adapter))
         return True
 
     def upstreams(self, pipeline_name: Pipeline, scenario: str) -> list[str]:
@@ -320,13 +213,14 @@ class Stack:
         key = next((v.collector for v in self.variants if v.name == pipeline_name), "")
         return self.releases.get(key) if key else self.collector
 
-    def describe_services(self, run_dir: Path) -> dict[str, dict[str, Any]]:
-        """Ports, host, log file and image of every service, for the report."""
-        described: dict[str, dict[str, Any]] = {}
-        for name, service in self.services.items():
-            described[name] = {"ports": dict(service.spec.ports), "host": service.host,
-                               "log": (str(service.log_path.relative_to(run_dir)) if service.log_path
-                                       else "not started by linkmatrix")}
-            if service.image:
-                described[name]["image"] = service.image
-        return described
+
+def describe_services(services: Mapping[str, Service], run_dir: Path) -> dict[str, dict[str, Any]]:
+    """Ports, host, log file and image of every service, for the report."""
+    described: dict[str, dict[str, Any]] = {}
+    for name, service in services.items():
+        described[name] = {"ports": dict(service.spec.ports), "host": service.host,
+                           "log": (str(service.log_path.relative_to(run_dir)) if service.log_path
+                                   else "not started by linkmatrix")}
+        if service.image:
+            described[name]["image"] = service.image
+    return described
