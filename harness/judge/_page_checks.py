@@ -79,15 +79,32 @@ def _done(statuses: list[Status], sent: dict[str, object], received: dict[str, o
     return outcome_of(statuses, sent, received, differences, f"{ok} of {len(statuses)} {noun} shown")
 
 
+def _shown_as_another_relation(subject: RenderSubject) -> dict[str, list[Difference]]:
+    """Linking span label → its links the page lists under another label (a second parent…):
+    shown, named and followable, but not as a link."""
+    found: dict[str, list[Difference]] = defaultdict(list)
+    for path, span, _, item in subject.pairs():
+        if item is not None and item.relation:
+            found[subject.labels.get(span.key, span.name)].append(
+                Difference(path, "a link", f"listed as {item.relation}",
+                           f"shown as {item.relation} (another relation), not as a link", "relation_changed"))
+    return found
+
+
 def check_link_shown(subject: RenderSubject) -> Outcome | None:
     statuses: list[Status] = []
     differences: list[Difference] = []
     sent: dict[str, object] = {}
     received: dict[str, object] = {}
+    relations = _shown_as_another_relation(subject)
     for label, span, shown in subject.spans():
         got = len(shown.links) if shown.found else 0
         sent[label], received[label] = len(span.links), got if shown.found else "the span is not on the page"
-        statuses += [OK] * min(got, len(span.links)) + [MISSING] * max(0, len(span.links) - got)
+        as_other = relations.get(label, [])
+        shown_as_links = min(got, len(span.links)) - len(as_other)
+        statuses += [OK] * max(0, shown_as_links) + [CHANGED] * len(as_other) \
+            + [MISSING] * max(0, len(span.links) - got)
+        differences += as_other
         if got < len(span.links):
             note = "not on the page" if not shown.found else f"{len(span.links) - got} not shown"
             differences.append(Difference(f"spans[{label}].links", len(span.links), got, note, "missing"))

@@ -17,6 +17,9 @@ class ShownLink:
     href: str = ""  # where following it goes (another page), where it is a link
     clickable: bool = False  # a click moves to the target on this same page
     attributes: dict[str, str] = field(default_factory=dict)  # key → value as the page writes them
+    # The other relation the page lists it as, under its own label ("CHILD_OF": a second parent);
+    # "" when the page shows it as a link.
+    relation: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {key: value for key, value in self.__dict__.items() if value}

@@ -156,3 +156,31 @@ def test_links_to_one_target_are_matched_on_the_page_among_the_links_the_sdk_kep
     outcome = judge(subject)
     assert outcome is not None and outcome.summary == "10 of 24 attributes shown"
     assert not [d for d in outcome.differences if d.kind == "value_changed"]  # i=3 is link 3's, not link 0's
+
+
+def test_a_link_listed_as_a_second_parent_is_shown_as_another_relation() -> None:
+    """Jaeger's model turns a link carrying opentracing.ref_type=child_of into a second CHILD_OF
+    reference: the page lists it (named, clickable) among References, but as a parent."""
+    from harness.backends.jaeger._ui import shown_span
+    facts = {"span_id": LINKING, "found": True, "parent": "", "marked": False, "references": [
+        {"type": "CHILD_OF", "span_id": TARGET, "service": "< span in another trace >", "operation": "",
+         "text": "< span in another trace > CHILD_OF" + TARGET, "href": f"/trace/{T2}?uiFind={TARGET}",
+         "clickable": False, "attributes": {}}]}
+    shown = shown_span(facts)
+    assert [link.relation for link in shown.links] == ["CHILD_OF"]
+    sent = Span(T1, LINKING, "read", "", (Link(T2, TARGET, attributes={"opentracing.ref_type": "child_of"}),))
+    subject = RenderSubject([sent], {sent.key: sent}, {LINKING: shown}, {})
+    judge = page_check_of("render.link_shown")
+    assert judge is not None
+    outcome = judge(subject)
+    assert outcome is not None and outcome.verdict == "degraded"
+    assert [(d.kind, d.actual) for d in outcome.differences] == [("relation_changed", "listed as CHILD_OF")]
+
+
+def test_the_parents_own_child_of_reference_is_not_a_link() -> None:
+    from harness.backends.jaeger._ui import shown_span
+    child_of = {"type": "CHILD_OF", "span_id": PARENT, "service": "svc", "operation": "root", "text": "",
+                "href": "", "clickable": True, "attributes": {}}
+    follows = {**child_of, "type": "FOLLOWS_FROM", "span_id": TARGET, "operation": "target"}
+    shown = shown_span({"span_id": LINKING, "found": True, "parent": PARENT, "references": [child_of, follows]})
+    assert [(link.span_id, link.relation) for link in shown.links] == [(TARGET, "")]

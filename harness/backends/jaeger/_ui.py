@@ -75,19 +75,30 @@ return ids.map(id => {
 """
 
 
+LINK_TYPE = "FOLLOWS_FROM"  # how the UI labels a link; any other label is another relation
+
+
 def shown_span(facts: dict[str, Any]) -> ShownSpan:
-    """Page facts → a ShownSpan: the parent's CHILD_OF reference is not a link."""
+    """Page facts → a ShownSpan. The parent's CHILD_OF reference (the one to the span it is drawn
+    under) is not a link; every other item of References is, whatever its label (a link Jaeger's
+    model turned into a second CHILD_OF reference is listed there too, as another relation)."""
     if not facts.get("found"):
         return ShownSpan(str(facts["span_id"]))
     links = []
+    parent = facts.get("parent")
+    parent_seen = False
     for reference in facts.get("references") or []:
-        if reference["type"] == "CHILD_OF":
+        is_parent = reference["type"] == "CHILD_OF" and not parent_seen and bool(parent) \
+            and reference["span_id"] == parent
+        if is_parent:
+            parent_seen = True
             continue
         other_trace = reference["service"] == ANOTHER_TRACE
         names = "" if other_trace else " ".join(filter(None, [reference["service"], reference["operation"]]))
         links.append(ShownLink(text=reference["text"], span_id=reference["span_id"], names=names,
                                href=reference["href"], clickable=reference["clickable"],
-                               attributes=reference.get("attributes") or {}))
+                               attributes=reference.get("attributes") or {},
+                               relation="" if reference["type"] == LINK_TYPE else reference["type"]))
     return ShownSpan(str(facts["span_id"]), found=True, parent=facts.get("parent"), links=links,
                      marked_as_target=bool(facts.get("marked")))
 
