@@ -187,6 +187,10 @@ RULES: list[tuple[Test, Write]] = [
                          f"sent ({_first_value_changed(c)}): a person sees the escaped form."),
     (when(feature=RENDER_ATTRIBUTES_SHOWN, hop="render"),
      lambda c, label, v: f"{label} does not show link attributes, though its API returned them."),
+    (lambda c: c["feature"] == RENDER_TARGET_NAVIGABLE and c.get("hop") == "render"
+     and "does not arrive" in _first_note(c, "missing"),
+     lambda c, label, v: f"{label} offers a way to the linked span, but following it does not get there "
+                         f"({_first_note(c, 'missing').removeprefix('following it does not arrive: ')})."),
     (when(feature=RENDER_TARGET_NAVIGABLE, hop="render"),
      lambda c, label, v: f"{label} shows the link, but nothing on the page leads to the linked span: a person has to "
                          "copy its ids and search for them."),

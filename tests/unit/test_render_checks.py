@@ -58,7 +58,8 @@ def test_lens_names_targets_by_ids_as_text_with_nothing_to_follow() -> None:
     shown = lens(f'{T2}|{TARGET}||{{"n":3,"ok":true}}|0')
     assert verdict("render.link_shown", sent, shown) == "preserved"
     assert verdict("render.target_identified", sent, shown) == "preserved"
-    assert verdict("render.target_navigable", sent, shown) == "lost"
+    assert verdict("render.target_navigable", sent, shown, others=(Span(T2, TARGET, "produce"),)) == "lost"
+    assert verdict("render.target_navigable", sent, shown) == "n/a"  # its target never exported: nowhere to go
     assert verdict("render.attributes_shown", sent, shown) == "preserved"
     assert verdict("render.parent_kept", sent, shown) == "preserved"
 
@@ -101,8 +102,28 @@ def test_a_cross_trace_href_must_name_the_right_trace_and_span() -> None:
         return ShownSpan(LINKING, found=True, parent=PARENT,
                          links=[ShownLink(text="< span in another trace >", span_id=TARGET, href=href)])
 
-    assert verdict("render.target_navigable", sent, with_href(f"/trace/{T2}?uiFind={TARGET}")) == "preserved"
-    assert verdict("render.target_navigable", sent, with_href(f"/trace/{T1}?uiFind={TARGET}")) == "lost"
+    target = (Span(T2, TARGET, "produce"),)
+    assert verdict("render.target_navigable", sent, with_href(f"/trace/{T2}?uiFind={TARGET}"), others=target) \
+        == "preserved"
+    assert verdict("render.target_navigable", sent, with_href(f"/trace/{T1}?uiFind={TARGET}"), others=target) == "lost"
+
+
+def test_navigable_means_arrived_where_the_link_was_followed() -> None:
+    """Following the href led to the UI's error page: lost, in the page's own words."""
+    sent = Span(T1, LINKING, "consume", PARENT, (Link(T2, TARGET),))
+    followed = ShownLink(text="< span in another trace >", span_id=TARGET, href=f"/trace/{T2}?uiFind={TARGET}",
+                         arrived=False, after_following="HTTP Error: trace not found")
+    shown = ShownSpan(LINKING, found=True, parent=PARENT, links=[followed])
+    subject = RenderSubject([sent], {sent.key: sent, (T2, TARGET): Span(T2, TARGET, "produce")},
+                            {LINKING: shown}, {})
+    judge = page_check_of("render.target_navigable")
+    assert judge is not None
+    outcome = judge(subject)
+    assert outcome is not None and outcome.verdict == "lost"
+    assert "trace not found" in outcome.differences[0].note
+    followed.arrived, followed.after_following = True, "the target span is shown, marked"
+    outcome = judge(subject)
+    assert outcome is not None and outcome.verdict == "preserved"
 
 
 def test_a_span_drawn_under_its_link_target_has_lost_its_parent() -> None:
