@@ -134,6 +134,7 @@ ARRIVED_JS = """
 }
 """
 FOLLOW_TIMEOUT_MS = 10_000  # a followed link that shows neither its target nor an error by then did not arrive
+MAX_FOLLOWED = 5  # links of each kind (click, href) followed per page
 
 
 async def _arrival(page: Page, span_id: str) -> tuple[bool, str]:
@@ -175,6 +176,11 @@ async def follow_links(page: Page, base_url: str, shown: dict[str, ShownSpan]) -
     """Every shown link of the linking spans followed as a person would: the clicks on this page
     first, then each link to another trace in a page load of its own."""
     links = [(span.span_id, link) for span in shown.values() for link in span.links if link.span_id]
+    # A few of each kind per page, as a person would try them (a span with a thousand links to
+    # other traces would otherwise load a thousand pages); the rest are judged by what they offer.
+    clicks = [item for item in links if item[1].clickable][:MAX_FOLLOWED]
+    hrefs = [item for item in links if not item[1].clickable and item[1].href.startswith("/")][:MAX_FOLLOWED]
+    links = clicks + hrefs
     for span_id, link in links:
         if link.clickable:
             await _guarded(link, _click(page, span_id, link))
