@@ -388,6 +388,13 @@ def _absent_note(pair: LinkPair, note: str = "missing") -> str:
     return note
 
 
+def _relations_changed(pairs: list[LinkPair], label: str) -> list[Difference]:
+    """Links that came back as another relation (a link is there, but read as a second parent)."""
+    return [Difference(f"spans[{label}].links[{pair.index}]", "link", pair.received.relation,
+                       f"came back as a {pair.received.relation} reference, not as a link", "relation_changed")
+            for pair in pairs if pair.received is not None and pair.received.relation]
+
+
 def check_present(subject: Subject) -> Outcome | None:
     statuses: list[Status] = []
     differences: list[Difference] = []
@@ -398,7 +405,9 @@ def check_present(subject: Subject) -> Outcome | None:
         got = len(seen.links) if seen else 0
         sent[label], received[label] = len(span.links), got
         missing = [pair for pair in pairs if pair.received is None]
-        statuses += [MISSING if pair.received is None else OK for pair in pairs]
+        statuses += [MISSING if pair.received is None else CHANGED if pair.received.relation else OK
+                     for pair in pairs]
+        differences += _relations_changed(pairs, label)
         ambiguous = any(not pair.certain for pair in missing)
         if missing:
             which = (f"{len(missing)} links missing; which ones cannot be told here (links share a target "

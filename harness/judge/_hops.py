@@ -194,6 +194,9 @@ def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, ups
         # The hops before the page are compared on every linking span, as the upstream views are.
         api_whole = _check(feature)(_subject(whole, feature, api)) if left_out else api_outcome
     cell.verdict, cell.summary, cell.evidence = outcome.verdict, outcome.summary, _evidence_of(outcome)
+    if outcome.verdict == NOT_APPLICABLE:
+        cell.reason, cell.summary = outcome.summary, ""
+        return cell
     if api_whole is not None:
         cell.hops[BACKEND] = api_whole.verdict
     cell.hops[RENDER] = outcome.verdict

@@ -19,6 +19,7 @@ from ..model import (
     LINK_TARGET_ARRIVED,
     LINK_TRACE_STATE,
     RENDER_ATTRIBUTES_SHOWN,
+    RENDER_LINK_SHOWN,
     RENDER_PARENT_KEPT,
     RENDER_PREFIX,
     RENDER_TARGET_IDENTIFIED,
@@ -125,6 +126,12 @@ def _attributes_over_limit(cell: Cell) -> str:
             + (f" ({with_links} more went with whole links it dropped)" if with_links else ""))
 
 
+def _relation(cell: Cell) -> str:
+    """The label a link was listed under instead ("CHILD_OF"), from the first such difference."""
+    actual = next((str(d.get("actual", "")) for d in _differences(cell) if d.get("kind") == "relation_changed"), "")
+    return actual.removeprefix("listed as ") or "another relation"
+
+
 def _own_summary(cell: Cell) -> str:
     """The cell's summary when its first hop is the only one that changed it (else it counts the
     later hops' changes too)."""
@@ -144,6 +151,13 @@ RULES: list[tuple[Test, Write]] = [
      lambda c, label, v: f"{_backend(label)} changes {c['feature']} once it writes the trace into its block: "
                          "a read in the first seconds (fresh) still shows what every later read (settled) no "
                          "longer does."),
+    (when(feature=RENDER_LINK_SHOWN, kind="relation_changed"),
+     lambda c, label, v: f"{label} lists the link with its target named and a way to it, but labelled "
+                         f"{_relation(c)}: a person reads it as a second parent, not as a link (a link whose "
+                         "attributes say opentracing.ref_type=child_of becomes one)."),
+    (when(kind="relation_changed"),
+     lambda c, label, v: f"{label} returns the link as a {_relation(c)} reference, a second parent, not as a "
+                         "link: a link whose attributes say opentracing.ref_type=child_of becomes one."),
     # (a link.target_arrived whose link itself is gone is told by the rules for lost links below)
     (when(feature=LINK_TARGET_ARRIVED, hop="collector", kind="missing"),
      lambda c, label, v: "The collector" + ("" if c["pipeline"] == "collector" else f" ({c['pipeline']} pipeline)")
@@ -173,6 +187,10 @@ RULES: list[tuple[Test, Write]] = [
                          f"sent ({_first_value_changed(c)}): a person sees the escaped form."),
     (when(feature=RENDER_ATTRIBUTES_SHOWN, hop="render"),
      lambda c, label, v: f"{label} does not show link attributes, though its API returned them."),
+    (lambda c: c["feature"] == RENDER_TARGET_NAVIGABLE and c.get("hop") == "render"
+     and "does not arrive" in _first_note(c, "missing"),
+     lambda c, label, v: f"{label} offers a way to the linked span, but following it does not get there "
+                         f"({_first_note(c, 'missing').removeprefix('following it does not arrive: ')})."),
     (when(feature=RENDER_TARGET_NAVIGABLE, hop="render"),
      lambda c, label, v: f"{label} shows the link, but nothing on the page leads to the linked span: a person has to "
                          "copy its ids and search for them."),

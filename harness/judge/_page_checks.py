@@ -8,7 +8,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..model import INVALID_TRACE_ID, Link, ShownLink, ShownSpan, Span, value_type
+from ..model import INVALID_TRACE_ID, NOT_APPLICABLE, Link, ShownLink, ShownSpan, Span, value_type
 from ._checks import CHANGED, MISSING, OK, Difference, Outcome, Status, outcome_of, pair_links
 
 
@@ -79,15 +79,32 @@ def _done(statuses: list[Status], sent: dict[str, object], received: dict[str, o
     return outcome_of(statuses, sent, received, differences, f"{ok} of {len(statuses)} {noun} shown")
 
 
+def _shown_as_another_relation(subject: RenderSubject) -> dict[str, list[Difference]]:
+    """Linking span label → its links the page lists under another label (a second parent…):
+    shown, named and followable, but not as a link."""
+    found: dict[str, list[Difference]] = defaultdict(list)
+    for path, span, _, item in subject.pairs():
+        if item is not None and item.relation:
+            found[subject.labels.get(span.key, span.name)].append(
+                Difference(path, "a link", f"listed as {item.relation}",
+                           f"shown as {item.relation} (another relation), not as a link", "relation_changed"))
+    return found
+
+
 def check_link_shown(subject: RenderSubject) -> Outcome | None:
     statuses: list[Status] = []
     differences: list[Difference] = []
     sent: dict[str, object] = {}
     received: dict[str, object] = {}
+    relations = _shown_as_another_relation(subject)
     for label, span, shown in subject.spans():
         got = len(shown.links) if shown.found else 0
         sent[label], received[label] = len(span.links), got if shown.found else "the span is not on the page"
-        statuses += [OK] * min(got, len(span.links)) + [MISSING] * max(0, len(span.links) - got)
+        as_other = relations.get(label, [])
+        shown_as_links = min(got, len(span.links)) - len(as_other)
+        statuses += [OK] * max(0, shown_as_links) + [CHANGED] * len(as_other) \
+            + [MISSING] * max(0, len(span.links) - got)
+        differences += as_other
         if got < len(span.links):
             note = "not on the page" if not shown.found else f"{len(span.links) - got} not shown"
             differences.append(Difference(f"spans[{label}].links", len(span.links), got, note, "missing"))
@@ -127,22 +144,44 @@ def check_target_identified(subject: RenderSubject) -> Outcome | None:
 
 
 def check_target_navigable(subject: RenderSubject) -> Outcome | None:
+    """Navigable means arrived: where the reader followed the link, it is judged by where it led
+    (the target shown and marked, or the page's own words); where nothing could be followed, by
+    what there is to follow. A link whose target the run never exported has nowhere to arrive:
+    not judged (n/a when no link has one), and what following it showed is kept."""
     statuses: list[Status] = []
     differences: list[Difference] = []
     sent: dict[str, object] = {}
     received: dict[str, object] = {}
+    never_exported: dict[str, object] = {}
     for path, span, link, shown in subject.pairs():
+        if link.target not in subject.known:
+            never_exported[path] = shown.after_following or "not followed" if shown else "not shown"
+            continue
         sent[path] = f"{link.trace_id}/{link.span_id}"
-        follows = shown is not None and (
+        leads = shown is not None and (
             (shown.clickable and link.trace_id == span.trace_id)
             or (link.trace_id in shown.href and link.span_id in shown.href))
         received[path] = (shown.href or ("a click on this page" if shown.clickable else "nothing to follow")) \
             if shown else None
-        statuses.append(OK if follows else MISSING)
-        if not follows:
+        if shown is not None and shown.arrived is not None:
+            received[path] = f"{received[path]} → {shown.after_following}"
+            statuses.append(OK if shown.arrived else MISSING)
+            if not shown.arrived:
+                differences.append(Difference(path, sent[path], received[path],
+                                              f"following it does not arrive: {shown.after_following}", "missing"))
+            continue
+        statuses.append(OK if leads else MISSING)
+        if not leads:
             differences.append(Difference(path, sent[path], received[path], "nothing on the page leads to the target",
                                           "missing"))
-    return _done(statuses, sent, received, differences, "ways to the target")
+    if not statuses and never_exported:
+        return Outcome(NOT_APPLICABLE, {}, never_exported, [],
+                       "no link's target was ever exported: there is nowhere to arrive (what following "
+                       "each link showed is in the evidence)")
+    outcome = _done(statuses, sent, received, differences, "ways to the target")
+    if outcome is not None and never_exported:
+        outcome.received = {**outcome.received, "targets never exported (not judged)": never_exported}
+    return outcome
 
 
 def _value_shown(written: str | None, value: object) -> bool:

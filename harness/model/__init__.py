@@ -70,6 +70,7 @@ from ._records import HopRecord, Key
 from ._scenarios import (
     ALL_INSTANCES,
     INVALID,
+    NO_PARENT,
     NOWHERE,
     LinkSpec,
     Scenario,
@@ -163,6 +164,7 @@ __all__ = [
     "MAX_REPORT_BYTES",
     "NOT_APPLICABLE",
     "NOWHERE",
+    "NO_PARENT",
     "ORDINARY_LINKS",
     "PRESERVED",
     "RENDER_ATTRIBUTES_SHOWN",

@@ -17,6 +17,9 @@ INVALID = "invalid"  # the all-zero span context
 NOWHERE = "nowhere"  # a valid context whose span is never sent (a dangling link)
 
 
+NO_PARENT = "none"  # `parent: none`: another root span in the same trace
+
+
 @dataclass(frozen=True)
 class SpanRef:
     """`producer[2].produce`: a span by trace id, instance (None = same/only, '*' = every) and name.
@@ -45,7 +48,7 @@ class LinkSpec:
 @dataclass(frozen=True)
 class SpanSpec:
     name: str
-    parent: str | None = None
+    parent: str | None = None  # None: the trace's first span (or none, for that span); NO_PARENT: a root
     kind: str = "internal"
     inject_message: bool = False
     links: tuple[LinkSpec, ...] = ()

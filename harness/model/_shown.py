@@ -17,9 +17,16 @@ class ShownLink:
     href: str = ""  # where following it goes (another page), where it is a link
     clickable: bool = False  # a click moves to the target on this same page
     attributes: dict[str, str] = field(default_factory=dict)  # key → value as the page writes them
+    # The other relation the page lists it as, under its own label ("CHILD_OF": a second parent);
+    # "" when the page shows it as a link.
+    relation: str = ""
+    # Followed as a person would (a click on the page, or its href in a page of its own): None when
+    # not followed; True when the target span was shown and marked as the one sought.
+    arrived: bool | None = None
+    after_following: str = ""  # what the page showed after following it, in its own words
 
     def to_json(self) -> dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items() if value}
+        return {key: value for key, value in self.__dict__.items() if value or (key == "arrived" and value is False)}
 
 
 @dataclass

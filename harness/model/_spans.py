@@ -91,6 +91,9 @@ class Link:
     attributes: dict[str, AttrValue] = field(default_factory=dict)
     dropped_attributes_count: int = 0
     flags: int | None = None  # None: the read path did not say
+    # How the read path lists it when not as a plain link: Jaeger's model can turn a link into a
+    # second CHILD_OF reference (a parent). "" = a link.
+    relation: str = field(default="", compare=False)
     _attribute_key: tuple[tuple[str, Hashable], ...] | None = field(default=None, init=False, repr=False,
                                                                      compare=False, hash=False)
 
@@ -120,6 +123,7 @@ class Link:
             "attributes": attributes_to_json(self.attributes),
             "dropped_attributes_count": self.dropped_attributes_count,
             "flags": self.flags,
+            **({"relation": self.relation} if self.relation else {}),
         }
 
 

@@ -85,6 +85,7 @@ DifferenceKind = Literal[
     "reordered",  # links came back in another order
     "parent_lost",  # a span that links its parent lost its parent reference
     "parent_changed",  # a span came back under another parent
+    "relation_changed",  # a link came back (or is shown) as another relation: a second parent (CHILD_OF)
     "not_found",  # a search answered, without the linking span
     "not_found_leading_zero",  # the same, for a trace id that starts with 0
     "not_reached",  # a hop's record proves the data never reached the backend

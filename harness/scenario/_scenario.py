@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from ..model import (
     ALL_INSTANCES,
     FEATURES,
     INVALID,
+    NO_PARENT,
     NOWHERE,
     AttrValue,
     LinkSpec,
@@ -272,27 +274,35 @@ def _volume_errors(scenario: Scenario) -> Iterable[tuple[list[Any], str]]:
 
 
 def _semantic_errors(scenario: Scenario) -> Iterable[tuple[list[Any], str]]:
-    """What a schema cannot say: names are unique, references resolve, targets exist in time.
-    Linear in the number of spans and links (sets and dicts, no rescans)."""
-    seen_traces: dict[str, tuple[TraceSpec, dict[str, SpanSpec]]] = {}  # id → (trace, its spans by name)
+    """What a schema cannot say: names are unique, parents are listed before, links name spans the
+    run creates (before or after the linking span, itself included, as the API allows), a message
+    carries a context that exists. Linear in the number of spans and links (sets and dicts, no rescans)."""
+    all_traces: dict[str, tuple[TraceSpec, dict[str, SpanSpec]]] = {}  # id → (trace, its spans by name)
+    for trace in scenario.traces:
+        all_traces.setdefault(trace.id, (trace, {}))
+        for span in trace.spans:
+            all_traces[trace.id][1].setdefault(span.name, span)
+    seen_traces: set[str] = set()
     for t_index, trace in enumerate(scenario.traces):
         where = ["traces", t_index]
         if trace.id in seen_traces:
             yield [*where, "id"], f"trace id {trace.id!r} is used twice"
-        earlier: dict[str, SpanSpec] = {}
+        earlier: set[str] = set()
         for s_index, span in enumerate(trace.spans):
             span_where = [*where, "spans", s_index]
             if span.name in earlier:
                 yield [*span_where, "name"], f"span name {span.name!r} is used twice in trace {trace.id!r}"
-            if span.parent is not None and span.parent not in earlier:
+            if span.parent not in (None, NO_PARENT) and span.parent not in earlier:
                 yield [*span_where, "parent"], (
-                    f"{span.parent!r} is not a span listed before {span.name!r} in trace {trace.id!r}")
+                    f"{span.parent!r} is not a span listed before {span.name!r} in trace {trace.id!r} "
+                    f"(write parent: {NO_PARENT} for another root)")
+            started_before = _Started(trace.id, earlier, seen_traces)
             for l_index, link in enumerate(span.links):
-                message = _reference_problem(link, trace, earlier, seen_traces)
+                message = _reference_problem(link, trace, all_traces, started_before)
                 if message:
                     yield [*span_where, "links", l_index, "to" if "via" not in message else "via"], message
-            earlier.setdefault(span.name, span)
-        seen_traces.setdefault(trace.id, (trace, earlier))
+            earlier.add(span.name)
+        seen_traces.add(trace.id)
     for c_index, check in enumerate(scenario.checks or ()):
         if not is_known(check):
             yield ["checks", c_index], f"unknown feature {check!r} (known: {', '.join(FEATURES)})"
@@ -308,30 +318,48 @@ def _semantic_errors(scenario: Scenario) -> Iterable[tuple[list[Any], str]]:
     yield from _volume_errors(scenario)
 
 
-def _reference_problem(link: LinkSpec, own: TraceSpec, earlier_spans: dict[str, SpanSpec],
-                       earlier_traces: dict[str, tuple[TraceSpec, dict[str, SpanSpec]]]) -> str | None:
+@dataclass(frozen=True)
+class _Started:
+    """The spans already started when a span starts: earlier spans of its own trace, every span of
+    an earlier trace (a message can only carry the context of one of those)."""
+
+    trace: str
+    spans: set[str]
+    traces: set[str]
+
+    def has(self, trace: str, span: str) -> bool:
+        return span in self.spans if trace == self.trace else trace in self.traces
+
+
+def _reference_problem(link: LinkSpec, own: TraceSpec, traces: dict[str, tuple[TraceSpec, dict[str, SpanSpec]]],
+                       started: _Started) -> str | None:
+    """Why `link.to` names no span this run creates. A span listed later (or the linking span
+    itself) is fine: the API links any context, and the run fixes every id in advance."""
     ref = link.to
     if ref.special:
         return f"via: message needs a span to carry the message, not {ref.trace!r}" if link.via == "message" else None
     if ref.trace == own.id:
         if ref.index is not None:
             return "a link inside its own trace names no instance: write trace.span"
-        target_spec = earlier_spans.get(ref.span)
+        target_spec = traces[own.id][1].get(ref.span)
         if target_spec is None:
-            return f"{ref.span!r} is not a span listed before this one in trace {own.id!r}"
+            return f"no span {ref.span!r} in trace {own.id!r}: a link can only point at a span the run creates"
     else:
-        if ref.trace not in earlier_traces:
-            return f"no trace {ref.trace!r} is listed before this one (links point at spans already sent)"
-        target, target_spans = earlier_traces[ref.trace]
+        if ref.trace not in traces:
+            return f"no trace {ref.trace!r} in this scenario: a link can only point at a span the run creates"
+        target, target_spans = traces[ref.trace]
         if isinstance(ref.index, int) and ref.index >= target.repeat:
             return f"trace {ref.trace!r} repeats {target.repeat} time(s); index {ref.index} is out of range"
         if ref.index is None and target.repeat > 1:
             return f"trace {ref.trace!r} repeats {target.repeat} times: say which, e.g. {ref.trace}[*].{ref.span}"
         target_spec = target_spans.get(ref.span)
         if target_spec is None:
-            return f"no span {ref.span!r} in trace {ref.trace!r}"
+            return f"no span {ref.span!r} in trace {ref.trace!r}: a link can only point at a span the run creates"
     if link.via == "message" and not target_spec.inject_message:
         return f"via: message needs the target span {ref.span!r} to have inject: message"
+    if link.via == "message" and not started.has(ref.trace, ref.span):
+        return (f"via: message needs a target started before this span (its headers carry the context): "
+                f"{ref.trace}.{ref.span} is listed after it")
     return None
 
 

@@ -44,6 +44,19 @@ def test_present_counts_links() -> None:
     assert outcome.differences[0].path == "spans[consumer.consume].links"
 
 
+def test_a_link_read_back_as_a_second_parent_is_degraded_with_the_relation_named() -> None:
+    """Jaeger's /api/traces: a link carrying opentracing.ref_type=child_of comes back as a CHILD_OF
+    reference; it is there, as another relation."""
+    from harness.backends.jaeger._adapter import normalize_api_traces
+    body = {"data": [{"spans": [{"traceID": T3, "spanID": S9, "operationName": "consume", "references": [
+        {"refType": "CHILD_OF", "traceID": T1, "spanID": S1}, {"refType": "FOLLOWS_FROM", "traceID": T2, "spanID": S2}]}]}]}
+    (received,) = normalize_api_traces(body)
+    assert [link.relation for link in received.links] == ["CHILD_OF", ""]
+    outcome = run(F.LINK_PRESENT, linking(link(T1, S1), link(T2, S2)), received)
+    assert outcome.verdict == DEGRADED
+    assert [(d.kind, d.actual) for d in outcome.differences] == [("relation_changed", "CHILD_OF")]
+
+
 def test_present_flags_extra_links() -> None:
     sent = linking(link(T1, S1))
     assert run(F.LINK_PRESENT, sent, linking(link(T1, S1), link(T2, S2))).verdict == DEGRADED

@@ -58,7 +58,8 @@ def test_lens_names_targets_by_ids_as_text_with_nothing_to_follow() -> None:
     shown = lens(f'{T2}|{TARGET}||{{"n":3,"ok":true}}|0')
     assert verdict("render.link_shown", sent, shown) == "preserved"
     assert verdict("render.target_identified", sent, shown) == "preserved"
-    assert verdict("render.target_navigable", sent, shown) == "lost"
+    assert verdict("render.target_navigable", sent, shown, others=(Span(T2, TARGET, "produce"),)) == "lost"
+    assert verdict("render.target_navigable", sent, shown) == "n/a"  # its target never exported: nowhere to go
     assert verdict("render.attributes_shown", sent, shown) == "preserved"
     assert verdict("render.parent_kept", sent, shown) == "preserved"
 
@@ -101,8 +102,28 @@ def test_a_cross_trace_href_must_name_the_right_trace_and_span() -> None:
         return ShownSpan(LINKING, found=True, parent=PARENT,
                          links=[ShownLink(text="< span in another trace >", span_id=TARGET, href=href)])
 
-    assert verdict("render.target_navigable", sent, with_href(f"/trace/{T2}?uiFind={TARGET}")) == "preserved"
-    assert verdict("render.target_navigable", sent, with_href(f"/trace/{T1}?uiFind={TARGET}")) == "lost"
+    target = (Span(T2, TARGET, "produce"),)
+    assert verdict("render.target_navigable", sent, with_href(f"/trace/{T2}?uiFind={TARGET}"), others=target) \
+        == "preserved"
+    assert verdict("render.target_navigable", sent, with_href(f"/trace/{T1}?uiFind={TARGET}"), others=target) == "lost"
+
+
+def test_navigable_means_arrived_where_the_link_was_followed() -> None:
+    """Following the href led to the UI's error page: lost, in the page's own words."""
+    sent = Span(T1, LINKING, "consume", PARENT, (Link(T2, TARGET),))
+    followed = ShownLink(text="< span in another trace >", span_id=TARGET, href=f"/trace/{T2}?uiFind={TARGET}",
+                         arrived=False, after_following="HTTP Error: trace not found")
+    shown = ShownSpan(LINKING, found=True, parent=PARENT, links=[followed])
+    subject = RenderSubject([sent], {sent.key: sent, (T2, TARGET): Span(T2, TARGET, "produce")},
+                            {LINKING: shown}, {})
+    judge = page_check_of("render.target_navigable")
+    assert judge is not None
+    outcome = judge(subject)
+    assert outcome is not None and outcome.verdict == "lost"
+    assert "trace not found" in outcome.differences[0].note
+    followed.arrived, followed.after_following = True, "the target span is shown, marked"
+    outcome = judge(subject)
+    assert outcome is not None and outcome.verdict == "preserved"
 
 
 def test_a_span_drawn_under_its_link_target_has_lost_its_parent() -> None:
@@ -156,3 +177,31 @@ def test_links_to_one_target_are_matched_on_the_page_among_the_links_the_sdk_kep
     outcome = judge(subject)
     assert outcome is not None and outcome.summary == "10 of 24 attributes shown"
     assert not [d for d in outcome.differences if d.kind == "value_changed"]  # i=3 is link 3's, not link 0's
+
+
+def test_a_link_listed_as_a_second_parent_is_shown_as_another_relation() -> None:
+    """Jaeger's model turns a link carrying opentracing.ref_type=child_of into a second CHILD_OF
+    reference: the page lists it (named, clickable) among References, but as a parent."""
+    from harness.backends.jaeger._ui import shown_span
+    facts = {"span_id": LINKING, "found": True, "parent": "", "marked": False, "references": [
+        {"type": "CHILD_OF", "span_id": TARGET, "service": "< span in another trace >", "operation": "",
+         "text": "< span in another trace > CHILD_OF" + TARGET, "href": f"/trace/{T2}?uiFind={TARGET}",
+         "clickable": False, "attributes": {}}]}
+    shown = shown_span(facts)
+    assert [link.relation for link in shown.links] == ["CHILD_OF"]
+    sent = Span(T1, LINKING, "read", "", (Link(T2, TARGET, attributes={"opentracing.ref_type": "child_of"}),))
+    subject = RenderSubject([sent], {sent.key: sent}, {LINKING: shown}, {})
+    judge = page_check_of("render.link_shown")
+    assert judge is not None
+    outcome = judge(subject)
+    assert outcome is not None and outcome.verdict == "degraded"
+    assert [(d.kind, d.actual) for d in outcome.differences] == [("relation_changed", "listed as CHILD_OF")]
+
+
+def test_the_parents_own_child_of_reference_is_not_a_link() -> None:
+    from harness.backends.jaeger._ui import shown_span
+    child_of = {"type": "CHILD_OF", "span_id": PARENT, "service": "svc", "operation": "root", "text": "",
+                "href": "", "clickable": True, "attributes": {}}
+    follows = {**child_of, "type": "FOLLOWS_FROM", "span_id": TARGET, "operation": "target"}
+    shown = shown_span({"span_id": LINKING, "found": True, "parent": PARENT, "references": [child_of, follows]})
+    assert [(link.span_id, link.relation) for link in shown.links] == [(TARGET, "")]

@@ -102,8 +102,8 @@ def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     assert unfinished.line == 5  # the line the unfinished value is on, not the empty one after the file
 
 
-def test_link_to_a_later_span_is_refused(tmp_path: Path) -> None:
-    error = error_of(tmp_path, """\
+def test_link_to_a_later_span_is_accepted_and_to_a_missing_one_refused(tmp_path: Path) -> None:
+    forward = """\
         name: forward
         problem: p
         traces:
@@ -112,9 +112,11 @@ def test_link_to_a_later_span_is_refused(tmp_path: Path) -> None:
               - name: first
                 links: [{to: t.second}]
               - name: second
-        """)
+        """
+    assert load_scenario(write(tmp_path, forward)).traces[0].spans[0].links[0].to.span == "second"
+    error = error_of(tmp_path, forward.replace("to: t.second", "to: t.third"))
     assert error.field == "traces[0].spans[0].links[0].to"
-    assert "not a span listed before" in error.message
+    assert "no span 'third' in trace 't'" in error.message
 
 
 def test_duplicate_names_across_files(tmp_path: Path) -> None:

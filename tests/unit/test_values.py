@@ -139,14 +139,10 @@ def test_a_repeated_trace_numbers_its_instances_and_a_repeated_link_its_links(tm
 
 
 def test_trace_ids_start_with_0_only_when_a_scenario_asks_for_it() -> None:
-    from harness.emit._sdk import _PrefixedIds
-    ids = _PrefixedIds()
+    from harness.emit._sdk import _PlannedIds
+    ids = _PlannedIds()
     assert not any(f"{ids.generate_trace_id():032x}".startswith("0") for _ in range(2000))  # 1 in 16 would
-    ids.prefix = "0"
-    assert all(f"{ids.generate_trace_id():032x}".startswith("0") for _ in range(100))
-    from opentelemetry import trace
-
-    from harness.emit._sdk import _random_context, _unsampled_parent
+    assert not any(f"{ids.new_trace_id(''):032x}".startswith("0") for _ in range(2000))
+    assert all(f"{ids.new_trace_id('0'):032x}".startswith("0") for _ in range(100))
+    from harness.emit._sdk import _random_context
     assert not any(f"{_random_context().trace_id:032x}".startswith("0") for _ in range(500))  # `nowhere`
-    assert not any(f"{trace.get_current_span(_unsampled_parent()).get_span_context().trace_id:032x}".startswith("0")
-                   for _ in range(500))

@@ -3,7 +3,8 @@
 
 - `api_v3`: /api/v3/traces/{id}, OTLP JSON with hex ids: every link field can come back.
 - `api_traces`: /api/traces/{id}, the model Jaeger UI reads. Links become `references`
-  (refType FOLLOWS_FROM), which carry only trace id and span id.
+  (refType FOLLOWS_FROM), which carry only trace id and span id; a link whose attributes say
+  `opentracing.ref_type=child_of` becomes a second CHILD_OF reference (a parent, not a link).
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def _warnings(value: object) -> tuple[str, ...]:
 
 def normalize_api_traces(body: Any) -> list[Span]:
     """Jaeger UI model → spans. The first CHILD_OF reference in the same trace is the parent (as
-    Jaeger UI reads it); every other reference is a link."""
+    Jaeger UI reads it); every other reference is a link, and says so when it is not a
+    FOLLOWS_FROM one (its relation was changed on the way)."""
     spans: list[Span] = []
     for trace in (body or {}).get("data") or []:
         for span in trace.get("spans") or []:
@@ -89,8 +91,9 @@ def normalize_api_traces(body: Any) -> list[Span]:
                 if is_parent:
                     parent = ref["spanID"]
                 else:
+                    relation = str(ref.get("refType") or "")
                     links.append(Link(trace_id=_pad(ref["traceID"], 32), span_id=_pad(ref["spanID"], 16),
-                                      flags=None))
+                                      flags=None, relation="" if relation == "FOLLOWS_FROM" else relation))
             spans.append(Span(trace_id=_pad(span["traceID"], 32), span_id=_pad(span["spanID"], 16),
                               name=span.get("operationName", ""), parent_span_id=parent, links=tuple(links),
                               warnings=tuple(span.get("warnings") or ())))

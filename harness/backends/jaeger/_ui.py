@@ -7,7 +7,7 @@ recorded pages in tests/fixtures/jaeger-ui-1.76.0."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,19 +75,30 @@ return ids.map(id => {
 """
 
 
+LINK_TYPE = "FOLLOWS_FROM"  # how the UI labels a link; any other label is another relation
+
+
 def shown_span(facts: dict[str, Any]) -> ShownSpan:
-    """Page facts → a ShownSpan: the parent's CHILD_OF reference is not a link."""
+    """Page facts → a ShownSpan. The parent's CHILD_OF reference (the one to the span it is drawn
+    under) is not a link; every other item of References is, whatever its label (a link Jaeger's
+    model turned into a second CHILD_OF reference is listed there too, as another relation)."""
     if not facts.get("found"):
         return ShownSpan(str(facts["span_id"]))
     links = []
+    parent = facts.get("parent")
+    parent_seen = False
     for reference in facts.get("references") or []:
-        if reference["type"] == "CHILD_OF":
+        is_parent = reference["type"] == "CHILD_OF" and not parent_seen and bool(parent) \
+            and reference["span_id"] == parent
+        if is_parent:
+            parent_seen = True
             continue
         other_trace = reference["service"] == ANOTHER_TRACE
         names = "" if other_trace else " ".join(filter(None, [reference["service"], reference["operation"]]))
         links.append(ShownLink(text=reference["text"], span_id=reference["span_id"], names=names,
                                href=reference["href"], clickable=reference["clickable"],
-                               attributes=reference.get("attributes") or {}))
+                               attributes=reference.get("attributes") or {},
+                               relation="" if reference["type"] == LINK_TYPE else reference["type"]))
     return ShownSpan(str(facts["span_id"]), found=True, parent=facts.get("parent"), links=links,
                      marked_as_target=bool(facts.get("marked")))
 
@@ -109,6 +120,75 @@ async def _open_references(page: Page, span_id: str) -> None:
         await detail.locator(".ReferencesList--Item").first.wait_for()
 
 
+# After following a link: the target's row marked as the one sought (uiFind), or the page's error.
+ARRIVED_JS = """
+(spanId) => {
+  const row = document.querySelector(`[data-item-key="${spanId}--bar"]`);
+  if (row && row.querySelector('.is-matching-filter')) {
+    return {arrived: true, words: 'the target span is shown, marked'};
+  }
+  const error = document.querySelector('[class^="ErrorMessage"]');
+  const text = error ? error.textContent : (document.body.innerText.match(/HTTP Error[^\\n]*/) || [''])[0];
+  if (text) return {arrived: false, words: text.replace(/\\s+/g, ' ').trim().slice(0, 200)};
+  return null;
+}
+"""
+FOLLOW_TIMEOUT_MS = 10_000  # a followed link that shows neither its target nor an error by then did not arrive
+MAX_FOLLOWED = 5  # links of each kind (click, href) followed per page
+
+
+async def _arrival(page: Page, span_id: str) -> tuple[bool, str]:
+    """Wait until the page shows the target marked, or an error; say which, in the page's words."""
+    try:
+        handle = await page.wait_for_function(ARRIVED_JS, arg=span_id, timeout=FOLLOW_TIMEOUT_MS)
+        facts = await handle.json_value()
+        return bool(facts["arrived"]), str(facts["words"])
+    except Exception:
+        found = await page.locator(f'[data-item-key="{span_id}--bar"]').count() if not page.is_closed() else 0
+        return False, ("the target span is shown, but not marked as the one sought" if found else
+                       f"neither the target span nor an error after {FOLLOW_TIMEOUT_MS // 1000} s")
+
+
+async def _click(page: Page, span_id: str, link: ShownLink) -> None:
+    """A same-trace reference: click it on the page, and see which row it marks."""
+    item = page.locator(f'[data-item-key="{span_id}--detail"] .ReferencesList--Item',
+                        has_text=link.span_id).first.locator("a").first
+    await item.click(timeout=FOLLOW_TIMEOUT_MS)
+    link.arrived, link.after_following = await _arrival(page, link.span_id)
+
+
+async def _open_href(page: Page, base_url: str, link: ShownLink) -> None:
+    """A cross-trace reference opens a new tab: its href loaded afresh (in this tab: the trace's own
+    page is read and pictured already), and what that page shows."""
+    await page.goto(base_url + link.href, wait_until="domcontentloaded", timeout=FOLLOW_TIMEOUT_MS)
+    link.arrived, link.after_following = await _arrival(page, link.span_id)
+
+
+async def _guarded(link: ShownLink, step: Awaitable[None]) -> None:
+    try:
+        await step
+    except Exception as error:  # a link that cannot be followed did not arrive: say why
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        link.arrived, link.after_following = False, f"following it failed: {first[:200]}"
+
+
+async def follow_links(page: Page, base_url: str, shown: dict[str, ShownSpan]) -> None:
+    """Every shown link of the linking spans followed as a person would: the clicks on this page
+    first, then each link to another trace in a page load of its own."""
+    links = [(span.span_id, link) for span in shown.values() for link in span.links if link.span_id]
+    # A few of each kind per page, as a person would try them (a span with a thousand links to
+    # other traces would otherwise load a thousand pages); the rest are judged by what they offer.
+    clicks = [item for item in links if item[1].clickable][:MAX_FOLLOWED]
+    hrefs = [item for item in links if not item[1].clickable and item[1].href.startswith("/")][:MAX_FOLLOWED]
+    links = clicks + hrefs
+    for span_id, link in links:
+        if link.clickable:
+            await _guarded(link, _click(page, span_id, link))
+    for _, link in links:
+        if not link.clickable and link.href.startswith("/"):
+            await _guarded(link, _open_href(page, base_url, link))
+
+
 async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanToShow],
                  screenshot: Path) -> dict[str, ShownSpan]:
     await page.goto(f"{base_url}/trace/{trace_id}", wait_until="domcontentloaded")
@@ -118,4 +198,6 @@ async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanT
             await _open_references(page, span.span_id)
     shown = await extract(page, [span.span_id for span in spans])
     await page.screenshot(path=str(screenshot), full_page=True, quality=80)
+    linking = {span.span_id for span in spans if span.open_links}
+    await follow_links(page, base_url, {span_id: item for span_id, item in shown.items() if span_id in linking})
     return shown
