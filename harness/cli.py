@@ -1,4 +1,4 @@
-"""`linkmatrix run | validate | list | backends` — the Makefile calls these."""
+"""`linkmatrix run | replay | capture | validate | list | backends` — the Makefile calls these."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 from rich.console import Console
@@ -23,7 +23,7 @@ from . import __version__
 from .backends import BACKENDS
 from .model import FEATURES, LinkmatrixError, UsageError, jsonio
 from .report import load_report
-from .scenario import load_all
+from .scenario import is_capture, load_all
 from .stack import toolchain, variants
 
 if TYPE_CHECKING:
@@ -177,6 +177,26 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         sys.exit(compared.exit_code)
     if result.problems:
         sys.exit(1)
+
+
+def _replay(context: click.Context, **options: object) -> None:
+    files = cast("tuple[Path, ...]", options["scenarios"])
+    for file in files:
+        if not is_capture(file):
+            raise UsageError(f"replay {file}: not a capture (*.jsonl: OTLP JSON lines; *.json: a trace as Jaeger's "
+                             "/api/v3 or Tempo's /api/traces answer it); scenario files go to `linkmatrix run`")
+    context.invoke(run, **options)
+
+
+# `replay` is `run` for captures: the same options, and at least one file.
+replay = click.Command(
+    "replay", callback=click.pass_context(_replay),
+    params=[click.Argument(["scenarios"], nargs=-1, required=True, type=click.Path(path_type=Path)),
+            *(param for param in run.params if param.name != "scenarios")],
+    help="Replay captures (OTLP JSON lines, as `linkmatrix capture` and the collector's `file` exporter write "
+         "them, or one trace as Jaeger's /api/v3 or Tempo's /api/traces answer it) through the collector into "
+         "every backend, ids minted afresh and times moved to now, and write the matrix.")
+cli.add_command(replay)
 
 
 def _measure(asked: RunSettings, named: tuple[str, ...], local_images: bool,
