@@ -199,6 +199,64 @@ replay = click.Command(
 cli.add_command(replay)
 
 
+_DURATION = re.compile(r"^(?P<number>\d+(\.\d+)?)(?P<unit>ms|s|m|h)?$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(context: click.Context, parameter: click.Parameter, value: str | None) -> float | None:
+    """`30s`, `2m`, `1h` or a number of seconds."""
+    if value is None:
+        return None
+    match = _DURATION.match(value.strip())
+    seconds = float(match["number"]) * _UNIT_SECONDS[match["unit"] or "s"] if match else 0.0
+    if not 0 < seconds <= 86400:
+        raise UsageError(f"--for {value}: write a duration above 0 and at most a day, e.g. 30s, 2m, 1h")
+    return seconds
+
+
+@cli.command()
+@click.argument("output", default="capture.jsonl", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--grpc-port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="OTLP/gRPC port on 127.0.0.1 (0: a free one, said when it starts).")
+@click.option("--http-port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="OTLP/HTTP port on 127.0.0.1 (0: a free one, said when it starts).")
+@click.option("--for", "duration", default=None, callback=_duration, metavar="DURATION",
+              help="Stop after this long (30s, 2m, 1h); without it, at Ctrl-C.")
+def capture(output: Path, grpc_port: int, http_port: int, duration: float | None) -> None:
+    """Receive OTLP traces from your service (gRPC and HTTP, on 127.0.0.1) and write them to OUTPUT as
+    OTLP JSON lines (the collector's `file` exporter format) until Ctrl-C or --for; then
+    `linkmatrix replay OUTPUT` shows where each of your links survives."""
+    from .emit import Capture
+
+    _writable_folder(output.resolve().parent, "capture OUTPUT")
+    try:
+        receiver = Capture(output, grpc_port, http_port)
+    except (RuntimeError, OSError) as error:  # a port given that something else holds
+        raise UsageError(f"capture: cannot listen on 127.0.0.1 (--grpc-port {grpc_port}, --http-port {http_port}): "
+                         f"{error}; give free ports, or 0 for free ones") from None
+    notify = _progress(time.monotonic())
+    ends = time.monotonic() + duration if duration else math.inf
+    with receiver:
+        notify(f"receiving OTLP: gRPC {receiver.grpc.address}, HTTP http://{receiver.http.address}/v1/traces "
+               f"(e.g. OTEL_EXPORTER_OTLP_ENDPOINT=http://{receiver.grpc.address} with the gRPC exporter); "
+               f"writing {output} until " + (f"{duration:g}s have passed" if duration else "Ctrl-C"))
+        shown = (-1, -1)
+        try:
+            while time.monotonic() < ends:
+                counts = receiver.poll(notify)
+                if counts != shown:  # a line when something arrived, not every tick
+                    notify(f"{counts[0]:,} span(s), {counts[1]:,} link(s) so far")
+                    shown = counts
+                time.sleep(min(0.5, max(0.0, ends - time.monotonic())))
+        except KeyboardInterrupt:  # the usual way to end a capture: what arrived is kept
+            pass
+    ignored = f"; {receiver.ignored} request(s) that were not traces left out" if receiver.ignored else ""
+    then = (f"replay it with `linkmatrix replay {output}`" if receiver.spans
+            else "nothing arrived: point your service's OTLP exporter at the addresses above")
+    notify(f"wrote {output}: {receiver.spans:,} span(s), {receiver.links:,} link(s) in {receiver.requests:,} "
+           f"request(s){ignored}; {then}")
+
+
 def _measure(asked: RunSettings, named: tuple[str, ...], local_images: bool,
              notify: Callable[[str], None]) -> RunResult:
     """Choose the runtime for the backends asked for (those `named` must be able to run), then run the matrix."""
