@@ -1,4 +1,4 @@
-"""`linkmatrix run | validate | list | backends` — the Makefile calls these."""
+"""`linkmatrix run | replay | capture | validate | list | backends` — the Makefile calls these."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 from rich.console import Console
@@ -23,7 +23,7 @@ from . import __version__
 from .backends import BACKENDS
 from .model import FEATURES, LinkmatrixError, UsageError, jsonio
 from .report import load_report
-from .scenario import load_all
+from .scenario import is_capture, load_all
 from .stack import toolchain, variants
 
 if TYPE_CHECKING:
@@ -177,6 +177,84 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         sys.exit(compared.exit_code)
     if result.problems:
         sys.exit(1)
+
+
+def _replay(context: click.Context, **options: object) -> None:
+    files = cast("tuple[Path, ...]", options["scenarios"])
+    for file in files:
+        if not is_capture(file):
+            raise UsageError(f"replay {file}: not a capture (*.jsonl: OTLP JSON lines; *.json: a trace as Jaeger's "
+                             "/api/v3 or Tempo's /api/traces answer it); scenario files go to `linkmatrix run`")
+    context.invoke(run, **options)
+
+
+# `replay` is `run` for captures: the same options, and at least one file.
+replay = click.Command(
+    "replay", callback=click.pass_context(_replay),
+    params=[click.Argument(["scenarios"], nargs=-1, required=True, type=click.Path(path_type=Path)),
+            *(param for param in run.params if param.name != "scenarios")],
+    help="Replay captures (OTLP JSON lines, as `linkmatrix capture` and the collector's `file` exporter write "
+         "them, or one trace as Jaeger's /api/v3 or Tempo's /api/traces answer it) through the collector into "
+         "every backend, ids minted afresh and times moved to now, and write the matrix.")
+cli.add_command(replay)
+
+
+_DURATION = re.compile(r"^(?P<number>\d+(\.\d+)?)(?P<unit>ms|s|m|h)?$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(context: click.Context, parameter: click.Parameter, value: str | None) -> float | None:
+    """`30s`, `2m`, `1h` or a number of seconds."""
+    if value is None:
+        return None
+    match = _DURATION.match(value.strip())
+    seconds = float(match["number"]) * _UNIT_SECONDS[match["unit"] or "s"] if match else 0.0
+    if not 0 < seconds <= 86400:
+        raise UsageError(f"--for {value}: write a duration above 0 and at most a day, e.g. 30s, 2m, 1h")
+    return seconds
+
+
+@cli.command()
+@click.argument("output", default="capture.jsonl", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--grpc-port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="OTLP/gRPC port on 127.0.0.1 (0: a free one, said when it starts).")
+@click.option("--http-port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="OTLP/HTTP port on 127.0.0.1 (0: a free one, said when it starts).")
+@click.option("--for", "duration", default=None, callback=_duration, metavar="DURATION",
+              help="Stop after this long (30s, 2m, 1h); without it, at Ctrl-C.")
+def capture(output: Path, grpc_port: int, http_port: int, duration: float | None) -> None:
+    """Receive OTLP traces from your service (gRPC and HTTP, on 127.0.0.1) and write them to OUTPUT as
+    OTLP JSON lines (the collector's `file` exporter format) until Ctrl-C or --for; then
+    `linkmatrix replay OUTPUT` shows where each of your links survives."""
+    from .emit import Capture
+
+    _writable_folder(output.resolve().parent, "capture OUTPUT")
+    try:
+        receiver = Capture(output, grpc_port, http_port)
+    except (RuntimeError, OSError) as error:  # a port given that something else holds
+        raise UsageError(f"capture: cannot listen on 127.0.0.1 (--grpc-port {grpc_port}, --http-port {http_port}): "
+                         f"{error}; give free ports, or 0 for free ones") from None
+    notify = _progress(time.monotonic())
+    ends = time.monotonic() + duration if duration else math.inf
+    with receiver:
+        notify(f"receiving OTLP: gRPC {receiver.grpc.address}, HTTP http://{receiver.http.address}/v1/traces "
+               f"(e.g. OTEL_EXPORTER_OTLP_ENDPOINT=http://{receiver.grpc.address} with the gRPC exporter); "
+               f"writing {output} until " + (f"{duration:g}s have passed" if duration else "Ctrl-C"))
+        shown = (-1, -1)
+        try:
+            while time.monotonic() < ends:
+                counts = receiver.poll(notify)
+                if counts != shown:  # a line when something arrived, not every tick
+                    notify(f"{counts[0]:,} span(s), {counts[1]:,} link(s) so far")
+                    shown = counts
+                time.sleep(min(0.5, max(0.0, ends - time.monotonic())))
+        except KeyboardInterrupt:  # the usual way to end a capture: what arrived is kept
+            pass
+    ignored = f"; {receiver.ignored} request(s) that were not traces left out" if receiver.ignored else ""
+    then = (f"replay it with `linkmatrix replay {output}`" if receiver.spans
+            else "nothing arrived: point your service's OTLP exporter at the addresses above")
+    notify(f"wrote {output}: {receiver.spans:,} span(s), {receiver.links:,} link(s) in {receiver.requests:,} "
+           f"request(s){ignored}; {then}")
 
 
 def _measure(asked: RunSettings, named: tuple[str, ...], local_images: bool,

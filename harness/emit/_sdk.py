@@ -48,6 +48,7 @@ from ..model import (
     TraceSpec,
 )
 from ..scenario import trace_state_pairs
+from ._replay import replay
 
 SCENARIO_ATTRIBUTE = "linkmatrix.scenario"
 PIPELINE_ATTRIBUTE = "linkmatrix.pipeline"
@@ -352,7 +353,10 @@ def _exporter(pipeline: Pipeline, endpoint: str, timeout_s: float, protocol: str
 def emit(scenario: Scenario, run_id: str, otlp_endpoint: str | None, pipeline: Pipeline = "collector",
          export_timeout_s: float = 10.0, protocol: str = "grpc") -> Emission:
     """Send every span of `scenario` to `otlp_endpoint` ("127.0.0.1:4317"): OTLP/gRPC, OTLP/HTTP
-    (`protocol` http/protobuf), or Zipkin JSON on the sdk-zipkin pipeline; None: nowhere."""
+    (`protocol` http/protobuf), or Zipkin JSON on the sdk-zipkin pipeline; None: nowhere. A capture
+    is replayed as it is, with no SDK (see _replay)."""
+    if scenario.is_capture:
+        return replay(scenario, run_id, otlp_endpoint, pipeline, export_timeout_s, protocol)
     resource = Resource.create({"service.name": f"linkmatrix-{scenario.name}", RUN_ID_ATTRIBUTE: run_id,
                                 SCENARIO_ATTRIBUTE: scenario.name, PIPELINE_ATTRIBUTE: pipeline})
     ids = _PlannedIds()

@@ -38,8 +38,9 @@ class Exchange:
     (the next hop answered no, in its own words) or undelivered (it could not be reached at all).
     Its spans are decoded on first use."""
 
-    def __init__(self, payload: bytes, decode: Decode) -> None:
+    def __init__(self, payload: bytes, decode: Decode, path: str = "") -> None:
         self.payload = payload
+        self.path = path  # the HTTP path it was posted to ("" over gRPC)
         self.refusals: dict[str, str] = {}
         self.undelivered: dict[str, str] = {}
         self._decode = decode
@@ -226,10 +227,11 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class HttpPostTap(_Recorder):
-    """Keeps every POST body (decompressed) and forwards it to `upstream` + the same path;
-    `decode` turns a body into spans."""
+    """Keeps every POST body (decompressed) and forwards it to `upstream` + the same path (none: it
+    answers an empty success itself, as an OTLP receiver does); `decode` turns a body into spans.
+    It listens on `port` of 127.0.0.1 (0: a free one)."""
 
-    def __init__(self, upstream: str, decode: Decode = _no_spans) -> None:
+    def __init__(self, upstream: str, decode: Decode = _no_spans, port: int = 0) -> None:
         super().__init__()
         tap = self
         self.upstream = upstream.rstrip("/")
@@ -247,13 +249,18 @@ class HttpPostTap(_Recorder):
                     return
                 exchange = None
                 try:
-                    exchange = Exchange(_decode_body(raw, self.headers.get("Content-Encoding", "").lower()), decode)
+                    exchange = Exchange(_decode_body(raw, self.headers.get("Content-Encoding", "").lower()), decode,
+                                        self.path)
                     tap.add(exchange)
                 except (ValueError, OSError, zlib.error) as error:
                     with tap.lock:
                         tap.errors.append(str(error))
                 forward_headers = {key: value for key, value in self.headers.items()
                                    if key.lower() in ("content-type", "content-encoding")}
+                if not tap.upstream:  # the last hop: OTLP/HTTP's success is an empty response
+                    kind = self.headers.get("Content-Type", "application/x-protobuf")
+                    self._answer(200, b"{}" if "json" in kind else b"", kind)
+                    return
                 try:
                     answer = requests.post(tap.upstream + self.path, data=raw, headers=forward_headers, timeout=10)
                     status, content = answer.status_code, answer.content
@@ -264,7 +271,12 @@ class HttpPostTap(_Recorder):
                     status, content = 502, str(error).encode()
                     if exchange is not None:
                         tap.outcome(exchange, tap.upstream, undelivered=f"{type(error).__name__}: {error}")
+                self._answer(status, content)
+
+            def _answer(self, status: int, content: bytes, content_type: str = "") -> None:
                 self.send_response(status)
+                if content_type:
+                    self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
                 self.wfile.write(content)
@@ -272,7 +284,7 @@ class HttpPostTap(_Recorder):
             def log_message(self, *args: object) -> None:  # keep the terminal quiet
                 pass
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler, self)
+        self._server = _QuietServer(("127.0.0.1", port), Handler, self)
         self.port = self._server.server_address[1]
         self.address = f"127.0.0.1:{self.port}"
         # Stopping waits for the server's next poll: a short one, not the default half second.

@@ -116,6 +116,9 @@ def _judge_all(emissions: Sequence[Emission], by_name: dict[str, Scenario],
 
 
 def _nothing_sent(emission: Emission, scenario: Scenario, path: ReadPath) -> Cell:
+    if scenario.is_capture:
+        return Cell(emission.scenario, LINK_PRESENT, path.backend, path.name, emission.pipeline, NOT_APPLICABLE,
+                    reason="no span of the capture has links; nothing to measure")
     unsampled = [trace.id for trace in scenario.traces if not trace.sampled and any(span.links for span in trace.spans)]
     many = len(unsampled) > 1
     why = (f"the trace{'s' * many} {', '.join(unsampled)}, which hold{'' if many else 's'} the links, "
@@ -131,7 +134,9 @@ def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
     if topology.never_sent(pipeline, path.backend):
         return not_in_pipeline(emission, feature, path)
     # Every hop is this emission's own record: no verdict depends on other scenarios.
-    hop_spans = {"sdk": emission.sdk, "wire": wire.get((emission.scenario, pipeline), [])}
+    # A replayed capture's first hop is the capture (no SDK): what the file held, as sent.
+    hop_spans: dict[str, list[Span]] = {emission.first_hop: emission.sdk,
+                                        "wire": wire.get((emission.scenario, pipeline), [])}
     keys = {span.key for span in emission.sdk}
     collected = through_collector(pipeline)
     records = observations.hop_records if collected else observations.direct_records

@@ -63,7 +63,7 @@ from ._features import (
     selected_features,
 )
 from ._handoff import Cell, Delivery, Emission, ObservationKey, Observations, Probe, Rendered, Sent
-from ._inputs import MAX_REPORT_BYTES, check_schema, field_path, load_json, load_yaml
+from ._inputs import MAX_REPORT_BYTES, check_schema, field_path, json_path, load_json, load_json_documents, load_yaml
 from ._probes import probes_for, search_probes
 from ._recorder import Recorder
 from ._records import HopRecord, Key
@@ -97,6 +97,7 @@ from ._spans import (
 from ._vocabulary import (
     ATTRIBUTES,
     BACKEND,
+    CAPTURE,
     COLLECTOR,
     COLLECTOR_HOP,
     CONTROL,
@@ -131,6 +132,7 @@ __all__ = [
     "ATTRIBUTES",
     "ATTRIBUTE_TYPES",
     "BACKEND",
+    "CAPTURE",
     "COLLECTOR",
     "COLLECTOR_HOP",
     "CONTROL",
@@ -237,8 +239,10 @@ __all__ = [
     "field_path",
     "index_spans",
     "is_known",
+    "json_path",
     "jsonio",
     "load_json",
+    "load_json_documents",
     "load_yaml",
     "probes_for",
     "route_id",

@@ -29,6 +29,15 @@ class Emission:
     started: float = 0.0  # epoch seconds: the search window
     ended: float = 0.0
     export_failures: int = 0  # exports the SDK's exporter saw fail (the wire tap says why)
+    # The first hop `sdk` holds: the SDK's finished spans, or, for a replayed capture, what the file held.
+    first_hop: Hop = "sdk"
+    services: dict[tuple[str, str], str] = field(default_factory=dict)  # span → its service.name, when not ours
+    # A replayed capture's links whose target is not in the capture: kept as they were (trace id, span id).
+    outside_targets: frozenset[tuple[str, str]] = frozenset()
+
+    def service_of(self, key: tuple[str, str]) -> str:
+        """The service.name a span was sent with (the SDK path names every span after its scenario)."""
+        return self.services.get(key, f"linkmatrix-{self.scenario}")
 
     @property
     def route(self) -> str:

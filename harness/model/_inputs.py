@@ -315,3 +315,31 @@ def load_json(path: Path, *, limit: int, kind: str, schema: Mapping[str, Any] | 
     return document
 
 
+
+
+def load_json_documents(path: Path, *, limit: int, kind: str, hint: str = "") -> list[tuple[int | None, Any]]:
+    """A file of JSON lines (one document per line, as the collector's `file` exporter writes), or
+    one JSON document over any number of lines (an API's answer, saved): [(its line, document)],
+    each through every JSON guard above. The line is None for a document that is the whole file."""
+    shown = str(path)
+    text = read_text(path, limit=limit, kind=kind, hint=hint)
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if len(lines) > 1 and _is_json(lines[0][1]):
+        return [(number, _parse_line(line, shown, number)) for number, line in lines]
+    return [(None, parse_json(text, shown))]
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _parse_line(line: str, shown: str, number: int) -> Any:
+    """One JSON line, its errors said at its line of the file."""
+    try:
+        return parse_json(line, shown)
+    except InputError as error:
+        raise InputError(shown, error.field, error.message, number) from None

@@ -24,7 +24,6 @@ def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
     search answers (by the span's run id and name), and one by that link's span id (where link
     fields are indexed apart, it proves them indexed)."""
     probes: list[Probe] = []
-    service = f"linkmatrix-{emission.scenario}"
     start, end = int(emission.started) - 60, int(emission.ended) + 3600
     # Every span of the scenario could match a query: ask for more results than that.
     limit = max(100, 2 * len(emission.sdk) + 10)
@@ -32,6 +31,7 @@ def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
                if (link := next((link for link in span.links if link.trace_id != INVALID_TRACE_ID), None))]
     for span, link in linking[:MAX_PROBED_SPANS]:
         label = emission.labels.get(span.key, span.name)
+        service = emission.service_of(span.key)
         if features:
             probes.append(Probe(CONTROL, SearchQuery(CONTROL, emission.run_id, service, start, end,
                                                      key=RUN_ID_ATTRIBUTE, span_name=span.name, limit=limit),

@@ -83,6 +83,14 @@ class Scenario:
     # path (preserved, or degraded); a worse cell fails its JUnit test case.
     expect: dict[str, str] = field(default_factory=dict)
     name_line: int = 1  # where `name:` is, for messages about the scenario as a whole
+    # A capture replayed (no traces, no SDK): its documents as serialized OTLP `TracesData`, one per
+    # line of the file (plain bytes: the model holds no protobuf), and what the file was.
+    capture: tuple[bytes, ...] = ()
+    capture_format: str = ""
+
+    @property
+    def is_capture(self) -> bool:
+        return bool(self.capture)
 
     def trace(self, trace_id: str) -> TraceSpec:
         return next(trace for trace in self.traces if trace.id == trace_id)

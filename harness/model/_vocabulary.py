@@ -15,12 +15,14 @@ ERROR: Final = "error"
 VERDICTS: Final[tuple[Verdict, ...]] = (PRESERVED, DEGRADED, LOST, NOT_APPLICABLE, ERROR)
 
 # Where a feature can change, in flow order; "render" is what a UI shows of what the backend returned.
-Hop = Literal["sdk", "wire", "collector", "backend", "render"]
+# A replayed capture has no SDK hop: its first hop is "capture", what the capture file holds.
+Hop = Literal["capture", "sdk", "wire", "collector", "backend", "render"]
+CAPTURE: Final = "capture"
 SDK: Final = "sdk"
 WIRE: Final = "wire"
 COLLECTOR_HOP: Final = "collector"
 BACKEND: Final = "backend"
-UPSTREAM_HOPS: Final[tuple[Hop, ...]] = (SDK, WIRE, COLLECTOR_HOP)
+UPSTREAM_HOPS: Final[tuple[Hop, ...]] = (CAPTURE, SDK, WIRE, COLLECTOR_HOP)
 
 # How spans travel: through the collector (every backend), or from the SDK straight to each
 # backend's own OTLP receiver. The collector's pipeline comes in variants (pipelines.yaml): each

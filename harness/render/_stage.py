@@ -58,7 +58,6 @@ def _traces_to_open(emission: Emission, visible: set[str]) -> tuple[dict[str, li
     Only traces the UI's own API showed: a page cannot show a trace its backend does not have (that
     loss is the API's, and judged there). At most MAX_TRACES traces and MAX_SPANS_PER_TRACE linking
     spans in each, as a person would look: the rest are left out of the render cells, and said so."""
-    service = f"linkmatrix-{emission.scenario}"
     by_key = {span.key: span for span in emission.sdk}
     by_trace: dict[str, list[Span]] = {}
     # In the order the scenario writes (and starts) them: its labels were made in that order; the
@@ -75,11 +74,12 @@ def _traces_to_open(emission: Emission, visible: set[str]) -> tuple[dict[str, li
         left_out |= {span.span_id for span in linking} - {span.span_id for span in chosen}
         for span in chosen:
             spans = opened.setdefault(trace_id, {})
-            spans[span.span_id] = SpanToShow(span.span_id, service, span.name, True)
+            spans[span.span_id] = SpanToShow(span.span_id, emission.service_of(span.key), span.name, True)
             for link in span.links:
                 target = by_key.get(link.target)
                 if target is not None and link.trace_id == span.trace_id:
-                    spans.setdefault(target.span_id, SpanToShow(target.span_id, service, target.name, False))
+                    spans.setdefault(target.span_id, SpanToShow(target.span_id, emission.service_of(target.key),
+                                                                target.name, False))
     return {trace_id: list(spans.values()) for trace_id, spans in opened.items()}, left_out
 
 

@@ -13,7 +13,7 @@ from ..model import DEGRADED, ERROR, LOST, NOT_APPLICABLE, PRESERVED
 from ._common import VERDICT_MARK, scenario_label
 
 _STYLE = {PRESERVED: "green", DEGRADED: "yellow", LOST: "red", NOT_APPLICABLE: "dim", ERROR: "magenta"}
-_SHORT_HOP = {"sdk": "sdk", "wire": "wire", "collector": "coll", "backend": "back"}
+_SHORT_HOP = {"capture": "capt", "sdk": "sdk", "wire": "wire", "collector": "coll", "backend": "back"}
 
 
 def print_matrix(document: dict[str, Any], console: Console) -> None:
@@ -35,7 +35,8 @@ def print_matrix(document: dict[str, Any], console: Console) -> None:
     console.print(table)
     counts = Counter(cell["verdict"] for cell in document["cells"])
     console.print("  ".join(f"{VERDICT_MARK[v]} {v}: {counts[v]}" for v in VERDICT_MARK if counts[v])
-                  + "   (hop: sdk, wire, coll = collector, back = backend)")
+                  + "   (hop: " + ("capt = capture, " if any(c.get("hop") == "capture" for c in document["cells"])
+                                 else "") + "sdk, wire, coll = collector, back = backend)")
     stages = document["run"].get("stages", {})
     if "floor" in stages:  # the last line: how far the run is from what these backends allow
         ratio = f" · ratio {stages['ratio']:.2f}" if "ratio" in stages else ""

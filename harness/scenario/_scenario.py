@@ -40,6 +40,7 @@ from ..model import (
     load_yaml,
     selected_features,
 )
+from ._capture import is_capture, load_capture
 
 _REFERENCE = re.compile(r"^(?P<trace>[a-z][a-z0-9_]*)(\[(?P<index>\*|[0-9]+)\])?\.(?P<span>.+)$")
 
@@ -403,7 +404,8 @@ def discover(paths: Iterable[Path | str]) -> list[Path]:
 
 
 def load_all(paths: Iterable[Path | str]) -> list[Scenario]:
-    scenarios = [load_scenario(path) for path in discover(paths)]
+    # A capture (OTLP JSON lines, or a backend's JSON answer) is named by its file, never found in a folder.
+    scenarios = [load_capture(path) if is_capture(path) else load_scenario(path) for path in discover(paths)]
     names: dict[str, str] = {}
     for scenario in scenarios:
         if scenario.name in names:
@@ -411,5 +413,6 @@ def load_all(paths: Iterable[Path | str]) -> list[Scenario]:
                                 f"{scenario.name!r} is also the name of {names[scenario.name]}", scenario.name_line)
         names[scenario.name] = f"{scenario.path}:{scenario.name_line}"
     if not scenarios:
-        raise ScenarioError(", ".join(map(str, paths)) or ".", "", "no scenario files (*.yaml) found")
+        raise ScenarioError(", ".join(map(str, paths)) or ".", "", "no scenario files (*.yaml) or captures "
+                            "(*.jsonl, *.json) found")
     return scenarios
