@@ -63,7 +63,7 @@ from ._features import (
     selected_features,
 )
 from ._handoff import Cell, Delivery, Emission, ObservationKey, Observations, Probe, Rendered, Sent
-from ._inputs import MAX_REPORT_BYTES, check_schema, field_path, load_json, load_yaml
+from ._inputs import MAX_REPORT_BYTES, check_schema, field_path, line_of, load_json, load_yaml, schema_problem
 from ._probes import probes_for, search_probes
 from ._recorder import Recorder
 from ._records import HopRecord, Key
@@ -236,10 +236,12 @@ __all__ = [
     "index_spans",
     "is_known",
     "jsonio",
+    "line_of",
     "load_json",
     "load_yaml",
     "probes_for",
     "route_id",
+    "schema_problem",
     "search_probes",
     "selected_features",
     "tag_text",

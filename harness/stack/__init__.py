@@ -13,6 +13,9 @@ from ._backend import Backend, Tap
 from ._collector import GRPC, HTTP_PROTOBUF
 from ._http import Http
 from ._stack import Stack, describe_services
+from ._stackfile import DEFAULT_FILE as STACK_FILE
+from ._stackfile import Candidate, Given, StackFile, load_stack_file, merged, parse_candidate
+from ._stackfile import dump as dump_yaml
 from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, STORAGES, Storage
 from ._variants import PLAIN, Variant
 from ._versions import collector_version, library_versions, service_versions
@@ -31,6 +34,8 @@ from .toolchain._builds import (
     MavenFile,
     class_data_archive,
     image_for,
+    jaeger_release,
+    maven_release,
     version_key,
 )
 from .toolchain._images import build_local_images
@@ -49,12 +54,15 @@ __all__ = [
     "ON_PATH",
     "OPENSEARCH_STORAGE",
     "PLAIN",
+    "STACK_FILE",
     "STORAGES",
     "ZIPKIN",
     "ZIPKIN_PREVIOUS",
     "Backend",
     "BrowserUnavailableError",
+    "Candidate",
     "Component",
+    "Given",
     "GoProgram",
     "Http",
     "MavenFile",
@@ -62,6 +70,7 @@ __all__ = [
     "Service",
     "ServiceSpec",
     "Stack",
+    "StackFile",
     "Storage",
     "Tap",
     "Variant",
@@ -72,9 +81,15 @@ __all__ = [
     "collector_version",
     "daemon_answers",
     "describe_services",
+    "dump_yaml",
     "image_for",
+    "jaeger_release",
     "library_versions",
+    "load_stack_file",
+    "maven_release",
+    "merged",
     "obtain",
+    "parse_candidate",
     "pipeline",
     "runtime",
     "service_versions",
