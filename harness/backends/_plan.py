@@ -162,7 +162,7 @@ def _collector_variants(planned: Plan, version: str) -> dict[str, str]:
 
 def _backend_candidate(planned: Plan, current: Backend, candidate: Candidate) -> dict[str, Any]:
     backend = current.at_release(candidate.version, current=False)
-    if (backend.name in planned.table and backend.name in planned.backends) or backend.name == current.name:
+    if backend.component == current.component or backend.name in planned.backends:
         raise UsageError(f"--candidate {candidate.text}: that is the release the run already has as {current.name}")
     planned.table[backend.name] = backend
     planned.backends.append(backend.name)
