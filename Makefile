@@ -10,6 +10,8 @@ PIP_TOOLS = pip-tools==7.5.2
 # make matrix PIPELINES=all                     (every collector variant of pipelines.yaml and every Jaeger storage)
 # make matrix STORAGES=badger,opensearch        (Jaeger storages beside the in-memory one: default, all, a,b)
 # make matrix VERSIONS=all                      (earlier Jaeger, Zipkin, SDK and collector releases beside the pinned ones)
+# make matrix STACK=linkmatrix.stack.yaml       (the components your team runs: versions, images, configs)
+# make matrix STACK=… CANDIDATES=jaeger=2.14.0  (a release beside the current one; exit 5 when it loses a cell)
 SCENARIOS ?=
 ARGS      ?=
 RUNTIME   ?=
@@ -17,7 +19,10 @@ LOCAL_IMAGES ?=
 PIPELINES ?=
 STORAGES ?= $(if $(filter all,$(PIPELINES)),all)
 VERSIONS ?=
-RUN_FLAGS = $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(LOCAL_IMAGES),--local-images) $(if $(PIPELINES),--pipelines $(PIPELINES)) $(if $(STORAGES),--storages $(STORAGES)) $(if $(VERSIONS),--versions $(VERSIONS))
+STACK ?=
+CANDIDATES ?=
+RUN_FLAGS = $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(LOCAL_IMAGES),--local-images) $(if $(PIPELINES),--pipelines $(PIPELINES)) $(if $(STORAGES),--storages $(STORAGES)) $(if $(VERSIONS),--versions $(VERSIONS)) \
+            $(if $(STACK),--stack $(STACK)) $(foreach candidate,$(CANDIDATES),--candidate $(candidate))
 
 .PHONY: matrix test unit e2e lint workflows backends browser prerequisites images compose validate clean bench lock
 

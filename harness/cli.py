@@ -20,9 +20,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import __version__
-from .backends import BACKENDS
+from .backends import BACKENDS, Plan
+from .backends import plan as plan_run
 from .model import FEATURES, LinkmatrixError, UsageError, jsonio
+from .report import candidates as run_candidates
 from .report import load_report
+from .report.candidates import CANDIDATE_REGRESSED
 from .scenario import is_capture, load_all
 from .stack import toolchain, variants
 
@@ -116,11 +119,18 @@ def cli() -> None:
 @click.option("--external", "externals", multiple=True, metavar="NAME=ENDPOINTS",
               help="external: where NAME runs, e.g. jaeger=http://127.0.0.1:16686,otlp=127.0.0.1:14317 "
                    "or collector=127.0.0.1:4317 (defaults: the compose stack).")
+@click.option("--stack", "stack_path", type=click.Path(path_type=Path), default=None, envvar="LINKMATRIX_STACK",
+              help="A stack file (linkmatrix.stack.yaml): the components your team runs, each with its version, "
+                   "image or binary; the backends it lists replace the pinned ones.")
+@click.option("--candidate", "candidate_texts", multiple=True, metavar="COMPONENT=VERSION",
+              envvar="LINKMATRIX_CANDIDATES",
+              help="Run this release of a component beside the current one (repeatable), e.g. jaeger=2.14.0; "
+                   f"exit {CANDIDATE_REGRESSED} when it lost or degraded a cell the current release kept.")
 def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float,
         runtime: str, network_mode: str, images: tuple[str, ...], local_images: bool,
         jaeger_ui_assets: Path | None, pipeline_choice: str, storage_choice: str, version_choice: str,
         pipelines_file: Path | None, shard: str | None, baseline: Path | None, waivers: Path | None,
-        externals: tuple[str, ...]) -> None:
+        externals: tuple[str, ...], stack_path: Path | None, candidate_texts: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
     from .report import to_document, write, write_whole
     from .report.terminal import print_matrix
@@ -141,21 +151,26 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     waived = _waivers(waivers, baseline)
     chosen_variants = variants.select(variants.available(pipelines_file), pipeline_choice)
     chosen_variants += _release_variants(version_choice, chosen_variants)
+    planned = _plan(stack_path, candidate_texts, chosen_variants, _default_backends(storage_choice, version_choice))
     # What the user gives a backend travels with the run's settings, to the copy of it the run starts.
-    options = {"jaeger": {"ui_assets": str(jaeger_ui_assets.resolve())}} if jaeger_ui_assets else {}
-    overrides, endpoints = _pairs(images, "--image"), _pairs(externals, "--external")
-    chosen_backends = backends or _default_backends(storage_choice, version_choice)
+    options = {**planned.options,
+               **({"jaeger": {"ui_assets": str(jaeger_ui_assets.resolve())}} if jaeger_ui_assets else {})}
+    overrides, endpoints = {**planned.images, **_pairs(images, "--image")}, _pairs(externals, "--external")
+    chosen_backends = backends or tuple(planned.backends)
     started = time.monotonic()
     notify = _progress(started)
     notify(empty or f"{len(loaded)} scenario(s): {', '.join(s.name for s in loaded)}")
+    for note in planned.notes:
+        notify(note)
     _writable_folder(reports_dir, "--reports")
     if empty:
-        result = empty_run(reports_dir, runtime, chosen_variants, empty)
+        result = empty_run(reports_dir, runtime, planned.variants, empty)
     else:
         result = _measure(RunSettings(scenarios=loaded, reports_dir=reports_dir, backends=list(chosen_backends),
                                       visibility_timeout=visibility_timeout, runtime=runtime,
                                       network_mode=network_mode, images=overrides, external=endpoints,
-                                      variants=chosen_variants, backend_options=options),
+                                      variants=planned.variants, backend_options=options, table=planned.table,
+                                      stack=planned.record),
                           backends, local_images, notify)
     compared = run_diff.compare(baseline_document, to_document(result), waived) if baseline_document else None
     try:
@@ -170,13 +185,42 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         _print_diff(compared, f"against {baseline}")
         with contextlib.suppress(OSError):  # the comparison reached the terminal either way
             write_whole(result.run_dir / "diff.json", jsonio.dumps(compared.to_json(), indent=2))
+    beside = run_candidates.compare(to_document(result))
+    if beside is not None:
+        _print_candidates(beside)
     if result.problems:
         for problem in result.problems:
             console.print(f"[yellow]problem:[/] {escape((problem.splitlines() or [''])[0])}")
+    sys.exit(_exit_code(compared, beside, bool(result.problems)))
+
+
+def _exit_code(compared: Diff | None, beside: run_candidates.Comparison | None, problems: bool) -> int:
+    """3 (regressed against the baseline) wins over 5 (a candidate lost what the current release
+    kept), which wins over 4 (could not measure) and 1 (a problem of the run)."""
+    if compared is not None and compared.exit_code == 3:
+        return 3
+    if beside is not None and beside.regressed:
+        return CANDIDATE_REGRESSED
     if compared is not None and compared.exit_code:
-        sys.exit(compared.exit_code)
-    if result.problems:
-        sys.exit(1)
+        return compared.exit_code
+    return 1 if problems else 0
+
+
+def _print_candidates(beside: run_candidates.Comparison) -> None:
+    console.print("[bold]candidates beside the current releases[/]")
+    for line in beside.lines() or ["candidate: no cell the current release kept was lost or degraded"]:
+        console.print(f"[{'red' if line.startswith('candidate regressed') else 'default'}]{escape(line)}[/]",
+                      soft_wrap=True)
+
+
+def _plan(stack_path: Path | None, candidate_texts: tuple[str, ...], chosen: list[variants.Variant],
+          default_backends: tuple[str, ...]) -> Plan:
+    """The stack file and the candidates, read and checked before anything starts (one line, exit 2)."""
+    from .stack import load_stack_file, parse_candidate
+
+    stack_file = load_stack_file(stack_path, toolchain.built_processors()) if stack_path else None
+    candidates = [parse_candidate(text) for text in candidate_texts]
+    return plan_run(stack_file, candidates, chosen, list(default_backends))
 
 
 def _replay(context: click.Context, **options: object) -> None:
@@ -265,14 +309,14 @@ def _measure(asked: RunSettings, named: tuple[str, ...], local_images: bool,
 
     wanted = [("collector", "collector")]
     for name in asked.backends or []:
-        backend = BACKENDS[name]
+        backend = asked.table[name]
         if not backend.unavailable("docker"):
             wanted += [(name, backend.component or name), *((need.name, need.name) for need in backend.needs)]
     overrides = asked.images
     images = [image_for(name, overrides, default=image_for(key)) for name, key in wanted]
     chosen, why = choose_runtime(asked.runtime, images)
     for name in named:  # asked for by name: it must be able to run
-        reason = BACKENDS[name].unavailable(chosen)
+        reason = asked.table[name].unavailable(chosen)
         if reason:
             raise UsageError(f"--backend {name}: {reason}")
     if local_images and chosen == "docker":

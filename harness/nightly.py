@@ -24,6 +24,7 @@ import click
 
 from .model import ERROR, jsonio
 from .report import load_report
+from .report.candidates import CANDIDATE_REGRESSED
 from .report.diff import REGRESSED_EXIT, UNMEASURED_EXIT, cell_key
 
 ANNOTATIONS_SHOWN = 10  # GitHub shows ten error annotations per step; the rest are in the summary
@@ -104,7 +105,8 @@ def shard(shard: str, reports_dir: Path, scenario_paths: tuple[Path, ...], run_o
     scenarios = [str(path) for path in scenario_paths]
     code = linkmatrix("run", "--shard", shard, "--reports", str(reports_dir / "first"), *run_options, *scenarios)
     first = _latest_report(reports_dir / "first")
-    if code not in (0, 1) or first is None:  # bad input, interrupted, or no report at all
+    # 5: a candidate lost what the current release kept — a measured report, judged like any other.
+    if code not in (0, 1, CANDIDATE_REGRESSED) or first is None:  # bad input, interrupted, or no report at all
         sys.exit(code or 1)
     report = reports_dir / "shard"
     document = load_report(first)
@@ -115,7 +117,7 @@ def shard(shard: str, reports_dir: Path, scenario_paths: tuple[Path, ...], run_o
                  f"{', '.join(flaky)}")
         again = linkmatrix("run", "--reports", str(reports_dir / "retry"), *run_options, *files)
         retry = _latest_report(reports_dir / "retry")
-        if again in (0, 1) and retry is not None and linkmatrix(
+        if again in (0, 1, CANDIDATE_REGRESSED) and retry is not None and linkmatrix(
                 "merge", str(first), "--rerun", str(retry), "--reports", str(reports_dir / "merged")) == 0:
             first = reports_dir / "merged" / "latest" / "matrix.json"
         else:

@@ -5,9 +5,14 @@ them (`BACKENDS`): adding a backend is one folder and one entry in the table.
 from __future__ import annotations
 
 from ._compose import write as write_compose
+from ._plan import BY_BACKEND, BY_PIPELINE, Plan, plan
 from ._table import BACKENDS
 
 __all__ = [
     "BACKENDS",
+    "BY_BACKEND",
+    "BY_PIPELINE",
+    "Plan",
+    "plan",
     "write_compose",
 ]

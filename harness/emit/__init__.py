@@ -1,6 +1,5 @@
 """What the code sends: each scenario emitted by the OpenTelemetry SDK, and the wire taps
-(pass-throughs that record every OTLP request on its way to the next hop); a capture replayed
-as it is (no SDK); and the receiver that makes captures.
+(pass-throughs that record every OTLP request on its way to the next hop).
 """
 
 from __future__ import annotations

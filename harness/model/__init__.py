@@ -63,7 +63,17 @@ from ._features import (
     selected_features,
 )
 from ._handoff import Cell, Delivery, Emission, ObservationKey, Observations, Probe, Rendered, Sent
-from ._inputs import MAX_REPORT_BYTES, check_schema, field_path, json_path, load_json, load_json_documents, load_yaml
+from ._inputs import (
+    MAX_REPORT_BYTES,
+    check_schema,
+    field_path,
+    json_path,
+    line_of,
+    load_json,
+    load_json_documents,
+    load_yaml,
+    schema_problem,
+)
 from ._probes import probes_for, search_probes
 from ._recorder import Recorder
 from ._records import HopRecord, Key
@@ -241,11 +251,13 @@ __all__ = [
     "is_known",
     "json_path",
     "jsonio",
+    "line_of",
     "load_json",
     "load_json_documents",
     "load_yaml",
     "probes_for",
     "route_id",
+    "schema_problem",
     "search_probes",
     "selected_features",
     "tag_text",

@@ -291,6 +291,32 @@ def _schema_problem(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
     return parts, error.message if len(error.message) <= 200 else error.message[:200] + "…"
 
 
+def schema_problem(document: Any, schema: Mapping[str, Any], shown: str) -> tuple[list[Any], str] | None:
+    """(where, what) of the first (best) place `document` breaks `schema`; None when it does not."""
+    validator = jsonschema.Draft202012Validator(schema)
+    try:
+        # A hostile file can break the schema millions of times: the best of the first few is enough.
+        errors = list(itertools.islice(validator.iter_errors(document), 50))
+    except RecursionError:
+        raise InputError(shown, "", f"is nested more than {MAX_DEPTH} levels deep") from None
+    return _schema_problem(jsonschema.exceptions.best_match(errors)) if errors else None
+
+
+def line_of(node: yaml.Node | None, parts: Iterable[Any]) -> int | None:
+    """1-based line of the YAML node at `parts`, or of the deepest ancestor that exists."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in parts:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((value for key, value in node.value if key.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            break
+        node, line = child, child.start_mark.line + 1
+    return line
+
+
 def check_schema(document: Any, schema: Mapping[str, Any], shown: str) -> None:
     """The first (best) place `document` breaks `schema`, as one InputError line."""
     validator = jsonschema.Draft202012Validator(schema)

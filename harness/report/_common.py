@@ -44,10 +44,22 @@ def _escape_code_point(code: int) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
-def _families() -> dict[str, list[str]]:
+_RELEASE_SUFFIX = re.compile(r"-\d+\.\d+\.\d+$")
+
+
+def family_of(backend: str) -> str:
+    """`jaeger-opensearch-2.11.0` → `jaeger-opensearch`: a release of a backend is named after its
+    family and version, the current release after its family alone (so are a stack file's and a
+    candidate's, which the backend table does not list)."""
+    known = BACKENDS.get(backend)
+    return (known.family or backend) if known is not None else _RELEASE_SUFFIX.sub("", backend)
+
+
+def _families(backends: set[str]) -> dict[str, list[str]]:
+    """Family → its releases among `backends`, the current one (named as the family) first."""
     by_family: dict[str, list[str]] = {}
-    for name, backend in BACKENDS.items():
-        by_family.setdefault(backend.family or name, []).append(name)
+    for name in sorted(backends, key=lambda name: (name != family_of(name), name)):
+        by_family.setdefault(family_of(name), []).append(name)
     return by_family
 
 
@@ -67,7 +79,7 @@ def releases_compared(backends: set[str], pipelines: set[str] | None = None) -> 
     """Family → its releases in this run (the pinned one first), where there are two or more: backend
     releases by backend name; SDK and collector releases by pipeline (the plain `collector` one runs
     the pinned ones)."""
-    present = {family: [name for name in members if name in backends] for family, members in _families().items()}
+    present = _families(backends)
     for family, (prefix, _) in PIPELINE_FAMILIES.items():
         earlier = sorted(p for p in pipelines or set() if p.startswith(prefix))
         if earlier and COLLECTOR in (pipelines or set()):

@@ -70,6 +70,7 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "stages": result.stages,
             "stage_detail": result.stage_detail,
             "versions": result.versions,
+            **({"stack": result.stack} if result.stack else {}),
             "services": result.services,
             "problems": result.problems,
             "skipped": result.skipped,

@@ -31,6 +31,8 @@ class RunResult:
     data_age: dict[str, str] = field(default_factory=dict)  # backend → why one read suffices, or its two reads
     variants: list[Variant] = field(default_factory=lambda: [PLAIN])  # the collector pipelines of the run
     note: str = ""  # what a reader must know first (an empty shard: why it has no cells)
+    # The stack file's part: what it gave each component, and the candidates with their current releases.
+    stack: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pipeline_order(self) -> list[str]:

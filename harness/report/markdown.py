@@ -18,6 +18,7 @@ from ._common import (
     twin_of,
     visible_value,
 )
+from .candidates import compare as compare_candidates
 from .decide import UNMEASURED, Answer, Cells, Line, findings, not_measured, scorecard, settings
 
 # Text from scenario files and backends is written as text: no HTML, no link or image syntax.
@@ -162,9 +163,15 @@ def render_markdown(document: dict[str, Any]) -> str:
     template = _environment().get_template("matrix.md.j2")
     return template.render(run=document["run"], groups=_groups(document, cells), details=details,
                            between_versions=document.get("between_versions", []),
+                           candidate_lines=_candidate_lines(document),
                            findings=ordered,
                            scenarios=document["scenarios"], anchors=anchors, scorecard=scorecard(index),
                            settings=settings(index), not_measured=not_measured(document))
+
+
+def _candidate_lines(document: dict[str, Any]) -> list[str]:
+    beside = compare_candidates(document)
+    return beside.lines() if beside else []
 
 
 def table_anchor(feature: str) -> str:

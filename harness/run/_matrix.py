@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from ..backends import BACKENDS
 from ..judge import Topology, judge, not_emitted, nothing_measured
@@ -58,6 +59,8 @@ class RunSettings:
     backend_options: dict[str, dict[str, str]] = field(default_factory=dict)
     # The backends the run chooses from, by name: the table (a test adds its fake by one entry here).
     table: Mapping[str, Backend] = field(default_factory=lambda: BACKENDS)
+    # What a stack file gave and the candidates run beside the current releases (the report's `run.stack`).
+    stack: dict[str, Any] = field(default_factory=dict)
 
 
 def new_run_id() -> str:
@@ -84,7 +87,7 @@ def run_matrix(settings: RunSettings, notify: Notify = print) -> RunResult:
     started = time.monotonic()
     # Absolute: services run in their own working directory and are handed paths in it.
     result = RunResult(run_id=run_id, run_dir=settings.reports_dir.resolve() / run_id, started=_now(),
-                       scenarios=settings.scenarios, variants=settings.variants)
+                       scenarios=settings.scenarios, variants=settings.variants, stack=settings.stack)
     result.runtime, result.runtime_reason = ((settings.runtime, settings.runtime_reason) if settings.runtime_reason
                                              else runtimes.choose_runtime(settings.runtime))
     backends = _backends(settings, result.runtime, result)

@@ -1,6 +1,5 @@
-"""Scenario files and captures (a service's own spans, replayed): read through the guarded loader,
-validated with one line per problem (file, line, field), and turned into the records the emit
-stage follows.
+"""Scenario files: read through the guarded loader, validated with one line per problem (file, line,
+field), and turned into the records the emit stage follows.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from ._backend import Backend, Tap
 from ._collector import GRPC, HTTP_PROTOBUF
 from ._http import Http
 from ._stack import Stack, describe_services
+from ._stackfile import Candidate, Given, StackFile, dump_yaml, load_stack_file, merged, parse_candidate
 from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, STORAGES, Storage
 from ._variants import PLAIN, Variant
 from ._versions import collector_version, library_versions, service_versions
@@ -31,6 +32,8 @@ from .toolchain._builds import (
     MavenFile,
     class_data_archive,
     image_for,
+    jaeger_release,
+    maven_release,
     version_key,
 )
 from .toolchain._images import build_local_images
@@ -54,7 +57,9 @@ __all__ = [
     "ZIPKIN_PREVIOUS",
     "Backend",
     "BrowserUnavailableError",
+    "Candidate",
     "Component",
+    "Given",
     "GoProgram",
     "Http",
     "MavenFile",
@@ -62,6 +67,7 @@ __all__ = [
     "Service",
     "ServiceSpec",
     "Stack",
+    "StackFile",
     "Storage",
     "Tap",
     "Variant",
@@ -72,9 +78,15 @@ __all__ = [
     "collector_version",
     "daemon_answers",
     "describe_services",
+    "dump_yaml",
     "image_for",
+    "jaeger_release",
     "library_versions",
+    "load_stack_file",
+    "maven_release",
+    "merged",
     "obtain",
+    "parse_candidate",
     "pipeline",
     "runtime",
     "service_versions",

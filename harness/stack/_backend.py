@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any, Protocol, cast
 
 from ..emit import HttpPostTap, otlp_http_decoder
-from ..model import HttpClient, ReadPath, Span
+from ..model import HttpClient, ReadPath, Span, UsageError
 from .runtime._base import Component, Readiness, Service, ServiceSpec
 
 
@@ -87,6 +87,11 @@ class Backend:
         if options is not None:
             copied.options = MappingProxyType(dict(options))
         return copied
+
+    def at_release(self, version: str, current: bool) -> Backend:
+        """This backend at another release, built or fetched the way the pinned one is (a stack file's
+        release, a candidate); `current`: the release others are compared with, named as the pinned one."""
+        raise UsageError(f"{self.title}: linkmatrix cannot build other releases of it; give its image or binary")
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str,
                 data_dir: str | None = None) -> ServiceSpec:

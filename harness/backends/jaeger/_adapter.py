@@ -56,6 +56,7 @@ from ...stack import (
     ServiceSpec,
     Storage,
     Tap,
+    jaeger_release,
     version_key,
 )
 from . import _ui as jaeger_ui
@@ -180,21 +181,31 @@ class Jaeger(Backend):
     probe = Readiness(port="query_http", path="/")
     query_port = "query_http"
 
-    def __init__(self, storage: Storage = MEMORY, pin: GoProgram = JAEGER) -> None:
+    def __init__(self, storage: Storage = MEMORY, pin: GoProgram = JAEGER, current: bool | None = None) -> None:
+        """`current`: the release the run compares others with, named without its version (default:
+        the pinned one; a stack file's Jaeger at another release is current too)."""
         self.storage = storage
-        pinned = pin is JAEGER
-        self.component = NAME if pinned else version_key(pin)
+        self.pin = pin
+        pinned = pin is JAEGER if current is None else current
+        self.component = NAME if pin is JAEGER else version_key(pin)
         self.family = NAME if storage is MEMORY else f"{NAME}-{storage.name}"  # versions are compared within it
         self.name = self.family if pinned else f"{self.family}-{pin.version}"
         stored = "Jaeger" if storage is MEMORY else f"Jaeger-{storage.label}"
         self.title = stored if pinned else f"{stored} {pin.version}"
-        self.image = IMAGES[NAME] if pinned else f"jaegertracing/jaeger:{pin.version}"
+        self.image = IMAGES[NAME] if pin is JAEGER else f"jaegertracing/jaeger:{pin.version}"
         self.data_age = storage.data_age
         self.needs = storage.needs
         # Other storages run when asked for (--storages), other versions too (--versions).
         self.default = storage is MEMORY and pinned
         self.release = "" if pinned else pin.version
         self.read_paths = read_paths(self.name, self.title)
+
+    def at_release(self, version: str, current: bool) -> Backend:
+        return Jaeger(self.storage, JAEGER if version == JAEGER.version else jaeger_release(version), current)
+
+    def on_storage(self, storage: Storage) -> Jaeger:
+        """This release of Jaeger on another storage (a stack file names the one it runs on)."""
+        return Jaeger(storage, self.pin, current=not self.release)
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,
                 data_dir: str | None = None) -> ServiceSpec:

@@ -38,9 +38,11 @@ from ...model import (
     TraceReadPath,
     trace_reader,
 )
-from ...stack import IMAGES, LOOPBACK, Backend, Readiness, Service, ServiceSpec, Tap
+from ...stack import IMAGES, LOOPBACK, Backend, Readiness, Service, ServiceSpec, Tap, merged
 
 NAME = "tempo"
+# What a stack file gives Tempo (its options): a binary to run, and YAML merged over the config written here.
+GIVEN_BINARY, CONFIG_OVERRIDES = "binary", "config_overrides"
 BINARY_ENV, URL_ENV, OTLP_ENV = "LINKMATRIX_TEMPO_BIN", "LINKMATRIX_TEMPO_URL", "LINKMATRIX_TEMPO_OTLP"
 
 
@@ -165,7 +167,7 @@ class Tempo(Backend):
     fresh_for = float(LIVE_SECONDS)
 
     def binary(self) -> Path | None:
-        found = os.environ.get(BINARY_ENV) or shutil.which("tempo")
+        found = self.options.get(GIVEN_BINARY) or os.environ.get(BINARY_ENV) or shutil.which("tempo")
         return Path(found) if found else None
 
     def given(self) -> dict[str, str] | None:
@@ -208,6 +210,8 @@ class Tempo(Backend):
         tempo = binary or self.binary()
         # Its data goes next to the run's config folder (the service's working directory).
         config = self.config(ports, data_dir or "../tempo-data", listen)
+        if self.options.get(CONFIG_OVERRIDES):  # the user's own settings win over ours
+            config = merged(config, yaml.safe_load(self.options[CONFIG_OVERRIDES]))
         return ServiceSpec(
             name=NAME,
             command=(str(tempo), "-config.file=tempo.yaml", "-target=all"),

@@ -44,6 +44,7 @@ from ...stack import (
     ServiceSpec,
     Tap,
     class_data_archive,
+    maven_release,
     version_key,
 )
 from . import _lens as zipkin_lens
@@ -140,16 +141,20 @@ class Zipkin(Backend):
     data_age = ("one read: its in-memory store keeps each span as it was received, so a later read "
                 "returns the same")
 
-    def __init__(self, pin: MavenFile = ZIPKIN) -> None:
-        pinned = pin is ZIPKIN
-        self.component = NAME if pinned else version_key(pin)
+    def __init__(self, pin: MavenFile = ZIPKIN, current: bool | None = None) -> None:
+        """`current`: the release others are compared with, named without its version (default: the pinned one)."""
+        pinned = pin is ZIPKIN if current is None else current
+        self.component = NAME if pin is ZIPKIN else version_key(pin)
         self.name = NAME if pinned else f"{NAME}-{pin.version}"
         self.title = "Zipkin" if pinned else f"Zipkin {pin.version}"
         self.default = pinned  # other versions run when asked for (--versions)
         self.takes_sdk_zipkin = pinned  # the SDK's Zipkin exporter sends to the pinned Zipkin
         self.release = "" if pinned else pin.version
-        self.image = IMAGES[NAME] if pinned else f"openzipkin/zipkin:{pin.version}"
+        self.image = IMAGES[NAME] if pin is ZIPKIN else f"openzipkin/zipkin:{pin.version}"
         self.read_paths = read_paths(self.name, self.title)
+
+    def at_release(self, version: str, current: bool) -> Backend:
+        return Zipkin(maven_release(ZIPKIN, version), current)
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,
                 data_dir: str | None = None) -> ServiceSpec:

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -395,7 +395,18 @@ class MavenFile:
 
     def ensure(self, cache: Path, report: Report) -> Path:
         _require("java", ["-version"], r'version "(\d+)', (self.needs_java,), f"to run {self.name}")
-        return _maven_download(self.name, self.source, self.url(), self.path(cache), self.sha1, report)
+        # A release the table does not pin (a stack file's) is checked against the SHA-1 its repository publishes.
+        sha1 = self.sha1 or _published_sha1(self.name, self.url())
+        return _maven_download(self.name, self.source, self.url(), self.path(cache), sha1, report)
+
+
+def _published_sha1(name: str, url: str) -> str:
+    try:
+        response = requests.get(f"{url}.sha1", timeout=30)
+        response.raise_for_status()
+    except requests.RequestException as error:
+        raise ToolchainError(f"{name}: no published SHA-1 at {url}.sha1 ({error}); is that release there?") from None
+    return response.text.split()[0].strip().lower() if response.text.split() else ""
 
 
 def _maven_url(group: str, artifact: str, version: str, ending: str) -> str:
@@ -515,11 +526,48 @@ def version_key(component: GoProgram | MavenFile | PythonSdk | CollectorBuild) -
     return f"{component.name}@{component.version}"
 
 
+VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+def jaeger_release(version: str) -> GoProgram:
+    """Jaeger 2.x.y at any release: the module is tagged v1.(x+63).y (2.12.0 is v1.75.0)."""
+    major, minor, patch = (int(part) for part in version.split("."))
+    if major != 2:
+        raise ToolchainError(f"jaeger {version}: only Jaeger v2 releases (2.x.y) can be built here")
+    return replace(JAEGER, version=version, module_version=f"v1.{minor + 63}.{patch}",
+                   ldflags=f"-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v{version}")
+
+
+def maven_release(pinned: MavenFile, version: str) -> MavenFile:
+    """Another release of a pinned Maven artifact, checked against the SHA-1 Maven Central publishes."""
+    return pinned if version == pinned.version else replace(pinned, version=version, sha1="")
+
+
+def collector_release(version: str) -> CollectorBuild:
+    """The pinned builder manifest with every module at `version` (as the earlier release is made)."""
+    return COLLECTOR if version == COLLECTOR.version else replace(COLLECTOR, version=version,
+                                                                  builder_version=f"v{version}")
+
+
+def sdk_release(version: str) -> PythonSdk:
+    return replace(PYTHON_SDK_PREVIOUS, version=version)
+
+
 # Before Span.add_link (1.23.0): a link added after start cannot reach the SDK at all.
 PYTHON_SDK_PREVIOUS = PythonSdk(name="python-sdk", version="1.22.0")
 SDK_RELEASES: dict[str, PythonSdk] = {f"{c.name}-{c.version}": c for c in (PYTHON_SDK_PREVIOUS,)}
 
 PINNED = (COLLECTOR.name, JAEGER.name, ZIPKIN.name)  # what a default run needs
+
+# How a release the table does not list is made, by component name (a stack file's, a candidate's).
+RELEASES: dict[str, Callable[[str], Build]] = {
+    JAEGER.name: jaeger_release,
+    ZIPKIN.name: lambda version: maven_release(ZIPKIN, version),
+    OPENSEARCH.name: lambda version: maven_release(OPENSEARCH, version),
+    ELASTICSEARCH.name: lambda version: maven_release(ELASTICSEARCH, version),
+    COLLECTOR.name: collector_release,
+    PYTHON_SDK_PREVIOUS.name: sdk_release,
+}
 COMPONENTS: dict[str, Build] = {
     **{c.name: c for c in (COLLECTOR, JAEGER, ZIPKIN, OPENSEARCH, ELASTICSEARCH)},
     **{version_key(c): c for c in (JAEGER_PREVIOUS, ZIPKIN_PREVIOUS, PYTHON_SDK_PREVIOUS, COLLECTOR_PREVIOUS)},
@@ -536,6 +584,23 @@ IMAGES: dict[str, str] = {
     "opensearch": "opensearchproject/opensearch:2.19.1",
     "elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch:8.19.4",
 }
+
+
+def built_processors(manifest: str = COLLECTOR.manifest) -> dict[str, str]:
+    """The processors the builder manifest builds into the collector: `memorylimiter` → its Go module."""
+    document = yaml.safe_load(resources.files(__package__).joinpath(manifest).read_text())
+    modules = [str(entry["gomod"]).split()[0] for entry in document.get("processors") or []]
+    return {module.rsplit("/", 1)[-1].removesuffix("processor"): module for module in modules}
+
+
+def build_for(key: str) -> Build:
+    """The build a key names: the table's entry, else a release made from it (`jaeger@2.14.0`)."""
+    if key in COMPONENTS:
+        return COMPONENTS[key]
+    name, _, version = key.rpartition("@")
+    if name in RELEASES and VERSION.match(version):
+        return RELEASES[name](version)
+    raise ToolchainError(f"{key}: no such component or release (components: {', '.join(RELEASES)})")
 
 
 def image_for(service: str, overrides: dict[str, str] | None = None, default: str = "") -> str:
@@ -564,7 +629,7 @@ def ensure(names: list[str] | None = None, report: Report = print) -> dict[str, 
 
     def one(name: str) -> Path:
         try:
-            return COMPONENTS[name].ensure(cache, report)
+            return build_for(name).ensure(cache, report)
         except OSError as error:
             raise ToolchainError(f"{name}: cannot write the cache {cache} ({error.strerror or error}); "
                                  "point LINKMATRIX_CACHE at a writable folder") from None
