@@ -10,6 +10,7 @@ PIP_TOOLS = pip-tools==7.5.2
 # make matrix PIPELINES=all                     (every collector variant of pipelines.yaml and every Jaeger storage)
 # make matrix STORAGES=badger,opensearch        (Jaeger storages beside the in-memory one: default, all, a,b)
 # make matrix VERSIONS=all                      (earlier Jaeger, Zipkin, SDK and collector releases beside the pinned ones)
+# make decide                                  (the run the decide page is meant for: Jaeger on every storage people deploy)
 # make matrix STACK=linkmatrix.stack.yaml       (the components your team runs: versions, images, configs)
 # make matrix STACK=… CANDIDATES=jaeger=2.14.0  (a release beside the current one; exit 5 when it loses a cell)
 SCENARIOS ?=
@@ -24,7 +25,7 @@ CANDIDATES ?=
 RUN_FLAGS = $(if $(RUNTIME),--runtime $(RUNTIME)) $(if $(LOCAL_IMAGES),--local-images) $(if $(PIPELINES),--pipelines $(PIPELINES)) $(if $(STORAGES),--storages $(STORAGES)) $(if $(VERSIONS),--versions $(VERSIONS)) \
             $(if $(STACK),--stack $(STACK)) $(foreach candidate,$(CANDIDATES),--candidate $(candidate))
 
-.PHONY: matrix test unit e2e lint workflows backends browser prerequisites images compose validate clean bench lock
+.PHONY: matrix decide test unit e2e lint workflows backends browser prerequisites images compose validate clean bench lock
 
 # actionlint, from the Go module proxy, pinned and cached beside the backends
 CACHE          ?= $(or $(LINKMATRIX_CACHE),$(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME)/linkmatrix),$(HOME)/.cache/linkmatrix)
@@ -55,6 +56,9 @@ backends: $(STAMP)   ## fetch/build the pinned collector, Jaeger and Zipkin (cac
 
 browser: $(STAMP)    ## find the browser the render columns need, or obtain one (Playwright's download, else Debian's chromium as root)
 	$(BIN)/linkmatrix browser
+
+decide: prerequisites browser backends  ## the matrix with Jaeger on Badger, OpenSearch and Elasticsearch too: the decide page says where the storages differ
+	$(BIN)/linkmatrix run $(RUN_FLAGS) --storages all $(SCENARIOS) $(ARGS)
 
 matrix: prerequisites browser backends  ## run every scenario against every backend; writes reports/latest/
 	$(BIN)/linkmatrix run $(RUN_FLAGS) $(SCENARIOS) $(ARGS)
