@@ -4,22 +4,43 @@ its route on the gateway; and the collector processes of earlier releases."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
 
-from ..model import route_id
+from ..model import Pipeline, Scenario, route_id
 from . import _collector as pipeline
-from ._backend import Backend
+from ._backend import Backend, Tap
 from ._variants import PLAIN, Variant
+from .runtime._base import Runtime, Service
 
-if TYPE_CHECKING:  # the stack these routes belong to (it builds them)
-    from ._stack import Stack
+
+class RoutedStack(Protocol):
+    """What the collector's routes are made from (the `Stack` is one)."""
+
+    variants: Sequence[Variant]
+    scenarios: Sequence[Scenario]
+    backends: Sequence[Backend]
+    services: dict[str, Service]
+    egress: dict[str, Tap]
+    egress_http: dict[str, Tap]
+    exporters: dict[str, tuple[str, str]]
+    routes: dict[str, pipeline.Route]
+    runtime: Runtime
+    gateway: Service | None
+    run_dir: Path
+    collector_component: type[pipeline.Collector]
+
+    def runs_on(self, scenario: Scenario, pipeline_name: Pipeline) -> bool: ...
+
+    def takes_http(self, backend: Backend) -> bool: ...
 
 
 NOWHERE = "127.0.0.1:9"  # the discard port: a route whose next hop did not start leads here, and fails
 
 
 class CollectorRoutes:
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: RoutedStack) -> None:
         self.stack = stack
 
     @staticmethod

@@ -3,17 +3,36 @@ once, each as a copy that knows its running peers, with the taps in front of it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextlib
+from collections.abc import Sequence
+from typing import Protocol
 
 from ..model import LinkmatrixError
-from ._backend import Backend
-from .runtime._base import Component, Service
-
-if TYPE_CHECKING:  # the stack being started
-    from ._stack import Stack
+from ._backend import Backend, Tap
+from ._variants import Variant
+from .runtime._base import Component, Runtime, Service
 
 
-def start_backends(stack: Stack) -> None:
+class StartingStack(Protocol):
+    """What starting the backends needs of the stack (the `Stack` is one)."""
+
+    backends: Sequence[Backend]
+    runtime: Runtime
+    services: dict[str, Service]
+    egress: dict[str, Tap]
+    egress_http: dict[str, Tap]
+    variants: Sequence[Variant]
+    run_id: str
+    exits: contextlib.ExitStack  # what the stack closes when it stops: the taps among them
+
+    def started(self, name: str, title: str, service: Service) -> None: ...
+
+    def fail(self, backend: str, message: str) -> None: ...
+
+    def takes_http(self, backend: Backend) -> bool: ...
+
+
+def start_backends(stack: StartingStack) -> None:
     """The services storages need, all at once; then every backend at once (Zipkin's JVM and a
     search engine no longer wait for each other)."""
     needs = list({need.name: need for backend in stack.backends for need in backend.needs}.values())
@@ -43,18 +62,18 @@ def start_backends(stack: Stack) -> None:
         else:
             stack.fail(backend.name, f"{backend.title} did not start: {result}")
 
-def _tap(stack: Stack, backend: Backend, service: Service) -> None:
+def _tap(stack: StartingStack, backend: Backend, service: Service) -> None:
     """The taps in front of it, where they can reach it."""
     if not stack.runtime.taps_reach_backends:
         return
     upstream = stack.runtime.peer_address(service, backend.ingest_port)
-    stack.egress[backend.name] = stack._exits.enter_context(backend.egress_tap(upstream, stack.run_id))
+    stack.egress[backend.name] = stack.exits.enter_context(backend.egress_tap(upstream, stack.run_id))
     if stack.takes_http(backend) and any(variant.exports_http for variant in stack.variants):
         upstream = stack.runtime.peer_address(service, backend.otlp_http_port or "")
-        stack.egress_http[backend.name] = stack._exits.enter_context(
+        stack.egress_http[backend.name] = stack.exits.enter_context(
             backend.egress_http_tap(upstream, stack.run_id))
 
-def _needed(stack: Stack, component: Component) -> str:
+def _needed(stack: StartingStack, component: Component) -> str:
     """A service a backend needs (a storage's search engine), started once for every backend that
     needs it: its "host:port" as the backend reaches it."""
     if component.name not in stack.services:

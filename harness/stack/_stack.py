@@ -59,7 +59,7 @@ class Stack:
     options: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._exits = contextlib.ExitStack()
+        self.exits = contextlib.ExitStack()
         self.collector_routes = CollectorRoutes(self)
         self.backends = [backend.configured(options=self.options.get(backend.family or backend.name, {}))
                          for backend in self.backends]
@@ -102,16 +102,16 @@ class Stack:
                                                        for v in self.variants)
 
     def __enter__(self) -> Stack:
-        self._exits.enter_context(self.runtime)
+        self.exits.enter_context(self.runtime)
         try:
             self._start()
         except BaseException:
-            self._exits.close()
+            self.exits.close()
             raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._exits.close()
+        self.exits.close()
 
     def _start(self) -> None:
         notify = self.recorder.notify
