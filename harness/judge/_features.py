@@ -22,6 +22,7 @@ from ..model import (
     RENDER_TARGET_IDENTIFIED,
     RENDER_TARGET_MARKED,
     RENDER_TARGET_NAVIGABLE,
+    RENDER_TRACE_SHOWN,
     SPAN_DROPPED_LINKS_COUNT,
     SPAN_PARENT_WITH_LINK_TO_PARENT,
     attribute_feature,
@@ -52,6 +53,7 @@ CHECKS: dict[str, Check] = {
     RENDER_ATTRIBUTES_SHOWN: checks.check_all_attributes,
     RENDER_PARENT_KEPT: checks.check_linking_parents,
     RENDER_TARGET_MARKED: checks.check_present,
+    RENDER_TRACE_SHOWN: checks.check_present,
 }
 
 # The check of what a page showed.
@@ -62,6 +64,7 @@ PAGE_CHECKS: dict[str, RenderCheck] = {
     RENDER_ATTRIBUTES_SHOWN: render_checks.check_attributes_shown,
     RENDER_PARENT_KEPT: render_checks.check_parent_kept,
     RENDER_TARGET_MARKED: render_checks.check_target_marked,
+    RENDER_TRACE_SHOWN: render_checks.check_trace_shown,
 }
 
 # Every feature of the catalog is judged: by a check, or (search features) from search answers.

@@ -20,6 +20,7 @@ from ..model import (
     LINK_PRESENT,
     NOT_APPLICABLE,
     PRESERVED,
+    RENDER_TRACE_SHOWN,
     SDK_ZIPKIN,
     UPSTREAM_HOPS,
     Cell,
@@ -32,6 +33,7 @@ from ..model import (
     SearchReadPath,
     ShownSpan,
     Span,
+    TracePage,
     TraceReadPath,
     index_spans,
     probes_for,
@@ -162,7 +164,8 @@ RENDER: Hop = "render"
 
 def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, upstream: dict[Hop, Outcome],
                 api: list[Span] | Exception, shown: dict[str, ShownSpan] | Exception,
-                screenshots: list[str], left_out: set[str] | frozenset[str] = frozenset()) -> Cell | None:
+                screenshots: list[str], left_out: set[str] | frozenset[str] = frozenset(),
+                pages: dict[str, TracePage] | None = None) -> Cell | None:
     """What the page showed, judged against what was sent. The hop is "render" when the UI's own API
     had the data and the page did not show it; when the API (or a hop before it) had already lost
     it, that hop is named. Linking spans `left_out` (no page was opened for them) are judged
@@ -181,15 +184,20 @@ def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, ups
     if isinstance(shown, Exception):
         cell.reason = str(shown) or type(shown).__name__
         return cell
-    subject = RenderSubject(emission.linking_spans, index_spans(emission.sdk), shown, emission.labels)
+    subject = RenderSubject(emission.linking_spans, index_spans(emission.sdk), shown, emission.labels, pages or {})
     outcome = page_check_of(feature)(subject)
+    not_drawn = {trace_id: page.words for trace_id, page in subject.not_drawn().items()}
     if outcome is None:  # what it looks at was asked for and is not on the page: where it was lost is upstream
         cell.verdict = NOT_APPLICABLE
         cell.reason = ("nothing it looks at is on the page (the target is not shown on its trace's page; the API "
                        "columns say where it was lost)")
+        if not_drawn:
+            cell.reason = f"nothing it looks at is on the page: {_not_drawn_words(not_drawn)}"
+            cell.evidence["trace_not_drawn"] = not_drawn
         return cell
     api_outcome = api_whole = None
-    if not isinstance(api, Exception):
+    # A page is opened only for a trace its API showed: a trace not drawn is the page's own doing.
+    if not isinstance(api, Exception) and feature != RENDER_TRACE_SHOWN:
         api_outcome = _check(feature)(_subject(emission, feature, api))
         # The hops before the page are compared on every linking span, as the upstream views are.
         api_whole = _check(feature)(_subject(whole, feature, api)) if left_out else api_outcome
@@ -208,6 +216,15 @@ def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, ups
         cell.hop = cell.changed_at[0]
     cell.evidence["shown"] = {emission.labels.get(span.key, span.name): bounded(shown[span.span_id].to_json())
                               for span in emission.linking_spans if span.span_id in shown}
+    if not_drawn:  # every render cell of a trace that was not drawn says why, not only render.trace_shown
+        cell.evidence["trace_not_drawn"] = not_drawn
+        if feature != RENDER_TRACE_SHOWN and outcome.changed:
+            cell.summary = f"{cell.summary} — {_not_drawn_words(not_drawn)}"
+    if feature == RENDER_TRACE_SHOWN:
+        cell.hops[BACKEND] = PRESERVED
+        cell.evidence["pages"] = {trace_id: page.to_json() for trace_id, page in sorted(subject.pages.items())}
+        if not_drawn:
+            cell.evidence["link_shapes"] = link_shapes(whole, set(not_drawn))
     if screenshots:
         cell.evidence["screenshots"] = sorted(screenshots)
     if left_out:
@@ -227,7 +244,60 @@ def page_would_judge(emission: Emission, feature: str) -> bool:
         link.span_id for span in linking for link in span.links
         if link.trace_id == span.trace_id and link.target in known}
     shown = {span_id: ShownSpan(span_id, found=True) for span_id in asked}
-    return page_check_of(feature)(RenderSubject(linking, known, shown, emission.labels)) is not None
+    pages = {span.trace_id: TracePage(span.trace_id) for span in linking}
+    return page_check_of(feature)(RenderSubject(linking, known, shown, emission.labels, pages)) is not None
+
+
+def _not_drawn_words(not_drawn: dict[str, str]) -> str:
+    trace_id, words = next(iter(sorted(not_drawn.items())))
+    more = f" (and {len(not_drawn) - 1} more trace(s))" if len(not_drawn) > 1 else ""
+    return f"the page did not draw trace {trace_id}: {words}{more}"
+
+
+def link_shapes(emission: Emission, trace_ids: set[str]) -> list[str]:
+    """The link shapes of the given traces in plain words (a span that links itself, a root that
+    links its own child, roots that link each other, several roots): what a finding about a page
+    that did not draw them names."""
+    spans = [span for span in emission.sdk if span.trace_id in trace_ids]
+    by_id = {span.span_id: span for span in spans}
+    roots = {span.span_id for span in spans if not span.parent_span_id}
+    shapes: list[str] = []
+
+    def add(shape: str) -> None:
+        if shape not in shapes:
+            shapes.append(shape)
+
+    for span in spans:
+        for link in span.links:
+            target = by_id.get(link.span_id)
+            if target is None or link.trace_id != span.trace_id:
+                continue
+            if target is span:
+                add("a span that links itself")
+            elif span.span_id in roots and _descends_from(target, span.span_id, by_id):
+                add("a root span that links its own child" if target.parent_span_id == span.span_id
+                    else "a root span that links a span under it")
+            elif span.span_id in roots and target.span_id in roots:
+                add("two root spans that link each other" if any(
+                    back.span_id == span.span_id for back in target.links) else "a root span that links another root")
+            elif _descends_from(span, target.span_id, by_id) and target.span_id != span.parent_span_id:
+                add("a span that links one of its ancestors")
+    if len(roots) > 1:
+        add(f"a trace with {len(roots)} root spans")
+    return shapes
+
+
+def _descends_from(span: Span, ancestor: str, by_id: dict[str, Span]) -> bool:
+    seen: set[str] = set()
+    while span.parent_span_id and span.parent_span_id not in seen:
+        if span.parent_span_id == ancestor:
+            return True
+        seen.add(span.parent_span_id)
+        parent = by_id.get(span.parent_span_id)
+        if parent is None:
+            return False
+        span = parent
+    return False
 
 
 def attach_hop_messages(cell: Cell, record: HopRecord) -> None:

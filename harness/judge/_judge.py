@@ -157,7 +157,7 @@ def _cell(emission: Emission, pipeline: Pipeline, feature: str, path: ReadPath,
         api = observations.reads.get(ObservationKey(emission.scenario, pipeline, path.backend, path.api), unread)
         cell = render_cell(emission, feature, path, upstream, api,
                            unmeasurable or rendered.shown.get(key, unread), rendered.screenshots.get(key, []),
-                           rendered.left_out.get(key, set()))
+                           rendered.left_out.get(key, set()), rendered.pages.get(key, {}))
     else:
         cell = cell_for(emission, feature, path, upstream, unmeasurable or observations.reads.get(key, unread))
     if cell is not None and record is not None:

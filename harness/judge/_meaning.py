@@ -25,6 +25,7 @@ from ..model import (
     RENDER_TARGET_IDENTIFIED,
     RENDER_TARGET_MARKED,
     RENDER_TARGET_NAVIGABLE,
+    RENDER_TRACE_SHOWN,
     SEARCH_LINK_TRACE_ID,
     SEARCH_PREFIX,
     SPAN_PARENT_WITH_LINK_TO_PARENT,
@@ -132,6 +133,19 @@ def _relation(cell: Cell) -> str:
     return actual.removeprefix("listed as ") or "another relation"
 
 
+def _shapes(cell: Cell) -> str:
+    """"A root span that links its own child": the link shapes of the trace a page did not draw."""
+    shapes = [str(shape) for shape in (cell.get("evidence") or {}).get("link_shapes") or []]
+    said = " and ".join(shapes[:2]) if shapes else "this trace's shape"
+    return said[:1].upper() + said[1:]
+
+
+def _how_not_drawn(cell: Cell) -> str:
+    note = _first_note(cell, "not_drawn")
+    return "blank" if "blank" in note else "show an error instead" if "error instead" in note else \
+        "hang" if "stopped answering" in note else "never finish drawing"
+
+
 def _own_summary(cell: Cell) -> str:
     """The cell's summary when its first hop is the only one that changed it (else it counts the
     later hops' changes too)."""
@@ -178,6 +192,12 @@ RULES: list[tuple[Test, Write]] = [
      lambda c, label, v: f"{_backend(label)} removes every link whose trace id is all zeros, even one that "
                          "carries attributes" + (f" (its span warnings say '{_warnings(c)[0]}')." if _warnings(c)
                                                  else ".")),
+    (when(feature=RENDER_TRACE_SHOWN, kind="not_drawn"),
+     lambda c, label, v: f"{_shapes(c)} makes the trace page {_how_not_drawn(c)} in {label}: a person sees "
+                         f"none of the trace ({_first_note(c, 'not_drawn').removeprefix('not drawn: ')})."),
+    (lambda c: c["feature"].startswith(RENDER_PREFIX) and bool((c.get("evidence") or {}).get("trace_not_drawn")),
+     lambda c, label, v: f"{label} did not draw the trace page at all (see render.trace_shown), so nothing of "
+                         "it could be seen on the page."),
     (when(feature=RENDER_ATTRIBUTES_SHOWN, hop="backend"),
      lambda c, label, v: f"{label} never shows link attributes (the API it reads has none): read the "
                          "backend's full API when you need them (Grafana's view of Tempo shows them, "

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..model import INVALID_TRACE_ID, NOT_APPLICABLE, Link, ShownLink, ShownSpan, Span, value_type
+from ..model import INVALID_TRACE_ID, NOT_APPLICABLE, Link, ShownLink, ShownSpan, Span, TracePage, value_type
 from ._checks import CHANGED, MISSING, OK, Difference, Outcome, Status, outcome_of, pair_links
 
 
@@ -20,6 +20,11 @@ class RenderSubject:
     known: dict[tuple[str, str], Span]  # every span the scenario sent (targets among them)
     shown: dict[str, ShownSpan]  # span id → what the page showed
     labels: dict[tuple[str, str], str]
+    pages: dict[str, TracePage] = field(default_factory=dict)  # trace id → the trace page opened for it
+
+    def not_drawn(self) -> dict[str, TracePage]:
+        """The opened trace pages that did not draw their trace (blank, an error, never settled)."""
+        return {trace_id: page for trace_id, page in self.pages.items() if not page.drawn}
 
     def spans(self) -> Iterable[tuple[str, Span, ShownSpan]]:
         for span in self.sent:
@@ -257,3 +262,28 @@ def check_target_marked(subject: RenderSubject) -> Outcome | None:
         if not target.marked_as_target:
             differences.append(Difference(path, sent[path], None, "the target does not show it is linked", "missing"))
     return _done(statuses, sent, received, differences, "targets marking the link")
+
+
+def check_trace_shown(subject: RenderSubject) -> Outcome | None:
+    """Is each opened trace drawn at all: the page shows the trace, every span asked about is on it,
+    and no error stands in its place. A page that did not draw it says why in its own words."""
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, object] = {}
+    received: dict[str, object] = {}
+    for trace_id, page in sorted(subject.pages.items()):
+        path = f"traces[{trace_id}]"
+        sent[path] = "the trace drawn, with every span asked about"
+        if not page.drawn:
+            received[path] = page.words
+            statuses.append(MISSING)
+            differences.append(Difference(path, sent[path], page.words, f"not drawn: {page.words}", "not_drawn"))
+        elif page.missing:
+            received[path] = f"drawn without {len(page.missing)} span(s): {', '.join(page.missing[:10])}"
+            statuses.append(CHANGED)
+            differences.append(Difference(path, sent[path], received[path], "spans missing from the page",
+                                          "missing"))
+        else:
+            received[path] = "drawn"
+            statuses.append(OK)
+    return _done(statuses, sent, received, differences, "traces")

@@ -51,6 +51,7 @@ from ._features import (
     RENDER_TARGET_IDENTIFIED,
     RENDER_TARGET_MARKED,
     RENDER_TARGET_NAVIGABLE,
+    RENDER_TRACE_SHOWN,
     REPRESENTATIVE_SCENARIOS,
     SEARCH_LINK_ATTRIBUTE,
     SEARCH_LINK_SPAN_ID,
@@ -89,7 +90,7 @@ from ._scenarios import (
     SpanSpec,
     TraceSpec,
 )
-from ._shown import ShownLink, ShownSpan, SpanToShow
+from ._shown import ShownLink, ShownSpan, SpanToShow, TraceNotDrawnError, TracePage
 from ._spans import (
     FLAG_CONTEXT_HAS_IS_REMOTE,
     FLAG_CONTEXT_IS_REMOTE,
@@ -186,6 +187,7 @@ __all__ = [
     "RENDER_TARGET_IDENTIFIED",
     "RENDER_TARGET_MARKED",
     "RENDER_TARGET_NAVIGABLE",
+    "RENDER_TRACE_SHOWN",
     "REPRESENTATIVE_SCENARIOS",
     "RUN_ID_ATTRIBUTE",
     "SDK_PIPELINES",
@@ -239,6 +241,8 @@ __all__ = [
     "SpanSpec",
     "SpanToShow",
     "ToolchainError",
+    "TraceNotDrawnError",
+    "TracePage",
     "TraceReadPath",
     "TraceSpec",
     "UsageError",

@@ -68,6 +68,7 @@ SPAN_PARENT_WITH_LINK_TO_PARENT = "span.parent_kept"
 SEARCH_LINK_TRACE_ID = "search.link_trace_id"
 SEARCH_LINK_SPAN_ID = "search.link_span_id"
 SEARCH_LINK_ATTRIBUTE = "search.link_attribute"
+RENDER_TRACE_SHOWN = "render.trace_shown"
 RENDER_LINK_SHOWN = "render.link_shown"
 RENDER_TARGET_IDENTIFIED = "render.target_identified"
 RENDER_TARGET_NAVIGABLE = "render.target_navigable"
@@ -117,6 +118,9 @@ FEATURES: dict[str, Feature] = {
                 "Can you search for the spans that link to a given span?", search=LINK_SPAN_ID, opt_in=True),
         Feature(SEARCH_LINK_ATTRIBUTE, "find spans by link attribute",
                 "Can you search for spans by an attribute of their link?", search=LINK_ATTRIBUTE, opt_in=True),
+        Feature(RENDER_TRACE_SHOWN, "trace drawn in the UI",
+                "Does the UI draw the trace at all: every span asked about on the page, no error instead?",
+                page=True),
         Feature(RENDER_LINK_SHOWN, "link shown in the UI", "Does the UI show each link on the linking span?",
                 page=True),
         Feature(RENDER_TARGET_IDENTIFIED, "link target named in the UI",

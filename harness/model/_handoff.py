@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from ._columns import SearchAnswer, SearchQuery
 from ._records import HopRecord, Key
-from ._shown import ShownSpan
+from ._shown import ShownSpan, TracePage
 from ._spans import Span
 from ._vocabulary import CONTROL, LINK_CONTROL, Hop, Pipeline, Verdict, route_id
 
@@ -97,6 +97,8 @@ class Observations:
 @dataclass
 class Rendered:
     shown: dict[ObservationKey, dict[str, ShownSpan] | Exception] = field(default_factory=dict)
+    # The trace pages opened for each scenario (trace id → whether it was drawn, and if not why)
+    pages: dict[ObservationKey, dict[str, TracePage]] = field(default_factory=dict)
     screenshots: dict[ObservationKey, list[str]] = field(default_factory=dict)  # relative to the run folder
     skipped: dict[str, str] = field(default_factory=dict)  # render path id → why it was not rendered
     # Linking spans the API showed that no page was opened for (beyond the stage's bounds): their

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._errors import LinkmatrixError
+
 
 @dataclass
 class ShownLink:
@@ -50,3 +52,34 @@ class SpanToShow:
     service: str
     name: str
     open_links: bool  # a linking span: open what the page shows of its links
+
+
+@dataclass
+class TracePage:
+    """What a trace's page showed as a whole: whether the trace was drawn at all, and, when it was
+    not, the page's own words (its error banner, the error its script threw) or what the render
+    stage saw (it never settled, its tab stopped answering)."""
+
+    trace_id: str
+    drawn: bool = True
+    words: str = ""  # why it was not drawn, in the page's own words where it had any
+    console_errors: list[str] = field(default_factory=list)  # what the page's script threw or logged as errors
+    missing: list[str] = field(default_factory=list)  # spans asked about that the drawn page does not have
+    after: str = ""  # what the stage did after it, e.g. the tab closed and a fresh page opened
+
+    @property
+    def shown(self) -> bool:
+        return self.drawn and not self.missing
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if value or key == "drawn"}
+
+
+class TraceNotDrawnError(LinkmatrixError):
+    """A UI reader's finding, not a failure to measure: the page loaded and did not draw the trace
+    (blank, an error banner, a script error). Its message is in the page's own words."""
+
+    def __init__(self, words: str, console_errors: list[str] | None = None) -> None:
+        super().__init__(words)
+        self.words = words
+        self.console_errors = console_errors or []

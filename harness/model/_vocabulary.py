@@ -88,6 +88,7 @@ DifferenceKind = Literal[
     "parent_lost",  # a span that links its parent lost its parent reference
     "parent_changed",  # a span came back under another parent
     "relation_changed",  # a link came back (or is shown) as another relation: a second parent (CHILD_OF)
+    "not_drawn",  # a UI page did not draw the trace at all (blank, an error in its place, never settled)
     "not_found",  # a search answered, without the linking span
     "not_found_leading_zero",  # the same, for a trace id that starts with 0
     "not_reached",  # a hop's record proves the data never reached the backend

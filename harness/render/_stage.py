@@ -14,11 +14,11 @@ import concurrent.futures
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.async_api import Page
+from playwright.async_api import ConsoleMessage, Page
 
 from ..model import (
     Emission,
@@ -29,8 +29,11 @@ from ..model import (
     Recorder,
     Rendered,
     RenderReadPath,
+    ShownSpan,
     Span,
     SpanToShow,
+    TraceNotDrawnError,
+    TracePage,
 )
 from ..stack import Backend, Stack
 from ._browser import BrowserDidNotStartError, NoBrowserError, Pages, browser
@@ -40,6 +43,11 @@ CLOSE_TIMEOUT = 30.0  # seconds to close the browser, then its thread is left to
 MAX_TRACES = 5  # traces with linking spans opened per scenario: what a person would open
 MAX_SPANS_PER_TRACE = 10  # linking spans whose links are opened in each of them
 GONE_CHECK_EVERY = 0.25  # seconds between two looks, while a page loads, at whether its backend or the browser is gone
+# A trace page, its links opened and followed, is given this long in all (the slowest measured, a
+# thousand links with five followed, takes ~60 s at worst); a page that has not settled by then is
+# a finding about the page, and the next trace gets a fresh one.
+PAGE_BOUND = 120.0
+ANSWER_WITHIN = 3.0  # seconds a tab has to answer a trivial script after its job: else it hangs
 
 
 @dataclass(frozen=True)
@@ -216,7 +224,8 @@ class RenderStage:
         started = time.monotonic()
         try:
             pages = self._opened.result()
-            asyncio.run_coroutine_threadsafe(_run(pages, jobs, rendered, run_dir, self._gone), self._loop).result()
+            asyncio.run_coroutine_threadsafe(_run(pages, jobs, rendered, run_dir, self._gone, self._fresh_page),
+                                             self._loop).result()
             self._browser_died(jobs, rendered)
             for path_id, seconds in rendered.slowest_page.items():
                 self.recorder.note("page", path_id, seconds)
@@ -226,6 +235,10 @@ class RenderStage:
             self.recorder.problem(str(error))
         self.recorder.set_stage("render", time.monotonic() - started)
         return rendered
+
+    async def _fresh_page(self) -> Page:
+        assert self._pages is not None
+        return await self._pages.new_page()
 
     def _gone(self, job: _Job) -> str | None:
         """Why `job`'s page cannot be read any more: its backend died or stopped answering (the
@@ -269,17 +282,82 @@ class RenderStage:
 
 
 async def _run(pages: list[Page], jobs: list[_Job], rendered: Rendered, run_dir: Path,
-               gone: Callable[[_Job], str | None] = lambda job: None) -> None:
-    """The open pages, each working through the queue in its own window."""
+               gone: Callable[[_Job], str | None] = lambda job: None,
+               fresh_page: Callable[[], Awaitable[Page]] | None = None) -> None:
+    """The open pages, each working through the queue in its own window. A tab that stops
+    answering is closed and the next trace gets a fresh page (`fresh_page`), so one page's hang
+    costs only its own trace."""
     queue: asyncio.Queue[_Job] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
 
     async def worker(page: Page) -> None:
         while not queue.empty():
-            await _render_unless_gone(page, queue.get_nowait(), rendered, run_dir, gone)
+            job = queue.get_nowait()
+            await _render_unless_gone(page, job, rendered, run_dir, gone)
+            if fresh_page is not None and gone(job) is None and not await answers(page):
+                _trace_page(rendered, job).after = \
+                    f"the tab stopped answering (no answer within {ANSWER_WITHIN:.0f} s): closed, a fresh page opened"
+                await _close_bounded(page)
+                try:
+                    page = await fresh_page()
+                except Exception as error:  # no new page (the browser is going): the rest are not read
+                    why = f"no fresh page after a tab stopped answering: {type(error).__name__}: {error}"
+                    while not queue.empty():
+                        rendered.shown[queue.get_nowait().key] = LinkmatrixError(why.splitlines()[0])
+                    return
 
     await asyncio.gather(*(worker(page) for page in pages[:len(jobs)]))
+
+
+async def answers(page: Page) -> bool:
+    """Whether the tab's main thread still runs scripts (a page stuck in a loop never answers)."""
+    if page.is_closed():
+        return False
+    try:
+        return bool(await asyncio.wait_for(page.evaluate("1 + 1"), ANSWER_WITHIN) == 2)
+    except Exception:
+        return False
+
+
+async def _close_bounded(page: Page) -> None:
+    """Close a tab (its window with it) without waiting on a main thread that no longer answers."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(page.context.close(), ANSWER_WITHIN)
+
+
+def _trace_page(rendered: Rendered, job: _Job) -> TracePage:
+    return rendered.pages.setdefault(job.key, {}).setdefault(job.trace_id, TracePage(job.trace_id))
+
+
+class _PageErrors:
+    """What the page's script throws or logs as an error while a job runs: a page that shows
+    nothing says why in these words."""
+
+    def __init__(self, page: Page) -> None:
+        self.page, self.seen = page, list[str]()
+
+    def __enter__(self) -> _PageErrors:
+        self.page.on("pageerror", self._thrown)
+        self.page.on("console", self._logged)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with contextlib.suppress(Exception):
+            self.page.remove_listener("pageerror", self._thrown)
+            self.page.remove_listener("console", self._logged)
+
+    def _thrown(self, error: Exception) -> None:
+        self._add(f"{getattr(error, 'name', '') or type(error).__name__}: {getattr(error, 'message', '') or error}")
+
+    def _logged(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self._add(message.text)
+
+    def _add(self, words: str) -> None:
+        first = (words.strip().splitlines() or [""])[0][:300]
+        if first and first not in self.seen and len(self.seen) < 10:
+            self.seen.append(first)
 
 
 async def _render_unless_gone(page: Page, job: _Job, rendered: Rendered, run_dir: Path,
@@ -302,20 +380,46 @@ async def _render_unless_gone(page: Page, job: _Job, rendered: Rendered, run_dir
 
 
 async def _render(page: Page, job: _Job, rendered: Rendered, run_dir: Path) -> None:
+    errors = _PageErrors(page)
     try:
         job.screenshot.parent.mkdir(parents=True, exist_ok=True)
         assert job.path.render is not None
         started = time.monotonic()
-        shown = await job.path.render(page, job.base_url, job.trace_id, job.spans, job.screenshot)
+        with errors:
+            shown = await asyncio.wait_for(
+                job.path.render(page, job.base_url, job.trace_id, job.spans, job.screenshot), PAGE_BOUND)
         took = time.monotonic() - started  # what a person waits for this trace (its screenshot included)
         rendered.slowest_page[job.path.id] = max(rendered.slowest_page.get(job.path.id, 0.0), took)
         found = rendered.shown.setdefault(job.key, {})
         if isinstance(found, dict):
             found.update(shown)
+        drawn = _trace_page(rendered, job)
+        drawn.missing = [span.span_id for span in job.spans if not shown.get(span.span_id, _NOT_FOUND).found]
         rendered.screenshots.setdefault(job.key, []).append(str(job.screenshot.relative_to(run_dir)))
+    except TraceNotDrawnError as blank:  # a finding about the page, in its own words: its trace was not drawn
+        _not_drawn(rendered, job, blank.words, blank.console_errors or errors.seen)
+        await _picture_anyway(page, job, rendered, run_dir)
+    except asyncio.TimeoutError:
+        _not_drawn(rendered, job, f"the page did not settle within {PAGE_BOUND:.0f} s", errors.seen)
     except Exception as error:  # that page could not be read: its cells are errors
         first_line = str(error).splitlines()[0] if str(error) else ""
         rendered.shown[job.key] = LinkmatrixError(
             f"{job.path.label} could not be read for trace {job.trace_id}: {type(error).__name__}: {first_line}")
         with contextlib.suppress(Exception):  # the next trace starts from a fresh page, not from this one's state
             await page.goto("about:blank")
+
+
+_NOT_FOUND = ShownSpan("", found=False)
+
+
+def _not_drawn(rendered: Rendered, job: _Job, words: str, console_errors: list[str]) -> None:
+    page = _trace_page(rendered, job)
+    page.drawn, page.words, page.console_errors = False, words, list(console_errors)
+    rendered.shown.setdefault(job.key, {})  # its spans are simply not on the page
+
+
+async def _picture_anyway(page: Page, job: _Job, rendered: Rendered, run_dir: Path) -> None:
+    """The screenshot of a page that did not draw its trace: the blank page is the evidence."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(page.screenshot(path=str(job.screenshot), full_page=True, quality=80), ANSWER_WITHIN)
+        rendered.screenshots.setdefault(job.key, []).append(str(job.screenshot.relative_to(run_dir)))

@@ -7,26 +7,20 @@ recorded pages in tests/fixtures/jaeger-ui-1.76.0."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Page
 
-from ...model import ShownLink, ShownSpan, SpanToShow
+from ...model import ShownLink, ShownSpan, SpanToShow, TraceNotDrawnError
 
 PLACEHOLDER = "This is not the Jaeger UI you are looking for"
 ANOTHER_TRACE = "< span in another trace >"
 HOW = ("open `/trace/<trace id>`, click the linking span's name, open its References: each link is a row (the "
        "target's service and operation when it is in this trace); click it to go to the target, in this trace or "
        "another")
-
-# The trace page is drawn for this trace: its header names the trace (by a short id) and rows are there.
-SHOWS_TRACE_JS = """
-(traceId) => [...document.querySelectorAll('.TracePageHeader small')]
-    .some(e => e.textContent.trim().length >= 7 && traceId.startsWith(e.textContent.trim()))
-  && !!document.querySelector('.span-row')
-"""
 
 # A row's icons, in the UI's own order: "Contains multiple references" (a git-network glyph; only
 # on a span with more than one reference), then "This span is referenced by another span / multiple
@@ -164,11 +158,31 @@ async def _open_href(page: Page, base_url: str, link: ShownLink) -> None:
     link.arrived, link.after_following = await _arrival(page, link.span_id)
 
 
-async def _guarded(link: ShownLink, step: Awaitable[None]) -> None:
+ANSWER_WITHIN_S = 3.0  # a tab that does not run a trivial script by then has stopped answering
+
+
+class TabStoppedAnsweringError(Exception):
+    """Following a link left the tab's main thread busy for good: nothing more can be read from it."""
+
+
+async def _answers(page: Page) -> bool:
+    try:
+        return bool(await asyncio.wait_for(page.evaluate("1 + 1"), ANSWER_WITHIN_S) == 2)
+    except Exception:
+        return False
+
+
+async def _guarded(page: Page, link: ShownLink, step: Awaitable[None]) -> None:
+    """Follow one link; when it fails, tell a click that missed from a tab that stopped answering."""
     try:
         await step
     except Exception as error:  # a link that cannot be followed did not arrive: say why
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if not await _answers(page):
+            link.arrived = False
+            link.after_following = (f"the tab stopped answering after following it (its script did not run "
+                                    f"within {ANSWER_WITHIN_S:.0f} s; {first[:120]})")
+            raise TabStoppedAnsweringError(link.after_following) from None
         link.arrived, link.after_following = False, f"following it failed: {first[:200]}"
 
 
@@ -181,18 +195,73 @@ async def follow_links(page: Page, base_url: str, shown: dict[str, ShownSpan]) -
     clicks = [item for item in links if item[1].clickable][:MAX_FOLLOWED]
     hrefs = [item for item in links if not item[1].clickable and item[1].href.startswith("/")][:MAX_FOLLOWED]
     links = clicks + hrefs
-    for span_id, link in links:
-        if link.clickable:
-            await _guarded(link, _click(page, span_id, link))
-    for _, link in links:
-        if not link.clickable and link.href.startswith("/"):
-            await _guarded(link, _open_href(page, base_url, link))
+    try:
+        for span_id, link in links:
+            if link.clickable:
+                await _guarded(page, link, _click(page, span_id, link))
+        for _, link in links:
+            if not link.clickable and link.href.startswith("/"):
+                await _guarded(page, link, _open_href(page, base_url, link))
+    except TabStoppedAnsweringError as hung:  # the rest cannot be followed in this tab: said on each
+        for _, link in links:
+            if link.arrived is None:
+                link.after_following = f"not followed: {hung}"
+
+
+# Whether the trace page is drawn, shows an error in its place, or is blank (the UI's root has
+# nothing in it: its script threw while drawing).
+PAGE_STATE_JS = """
+(traceId) => {
+  const header = [...document.querySelectorAll('.TracePageHeader small')]
+    .some(e => e.textContent.trim().length >= 7 && traceId.startsWith(e.textContent.trim()));
+  if (header && document.querySelector('.span-row')) return {state: 'drawn'};
+  const error = document.querySelector('[class^="ErrorMessage"]');
+  if (error) return {state: 'error', words: error.textContent.replace(/\\s+/g, ' ').trim().slice(0, 200)};
+  const root = document.getElementById('jaeger-ui-root');
+  const blank = !document.body.innerText.trim() || (root && !root.innerText.trim());
+  return {state: blank ? 'blank' : 'loading'};
+}
+"""
+DRAW_WITHIN_S = 15.0  # the trace page is drawn by then, or it is not drawn
+BLANK_FOR_S = 1.5  # after a script error, a page blank this long stays blank
+POLL_S = 0.1
+
+
+async def _wait_until_drawn(page: Page, trace_id: str) -> None:
+    """Return once the trace is drawn; else TraceNotDrawnError in the page's own words: its error
+    banner, or the error its script threw when the page stays blank, or that it never drew."""
+    thrown: list[str] = []
+
+    def on_error(error: Exception) -> None:
+        thrown.append(f"{getattr(error, 'name', '') or 'Error'}: {getattr(error, 'message', '') or error}"[:300])
+
+    page.on("pageerror", on_error)
+    try:
+        deadline = asyncio.get_running_loop().time() + DRAW_WITHIN_S
+        blank_since: float | None = None
+        while (now := asyncio.get_running_loop().time()) < deadline:
+            state = await asyncio.wait_for(page.evaluate(PAGE_STATE_JS, trace_id), ANSWER_WITHIN_S)
+            if state["state"] == "drawn":
+                return
+            if state["state"] == "error":
+                raise TraceNotDrawnError(f"the page shows an error instead of the trace: {state['words']}", thrown)
+            blank_since = (blank_since or now) if state["state"] == "blank" else None
+            if thrown and blank_since is not None and now - blank_since >= BLANK_FOR_S:
+                raise TraceNotDrawnError(f"the page is blank: its script threw {thrown[0]}", thrown)
+            await asyncio.sleep(POLL_S)
+        raise TraceNotDrawnError(f"the trace was not drawn within {DRAW_WITHIN_S:.0f} s"
+                                 + (f"; its script threw {thrown[0]}" if thrown else " (no error on the page)"), thrown)
+    except asyncio.TimeoutError:
+        raise TraceNotDrawnError(f"the tab stopped answering while the trace page loaded (no answer within "
+                                 f"{ANSWER_WITHIN_S:.0f} s)", thrown) from None
+    finally:
+        page.remove_listener("pageerror", on_error)
 
 
 async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanToShow],
                  screenshot: Path) -> dict[str, ShownSpan]:
     await page.goto(f"{base_url}/trace/{trace_id}", wait_until="domcontentloaded")
-    await page.wait_for_function(SHOWS_TRACE_JS, arg=trace_id)
+    await _wait_until_drawn(page, trace_id)
     for span in spans:
         if span.open_links and await page.locator(f'[data-item-key="{span.span_id}--bar"]').count():
             await _open_references(page, span.span_id)
