@@ -78,7 +78,7 @@ def test_the_pages_say_your_links(tmp_path: Path) -> None:
     assert "## Your links" in markdown and "### shop: 1 linking span(s), 2 link(s)" in markdown
     assert "| shop | consume | 2 | 0 | messaging.message.id | 1 |" in markdown
     assert "- Jaeger UI — degraded: 1 of 2 links; not kept: `attributes[messaging.message.id]` on 1 of 2" in markdown
-    assert "- Jaeger /api/v3 — preserved: 2 of 2 links; every field checked kept" in markdown
+    assert "- Jaeger /api/v3 — preserved: 2 of 2 links; every field checked kept\n- Jaeger UI — degraded" in markdown
     assert "1 link(s) point outside the capture" in markdown and "e7e7e7e7" in markdown
     html = render_html(document)
     assert '<h2 id="your-links">Your links</h2>' in html
