@@ -5,8 +5,9 @@
     python -m harness.nightly judge SHARDS…     merge, compare with the baseline (waivers), judge the night
 
 `judge` exits 0 (nothing got worse), 3 (a cell regressed against the baseline and no waiver covers
-it), 4 (could not measure: error cells left after the re-run, or a shard's report missing — a flaky
-night, not a broken upgrade) or 2 (bad input). On a GitHub runner it writes the night's summary to
+it), 5 (an upgrade candidate lost or degraded a cell the current release kept), 4 (could not
+measure: error cells left after the re-run, or a shard's report missing — a flaky night, not a
+broken upgrade) or 2 (bad input); 3 wins over 5, 5 over 4. On a GitHub runner it writes the night's summary to
 the step summary, warnings and errors as annotations, and `outcome` as a step output.
 """
 
@@ -23,12 +24,13 @@ from typing import Any, NoReturn
 import click
 
 from .model import ERROR, jsonio
-from .report import load_report
+from .report import candidates, load_report
 from .report.candidates import CANDIDATE_REGRESSED
 from .report.diff import REGRESSED_EXIT, UNMEASURED_EXIT, cell_key
 
 ANNOTATIONS_SHOWN = 10  # GitHub shows ten error annotations per step; the rest are in the summary
-OUTCOMES = {0: "clean", REGRESSED_EXIT: "regressed", UNMEASURED_EXIT: "could not measure"}
+OUTCOMES = {0: "clean", REGRESSED_EXIT: "regressed", UNMEASURED_EXIT: "could not measure",
+            CANDIDATE_REGRESSED: "candidate regressed"}
 
 
 def linkmatrix(*args: str) -> int:
@@ -144,7 +146,8 @@ def shard(shard: str, reports_dir: Path, scenario_paths: tuple[Path, ...], run_o
                    "regression keeps the baseline's cell, so the waiver still has work when it expires).")
 def judge(reports: tuple[Path, ...], reports_dir: Path, expect_shards: int | None, baseline: Path | None,
           waivers: Path | None, next_baseline: Path | None) -> None:
-    """Merge the shard reports, compare with the baseline, and judge the night (exit 0, 3, 4 or 2)."""
+    """Merge the shard reports, compare with the baseline and the candidates with their current
+    releases, and judge the night (exit 0, 3, 5, 4 or 2)."""
     present = [path for path in reports if path.is_file()]
     missing = (expect_shards or len(reports)) - len(present)
     notes: list[str] = []  # said at the top of the summary, and as annotations
@@ -176,6 +179,7 @@ def judge(reports: tuple[Path, ...], reports_dir: Path, expect_shards: int | Non
     if errors:
         notes.append(f"💥 {errors} cell(s) could not be measured, even after one re-run: see *Problems*; "
                      "this is not a regression of the versions under test")
+    code = _judge_candidates(document, code, notes)
     written = merged.parent / "diff.json"
     compared: dict[str, Any] = json.loads(written.read_text(encoding="utf-8")) if compare_with else {}
     for change in compared.get("regressed", [])[:ANNOTATIONS_SHOWN]:
@@ -190,6 +194,28 @@ def judge(reports: tuple[Path, ...], reports_dir: Path, expect_shards: int | Non
     elif code == 0 and next_baseline:
         _write_next_baseline(document, None, {}, next_baseline)
     _finish(reports_dir, merged.parent, notes, code, next_baseline is not None and compare_with is not None)
+
+
+def _judge_candidates(document: dict[str, Any], code: int, notes: list[str]) -> int:
+    """Each upgrade candidate beside its current release, on the merged cells: a cell the current
+    release kept and the candidate lost or degraded makes the night 5 (a regression against the
+    baseline, 3, still wins: it is about what runs today)."""
+    beside = candidates.compare(document)
+    if beside is None:
+        return code
+    for regression in beside.regressed[:ANNOTATIONS_SHOWN]:
+        annotate("error", candidates.Comparison([regression], 0).lines()[0])
+    if beside.regressed:
+        notes.append(f"🧪 {len(beside.regressed)} cell(s) the current release kept were lost or degraded by an "
+                     "upgrade candidate: the upgrade would break these links")
+        notes.extend(f"- {line}" for line in beside.lines() if line.startswith("candidate regressed"))
+    if beside.unmeasured:
+        notes.append(f"💥 {beside.lines()[-1]}")
+        annotate("warning", notes[-1])
+    if not beside.regressed:
+        notes.append("🧪 the candidates kept every cell the current releases kept")
+        return code
+    return code if code == REGRESSED_EXIT else CANDIDATE_REGRESSED
 
 
 def _where(change: dict[str, Any]) -> str:
@@ -214,8 +240,9 @@ def _finish(reports_dir: Path, run_dir: Path | None, notes: Sequence[str], code:
     """The night's summary (step summary, night.md beside the report), its outcome, its exit code."""
     outcome = OUTCOMES.get(code, "failed")
     headline = {"clean": "✅ nothing got worse", "regressed": "❌ regressed: a cell got worse than in the baseline",
-                "could not measure": "💥 could not measure: some cells have no verdict tonight (not a regression)"
-                }.get(outcome, f"exit {code}")
+                "could not measure": "💥 could not measure: some cells have no verdict tonight (not a regression)",
+                "candidate regressed": "🧪 candidate regressed: an upgrade candidate lost a cell the current "
+                                       "release kept"}.get(outcome, f"exit {code}")
     text = [f"## linkmatrix nightly: {headline} (exit {code})", ""]
     text += [f"> {note}" for note in notes] + ([""] if notes else [])
     if code == 0 and promotes:

@@ -26,6 +26,7 @@ from ..model import (
 )
 from ._common import FINDING_VERDICTS, between_versions, releases_compared
 from ._result import RunResult
+from ._your_links import your_links
 from .ci import junit, summary
 from .diff import Diff
 from .html import render_html
@@ -48,6 +49,8 @@ def to_document(result: RunResult) -> dict[str, Any]:
                                                    pipeline_order.get(cell.pipeline, len(pipeline_order)),
                                                    FEATURE_ORDER.get(cell.feature, 0),
                                                    column_order.get((cell.backend, cell.read_path), 0)))
+    cell_records = [_with_meaning(cell.to_json(), result) for cell in cells]
+    captured = your_links(result.emissions, cell_records)
     return {
         "schema_version": SCHEMA_VERSION,
         "run": {
@@ -82,8 +85,9 @@ def to_document(result: RunResult) -> dict[str, Any]:
                        **({"expect": s.expect} if s.expect else {})} for s in result.scenarios],
         "columns": [_column(path, result) for path in result.columns],
         "features": [{"id": f.id, "title": f.title, "question": f.question} for f in FEATURES.values()],
-        "cells": [_with_meaning(cell.to_json(), result) for cell in cells],
+        "cells": cell_records,
         "between_versions": between_versions([cell.to_json() for cell in cells], result.versions),
+        **({"your_links": captured} if captured else {}),
     }
 
 

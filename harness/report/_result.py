@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model import SDK_PIPELINES, Cell, ReadPath, Scenario
+from ..model import SDK_PIPELINES, Cell, Emission, ReadPath, Scenario
 from ..stack import PLAIN, Variant
 
 
@@ -33,6 +33,8 @@ class RunResult:
     note: str = ""  # what a reader must know first (an empty shard: why it has no cells)
     # The stack file's part: what it gave each component, and the candidates with their current releases.
     stack: dict[str, Any] = field(default_factory=dict)
+    # What each scenario sent: a replayed capture's linking spans are listed one by one ("your links").
+    emissions: list[Emission] = field(default_factory=list)
 
     @property
     def pipeline_order(self) -> list[str]:

@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from ..model import NOT_APPLICABLE, jsonio
 from ._common import scenario_label, visible_value
+from ._your_links import views as your_links_views
 from .decide import NO, PARTLY, UNMEASURED, YES, Cells, findings, not_measured, scorecard, settings
 
 VALUE_LIMIT = 400  # a thousand-link span's evidence stays readable
@@ -67,6 +68,7 @@ def render_html(document: dict[str, Any]) -> str:
     return environment.get_template("matrix.html.j2").render(
         run=document["run"], columns=columns, scorecard=scorecard(index), marks=MARKS,
         settings=settings(index), not_measured=not_measured(document), findings=findings(index),
+        your_links=your_links_views(document),
         rows=[{"scenario": scenario, "feature": feature, "cells": cells}
               for (scenario, feature), cells in rows.items()],
         backends=sorted({c["backend"] for c in columns}),

@@ -18,6 +18,7 @@ from ._common import (
     twin_of,
     visible_value,
 )
+from ._your_links import views as your_links_views
 from .candidates import compare as compare_candidates
 from .decide import UNMEASURED, Answer, Cells, Line, findings, not_measured, scorecard, settings
 
@@ -166,7 +167,8 @@ def render_markdown(document: dict[str, Any]) -> str:
                            candidate_lines=_candidate_lines(document),
                            findings=ordered,
                            scenarios=document["scenarios"], anchors=anchors, scorecard=scorecard(index),
-                           settings=settings(index), not_measured=not_measured(document))
+                           settings=settings(index), not_measured=not_measured(document),
+                           your_links=your_links_views(document))
 
 
 def _candidate_lines(document: dict[str, Any]) -> list[str]:

@@ -110,7 +110,14 @@ def merge(documents: list[dict[str, Any]], names: list[str],
                for d in everything for c in d.get("between_versions", [])}
     return {**first, "run": run, "scenarios": list(scenarios.values()),
             "columns": list(columns.values()), "cells": list(cells.values()),
-            "between_versions": list(between.values())}
+            "between_versions": list(between.values()),
+            **_your_links(everything)}
+
+
+def _your_links(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each replayed capture's own links, from the shard that ran it (a re-run's, when there is one)."""
+    captured = {record["scenario"]: record for d in documents for record in d.get("your_links", [])}
+    return {"your_links": list(captured.values())} if captured else {}
 
 
 def carry_evidence(folders: Sequence[tuple[Path, dict[str, Any]]], run_dir: Path) -> list[str]:

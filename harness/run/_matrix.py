@@ -181,6 +181,7 @@ def _run(settings: RunSettings, result: RunResult, backends: list[Backend], reco
         result.columns = [path for path in result.columns if path.id not in rendered.skipped]
         topology = _topology(stack, backends)
         started = time.monotonic()
+        result.emissions = sent.emissions
         result.cells = judge(settings.scenarios, sent.emissions, sent.wire, observations, result.columns, topology,
                              rendered)
         result.cells += not_emitted(sent.failed, result.columns, topology, sent.planned, settings.scenarios)

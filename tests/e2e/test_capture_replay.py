@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 SERVICE = '''
 import sys
@@ -97,7 +98,33 @@ def test_a_service_capture_replayed_agrees_with_its_yaml_twin(tmp_path: Path) ->
     replayed = [c for c in document["cells"] if c["scenario"] == "orders" and c["feature"] == "link.present"
                 and c["read_path"] == "api_v3"]
     assert replayed[0]["hops"]["capture"] == "preserved" and "sdk" not in replayed[0]["hops"]
+    _your_links_agree_with_the_cells(document, reports / "latest")
     # The collector's own file export of this run is a capture as it is.
     forwarded = reports / "latest" / "collector-forwarded.jsonl"
     check = subprocess.run([*LINKMATRIX, "validate", str(forwarded)], capture_output=True, text=True, timeout=60)
     assert check.returncode == 0 and "collector-forwarded" in check.stdout, check.stderr
+
+
+def _your_links_agree_with_the_cells(document: dict[str, Any], report: Path) -> None:
+    """The capture's one linking span is listed, and what each column showed of its links says what
+    the cells say: every link where link.present was preserved, the message ids where the string
+    link attribute was, none of them where it was lost."""
+    (yours,) = document["your_links"]
+    assert (yours["scenario"], yours["linking_spans"], yours["links"]) == ("orders", 1, 3)
+    assert yours["outside_targets"] == {"links": 0, "listed": []}
+    (span,) = yours["spans"]
+    assert (span["service"], span["name"], span["links"], span["link_attribute_keys"], span["outside_links"]) == \
+        ("orders", "consume-batch", 3, ["messaging.message.id"], 0)
+    verdicts = {(c["feature"], c["backend"], c["read_path"], c["pipeline"]): c["verdict"] for c in document["cells"]
+                if c["scenario"] == "orders"}
+    columns = {(c["backend"], c["read_path"], c["pipeline"]): c for c in span["columns"]}
+    assert columns.keys() == {key[1:] for key in verdicts if key[0].startswith("link.")}
+    for key, column in columns.items():
+        if verdicts.get(("link.present", *key)) == "preserved":
+            assert column["links"] == 3, (key, column)
+        message_ids = column["fields_lost"].get("attributes[messaging.message.id]", 0)
+        attribute = verdicts.get(("link.attribute.string", *key))
+        assert message_ids == {"preserved": 0, "lost": 3}.get(attribute or "", message_ids), (key, column)
+    markdown = (report / "matrix.md").read_text()
+    assert "## Your links" in markdown and "| orders | consume-batch | 3 | 0 | messaging.message.id | 0 |" in markdown
+    assert '<h2 id="your-links">Your links</h2>' in (report / "matrix.html").read_text()

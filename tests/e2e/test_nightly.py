@@ -1,7 +1,8 @@
 """The nightly workflow's steps, run here as the workflow runs them (`python -m harness.nightly`):
 two shards (local processes, three scenarios, Jaeger and Zipkin), merged, judged against no
 baseline, a baseline with a planted regression, a waiver, an expired waiver, a malformed waivers
-file, a missing shard, cells left in error — each with its exit code and the step summary's text."""
+file, a missing shard, cells left in error, an upgrade candidate that lost what the current release
+kept — each with its exit code and the step summary's text."""
 
 from __future__ import annotations
 
@@ -192,3 +193,57 @@ def test_a_shard_reruns_its_error_cells_once_and_keeps_what_is_left(binaries: di
     assert any(p.startswith("first attempt, before the re-run: ") for p in report["run"]["problems"])
     left = sum(cell["verdict"] == "error" for cell in report["cells"])
     assert f"({left} error cell(s) left)" in output
+
+
+def plant_candidate_regression(report: Path, planted: Path) -> dict[str, Any]:
+    """A copy of `report` as if Jaeger 9.9.9 had run beside the current Jaeger as a candidate: its
+    columns and cells are the current ones', except one cell the current Jaeger kept, lost by it."""
+    document = json.loads(report.read_text())
+    candidate = "jaeger-9.9.9"
+    kept = next(cell for cell in document["cells"] if cell["backend"] == "jaeger" and cell["verdict"] == "preserved"
+                and cell["pipeline"] == "collector")
+    twins = [{**cell, "backend": candidate} for cell in document["cells"] if cell["backend"] == "jaeger"]
+    lost = next(twin for twin in twins if where(twin) == where(kept).replace("· jaeger/", f"· {candidate}/"))
+    lost.update(verdict="lost", hop="backend", changed_at=["backend"], summary="planted: the candidate lost it")
+    document["columns"] += [{**column, "backend": candidate, "label": f"Jaeger 9.9.9 {column['read_path']}"}
+                            for column in document["columns"] if column["backend"] == "jaeger"]
+    document["cells"] += twins
+    document["run"]["stack"] = {"candidates": [{"component": "jaeger", "version": "9.9.9", "by": "backend",
+                                                "pairs": [{"current": "jaeger", "candidate": candidate}]}]}
+    planted.parent.mkdir(parents=True, exist_ok=True)
+    planted.write_text(json.dumps(document))
+    return kept
+
+
+def test_a_candidate_that_lost_a_cell_the_current_release_kept_fails_the_night_with_5_and_a_regression_wins(
+        shards: list[Path], tmp_path: Path) -> None:
+    tonight = judge(tmp_path / "tonight", shards)
+    report = tmp_path / "candidate" / "matrix.json"
+    kept = plant_candidate_regression(tonight.reports / "latest" / "matrix.json", report)
+    line = f"candidate regressed: jaeger 9.9.9 · {kept['scenario']} · {kept['feature']} · collector · " \
+           f"{kept['read_path']}: preserved (jaeger) → lost at backend (jaeger-9.9.9)"
+
+    night = judge(tmp_path / "candidate-night", [report], "--expect-shards", "1", "--next-baseline",
+                  str(tmp_path / "candidate-night" / "next"))
+    assert night.code == 5, night.output[-3000:]
+    assert night.outputs == {"outcome": "candidate regressed", "exit_code": "5"}
+    assert night.summary.startswith("## linkmatrix nightly: 🧪 candidate regressed")
+    assert f"> - {line}" in night.summary
+    assert f"::error::{line}" in night.output
+    assert not (tmp_path / "candidate-night" / "next").exists()  # a red night is no one's baseline
+
+    # The same night against a baseline it regressed: what runs today comes first (3 wins over 5).
+    baseline = tmp_path / "baseline" / "matrix.json"
+    plant_regression(report, baseline)
+    night = judge(tmp_path / "both", [report], "--expect-shards", "1", "--baseline", str(baseline))
+    assert night.code == 3 and night.outputs["outcome"] == "regressed", night.output[-3000:]
+    assert f"> - {line}" in night.summary and f"::error::{line}" in night.output
+
+    # A candidate that kept everything: a clean night that says so.
+    document = json.loads(report.read_text())
+    document["cells"] = [cell for cell in document["cells"] if cell["backend"] != "jaeger-9.9.9" or
+                         cell["verdict"] != "lost" or cell.get("summary") != "planted: the candidate lost it"]
+    report.write_text(json.dumps(document))
+    night = judge(tmp_path / "kept", [report], "--expect-shards", "1")
+    assert night.code == 0, night.output[-3000:]
+    assert "> 🧪 the candidates kept every cell the current releases kept" in night.summary
