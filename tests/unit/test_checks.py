@@ -161,7 +161,7 @@ def test_exercised_features_follow_the_sent_data() -> None:
     requested = linking(link(T1, S1, attributes={"k": "v"}, flags=0x100), link(T2, S2, flags=0x100))
     features = exercised_features(_emission(requested, requested), None)
     assert features == [F.LINK_PRESENT, F.LINK_TARGET_IDS, F.attribute_feature("string"), F.LINK_FLAGS, F.LINK_ORDER,
-                        F.RENDER_LINK_SHOWN, F.RENDER_TARGET_IDENTIFIED, F.RENDER_TARGET_NAVIGABLE,
+                        F.RENDER_TRACE_SHOWN, F.RENDER_LINK_SHOWN, F.RENDER_TARGET_IDENTIFIED, F.RENDER_TARGET_NAVIGABLE,
                         F.RENDER_ATTRIBUTES_SHOWN, F.RENDER_PARENT_KEPT, F.RENDER_TARGET_MARKED]
     assert exercised_features(_emission(requested, requested), ("link.attribute",)) == [F.attribute_feature("string")]
 
