@@ -132,8 +132,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         pipelines_file: Path | None, shard: str | None, baseline: Path | None, waivers: Path | None,
         externals: tuple[str, ...], stack_path: Path | None, candidate_texts: tuple[str, ...]) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
-    from .report import to_document, write, write_whole
-    from .report.terminal import print_matrix
+    from .report import to_document
     from .run import RunSettings, empty_run
 
     loaded = load_all(scenarios or [DEFAULT_SCENARIOS])  # validate everything before starting anything
@@ -173,6 +172,15 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
                                       stack=planned.record),
                           backends, local_images, notify)
     compared = run_diff.compare(baseline_document, to_document(result), waived) if baseline_document else None
+    sys.exit(_tell(result, reports_dir, compared, baseline, notify))
+
+
+def _tell(result: RunResult, reports_dir: Path, compared: Diff | None, baseline: Path | None,
+          notify: Callable[[str], None]) -> int:
+    """The run's reports written, the matrix and what changed on the terminal; the exit code."""
+    from .report import to_document, write, write_whole
+    from .report.terminal import print_matrix
+
     try:
         paths = write(result, reports_dir, compared)
         notify(f"wrote {paths['markdown']} and {paths['json']}, and for CI {paths['junit'].name} and "
@@ -191,7 +199,7 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     if result.problems:
         for problem in result.problems:
             console.print(f"[yellow]problem:[/] {escape((problem.splitlines() or [''])[0])}")
-    sys.exit(_exit_code(compared, beside, bool(result.problems)))
+    return _exit_code(compared, beside, bool(result.problems))
 
 
 def _exit_code(compared: Diff | None, beside: run_candidates.Comparison | None, problems: bool) -> int:

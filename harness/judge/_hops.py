@@ -188,13 +188,7 @@ def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, ups
     outcome = page_check_of(feature)(subject)
     not_drawn = {trace_id: page.words for trace_id, page in subject.not_drawn().items()}
     if outcome is None:  # what it looks at was asked for and is not on the page: where it was lost is upstream
-        cell.verdict = NOT_APPLICABLE
-        cell.reason = ("nothing it looks at is on the page (the target is not shown on its trace's page; the API "
-                       "columns say where it was lost)")
-        if not_drawn:
-            cell.reason = f"nothing it looks at is on the page: {_not_drawn_words(not_drawn)}"
-            cell.evidence["trace_not_drawn"] = not_drawn
-        return cell
+        return _nothing_on_page(cell, not_drawn)
     api_outcome = api_whole = None
     # A page is opened only for a trace its API showed: a trace not drawn is the page's own doing.
     if not isinstance(api, Exception) and feature != RENDER_TRACE_SHOWN:
@@ -205,15 +199,7 @@ def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, ups
     if outcome.verdict == NOT_APPLICABLE:
         cell.reason, cell.summary = outcome.summary, ""
         return cell
-    if api_whole is not None:
-        cell.hops[BACKEND] = api_whole.verdict
-    cell.hops[RENDER] = outcome.verdict
-    if outcome.changed:
-        before = changed_at({**upstream, BACKEND: api_whole}) \
-            if api_outcome and api_outcome.changed and api_whole else []
-        page_differs = api_outcome is None or api_outcome.verdict != outcome.verdict
-        cell.changed_at = before + ([RENDER] if page_differs or not before else [])
-        cell.hop = cell.changed_at[0]
+    _render_hops(cell, outcome, upstream, api_outcome, api_whole)
     cell.evidence["shown"] = {emission.labels.get(span.key, span.name): bounded(shown[span.span_id].to_json())
                               for span in emission.linking_spans if span.span_id in shown}
     if not_drawn:  # every render cell of a trace that was not drawn says why, not only render.trace_shown
@@ -231,6 +217,32 @@ def render_cell(emission: Emission, feature: str, read_path: RenderReadPath, ups
         cell.evidence["looked_at"] = (f"{len(emission.linking_spans)} of {every} linking spans (pages are opened for "
                                       "a few traces and a few linking spans in each, as a person would look)")
     return cell
+
+
+def _nothing_on_page(cell: Cell, not_drawn: dict[str, str]) -> Cell:
+    """n/a: what the feature looks at is not on the page, and the API columns say where it was lost."""
+    cell.verdict = NOT_APPLICABLE
+    cell.reason = ("nothing it looks at is on the page (the target is not shown on its trace's page; the API "
+                   "columns say where it was lost)")
+    if not_drawn:
+        cell.reason = f"nothing it looks at is on the page: {_not_drawn_words(not_drawn)}"
+        cell.evidence["trace_not_drawn"] = not_drawn
+    return cell
+
+
+def _render_hops(cell: Cell, outcome: Outcome, upstream: dict[Hop, Outcome], api_outcome: Outcome | None,
+                 api_whole: Outcome | None) -> None:
+    """The page's verdict at `render`, the API's at `backend`; the hop that changed it is the first
+    that did: the API (or a hop before it) when it had lost it already, else the page."""
+    if api_whole is not None:
+        cell.hops[BACKEND] = api_whole.verdict
+    cell.hops[RENDER] = outcome.verdict
+    if outcome.changed:
+        before = changed_at({**upstream, BACKEND: api_whole}) \
+            if api_outcome and api_outcome.changed and api_whole else []
+        page_differs = api_outcome is None or api_outcome.verdict != outcome.verdict
+        cell.changed_at = before + ([RENDER] if page_differs or not before else [])
+        cell.hop = cell.changed_at[0]
 
 
 def page_would_judge(emission: Emission, feature: str) -> bool:

@@ -48,6 +48,9 @@ GONE_CHECK_EVERY = 0.25  # seconds between two looks, while a page loads, at whe
 # a finding about the page, and the next trace gets a fresh one.
 PAGE_BOUND = 120.0
 ANSWER_WITHIN = 3.0  # seconds a tab has to answer a trivial script after its job: else it hangs
+# After a backend's first page that could not be read: how long to ask whether the backend is dying
+# (the health watch looks every second), so the page's cells say "died", not the browser's words.
+GONE_AFTER_FAILURE = 1.5
 
 
 @dataclass(frozen=True)
@@ -290,11 +293,12 @@ async def _run(pages: list[Page], jobs: list[_Job], rendered: Rendered, run_dir:
     queue: asyncio.Queue[_Job] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
+    asked: set[str] = set()  # backends whose failed page has been followed by a look at their health
 
     async def worker(page: Page) -> None:
         while not queue.empty():
             job = queue.get_nowait()
-            await _render_unless_gone(page, job, rendered, run_dir, gone)
+            await _render_unless_gone(page, job, rendered, run_dir, gone, asked)
             if fresh_page is not None and gone(job) is None and not await answers(page):
                 _trace_page(rendered, job).after = \
                     f"the tab stopped answering (no answer within {ANSWER_WITHIN:.0f} s): closed, a fresh page opened"
@@ -361,15 +365,21 @@ class _PageErrors:
 
 
 async def _render_unless_gone(page: Page, job: _Job, rendered: Rendered, run_dir: Path,
-                             gone: Callable[[_Job], str | None]) -> None:
+                             gone: Callable[[_Job], str | None], asked: set[str] | None = None) -> None:
     """`_render`, not begun for a backend (or browser) known to be gone, and given up as soon as it
-    is: a dead or stopped backend's page is never waited for until its own timeout."""
+    is: a dead or stopped backend's page is never waited for until its own timeout. A page that
+    could not be read may be the first sign of a backend dying: the first such page of a backend
+    asks a little longer (`asked`: those already asked for)."""
     why = gone(job)
     if why is None:
         rendering = asyncio.ensure_future(_render(page, job, rendered, run_dir))
         while not rendering.done() and why is None:
             await asyncio.wait({rendering}, timeout=GONE_CHECK_EVERY)
             why = None if rendering.done() else gone(job)
+        if why is None and asked is not None and isinstance(rendered.shown.get(job.key), Exception) \
+                and job.key.backend not in asked:
+            asked.add(job.key.backend)
+            why = await _gone_soon(job, gone)
         if why is None:
             return
         rendering.cancel()
@@ -377,6 +387,17 @@ async def _render_unless_gone(page: Page, job: _Job, rendered: Rendered, run_dir
     rendered.shown[job.key] = LinkmatrixError(why.splitlines()[0])
     with contextlib.suppress(Exception):  # the next trace starts from a fresh page
         await asyncio.wait_for(page.goto("about:blank"), GONE_CHECK_EVERY * 4)
+
+
+async def _gone_soon(job: _Job, gone: Callable[[_Job], str | None]) -> str | None:
+    """Why `job`'s backend (or the browser) is gone, if it turns out so within GONE_AFTER_FAILURE."""
+    deadline = time.monotonic() + GONE_AFTER_FAILURE
+    while time.monotonic() < deadline:
+        why = gone(job)
+        if why is not None:
+            return why
+        await asyncio.sleep(GONE_CHECK_EVERY / 2)
+    return None
 
 
 async def _render(page: Page, job: _Job, rendered: Rendered, run_dir: Path) -> None:

@@ -123,36 +123,46 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
                 not_sent(sent, stack, scenario, pipeline_name, "the collector this pipeline needs did not start")
                 continue
             protocol = next((v.protocol for v in stack.variants if v.name == pipeline_name), GRPC)
-            with _wire_tap(stack, pipeline_name, protocol, upstreams, stack.run_id) as tap:
-                try:
-                    emission = (emit_with_release(release, scenario, stack.run_id, tap.address, pipeline_name, sent)
-                                if release else emit(scenario, stack.run_id, tap.address, pipeline_name,
-                                                     protocol=protocol))
-                except LinkmatrixError as error:  # that release could not emit: its cells are not measured
-                    recorder.problem(f"scenario {scenario.name} ({pipeline_name}): {error}")
-                    not_sent(sent, stack, scenario, pipeline_name, str(error))
-                    continue
-                sent.emissions.append(emission)
-                sent.wire[(scenario.name, pipeline_name)] = tap.spans()
-                for upstream in upstreams:
-                    key = _tap_key(tap, upstream)
-                    sent.delivery[(scenario.name, pipeline_name, upstream)] = Delivery(
-                        tap.refusals(key), tap.undelivered(key))
-                for upstream, delivery in ((u, sent.delivery[(scenario.name, pipeline_name, u)]) for u in upstreams):
-                    if delivery.undelivered:  # could not measure: a problem of the run, not a finding
-                        recorder.problem(f"scenario {scenario.name}: {upstream} could not be reached: "
-                                         f"{sorted(set(delivery.undelivered.values()))[0]}")
-                if emission.export_failures and not (tap.refusals() or tap.undelivered()):
-                    recorder.problem(f"scenario {scenario.name}: the SDK's exporter failed {emission.export_failures} "
-                                     "export(s) that never reached linkmatrix's wire tap (see logs/sdk.log)")
-                evidence.save(f"raw/wire/{pipeline_name}.jsonl", partial(tap.save, append=True))
+            _send_one(stack, scenario, pipeline_name, release, protocol, upstreams, sent, evidence, recorder)
     sent.ended = time.monotonic()
     recorder.stage("emit", sent.ended - started)
+    _save_sent(evidence, stack.run_id, sent)
+    return sent
+
+
+def _send_one(stack: Stack, scenario: Scenario, pipeline_name: Pipeline, release: str, protocol: str,
+              upstreams: list[str], sent: Sent, evidence: Evidence, recorder: Recorder) -> None:
+    """One scenario on one pipeline: emitted through a wire tap of its own, what the tap saw and what
+    the next hop did with each request kept."""
+    with _wire_tap(stack, pipeline_name, protocol, upstreams, stack.run_id) as tap:
+        try:
+            emission = (emit_with_release(release, scenario, stack.run_id, tap.address, pipeline_name, sent)
+                        if release else emit(scenario, stack.run_id, tap.address, pipeline_name, protocol=protocol))
+        except LinkmatrixError as error:  # that release could not emit: its cells are not measured
+            recorder.problem(f"scenario {scenario.name} ({pipeline_name}): {error}")
+            not_sent(sent, stack, scenario, pipeline_name, str(error))
+            return
+        sent.emissions.append(emission)
+        sent.wire[(scenario.name, pipeline_name)] = tap.spans()
+        for upstream in upstreams:
+            key = _tap_key(tap, upstream)
+            delivery = sent.delivery[(scenario.name, pipeline_name, upstream)] = Delivery(
+                tap.refusals(key), tap.undelivered(key))
+            if delivery.undelivered:  # could not measure: a problem of the run, not a finding
+                recorder.problem(f"scenario {scenario.name}: {upstream} could not be reached: "
+                                 f"{sorted(set(delivery.undelivered.values()))[0]}")
+        if emission.export_failures and not (tap.refusals() or tap.undelivered()):
+            recorder.problem(f"scenario {scenario.name}: the SDK's exporter failed {emission.export_failures} "
+                             "export(s) that never reached linkmatrix's wire tap (see logs/sdk.log)")
+        evidence.save(f"raw/wire/{pipeline_name}.jsonl", partial(tap.save, append=True))
+
+
+def _save_sent(evidence: Evidence, run_id: str, sent: Sent) -> None:
+    """What was sent, whole: sent.json (the evidence every cell's bounded sample points at)."""
     evidence.json("sent.json", {
-        "run_id": stack.run_id,
+        "run_id": run_id,
         "emissions": [{"scenario": e.scenario, "pipeline": e.pipeline,
                        "requested": [s.to_json() for s in e.requested],
                        "sdk": [s.to_json() for s in e.sdk],
                        "labels": {f"{t}/{s}": label for (t, s), label in e.labels.items()},
                        "messages": e.messages} for e in sent.emissions]})
-    return sent
