@@ -30,6 +30,7 @@ from .scenario import is_capture, load_all
 from .stack import toolchain, variants
 
 if TYPE_CHECKING:
+    from .model import Scenario
     from .report import RunResult
     from .report.diff import Diff
     from .report.waivers import Waiver
@@ -130,12 +131,16 @@ def cli() -> None:
               envvar="LINKMATRIX_COLLECTOR_CONFIG",
               help="Your collector's config: the processors of its traces pipeline run, as they are, as a pipeline "
                    "named after the file (beside the plain one); its receivers and exporters are not used.")
+@click.option("--redact", is_flag=True,
+              help="Reports fit to paste into an issue tracker: every string attribute value of a replayed capture "
+                   "is replaced by its type and length in every file of the run folder (keys and verdicts kept; "
+                   "screenshots removed).")
 def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float,
         runtime: str, network_mode: str, images: tuple[str, ...], local_images: bool,
         jaeger_ui_assets: Path | None, pipeline_choice: str, storage_choice: str, version_choice: str,
         pipelines_file: Path | None, shard: str | None, baseline: Path | None, waivers: Path | None,
         externals: tuple[str, ...], stack_path: Path | None, candidate_texts: tuple[str, ...],
-        collector_config: Path | None) -> None:
+        collector_config: Path | None, redact: bool) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
     from .report import to_document, write, write_whole
     from .report.terminal import print_matrix
@@ -191,6 +196,8 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         _print_diff(compared, f"against {baseline}")
         with contextlib.suppress(OSError):  # the comparison reached the terminal either way
             write_whole(result.run_dir / "diff.json", jsonio.dumps(compared.to_json(), indent=2))
+    if redact:
+        _redact(result, loaded, notify)
     beside = run_candidates.compare(to_document(result))
     if beside is not None:
         _print_candidates(beside)
@@ -198,6 +205,18 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
         for problem in result.problems:
             console.print(f"[yellow]problem:[/] {escape((problem.splitlines() or [''])[0])}")
     sys.exit(_exit_code(compared, beside, bool(result.problems)))
+
+
+def _redact(result: RunResult, loaded: list[Scenario], notify: Callable[[str], None]) -> None:
+    """Take the captures' attribute values out of every file the run wrote (the terminal keeps them)."""
+    from .report import redact_folder
+    from .scenario import attribute_texts
+
+    values = {value for scenario in loaded if scenario.is_capture for value in attribute_texts(scenario)}
+    try:
+        notify(redact_folder(result.run_dir, values).line())
+    except OSError as error:  # a folder half redacted must not be taken for a redacted one
+        result.problems.append(f"could not redact {result.run_dir}: {error.strerror or error} — do not share it")
 
 
 def _exit_code(compared: Diff | None, beside: run_candidates.Comparison | None, problems: bool) -> int:
