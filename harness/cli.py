@@ -30,6 +30,7 @@ from .scenario import is_capture, load_all
 from .stack import toolchain, variants
 
 if TYPE_CHECKING:
+    from .model import Scenario
     from .report import RunResult
     from .report.diff import Diff
     from .report.waivers import Waiver
@@ -126,11 +127,20 @@ def cli() -> None:
               envvar="LINKMATRIX_CANDIDATES",
               help="Run this release of a component beside the current one (repeatable), e.g. jaeger=2.14.0; "
                    f"exit {CANDIDATE_REGRESSED} when it lost or degraded a cell the current release kept.")
+@click.option("--collector-config", "collector_config", type=click.Path(path_type=Path), default=None,
+              envvar="LINKMATRIX_COLLECTOR_CONFIG",
+              help="Your collector's config: the processors of its traces pipeline run, as they are, as a pipeline "
+                   "named after the file (beside the plain one); its receivers and exporters are not used.")
+@click.option("--redact", is_flag=True,
+              help="Reports fit to paste into an issue tracker: every string attribute value of a replayed capture "
+                   "is replaced by its type and length in every file of the run folder (keys and verdicts kept; "
+                   "screenshots removed).")
 def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...], visibility_timeout: float,
         runtime: str, network_mode: str, images: tuple[str, ...], local_images: bool,
         jaeger_ui_assets: Path | None, pipeline_choice: str, storage_choice: str, version_choice: str,
         pipelines_file: Path | None, shard: str | None, baseline: Path | None, waivers: Path | None,
-        externals: tuple[str, ...], stack_path: Path | None, candidate_texts: tuple[str, ...]) -> None:
+        externals: tuple[str, ...], stack_path: Path | None, candidate_texts: tuple[str, ...],
+        collector_config: Path | None, redact: bool) -> None:
     """Run scenarios (files or folders; default: scenarios/) and write the matrix."""
     from .report import to_document
     from .run import RunSettings, empty_run
@@ -150,7 +160,8 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
     waived = _waivers(waivers, baseline)
     chosen_variants = variants.select(variants.available(pipelines_file), pipeline_choice)
     chosen_variants += _release_variants(version_choice, chosen_variants)
-    planned = _plan(stack_path, candidate_texts, chosen_variants, _default_backends(storage_choice, version_choice))
+    planned = _plan(stack_path, candidate_texts, chosen_variants, _default_backends(storage_choice, version_choice),
+                    collector_config)
     # What the user gives a backend travels with the run's settings, to the copy of it the run starts.
     options = {**planned.options,
                **({"jaeger": {"ui_assets": str(jaeger_ui_assets.resolve())}} if jaeger_ui_assets else {})}
@@ -193,6 +204,8 @@ def _tell(result: RunResult, reports_dir: Path, compared: Diff | None, baseline:
         _print_diff(compared, f"against {baseline}")
         with contextlib.suppress(OSError):  # the comparison reached the terminal either way
             write_whole(result.run_dir / "diff.json", jsonio.dumps(compared.to_json(), indent=2))
+    if redact:
+        _redact(result, loaded, notify)
     beside = run_candidates.compare(to_document(result))
     if beside is not None:
         _print_candidates(beside)
@@ -200,6 +213,18 @@ def _tell(result: RunResult, reports_dir: Path, compared: Diff | None, baseline:
         for problem in result.problems:
             console.print(f"[yellow]problem:[/] {escape((problem.splitlines() or [''])[0])}")
     return _exit_code(compared, beside, bool(result.problems))
+
+
+def _redact(result: RunResult, loaded: list[Scenario], notify: Callable[[str], None]) -> None:
+    """Take the captures' attribute values out of every file the run wrote (the terminal keeps them)."""
+    from .report import redact_folder
+    from .scenario import attribute_texts
+
+    values = {value for scenario in loaded if scenario.is_capture for value in attribute_texts(scenario)}
+    try:
+        notify(redact_folder(result.run_dir, values).line())
+    except OSError as error:  # a folder half redacted must not be taken for a redacted one
+        result.problems.append(f"could not redact {result.run_dir}: {error.strerror or error} — do not share it")
 
 
 def _exit_code(compared: Diff | None, beside: run_candidates.Comparison | None, problems: bool) -> int:
@@ -222,13 +247,20 @@ def _print_candidates(beside: run_candidates.Comparison) -> None:
 
 
 def _plan(stack_path: Path | None, candidate_texts: tuple[str, ...], chosen: list[variants.Variant],
-          default_backends: tuple[str, ...]) -> Plan:
-    """The stack file and the candidates, read and checked before anything starts (one line, exit 2)."""
-    from .stack import load_stack_file, parse_candidate
+          default_backends: tuple[str, ...], collector_config: Path | None = None) -> Plan:
+    """The stack file, the candidates and the collector config, read and checked before anything
+    starts (one line, exit 2)."""
+    from .stack import collector_config_variant, load_stack_file, parse_candidate
 
     stack_file = load_stack_file(stack_path, toolchain.built_processors()) if stack_path else None
     candidates = [parse_candidate(text) for text in candidate_texts]
-    return plan_run(stack_file, candidates, chosen, list(default_backends))
+    own = None
+    if collector_config is not None:
+        # A collector the stack file gives as an image is not the one built here: its processors are not checked.
+        given = stack_file.given("collector") if stack_file else None
+        built = None if given is not None and given.image else toolchain.built_processors()
+        own = collector_config_variant(collector_config, built, "--collector-config")
+    return plan_run(stack_file, candidates, chosen, list(default_backends), own)
 
 
 def _replay(context: click.Context, **options: object) -> None:

@@ -37,14 +37,17 @@ class Plan:
 
 
 def plan(stack: StackFile | None, candidates: list[Candidate], chosen: list[Variant],
-         default_backends: list[str]) -> Plan:
-    """The run a stack file (None: the pinned stack) and its candidates ask for."""
+         default_backends: list[str], collector_config: tuple[Variant, tuple[str, ...]] | None = None) -> Plan:
+    """The run a stack file (None: the pinned stack) and its candidates ask for; `collector_config`:
+    the variant `--collector-config` made of a collector config, and what the run says about it."""
     planned = Plan(dict(BACKENDS), list(default_backends), list(chosen))
     if stack is not None:
         planned.notes += stack.notes
         planned.record = {"file": stack.path.name, "given": stack.describe()}
         if stack.collector_variant is not None:
             planned.variants.append(stack.collector_variant)
+    if collector_config is not None:
+        _add_config_variant(planned, *collector_config)
     ours: dict[str, str] = {}  # family → the stack's own release of it (its backend's name)
     if stack is not None:
         # The backends a stack file lists are those the team runs; the pinned others are left out.
@@ -70,6 +73,18 @@ def plan(stack: StackFile | None, candidates: list[Candidate], chosen: list[Vari
     if pairs:
         planned.record["candidates"] = pairs
     return planned
+
+
+def _add_config_variant(planned: Plan, variant: Variant, notes: tuple[str, ...]) -> None:
+    """A collector config's variant beside the chosen ones; the same processors under the same name
+    once (the stack file may name the same config), another pipeline of that name refused."""
+    same_name = next((v for v in planned.variants if v.name == variant.name), None)
+    if same_name is not None and same_name.processors != variant.processors:
+        raise UsageError(f"--collector-config: the run already has a pipeline named {variant.name!r} with other "
+                         "processors; rename the file (its name names the pipeline)")
+    planned.notes += notes
+    if same_name is None:
+        planned.variants.append(variant)
 
 
 # --- the stack file's own releases ---------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import ci, diff
 from ._common import between_versions, releases_compared, visible
 from ._document import load_report, point_latest, to_document, validate, write, write_document, write_whole
+from ._redact import redact_folder
 from ._result import RunResult
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "diff",
     "load_report",
     "point_latest",
+    "redact_folder",
     "releases_compared",
     "to_document",
     "validate",

@@ -160,3 +160,42 @@ def load_capture(path: Path | str) -> Scenario:
         capture=tuple(serialized),
         capture_format=" and ".join(sorted(kinds)),
     )
+
+
+def attribute_texts(scenario: Scenario) -> set[tuple[str, str]]:
+    """Every string and bytes attribute value a capture holds — of its resources, scopes, spans,
+    events and links, inside arrays and key-value lists too — as (type, text): what `--redact`
+    takes out of a run folder (bytes as OTLP JSON writes them, base64, and as hex)."""
+    found: set[tuple[str, str]] = set()
+    for serialized in scenario.capture:
+        traces = TracesData.FromString(serialized)
+        for resource_spans in traces.resource_spans:
+            _collect(resource_spans.resource.attributes, found)
+            for scope_spans in resource_spans.scope_spans:
+                _collect(scope_spans.scope.attributes, found)
+                for span in scope_spans.spans:
+                    _collect(span.attributes, found)
+                    for event in span.events:
+                        _collect(event.attributes, found)
+                    for link in span.links:
+                        _collect(link.attributes, found)
+    return found
+
+
+def _collect(attributes: Any, found: set[tuple[str, str]]) -> None:
+    for attribute in attributes:
+        _collect_value(attribute.value, found)
+
+
+def _collect_value(value: Any, found: set[tuple[str, str]]) -> None:
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        found.add(("string", value.string_value))
+    elif kind == "bytes_value":
+        found.add(("bytes", base64.b64encode(value.bytes_value).decode()))
+        found.add(("bytes", value.bytes_value.hex()))
+    elif kind == "array_value":
+        for item in value.array_value.values:
+            _collect_value(item, found)
+    elif kind == "kvlist_value":
+        _collect(value.kvlist_value.values, found)

@@ -13,7 +13,16 @@ from ._backend import Backend, Tap
 from ._collector import GRPC, HTTP_PROTOBUF
 from ._http import Http
 from ._stack import Stack, describe_services
-from ._stackfile import Candidate, Given, StackFile, dump_yaml, load_stack_file, merged, parse_candidate
+from ._stackfile import (
+    Candidate,
+    Given,
+    StackFile,
+    collector_config_variant,
+    dump_yaml,
+    load_stack_file,
+    merged,
+    parse_candidate,
+)
 from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, STORAGES, Storage
 from ._variants import PLAIN, Variant
 from ._versions import collector_version, library_versions, service_versions
@@ -75,6 +84,7 @@ __all__ = [
     "choose_browser",
     "choose_runtime",
     "class_data_archive",
+    "collector_config_variant",
     "collector_version",
     "daemon_answers",
     "describe_services",

@@ -121,7 +121,8 @@ def load_stack_file(path: Path, built_processors: dict[str, str]) -> StackFile:
         raise InputError(shown, "jaeger.storage_version", "only a search engine storage (opensearch, elasticsearch) "
                          "has a version of its own", line_of(root, ["jaeger", "storage_version"]))
     collector = components.get("collector")
-    variant, notes = (_collector_variant(Path(collector.config), built_processors if not collector.image else None)
+    built = built_processors if collector and not collector.image else None
+    variant, notes = (collector_config_variant(Path(collector.config), built, "the stack file's collector")
                       if collector and collector.config else (None, ()))
     tempo = components.get("tempo")
     overrides = _tempo_overrides(Path(tempo.config)) if tempo and tempo.config else {}
@@ -134,10 +135,13 @@ def _readable(message: str) -> str:
     return message
 
 
-def _collector_variant(config_path: Path, built: dict[str, str] | None) -> tuple[Variant, tuple[str, ...]]:
+def collector_config_variant(config_path: Path, built: dict[str, str] | None,
+                             source: str) -> tuple[Variant, tuple[str, ...]]:
     """The processors of a collector config, in the order its traces pipeline runs them, as a
-    pipeline variant named after the file. Its receivers and exporters are not used: linkmatrix
-    puts its own in, so that it can record what each hop did."""
+    pipeline variant named after the file, and the line the run says about what it ignores. Its
+    receivers and exporters are not used: linkmatrix puts its own in, so that it can record what
+    each hop did. `built`: the processors of the collector linkmatrix builds (None: not checked,
+    the collector is an image); `source`: where the config came from, for the report."""
     shown = str(config_path)
     root, config = load_yaml(config_path, limit=MAX_CONFIG_BYTES, kind="collector configs")
     if not isinstance(config, dict):
@@ -171,7 +175,7 @@ def _collector_variant(config_path: Path, built: dict[str, str] | None) -> tuple
     notes = (f"{config_path.name}: its {' and '.join(ignored)} are not used — linkmatrix puts in its own, to "
              "record what every hop did; its processors run as the pipeline "
              f"{variant_name(config_path)}",) if ignored else ()
-    return Variant(variant_name(config_path), f"the processors of {config_path.name} (the stack file's collector)",
+    return Variant(variant_name(config_path), f"the processors of {config_path.name} ({source})",
                    tuple(steps), default=True), notes
 
 
