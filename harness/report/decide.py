@@ -595,6 +595,9 @@ def recipe_for(question: Question, answer: Answer, cells: list[Cell], index: Cel
             lines.append(Line(how, label=f"{FEATURES[cell['feature']].title}, query", code=form + limits,
                               cell=index.position(cell)))
             lines += [Line("", label="found this run", code=query, cell=index.position(cell)) for query in found]
+            if FEATURES[cell["feature"]].every_match:  # how many the other limits tried brought back
+                lines += [Line(said, label="fewer this run", code=query, cell=index.position(cell))
+                          for query, said in cell["evidence"]["received"].items() if said != "found"]
         return [*lines, index_lag(answer.path, index)] if lines else []
     if column.get("how"):
         return [Line(str(column["how"]), label="click path")]
