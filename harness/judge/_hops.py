@@ -42,7 +42,7 @@ from ..model import (
 from ._checks import Outcome, Subject, bounded, bounded_pair
 from ._features import check_of, page_check_of
 from ._page_checks import RenderSubject
-from ._search import control_failure, judge_probes, unmeasured
+from ._search import control_failure, every_unmeasured, judge_every_match, judge_probes, unmeasured
 
 
 def _check(feature: str) -> Callable[[Subject], Outcome | None]:
@@ -149,11 +149,14 @@ def search_cell(emission: Emission, feature: str, read_path: SearchReadPath, ups
     if _settled(cell, read_path, gap, probes) or isinstance(probes, Exception):
         return cell
     mine = [probe for probe in probes if probe.feature == feature]
-    broken = control_failure(probes) or unmeasured(mine, read_path.timeout)
+    if FEATURES[feature].every_match:
+        broken = every_unmeasured(mine)
+    else:
+        broken = control_failure(probes) or unmeasured(mine, read_path.timeout)
     if broken:
         cell.reason = broken
         return cell
-    outcome = judge_probes(mine)
+    outcome = judge_every_match(mine) if FEATURES[feature].every_match else judge_probes(mine)
     # Upstream a search feature is the link itself (link.present): the first hop that lost it.
     _record(cell, outcome, lambda: [hop for hop, earlier in upstream.items() if earlier.changed][:1])
     return cell

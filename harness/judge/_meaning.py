@@ -274,6 +274,10 @@ RULES: list[tuple[Test, Write]] = [
     (when(feature=SEARCH_LINK_TRACE_ID, hop="backend", kind="not_found_leading_zero"),
      lambda c, label, v: f"{label} did not match a full 32-digit trace id that starts with 0 (1 random id in "
                          "16 does); a query with the leading zeros left out was not tried here."),
+    (when(feature=SEARCH_PREFIX, hop="backend", kind="not_all_found"),
+     lambda c, label, v: f"{label} returns only some of the spans that carry a link attribute value when more "
+                         "match than it returns at once, even with the limits raised as this run did; count "
+                         "before you conclude a message was not processed."),
     (when(feature=SEARCH_PREFIX, hop="backend"),
      lambda c, label, v: f"{label} cannot find spans by this link field; to answer 'what links here', use a "
                          "backend whose search knows link fields."),

@@ -14,13 +14,14 @@ the deadline is "could not measure", never a loss: it cannot be told from a slow
 from __future__ import annotations
 
 from ..model import CONTROL, LINK_TRACE_ID, Probe
-from ._checks import MISSING, OK, Difference, Outcome, Status, outcome_of
+from ._checks import CHANGED, MISSING, OK, Difference, Outcome, Status, outcome_of
 
 
 def control_failure(probes: list[Probe]) -> str | None:
     """Why the search cannot be trusted in this run: the control query found nothing for a span
     that some query missed (where every query found its span, the search plainly works)."""
-    missed = {probe.expect for probe in probes if not probe.is_control and not probe.found and not probe.unreachable}
+    missed = {probe.expect for probe in probes
+              if not probe.is_control and not probe.every and not probe.found and not probe.unreachable}
     for probe in probes:
         if probe.feature == CONTROL and probe.expect in missed and not probe.found:
             query = probe.answer.query_text if probe.answer else probe.query.kind
@@ -73,3 +74,49 @@ def judge_probes(probes: list[Probe]) -> Outcome:
                                           value=probe.query.value))
     return outcome_of(statuses, sent, received, differences,
                       f"{statuses.count(OK)} of {len(statuses)} queries found the linking span")
+
+
+def every_unmeasured(probes: list[Probe]) -> str | None:
+    """Why completeness could not be measured: no proof found every matching span (a search that
+    returns fewer could be a slow index), or the value's own query got no usable answer."""
+    if not probes:
+        return "no link attribute value is shared by enough linking spans to ask for all of them"
+    for probe in probes:
+        if probe.unreachable:
+            continue
+        if probe.error and not probe.found:
+            return f"could not measure whether every match comes back: {probe.error}"
+        if not probe.attempts:
+            return "could not measure whether every match comes back: the value's query was never asked"
+    return None
+
+
+def judge_every_match(probes: list[Probe]) -> Outcome:
+    """All matching spans found by one of the limits tried: preserved; some: degraded (how many at
+    best, at each limit); none at any limit: lost. Asked only after a proof had found them all."""
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, str] = {}
+    received: dict[str, str] = {}
+    for probe in probes:
+        total = len(probe.every)
+        if probe.unreachable:
+            statuses.append(MISSING)
+            differences.append(Difference(f"search[{probe.query.key}]", total, None, probe.unreachable,
+                                          "not_reached", value=probe.query.value))
+            continue
+        for attempt in probe.attempts:
+            text = f"{attempt.query_text} with {attempt.parameters}"
+            sent[text] = f"expects all {probe.label}"
+            received[text] = "found" if attempt.found == total else f"{attempt.found} of {total}"
+        best = max(attempt.found for attempt in probe.attempts)
+        statuses.append(OK if best == total else MISSING if best == 0 else CHANGED)
+        if best < total:
+            tried = ", ".join(f"{a.found} with {a.parameters}" for a in probe.attempts)
+            differences.append(Difference(
+                f"search[{probe.query.key}]", total, best,
+                f"{best} of the {total} spans came back at best ({tried}); conclusive: asked after "
+                f"{probe.proven_by} had found all {total}",
+                "not_found" if best == 0 else "not_all_found", value=probe.query.value))
+    counts = "; ".join(f"{a.found} of {len(p.every)} with {a.parameters}" for p in probes for a in p.attempts)
+    return outcome_of(statuses, sent, received, differences, counts or "no span reached the backend")

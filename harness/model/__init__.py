@@ -54,6 +54,7 @@ from ._features import (
     RENDER_TRACE_SHOWN,
     REPRESENTATIVE_SCENARIOS,
     SEARCH_LINK_ATTRIBUTE,
+    SEARCH_LINK_ATTRIBUTE_ALL,
     SEARCH_LINK_SPAN_ID,
     SEARCH_LINK_TRACE_ID,
     SEARCH_PREFIX,
@@ -63,7 +64,7 @@ from ._features import (
     is_known,
     selected_features,
 )
-from ._handoff import Cell, Delivery, Emission, ObservationKey, Observations, Probe, Rendered, Sent
+from ._handoff import Cell, Delivery, Emission, ObservationKey, Observations, Probe, Rendered, SearchAttempt, Sent
 from ._inputs import (
     MAX_REPORT_BYTES,
     check_schema,
@@ -193,6 +194,7 @@ __all__ = [
     "SDK_PIPELINES",
     "SDK_ZIPKIN",
     "SEARCH_LINK_ATTRIBUTE",
+    "SEARCH_LINK_ATTRIBUTE_ALL",
     "SEARCH_LINK_SPAN_ID",
     "SEARCH_LINK_TRACE_ID",
     "SEARCH_PREFIX",
@@ -228,6 +230,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SearchAnswer",
+    "SearchAttempt",
     "SearchQuery",
     "SearchReadPath",
     "Sent",

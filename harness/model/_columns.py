@@ -56,7 +56,9 @@ class SearchQuery:
     # The span's own name: narrows a control query to the very span, so that the other spans of
     # the run (or of a scenario with many traces) can never push it out of a limited result.
     span_name: str = ""
-    limit: int = 100  # results asked for: more than the spans that can match, so none is cut off
+    # Results asked for: more than the spans that can match, so none is cut off. None: the
+    # parameter is not sent, so the API's own default applies (what a person gets who does not set it).
+    limit: int | None = 100
 
 
 @dataclass
@@ -65,6 +67,7 @@ class SearchAnswer:
     status: int
     raw: Any
     query_text: str  # the query as the backend's API received it
+    parameters: str = ""  # the result limits it was sent with, as URL parameters ("": the API's defaults)
 
 
 TraceReader = Callable[[HttpClient, str, str], Answer]  # (http, base url, trace id hex) → answer

@@ -42,6 +42,9 @@ class Feature:
     # A render feature: judged from what a page showed (and, with the API check of the same data,
     # whether the page's own API or a hop before it had already lost it).
     page: bool = False
+    # A search feature asked once for every span its value matches (more than a search returns by
+    # default): whether all of them can be found, at the API's defaults or with its limits raised.
+    every_match: bool = False
 
     @property
     def is_search(self) -> bool:
@@ -68,6 +71,7 @@ SPAN_PARENT_WITH_LINK_TO_PARENT = "span.parent_kept"
 SEARCH_LINK_TRACE_ID = "search.link_trace_id"
 SEARCH_LINK_SPAN_ID = "search.link_span_id"
 SEARCH_LINK_ATTRIBUTE = "search.link_attribute"
+SEARCH_LINK_ATTRIBUTE_ALL = "search.link_attribute_all"
 RENDER_TRACE_SHOWN = "render.trace_shown"
 RENDER_LINK_SHOWN = "render.link_shown"
 RENDER_TARGET_IDENTIFIED = "render.target_identified"
@@ -118,6 +122,10 @@ FEATURES: dict[str, Feature] = {
                 "Can you search for the spans that link to a given span?", search=LINK_SPAN_ID, opt_in=True),
         Feature(SEARCH_LINK_ATTRIBUTE, "find spans by link attribute",
                 "Can you search for spans by an attribute of their link?", search=LINK_ATTRIBUTE, opt_in=True),
+        Feature(SEARCH_LINK_ATTRIBUTE_ALL, "find every span by a shared link attribute",
+                "When more spans carry a link attribute value than a search returns by default, can every one "
+                "of them be found (its limits raised), or how many come back?",
+                search=LINK_ATTRIBUTE, opt_in=True, every_match=True),
         Feature(RENDER_TRACE_SHOWN, "trace drawn in the UI",
                 "Does the UI draw the trace at all: every span asked about on the page, no error instead?",
                 page=True),
@@ -169,6 +177,7 @@ REPRESENTATIVE_SCENARIOS: dict[str, tuple[str, ...]] = {
     "ui_targets": ORDINARY_LINKS,
     "ui_click": ORDINARY_LINKS,
     "search_attribute": ("search-by-link",),
+    "search_all": ("search-every-match",),
     # a trace id that starts with 0 is ordinary: 1 random id in 16 does
     "search_target": ("search-by-link", "search-by-link-leading-zero"),
     # a dropped count exists only where the SDK dropped something: the limit scenarios are the cases

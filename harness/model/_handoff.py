@@ -144,6 +144,16 @@ class Cell:
         return record
 
 
+@dataclass(frozen=True)
+class SearchAttempt:
+    """One way a completeness probe asked for every matching span, and how many of them came back."""
+
+    query_text: str  # the query as the backend's API received it
+    parameters: str  # the result limits sent ("the API's defaults" when none was)
+    found: int  # how many of the matching spans the answer held
+    status: int
+
+
 @dataclass
 class Probe:
     feature: str  # the search feature it measures, or CONTROL / LINK_CONTROL
@@ -159,6 +169,13 @@ class Probe:
     # Why a miss is final before the deadline: the control query had already found this very span,
     # so the index held it when this query was asked and still did not return it.
     concluded_by: str = ""
+    # A completeness probe: every span the queried value matches (more than a search returns by
+    # default), the queries that prove they are all in the index — one per kind of proof a path
+    # takes (`SearchReadPath.misses_proven_by`) — and what each limit tried brought back.
+    every: tuple[tuple[str, str], ...] = ()
+    proofs: dict[str, SearchQuery] = field(default_factory=dict)
+    proven_by: str = ""  # the proof query that found every one of them, before the attempts were asked
+    attempts: list[SearchAttempt] = field(default_factory=list)
 
     @property
     def is_control(self) -> bool:

@@ -4,6 +4,8 @@ judges their answers."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from ._columns import SearchQuery
 from ._features import FEATURES, selected_features
 from ._handoff import Emission, Probe
@@ -32,7 +34,7 @@ def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
     for span, link in linking[:MAX_PROBED_SPANS]:
         label = emission.labels.get(span.key, span.name)
         service = emission.service_of(span.key)
-        if features:
+        if any(not FEATURES[feature].every_match for feature in features):
             probes.append(Probe(CONTROL, SearchQuery(CONTROL, emission.run_id, service, start, end,
                                                      key=RUN_ID_ATTRIBUTE, span_name=span.name, limit=limit),
                                 label, span.key))
@@ -40,6 +42,8 @@ def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
                                                           limit=limit), label, span.key))
         for feature in features:
             kind = FEATURES[feature].search
+            if FEATURES[feature].every_match:
+                continue  # asked once for the whole scenario (every_match_probe), not per span
             if kind == LINK_TRACE_ID:
                 probes.append(Probe(feature, SearchQuery(kind, link.trace_id, service, start, end, limit=limit),
                                     label, span.key))
@@ -51,7 +55,52 @@ def probes_for(emission: Emission, features: list[str]) -> list[Probe]:
                     if value_type(value) in SEARCHABLE_TYPES:
                         probes.append(Probe(feature, SearchQuery(kind, value, service, start, end, key=key,
                                                                  limit=limit), label, span.key))
+    for feature in features:
+        if FEATURES[feature].every_match and (probe := every_match_probe(emission, feature, start, end)):
+            probes.append(probe)
     return probes
+
+
+# A value "shared" is one that more spans carry than a search returns without its limit raised.
+MIN_SHARED_SPANS = 2
+
+
+def every_match_probe(emission: Emission, feature: str, start: int, end: int) -> Probe | None:
+    """One probe for the searchable link attribute value the most linking spans of one service carry:
+    it asks for all of them at once. Its proofs find the same spans by other means (the run id with
+    their name; the span id their links share), each with a limit above their number, so that a
+    search by the value that returns fewer is a finding, not a slow index."""
+    carriers: dict[tuple[str, str, str, str], set[tuple[str, str]]] = {}  # (service, key, type, value) → spans
+    values: dict[tuple[str, str, str, str], object] = {}
+    for span in emission.linking_spans_as_finished:
+        for link in span.links:
+            if link.trace_id == INVALID_TRACE_ID:
+                continue
+            for key, value in link.attributes.items():
+                if value_type(value) in SEARCHABLE_TYPES:
+                    shared = (emission.service_of(span.key), key, value_type(value), repr(value))
+                    carriers.setdefault(shared, set()).add(span.key)
+                    values[shared] = value
+    if not carriers:
+        return None
+    shared = max(sorted(carriers), key=lambda item: len(carriers[item]))
+    every = sorted(carriers[shared])
+    if len(every) < MIN_SHARED_SPANS:
+        return None
+    service, key = shared[0], shared[1]
+    raised = 2 * len(every) + 10
+    spans = {span.key: span for span in emission.linking_spans_as_finished}
+    proofs: dict[str, SearchQuery] = {}
+    names = Counter(spans[key_].name for key_ in every)
+    if len(names) == 1:  # the run-id control narrowed to their one name finds exactly them
+        proofs["span"] = SearchQuery(CONTROL, emission.run_id, service, start, end, key=RUN_ID_ATTRIBUTE,
+                                     span_name=next(iter(names)), limit=raised)
+    targets = {link.span_id for key_ in every for link in spans[key_].links if link.trace_id != INVALID_TRACE_ID}
+    if len(targets) == 1:  # one span they all link to: a query on it proves the link index holds them
+        proofs["link"] = SearchQuery(LINK_SPAN_ID, next(iter(targets)), service, start, end, limit=raised)
+    query = SearchQuery(LINK_ATTRIBUTE, values[shared], service, start, end, key=key, limit=raised)
+    label = f"{len(every)} spans with {key}={values[shared]!r}"
+    return Probe(feature, query, label, every[0], every=tuple(every), proofs=proofs)
 
 
 def search_probes(emission: Emission, checks: tuple[str, ...] | None) -> list[Probe]:

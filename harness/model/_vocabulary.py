@@ -91,6 +91,7 @@ DifferenceKind = Literal[
     "not_drawn",  # a UI page did not draw the trace at all (blank, an error in its place, never settled)
     "not_found",  # a search answered, without the linking span
     "not_found_leading_zero",  # the same, for a trace id that starts with 0
+    "not_all_found",  # a search answered with some of the spans that match, not all, at every limit tried
     "not_reached",  # a hop's record proves the data never reached the backend
     "more",  # the rest of a long list of differences, cut for readability
 ]

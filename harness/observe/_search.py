@@ -24,6 +24,7 @@ from ..model import (
 )
 from ..stack import wait_until
 from ._context import ObserveContext, observation_key
+from ._every_match import ask_for_every
 
 # Statuses that refuse the query itself (not a moment of the backend's): the probe is not asked again.
 REFUSED = frozenset({400, 401, 403, 405, 413, 414, 422})
@@ -40,7 +41,7 @@ def run_probes(http: HttpClient, path: SearchReadPath, base_url: str, probes: li
     as a miss: a refused connection or an error status is "could not measure" (probe.error)."""
     started = time.monotonic()
     pending = [probe for probe in probes if probe.query.kind in path.kinds | {CONTROL} and not probe.unreachable
-               and (probe.feature != LINK_CONTROL or path.misses_proven_by == "link")]
+               and not probe.every and (probe.feature != LINK_CONTROL or path.misses_proven_by == "link")]
     proofs: dict[tuple[str, str], str] = {}  # span → the query whose finding it proves its misses final
 
     def proves(probe: Probe) -> bool:
@@ -89,8 +90,14 @@ def run_probes(http: HttpClient, path: SearchReadPath, base_url: str, probes: li
 
 def unanswered(path: SearchReadPath, probes: list[Probe]) -> int:
     """How many of the queries this path can express found nothing (for a line on the terminal)."""
-    return sum(1 for probe in probes if probe.query.kind in path.kinds and not probe.is_control
+    return sum(1 for probe in probes if probe.query.kind in path.kinds and not probe.is_control and not probe.every
                and not probe.found and not probe.unreachable and not probe.error)
+
+
+def _tell_every(context: ObserveContext, path: SearchReadPath, probe: Probe) -> None:
+    """One line on the terminal: how many of the matching spans each limit brought back."""
+    tried = "; ".join(f"{a.parameters}: {a.found} of {len(probe.every)}" for a in probe.attempts)
+    context.recorder.notify(f"  {path.label}: every match of {probe.query.key}: {tried or probe.error}")
 
 
 def search(context: ObserveContext, path: SearchReadPath, emissions: list[Emission]) -> dict[ObservationKey, Any]:
@@ -105,9 +112,18 @@ def search(context: ObserveContext, path: SearchReadPath, emissions: list[Emissi
         for probe in mine:
             if probe.expect not in reaching:  # a hop's record proves the span never got there
                 probe.unreachable = "the linking span never reached this backend (see the hop that lost it)"
+            elif missing := [key for key in probe.every if key not in reaching]:
+                probe.unreachable = f"{len(missing)} of the {len(probe.every)} spans never reached this backend"
     probes = [probe for group in by_emission.values() for probe in group]
     base_url = context.adapters[path.backend].base_url(service)
-    seconds = run_probes(context.http, path, base_url, probes, context.cancel, service.death_notice) if probes else 0.0
+    started = time.monotonic()
+    if probes:
+        run_probes(context.http, path, base_url, probes, context.cancel, service.death_notice)
+    for probe in probes:
+        if probe.every and probe.query.kind in path.kinds and not probe.unreachable and not context.cancel.is_set():
+            ask_for_every(context.http, path, base_url, probe, context.cancel, service.death_notice, started)
+            _tell_every(context, path, probe)
+    seconds = time.monotonic() - started
     if any(probe.died for probe in probes):
         context.stack.fail(path.backend, next(probe.error for probe in probes if probe.died))
     missed = unanswered(path, probes)

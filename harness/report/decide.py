@@ -38,6 +38,7 @@ from ..model import (
     REPRESENTATIVE_SCENARIOS,
     SDK_ZIPKIN,
     SEARCH_LINK_ATTRIBUTE,
+    SEARCH_LINK_ATTRIBUTE_ALL,
     SEARCH_LINK_SPAN_ID,
     SEARCH_LINK_TRACE_ID,
     SPAN_DROPPED_LINKS_COUNT,
@@ -80,6 +81,7 @@ QUESTIONS: tuple[Question, ...] = (
     Question("ui_click", "Can I click through to the linked span?", (RENDER_TARGET_NAVIGABLE,)),
     Question("search_attribute", "Can I search by link attribute?", (SEARCH_LINK_ATTRIBUTE,)),
     Question("search_target", "Can I search by link target id?", (SEARCH_LINK_TRACE_ID, SEARCH_LINK_SPAN_ID)),
+    Question("search_all", "Does a search return every matching span?", (SEARCH_LINK_ATTRIBUTE_ALL,)),
     Question("drop_counted", "Does its API say how many links, and link attributes, the SDK dropped?",
              (SPAN_DROPPED_LINKS_COUNT, LINK_DROPPED_ATTRIBUTES_COUNT)),
     Question("most_links", "Most links per span, measured", (LINK_PRESENT, RENDER_LINK_SHOWN), most_links_back),
@@ -565,6 +567,15 @@ def general_form(query: str) -> tuple[str, str]:
     return query, ""
 
 
+LIMITS_SAID = " with "  # a completeness probe's attempt: `<query> with <the limits it was sent with>`
+
+
+def _with_limits(said: str) -> tuple[str, str]:
+    """(the query, " with <limits>") of an attempt that names its limits; (the query, "") otherwise."""
+    query, _, limits = said.rpartition(LIMITS_SAID)
+    return (query, LIMITS_SAID + limits) if query else (said, "")
+
+
 def recipe_for(question: Question, answer: Answer, cells: list[Cell], index: Cells) -> list[Line]:
     """What to copy where the answer is yes or partly: the query (for your own key), the queries
     this run sent that found the span, and the wait before an empty answer means anything; or the
@@ -579,10 +590,14 @@ def recipe_for(question: Question, answer: Answer, cells: list[Cell], index: Cel
                      if said == "found"]
             if not found:
                 continue
-            form, how = general_form(found[0])
-            lines.append(Line(how, label=f"{FEATURES[cell['feature']].title}, query", code=form,
+            query, limits = _with_limits(found[0])
+            form, how = general_form(query)
+            lines.append(Line(how, label=f"{FEATURES[cell['feature']].title}, query", code=form + limits,
                               cell=index.position(cell)))
             lines += [Line("", label="found this run", code=query, cell=index.position(cell)) for query in found]
+            if FEATURES[cell["feature"]].every_match:  # how many the other limits tried brought back
+                lines += [Line(said, label="fewer this run", code=query, cell=index.position(cell))
+                          for query, said in cell["evidence"]["received"].items() if said != "found"]
         return [*lines, index_lag(answer.path, index)] if lines else []
     if column.get("how"):
         return [Line(str(column["how"]), label="click path")]
@@ -659,9 +674,13 @@ def not_measured(document: dict[str, Any]) -> list[str]:
     searched = {c["scenario"] for c in document["cells"] if c["feature"].startswith("search.")}
     items.append(f"search by link fields: only in {len(searched)} scenario(s) that ask for it"
                  if searched else "search by link fields: no scenario asked for it")
-    if searched:
+    every = {c["scenario"] for c in document["cells"] if c["feature"] == SEARCH_LINK_ATTRIBUTE_ALL}
+    if searched and not every:
         items.append("whether a search returns every matching span when more match than it returns at once "
-                     "(paging, raised limits): no scenario has that many")
+                     "(raised limits): no scenario of this run asked for it (`search.link_attribute_all`)")
+    if every:
+        items.append("paging through search results (a cursor, or narrowed time windows): only raised limits "
+                     "were tried for every matching span")
     items += ["data older than this run: retention, compaction and a backend restart were not exercised",
               "SDKs other than OpenTelemetry Python; backends other than single instances on one machine "
               "(point `--runtime external` at your own deployment)"]

@@ -440,3 +440,18 @@ def test_the_html_answers_carry_drawn_marks_and_open_the_cells_behind_them() -> 
             assert re.search(r'<span class="mark (yes|partly|no|unmeasured)">', answer), answer
             assert set(re.findall(r'href="#(c\d+)"', answer)) <= ids
     assert "<svg" in table and '{ link.&lt;your key&gt; = "…" }' in table.replace("&#34;", '"')
+
+
+def test_search_completeness_row_gives_the_limits_that_found_all_and_what_the_defaults_returned() -> None:
+    received = {'{ link.batch.id = "b" } with the API\'s defaults': "20 of 150",
+                '{ link.batch.id = "b" } with limit=310&spss=100': "found"}
+    doc = document([
+        cell("search-every-match", "search.link_attribute_all", "tempo/search", "preserved",
+             evidence={"received": received}),
+        cell("search-every-match", "search.link_attribute_all", "jaeger/search", "lost", "backend",
+             meaning="Jaeger search cannot find spans by this link field."),
+    ])
+    tempo = answers(doc, "search_all")["tempo"].plain
+    assert '`{ link.<your key> = "…" } with limit=310&spss=100`' in tempo
+    assert "fewer this run: `{ link.batch.id = \"b\" } with the API's defaults` — 20 of 150" in tempo
+    assert answers(doc, "search_all")["jaeger"].mark == "❌"

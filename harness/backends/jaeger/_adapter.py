@@ -110,13 +110,16 @@ def search(http: HttpClient, base_url: str, query: SearchQuery) -> SearchAnswer:
     """Jaeger UI's search: /api/traces?service=…&tags={"key":"value"}. Its tags match span and
     process tags and log fields; whether they match link attributes is what this measures."""
     params: dict[str, Any] = {"service": query.service, "tags": json.dumps({query.key: tag_text(query.value)}),
-                              "start": query.start * 1_000_000, "end": query.end * 1_000_000, "limit": query.limit}
+                              "start": query.start * 1_000_000, "end": query.end * 1_000_000}
+    if query.limit is not None:
+        params["limit"] = query.limit
     if query.span_name:
         params["operation"] = query.span_name
     status, body = http.get_json(f"{base_url}/api/traces", params)
     found = {(span.trace_id, span.span_id) for span in normalize_api_traces(body)} if status == 200 else set()
     operation = f"&operation={query.span_name}" if query.span_name else ""
-    return SearchAnswer(found, status, body, f"/api/traces?service={query.service}{operation}&tags={params['tags']}")
+    return SearchAnswer(found, status, body, f"/api/traces?service={query.service}{operation}&tags={params['tags']}",
+                        parameters="" if query.limit is None else f"limit={query.limit}")
 
 
 UI_ASSETS_ENV = "LINKMATRIX_JAEGER_UI_ASSETS"  # the CLI's --jaeger-ui-assets reads it

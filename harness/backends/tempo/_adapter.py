@@ -86,10 +86,12 @@ def traceql(query: SearchQuery) -> str:
 def search(http: HttpClient, base_url: str, query: SearchQuery) -> SearchAnswer:
     text = traceql(query)
     # Spans per span set: Tempo refuses more than its max_spans_per_span_set (100 by default) with a 400.
-    status, body = http.get_json(f"{base_url}/api/search", {"q": text, "limit": query.limit,
-                                                             "spss": min(query.limit, MAX_SPANS_PER_SPAN_SET),
+    limits = ({} if query.limit is None
+              else {"limit": query.limit, "spss": min(query.limit, MAX_SPANS_PER_SPAN_SET)})
+    status, body = http.get_json(f"{base_url}/api/search", {"q": text, **limits,
                                                              "start": query.start, "end": query.end})
-    return SearchAnswer(normalize_search(body) if status == 200 else set(), status, body, text)
+    return SearchAnswer(normalize_search(body) if status == 200 else set(), status, body, text,
+                        parameters="&".join(f"{name}={value}" for name, value in limits.items()))
 
 
 def normalize_search(body: Any) -> set[tuple[str, str]]:

@@ -96,8 +96,9 @@ def search(http: HttpClient, base_url: str, query: SearchQuery) -> SearchAnswer:
     """Zipkin's tag query: annotationQuery=key=value matches a whole tag value exactly."""
     annotation = f"{query.key}={tag_text(query.value)}"
     params: dict[str, Any] = {"serviceName": query.service, "annotationQuery": annotation,
-                              "endTs": query.end * 1000, "lookback": (query.end - query.start) * 1000,
-                              "limit": query.limit}
+                              "endTs": query.end * 1000, "lookback": (query.end - query.start) * 1000}
+    if query.limit is not None:
+        params["limit"] = query.limit
     if query.span_name:
         params["spanName"] = query.span_name
     status, body = http.get_json(f"{base_url}/api/v2/traces", params)
@@ -105,7 +106,8 @@ def search(http: HttpClient, base_url: str, query: SearchQuery) -> SearchAnswer:
              if status == 200 and isinstance(body, list) else set())
     named = f"&spanName={query.span_name}" if query.span_name else ""
     return SearchAnswer(found, status, body,
-                        f"/api/v2/traces?serviceName={query.service}{named}&annotationQuery={annotation}")
+                        f"/api/v2/traces?serviceName={query.service}{named}&annotationQuery={annotation}",
+                        parameters="" if query.limit is None else f"limit={query.limit}")
 
 
 def decode_egress(body: bytes, run_id: str) -> list[Span]:
