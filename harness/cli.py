@@ -183,12 +183,13 @@ def run(scenarios: tuple[Path, ...], reports_dir: Path, backends: tuple[str, ...
                                       stack=planned.record),
                           backends, local_images, notify)
     compared = run_diff.compare(baseline_document, to_document(result), waived) if baseline_document else None
-    sys.exit(_tell(result, reports_dir, compared, baseline, notify))
+    sys.exit(_tell(result, reports_dir, compared, baseline, notify, loaded if redact else None))
 
 
 def _tell(result: RunResult, reports_dir: Path, compared: Diff | None, baseline: Path | None,
-          notify: Callable[[str], None]) -> int:
-    """The run's reports written, the matrix and what changed on the terminal; the exit code."""
+          notify: Callable[[str], None], redact_from: list[Scenario] | None = None) -> int:
+    """The run's reports written (the captures' values of `redact_from` redacted), the matrix and
+    what changed on the terminal; the exit code."""
     from .report import to_document, write, write_whole
     from .report.terminal import print_matrix
 
@@ -204,8 +205,8 @@ def _tell(result: RunResult, reports_dir: Path, compared: Diff | None, baseline:
         _print_diff(compared, f"against {baseline}")
         with contextlib.suppress(OSError):  # the comparison reached the terminal either way
             write_whole(result.run_dir / "diff.json", jsonio.dumps(compared.to_json(), indent=2))
-    if redact:
-        _redact(result, loaded, notify)
+    if redact_from is not None:
+        _redact(result, redact_from, notify)
     beside = run_candidates.compare(to_document(result))
     if beside is not None:
         _print_candidates(beside)
