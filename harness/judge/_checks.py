@@ -481,32 +481,37 @@ def check_target_ids(subject: Subject) -> Outcome | None:
 def attribute_check(kind: str) -> Check:
     """The check of every link attribute whose sent value is of type `kind` (value and type)."""
     def check(subject: Subject) -> Outcome | None:
-        statuses: list[Status] = []
-        differences: list[Difference] = []
-        sent: dict[str, Any] = {}
-        received: dict[str, Any] = {}
-        for pair in subject.pairs():
-            for key, value in pair.sent.attributes.items():
-                if value_type(value) != kind:
-                    continue
-                path = f"{pair.path}.attributes[{key}]"
-                sent[path] = to_json_value(value)
-                got = None if pair.received is None else pair.received.attributes.get(key)
-                received[path] = None if got is None else to_json_value(got)
-                if got is None:
-                    statuses.append(MISSING)
-                    differences.append(Difference(path, sent[path], None, _absent_note(pair), _absent_kind(pair)))
-                elif comparable(got) != comparable(value):
-                    statuses.append(CHANGED)
-                    note, change = _change(value, got)
-                    differences.append(Difference(path, sent[path], received[path], _guessed(pair, note), change))
-                else:
-                    statuses.append(OK)
-        if not statuses:
-            return None
-        return outcome_of(statuses, sent, received, differences, _count_summary(statuses, f"{kind} attributes"))
+        return _attributes_outcome(subject, lambda value: value_type(value) == kind, f"{kind} attributes")
     check.__name__ = f"check_attribute_{kind}"
     return check
+
+
+def _attributes_outcome(subject: Subject, judged: Callable[[AttrValue], bool], noun: str) -> Outcome | None:
+    """Each sent link attribute whose value `judged` takes, compared with what came back (value and type)."""
+    statuses: list[Status] = []
+    differences: list[Difference] = []
+    sent: dict[str, Any] = {}
+    received: dict[str, Any] = {}
+    for pair in subject.pairs():
+        for key, value in pair.sent.attributes.items():
+            if not judged(value):
+                continue
+            path = f"{pair.path}.attributes[{key}]"
+            sent[path] = to_json_value(value)
+            got = None if pair.received is None else pair.received.attributes.get(key)
+            received[path] = None if got is None else to_json_value(got)
+            if got is None:
+                statuses.append(MISSING)
+                differences.append(Difference(path, sent[path], None, _absent_note(pair), _absent_kind(pair)))
+            elif comparable(got) != comparable(value):
+                statuses.append(CHANGED)
+                note, change = _change(value, got)
+                differences.append(Difference(path, sent[path], received[path], _guessed(pair, note), change))
+            else:
+                statuses.append(OK)
+    if not statuses:
+        return None
+    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, noun))
 
 
 def _change(sent: AttrValue, got: AttrValue) -> tuple[str, DifferenceKind]:
@@ -694,28 +699,7 @@ def check_parent_kept(subject: Subject) -> Outcome | None:
 
 def check_all_attributes(subject: Subject) -> Outcome | None:
     """Every link attribute, whatever its type (what a page showing attributes can show at most)."""
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, Any] = {}
-    received: dict[str, Any] = {}
-    for pair in subject.pairs():
-        for key, value in pair.sent.attributes.items():
-            path = f"{pair.path}.attributes[{key}]"
-            sent[path] = to_json_value(value)
-            got = None if pair.received is None else pair.received.attributes.get(key)
-            received[path] = None if got is None else to_json_value(got)
-            if got is None:
-                statuses.append(MISSING)
-                differences.append(Difference(path, sent[path], None, _absent_note(pair), _absent_kind(pair)))
-            elif comparable(got) != comparable(value):
-                statuses.append(CHANGED)
-                note, change = _change(value, got)
-                differences.append(Difference(path, sent[path], received[path], _guessed(pair, note), change))
-            else:
-                statuses.append(OK)
-    if not statuses:
-        return None
-    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "attributes"))
+    return _attributes_outcome(subject, lambda value: True, "attributes")
 
 
 def check_linking_parents(subject: Subject) -> Outcome | None:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from opentelemetry.trace import TraceState
 
 from ..model import (
@@ -37,6 +36,7 @@ from ..model import (
     TraceSpec,
     field_path,
     is_known,
+    line_of,
     load_yaml,
     selected_features,
 )
@@ -63,21 +63,6 @@ _VALIDATOR = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
 def _schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(resources.files(__package__).joinpath("scenario.schema.json").read_text())
     return schema
-
-
-def _line_of(node: yaml.Node | None, parts: list[Any]) -> int | None:
-    """1-based line of the YAML node at `parts`, or of the deepest ancestor that exists."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in parts:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            child = next((value for key, value in node.value if key.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-        if child is None:
-            break
-        node, line = child, child.start_mark.line + 1
-    return line
 
 
 def _schema_message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
@@ -375,7 +360,7 @@ def load_scenario(path: Path | str) -> Scenario:
     for parts, key in _non_string_keys(data, []):
         raise ScenarioError(shown, field_path(parts), f"the key {key!r} is not text: YAML reads unquoted "
                             "on/off/yes/no/true/false and numbers as other types; put it in quotes",
-                            _line_of(root, parts[:-1]))
+                            line_of(root, parts[:-1]))
     try:
         errors = sorted(_VALIDATOR(_schema()).iter_errors(data),
                         key=lambda e: (list(map(str, e.absolute_path)), e.validator))
@@ -384,13 +369,13 @@ def load_scenario(path: Path | str) -> Scenario:
     if errors:
         best = jsonschema.exceptions.best_match(errors)
         parts, message = _schema_message(best)
-        raise ScenarioError(shown, field_path(parts), message, _line_of(root, parts))
+        raise ScenarioError(shown, field_path(parts), message, line_of(root, parts))
     for parts, message in _value_errors(data):
-        raise ScenarioError(shown, field_path(parts), message, _line_of(root, parts))
+        raise ScenarioError(shown, field_path(parts), message, line_of(root, parts))
 
-    scenario = _build(data, shown, _line_of(root, ["name"]) or 1)
+    scenario = _build(data, shown, line_of(root, ["name"]) or 1)
     for parts, message in _semantic_errors(scenario):
-        raise ScenarioError(shown, field_path(parts), message, _line_of(root, parts))
+        raise ScenarioError(shown, field_path(parts), message, line_of(root, parts))
     return scenario
 
 
