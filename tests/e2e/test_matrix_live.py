@@ -126,8 +126,9 @@ def test_report_is_valid_and_names_every_version(document: dict[str, Any], shipp
     assert versions["collector"] == "0.161.0"
     assert versions["opentelemetry-sdk"] == "1.45.2"
     stages = document["run"]["stages"]
-    for stage in ("startup", "emit", "read", "render", "check"):  # each took time, and less than the run
+    for stage in ("startup", "emit", "render", "check"):  # each took time, and less than the run
         assert 0 < stages[stage] < stages["wall"], (stage, stages)
+    assert stages["read"] > 0  # the sum of every read path's reads, which run side by side: it may pass the wall
     assert 0 <= stages["visibility"] < stages["wall"]
     run_dir = shipped_run.run_dir
     assert (run_dir / "matrix.md").read_text().count("|") > 50
