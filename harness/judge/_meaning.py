@@ -32,47 +32,47 @@ from ..model import (
 )
 from ._checks import MORE
 
-Cell = dict[str, Any]
+CellRecord = dict[str, Any]  # a cell as matrix.json writes it (the model's Cell is the one the judge makes)
 STORED_ELSEWHERE = {"jaeger-badger": "Badger", "jaeger-opensearch": "OpenSearch",
                     "jaeger-elasticsearch": "Elasticsearch"}  # backend → its storage
-Test = Callable[[Cell], bool]
-Write = Callable[[Cell, str, dict[str, str]], str]
+Test = Callable[[CellRecord], bool]
+Write = Callable[[CellRecord, str, dict[str, str]], str]
 
 
-def _differences(cell: Cell) -> list[dict[str, Any]]:
+def _differences(cell: CellRecord) -> list[dict[str, Any]]:
     return list((cell.get("evidence") or {}).get("difference") or [])
 
 
-def _kinds(cell: Cell) -> set[str]:
+def _kinds(cell: CellRecord) -> set[str]:
     """The kinds of the cell's differences ("more", the line that says the list was cut, is none)."""
     return {str(d.get("kind", "")) for d in _differences(cell)} - {"more"}
 
 
-def _first_note(cell: Cell, kind: str) -> str:
+def _first_note(cell: CellRecord, kind: str) -> str:
     return next((str(d.get("note", "")) for d in _differences(cell) if d.get("kind") == kind), "")
 
 
-def _first_value_changed(cell: Cell) -> str:
+def _first_value_changed(cell: CellRecord) -> str:
     changed = next((d for d in _differences(cell) if d.get("kind") == "value_changed"), {})
     return f"{changed.get('expected')} is written {changed.get('actual')}"
 
 
-def _hop_messages(cell: Cell, hop: str) -> list[str]:
+def _hop_messages(cell: CellRecord, hop: str) -> list[str]:
     return list(((cell.get("evidence") or {}).get("hop_messages") or {}).get(hop) or [])
 
 
-def _collector_said(cell: Cell, about: str) -> str:
+def _collector_said(cell: CellRecord, about: str) -> str:
     """The collector's words on this cell's loss: a link's target is dropped by a processor, the
     linking span itself by an exporter that failed — the first message of that kind, else the first."""
     said = _hop_messages(cell, "collector")
     return next((message for message in said if message.startswith(f"collector {about} ")), said[0] if said else "")
 
 
-def _warnings(cell: Cell) -> list[str]:
+def _warnings(cell: CellRecord) -> list[str]:
     return sorted({w for ws in ((cell.get("evidence") or {}).get("backend_warnings") or {}).values() for w in ws})
 
 
-def _changed_at(cell: Cell) -> list[str]:
+def _changed_at(cell: CellRecord) -> list[str]:
     return list(cell.get("changed_at") or ([cell["hop"]] if cell.get("hop") else []))
 
 
@@ -80,7 +80,7 @@ def when(feature: str | None = None, hop: str | None = None, kind: str | None = 
          changed_at: str | None = None) -> Test:
     """A test on structured facts: the feature (or a prefix ending in "."), the first hop that
     changed it, a kind of difference it has, a hop among every hop that changed it."""
-    def test(cell: Cell) -> bool:
+    def test(cell: CellRecord) -> bool:
         return ((feature is None or cell["feature"] == feature
                  or (feature.endswith(".") and cell["feature"].startswith(feature)))
                 and (hop is None or cell.get("hop") == hop)
@@ -89,16 +89,16 @@ def when(feature: str | None = None, hop: str | None = None, kind: str | None = 
     return test
 
 
-def _changed_as_it_settled(cell: Cell) -> bool:
+def _changed_as_it_settled(cell: CellRecord) -> bool:
     fresh = (cell.get("evidence") or {}).get("fresh_read") or {}
     return bool(fresh) and "backend" in _changed_at(cell) and "backend" not in fresh.get("changed_at", [])
 
 
-def _attribute_kind(cell: Cell) -> str:
+def _attribute_kind(cell: CellRecord) -> str:
     return str(cell["feature"]).rsplit(".", 1)[-1].replace("_", " ")  # link.attribute.string_array → string array
 
 
-def _dropped_of(cell: Cell, things: str) -> str:
+def _dropped_of(cell: CellRecord, things: str) -> str:
     """"72 of 200 links" from the first missing difference (sent count → count that came back)."""
     missing = next((d for d in _differences(cell) if d.get("kind") == "missing"
                     and isinstance(d.get("expected"), int) and isinstance(d.get("actual"), int)), None)
@@ -112,7 +112,7 @@ def _dropped_of(cell: Cell, things: str) -> str:
     return f"{len(sent) - kept} of {len(sent)} {things}"
 
 
-def _attributes_over_limit(cell: Cell) -> str:
+def _attributes_over_limit(cell: CellRecord) -> str:
     """"5 of the 8 string attributes of its links (3 more went with whole links it dropped)": the
     attributes a link lost, told from those of links dropped whole."""
     differences = _differences(cell)
@@ -127,26 +127,26 @@ def _attributes_over_limit(cell: Cell) -> str:
             + (f" ({with_links} more went with whole links it dropped)" if with_links else ""))
 
 
-def _relation(cell: Cell) -> str:
+def _relation(cell: CellRecord) -> str:
     """The label a link was listed under instead ("CHILD_OF"), from the first such difference."""
     actual = next((str(d.get("actual", "")) for d in _differences(cell) if d.get("kind") == "relation_changed"), "")
     return actual.removeprefix("listed as ") or "another relation"
 
 
-def _shapes(cell: Cell) -> str:
+def _shapes(cell: CellRecord) -> str:
     """"A root span that links its own child": the link shapes of the trace a page did not draw."""
     shapes = [str(shape) for shape in (cell.get("evidence") or {}).get("link_shapes") or []]
     said = " and ".join(shapes[:2]) if shapes else "this trace's shape"
     return said[:1].upper() + said[1:]
 
 
-def _how_not_drawn(cell: Cell) -> str:
+def _how_not_drawn(cell: CellRecord) -> str:
     note = _first_note(cell, "not_drawn")
     return "blank" if "blank" in note else "show an error instead" if "error instead" in note else \
         "hang" if "stopped answering" in note else "never finish drawing"
 
 
-def _own_summary(cell: Cell) -> str:
+def _own_summary(cell: CellRecord) -> str:
     """The cell's summary when its first hop is the only one that changed it (else it counts the
     later hops' changes too)."""
     if len(_changed_at(cell)) > 1:
@@ -293,14 +293,14 @@ RULES: list[tuple[Test, Write]] = [
 ]
 
 
-def _first_rule(cell: Cell, label: str, versions: dict[str, str]) -> str:
+def _first_rule(cell: CellRecord, label: str, versions: dict[str, str]) -> str:
     for test, write in RULES:
         if test(cell):
             return write(cell, label, versions)
     return ""
 
 
-def meaning(cell: Cell, label: str, versions: dict[str, str]) -> str:
+def meaning(cell: CellRecord, label: str, versions: dict[str, str]) -> str:
     """The line of the first hop that changed the cell; when a later hop changed it too, that
     hop's line after it (a sampled bit the wire lost is not the SDK's limit)."""
     first = _first_rule(cell, label, versions)

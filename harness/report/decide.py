@@ -48,7 +48,7 @@ from ..model import (
 from ..stack import toolchain
 from ..stack import variants as pipeline_variants
 
-Cell = dict[str, Any]
+CellRecord = dict[str, Any]  # a cell as matrix.json writes it (the model's Cell is the one the judge makes)
 YES, PARTLY, NO, UNMEASURED = "✅", "⚠️", "❌", "❔"
 RANK = {YES: 3, PARTLY: 2, NO: 1, UNMEASURED: 0}
 OWN_HOPS = (BACKEND, "render")  # a change at these hops is the backend's (or its UI's) own
@@ -63,13 +63,13 @@ class Question:
     text: str
     features: tuple[str, ...]
     # A count instead of a yes/no: the number a read path reached (the best in the run is ✅); None: yes/no.
-    measure: Callable[[list[Cell]], int] | None = None
+    measure: Callable[[list[CellRecord]], int] | None = None
     # Only these kinds of difference answer "no" (a type question is not about a whole link removed,
     # which link.present tells); empty: any.
     kinds: frozenset[str] = frozenset()
 
 
-def most_links_back(cells: list[Cell]) -> int:
+def most_links_back(cells: list[CellRecord]) -> int:
     """The most links one span had that came back (or were shown) complete on this read path."""
     return max((count for cell in cells if cell["verdict"] == PRESERVED
                 for count in ((cell.get("evidence") or {}).get("sent") or {}).values() if isinstance(count, int)),
@@ -106,14 +106,15 @@ class Setting:
     not happen, and the cell that tried it: a setting no cell tried is named as the limit, not advised."""
 
     where: str
-    test: Callable[[Cell], bool]  # a cell that showed the loss
+    test: Callable[[CellRecord], bool]  # a cell that showed the loss
     setting: str
     avoids: str
-    tried: Callable[[Cell], bool] | None = None  # a cell with the setting in place (None: not tried by any scenario)
+    # A cell with the setting in place (None: not tried by any scenario).
+    tried: Callable[[CellRecord], bool] | None = None
     tried_how: str = ""  # what that cell's scenario set
 
 
-def _in(scenario: str, feature: str, verdict: str = PRESERVED, **facts: str) -> Callable[[Cell], bool]:
+def _in(scenario: str, feature: str, verdict: str = PRESERVED, **facts: str) -> Callable[[CellRecord], bool]:
     """A test for a cell of one scenario and feature with this verdict (and these other fields)."""
     return lambda c: (c["scenario"] == scenario and c["feature"] == feature and c["verdict"] == verdict
                       and all(c.get(key) == value for key, value in facts.items()))
@@ -147,7 +148,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-def _kinds(cell: Cell) -> set[str]:
+def _kinds(cell: CellRecord) -> set[str]:
     return {str(d.get("kind", "")) for d in (cell.get("evidence") or {}).get("difference") or []}
 
 
@@ -191,7 +192,7 @@ class Cells:
         if COLLECTOR not in variants:
             self.batch_only.add(COLLECTOR)  # the plain pipeline: batching only
         # (scenario, pipeline, feature) → every cell of that case, settled reads
-        self.by_case: dict[tuple[str, str, str], list[Cell]] = {}
+        self.by_case: dict[tuple[str, str, str], list[CellRecord]] = {}
         for cell in document["cells"]:
             if (cell["backend"], cell["read_path"]) not in hidden:
                 self.by_case.setdefault((cell["scenario"], cell["pipeline"], cell["feature"]), []).append(cell)
@@ -202,10 +203,10 @@ class Cells:
                 self.passed_collector.setdefault((cell["scenario"], cell["pipeline"], cell["feature"]),
                                                  set()).add(cell["backend"])
 
-    def position(self, cell: Cell) -> int:
+    def position(self, cell: CellRecord) -> int:
         return self.positions[id(cell)]
 
-    def own_loss(self, cell: Cell, first_hop_only: bool = False) -> bool:
+    def own_loss(self, cell: CellRecord, first_hop_only: bool = False) -> bool:
         """Degraded or lost by the backend itself, its UI, or its own exporter in the collector
         (`first_hop_only`: by the first hop that changed it, the one its meaning line speaks of)."""
         if cell["verdict"] not in (DEGRADED, LOST):
@@ -221,7 +222,7 @@ class Cells:
         # pipeline has nothing but batching that could have changed it
         return bool(others - {cell["backend"]}) or cell["pipeline"] in self.batch_only
 
-    def kept_elsewhere(self, cell: Cell) -> bool:
+    def kept_elsewhere(self, cell: CellRecord) -> bool:
         """Another backend kept what reached it of the same scenario's feature (as sent, or all an
         earlier hop left): the finding is true of this backend and not of that one."""
         for other in self.by_case.get((cell["scenario"], cell["pipeline"], cell["feature"]), []):
@@ -230,7 +231,7 @@ class Cells:
                 return True
         return False
 
-    def own_line(self, cell: Cell) -> str:
+    def own_line(self, cell: CellRecord) -> str:
         """What the backend's own hop did to a cell, in the words of that hop's meaning line (a cell
         an earlier hop changed first is told by its meaning from the backend's hop on)."""
         if self.own_loss(cell, first_hop_only=True):
@@ -244,7 +245,7 @@ class Cells:
         said = meaning(later, label, self.document["run"].get("versions") or {})
         return _first_sentence(said or f"{cell['verdict']} at {own} too: {cell.get('summary', '')}")
 
-    def no_field(self, cell: Cell) -> bool:
+    def no_field(self, cell: CellRecord) -> bool:
         """n/a because this read path has no field for what the feature needs."""
         if cell["verdict"] != NOT_APPLICABLE:
             return False
@@ -297,11 +298,11 @@ def _plain(line: Line) -> str:
     return f"{line.label}: {text}" if line.label else text
 
 
-def _path_answer(question: Question, cells: list[Cell], index: Cells, label: str) -> Answer | None:
+def _path_answer(question: Question, cells: list[CellRecord], index: Cells, label: str) -> Answer | None:
     """One read path's answer: each feature judged on its own, then combined (all yes → ✅, all no → ❌)."""
     if question.measure is not None:
         return _count_answer(question, cells, index, label)
-    by_feature: dict[str, list[Cell]] = {}
+    by_feature: dict[str, list[CellRecord]] = {}
     for cell in cells:
         by_feature.setdefault(cell["feature"], []).append(cell)
     answers = {feature: a for feature in question.features if feature in by_feature
@@ -335,7 +336,7 @@ def _path_answer(question: Question, cells: list[Cell], index: Cells, label: str
 NAMED_FEATURES = 3  # a question of up to this many features names each one's answer
 
 
-def _feature_answer(question: Question, cells: list[Cell], index: Cells) -> Answer | None:
+def _feature_answer(question: Question, cells: list[CellRecord], index: Cells) -> Answer | None:
     # Kept: as sent, or all of what reached it when an earlier hop took a part (the backend changed nothing)
     good = [c for c in cells if c["verdict"] == PRESERVED or (c["verdict"] == DEGRADED and not index.own_loss(c))]
     bad = [c for c in cells if index.own_loss(c) and (not question.kinds or question.kinds & _kinds(c))]
@@ -373,7 +374,7 @@ TO_MEASURE = {"tempo": "Grafana in the run, as a render column of its own — no
                        "docker runtime on a machine that can pull Grafana's image"}
 
 
-def _count_answer(question: Question, cells: list[Cell], index: Cells, label: str) -> Answer | None:
+def _count_answer(question: Question, cells: list[CellRecord], index: Cells, label: str) -> Answer | None:
     """The number this read path reached; which mark it earns is decided against the run's best."""
     assert question.measure is not None
     good = [c for c in cells if c["verdict"] == PRESERVED]
@@ -398,7 +399,7 @@ def _best(answers: list[Answer], counting: bool) -> Answer:
                   best.path, parts)
 
 
-def _representative(question: Question, cells: list[Cell]) -> tuple[list[Cell], list[Cell]]:
+def _representative(question: Question, cells: list[CellRecord]) -> tuple[list[CellRecord], list[CellRecord]]:
     """The cells that set the mark (the question's representative scenarios, when the run has any
     of them for this backend) and the others (edge cases)."""
     wanted = REPRESENTATIVE_SCENARIOS.get(question.id, ())
@@ -411,14 +412,14 @@ def _representative(question: Question, cells: list[Cell]) -> tuple[list[Cell], 
 EXCEPTIONS_SHOWN = 3  # edge-case lines under one mark; the rest are in the findings
 
 
-def _exceptions(question: Question, ordinary: list[Cell], edge: list[Cell], index: Cells) -> list[Line]:
+def _exceptions(question: Question, ordinary: list[CellRecord], edge: list[CellRecord], index: Cells) -> list[Line]:
     """What the backend itself did in the edge cases and not in the representative ones: one line
     per meaning, its scenarios named."""
-    def own(cell: Cell) -> bool:
+    def own(cell: CellRecord) -> bool:
         return index.own_loss(cell) and (not question.kinds or bool(question.kinds & _kinds(cell)))
 
     said = {index.own_line(cell) for cell in ordinary if own(cell)}  # the mark's own caveat tells these
-    by_line: dict[str, list[Cell]] = {}
+    by_line: dict[str, list[CellRecord]] = {}
     for cell in edge:
         if own(cell) and index.own_line(cell) not in said:
             by_line.setdefault(index.own_line(cell), []).append(cell)
@@ -430,10 +431,10 @@ def _exceptions(question: Question, ordinary: list[Cell], edge: list[Cell], inde
     return lines
 
 
-def _answer(question: Question, backend: str, cells: list[Cell], index: Cells) -> Answer | None:
+def _answer(question: Question, backend: str, cells: list[CellRecord], index: Cells) -> Answer | None:
     """One backend's answer: its best read path on the representative scenarios, the edge cases under it."""
     ordinary, edge = _representative(question, cells)
-    by_path: dict[tuple[str, str], list[Cell]] = {}
+    by_path: dict[tuple[str, str], list[CellRecord]] = {}
     for cell in ordinary:
         by_path.setdefault((cell["backend"], cell["read_path"]), []).append(cell)
     mine = [a for key, path_cells in by_path.items()
@@ -474,7 +475,7 @@ def scorecard(index: Cells) -> dict[str, Any]:
     rows = []
     for question in QUESTIONS:
         wanted = set(question.features)
-        by_backend: dict[str, list[Cell]] = {}
+        by_backend: dict[str, list[CellRecord]] = {}
         for cell in index.cells:
             if cell["feature"] in wanted:
                 by_backend.setdefault(cell["backend"], []).append(cell)
@@ -576,7 +577,7 @@ def _with_limits(said: str) -> tuple[str, str]:
     return (query, LIMITS_SAID + limits) if query else (said, "")
 
 
-def recipe_for(question: Question, answer: Answer, cells: list[Cell], index: Cells) -> list[Line]:
+def recipe_for(question: Question, answer: Answer, cells: list[CellRecord], index: Cells) -> list[Line]:
     """What to copy where the answer is yes or partly: the query (for your own key), the queries
     this run sent that found the span, and the wait before an empty answer means anything; or the
     UI's click path."""
@@ -637,7 +638,7 @@ def settings(index: Cells) -> list[dict[str, Any]]:
     return [{"where": where, "title": WHERE[where], "items": items} for where, items in groups.items() if items]
 
 
-def _outcome(cell: Cell, index: Cells) -> str:
+def _outcome(cell: CellRecord, index: Cells) -> str:
     """`scenario: link present preserved on Jaeger /api/v3` (its summary, where it has one)."""
     label = index.columns[(cell["backend"], cell["read_path"])]["label"]
     what = cell.get("summary") or f"{FEATURES[cell['feature']].title} {cell['verdict']}"
@@ -694,7 +695,7 @@ def _variant_names() -> list[str]:
         return []
 
 
-def _tells_apart(cells: list[Cell], index: Cells) -> tuple[int, int, int, int]:
+def _tells_apart(cells: list[CellRecord], index: Cells) -> tuple[int, int, int, int]:
     """How much a finding tells backends apart, most first: whether it is a backend's own doing
     (2; could not measure: 1; the same for every backend — SDK, wire, or a collector processor on
     every route: 0), then whether it sets a scorecard mark (the question's representative
@@ -709,7 +710,7 @@ def _tells_apart(cells: list[Cell], index: Cells) -> tuple[int, int, int, int]:
     return level, marks, contrast, len({c["scenario"] for c in cells})
 
 
-def _sets_a_mark(cell: Cell) -> bool:
+def _sets_a_mark(cell: CellRecord) -> bool:
     """A cell of a scorecard question's feature in one of its representative scenarios."""
     return any(cell["feature"] in question.features
                and cell["scenario"] in (REPRESENTATIVE_SCENARIOS.get(question.id) or (cell["scenario"],))
@@ -723,7 +724,7 @@ def findings(index: Cells) -> list[dict[str, Any]]:
     that sets a scorecard mark and one that another backend did not share first. Each finding: its
     meaning line and the positions of its cells in the document."""
     hidden = superseded_columns(index.document)
-    grouped: dict[str, list[Cell]] = {}
+    grouped: dict[str, list[CellRecord]] = {}
     for cell in index.document["cells"]:
         if cell["verdict"] in (DEGRADED, LOST, ERROR) and (cell["backend"], cell["read_path"]) not in hidden:
             grouped.setdefault(cell.get("meaning") or cell.get("summary") or cell["verdict"], []).append(cell)
