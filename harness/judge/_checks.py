@@ -320,6 +320,23 @@ def _verdict(statuses: list[Status]) -> Verdict:
     return DEGRADED
 
 
+@dataclass
+class Tally:
+    """What a check collects item by item: each item's status, what was sent and what came back of
+    it, and how each item that was not kept differs; its outcome once every item is counted."""
+
+    statuses: list[Status] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)
+    sent: dict[str, Any] = field(default_factory=dict)
+    received: dict[str, Any] = field(default_factory=dict)
+
+    def outcome(self, summary: str) -> Outcome | None:
+        """None when nothing was there to check (no item at the baseline: nothing was measured)."""
+        if not self.statuses:
+            return None
+        return outcome_of(self.statuses, self.sent, self.received, self.differences, summary)
+
+
 def outcome_of(statuses: list[Status], sent: Any, received: Any, differences: list[Difference],
                summary: str) -> Outcome:
     """The verdict of a list of per-item statuses, with the evidence (long lists cut)."""
@@ -396,10 +413,8 @@ def _relations_changed(pairs: list[LinkPair], label: str) -> list[Difference]:
 
 
 def check_present(subject: Subject) -> Outcome | None:
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, int] = {}
-    received: dict[str, int] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for label, span, seen in subject.spans():
         pairs = pair_links(span, seen, label)
         got = len(seen.links) if seen else 0
@@ -420,19 +435,15 @@ def check_present(subject: Subject) -> Outcome | None:
             statuses.append(CHANGED)
             differences.append(Difference(f"spans[{label}].links", len(span.links), got,
                                           f"{got - len(span.links)} extra links", "extra"))
-    if not statuses:  # no linking span at the baseline: nothing was measured
-        return None
-    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "links"))
+    return tally.outcome(_count_summary(statuses, "links"))  # no linking span at the baseline: nothing was measured
 
 
 def check_target_arrived(subject: Subject) -> Outcome | None:
     """A link whose target the SDK exported: are the link and that span both there? If the target
     is not, the link dangles; if the link itself is not, there is nothing to follow to it. Links to
     spans never exported (unsampled, invalid, nowhere) are not asked about."""
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, str] = {}
-    received: dict[str, str | None] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for pair in subject.pairs():
         link = pair.sent
         if link.target not in subject.exported:
@@ -448,16 +459,12 @@ def check_target_arrived(subject: Subject) -> Outcome | None:
         elif not arrived:
             differences.append(Difference(pair.path, target, None, f"its target {target} is not there: the link "
                                           "dangles", "missing"))
-    if not statuses:
-        return None
-    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "link targets"))
+    return tally.outcome(_count_summary(statuses, "link targets"))
 
 
 def check_target_ids(subject: Subject) -> Outcome | None:
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, str] = {}
-    received: dict[str, str | None] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for pair in subject.pairs():
         sent[pair.path] = f"{pair.sent.trace_id}/{pair.sent.span_id}"
         if pair.received is None:
@@ -473,9 +480,7 @@ def check_target_ids(subject: Subject) -> Outcome | None:
             statuses.append(CHANGED)
             differences.append(Difference(pair.path, sent[pair.path], received[pair.path],
                                           _guessed(pair, "points elsewhere"), "points_elsewhere"))
-    if not statuses:
-        return None
-    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "targets"))
+    return tally.outcome(_count_summary(statuses, "targets"))
 
 
 def attribute_check(kind: str) -> Check:
@@ -488,10 +493,8 @@ def attribute_check(kind: str) -> Check:
 
 def _attributes_outcome(subject: Subject, judged: Callable[[AttrValue], bool], noun: str) -> Outcome | None:
     """Each sent link attribute whose value `judged` takes, compared with what came back (value and type)."""
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, Any] = {}
-    received: dict[str, Any] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for pair in subject.pairs():
         for key, value in pair.sent.attributes.items():
             if not judged(value):
@@ -509,9 +512,7 @@ def _attributes_outcome(subject: Subject, judged: Callable[[AttrValue], bool], n
                 differences.append(Difference(path, sent[path], received[path], _guessed(pair, note), change))
             else:
                 statuses.append(OK)
-    if not statuses:
-        return None
-    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, noun))
+    return tally.outcome(_count_summary(statuses, noun))
 
 
 def _change(sent: AttrValue, got: AttrValue) -> tuple[str, DifferenceKind]:
@@ -542,10 +543,8 @@ def check_trace_state(subject: Subject) -> Outcome | None:
     pairs = [pair for pair in subject.pairs() if pair.sent.trace_state]
     if not pairs:
         return None
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, str] = {}
-    received: dict[str, str | None] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for pair in pairs:
         sent[pair.path] = pair.sent.trace_state
         got = pair.received.trace_state if pair.received else None
@@ -572,10 +571,8 @@ def check_flags(subject: Subject) -> Outcome | None:
     pairs = [pair for pair in subject.pairs() if pair.sent.flags is not None]
     if not pairs:
         return None
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, list[str]] = {}
-    received: dict[str, list[str] | None] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     lost_bits: set[str] = set()
     for pair in pairs:
         expected = pair.sent.flags or 0
@@ -613,10 +610,8 @@ def _distinguishable(links: tuple[Link, ...]) -> bool:
 def check_order(subject: Subject) -> Outcome | None:
     """Among the links that came back, are they in the order they were added? (Missing links are
     link.present's business, not this check's.)"""
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, str] = {}
-    received: dict[str, str | None] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for label, span, seen in subject.spans():
         if len(span.links) < 2 or not _distinguishable(span.links):
             continue
@@ -646,26 +641,20 @@ def check_order(subject: Subject) -> Outcome | None:
 
 def check_dropped_links_count(subject: Subject) -> Outcome | None:
     """Against the SDK's own count: a backend should say how many links the SDK dropped."""
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, int] = {}
-    received: dict[str, int | None] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for label, span, seen in subject.spans():
         if not span.dropped_links_count:
             continue
         sent[label] = span.dropped_links_count
         received[label] = seen.dropped_links_count if seen else None
         _judge_value(f"spans[{label}].dropped_links_count", sent[label], received[label], statuses, differences)
-    if not statuses:
-        return None
-    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "dropped-link counts"))
+    return tally.outcome(_count_summary(statuses, "dropped-link counts"))
 
 
 def check_dropped_attributes_count(subject: Subject) -> Outcome | None:
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, int] = {}
-    received: dict[str, int | None] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for pair in subject.pairs():
         if not pair.sent.dropped_attributes_count:
             continue
@@ -673,17 +662,13 @@ def check_dropped_attributes_count(subject: Subject) -> Outcome | None:
         sent[path] = pair.sent.dropped_attributes_count
         received[path] = pair.received.dropped_attributes_count if pair.received else None
         _judge_value(path, sent[path], received[path], statuses, differences)
-    if not statuses:
-        return None
-    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "dropped-attribute counts"))
+    return tally.outcome(_count_summary(statuses, "dropped-attribute counts"))
 
 
 def check_parent_kept(subject: Subject) -> Outcome | None:
     """Only for spans that link their own parent: some models fold such a link into the parent ref."""
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, str] = {}
-    received: dict[str, str | None] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for label, span, seen in subject.spans():
         if not any(link.target == (span.trace_id, span.parent_span_id) for link in span.links):
             continue
@@ -692,9 +677,7 @@ def check_parent_kept(subject: Subject) -> Outcome | None:
         _judge_value(f"spans[{label}].parent_span_id", sent[label], received[label], statuses, differences,
                      missing=("the span lost its parent (the link to it remains)", "parent_lost"),
                      changed=("another parent", "parent_changed"))
-    if not statuses:
-        return None
-    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "parents"))
+    return tally.outcome(_count_summary(statuses, "parents"))
 
 
 def check_all_attributes(subject: Subject) -> Outcome | None:
@@ -704,10 +687,8 @@ def check_all_attributes(subject: Subject) -> Outcome | None:
 
 def check_linking_parents(subject: Subject) -> Outcome | None:
     """The parent of every linking span (what a page drawing the span under its parent needs)."""
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, str] = {}
-    received: dict[str, str | None] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for label, span, seen in subject.spans():
         sent[label] = span.parent_span_id
         received[label] = seen.parent_span_id if seen else None
@@ -721,6 +702,4 @@ def check_linking_parents(subject: Subject) -> Outcome | None:
                                           "another parent", "parent_changed"))
         else:
             statuses.append(OK)
-    if not statuses:
-        return None
-    return outcome_of(statuses, sent, received, differences, _count_summary(statuses, "parents"))
+    return tally.outcome(_count_summary(statuses, "parents"))

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..model import INVALID_TRACE_ID, NOT_APPLICABLE, Link, ShownLink, ShownSpan, Span, TracePage, value_type
-from ._checks import CHANGED, MISSING, OK, Difference, Outcome, Status, outcome_of, pair_links
+from ._checks import CHANGED, MISSING, OK, Difference, Outcome, Tally, pair_links
 
 
 @dataclass
@@ -76,12 +76,8 @@ def _shows_attributes(item: ShownLink, link: Link) -> bool:
     return all(_value_shown(item.attributes.get(key), value) for key, value in link.attributes.items())
 
 
-def _done(statuses: list[Status], sent: dict[str, object], received: dict[str, object],
-          differences: list[Difference], noun: str) -> Outcome | None:
-    if not statuses:
-        return None
-    ok = statuses.count(OK)
-    return outcome_of(statuses, sent, received, differences, f"{ok} of {len(statuses)} {noun} shown")
+def _done(tally: Tally, noun: str) -> Outcome | None:
+    return tally.outcome(f"{tally.statuses.count(OK)} of {len(tally.statuses)} {noun} shown")
 
 
 def _shown_as_another_relation(subject: RenderSubject) -> dict[str, list[Difference]]:
@@ -97,10 +93,8 @@ def _shown_as_another_relation(subject: RenderSubject) -> dict[str, list[Differe
 
 
 def check_link_shown(subject: RenderSubject) -> Outcome | None:
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, object] = {}
-    received: dict[str, object] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     relations = _shown_as_another_relation(subject)
     for label, span, shown in subject.spans():
         got = len(shown.links) if shown.found else 0
@@ -117,14 +111,12 @@ def check_link_shown(subject: RenderSubject) -> Outcome | None:
             statuses.append(CHANGED)
             differences.append(Difference(f"spans[{label}].links", len(span.links), got, "more shown than sent",
                                           "extra"))
-    return _done(statuses, sent, received, differences, "links")
+    return _done(tally, "links")
 
 
 def check_target_identified(subject: RenderSubject) -> Outcome | None:
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, object] = {}
-    received: dict[str, object] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for path, span, link, shown in subject.pairs():
         sent[path] = f"{link.trace_id}/{link.span_id}"
         if shown is None:
@@ -145,7 +137,7 @@ def check_target_identified(subject: RenderSubject) -> Outcome | None:
         else:
             statuses.append(CHANGED)
             differences.append(Difference(path, sent[path], received[path], "the target is not named", "value_changed"))
-    return _done(statuses, sent, received, differences, "targets")
+    return _done(tally, "targets")
 
 
 def check_target_navigable(subject: RenderSubject) -> Outcome | None:
@@ -153,10 +145,8 @@ def check_target_navigable(subject: RenderSubject) -> Outcome | None:
     (the target shown and marked, or the page's own words); where nothing could be followed, by
     what there is to follow. A link whose target the run never exported has nowhere to arrive:
     not judged (n/a when no link has one), and what following it showed is kept."""
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, object] = {}
-    received: dict[str, object] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     never_exported: dict[str, object] = {}
     for path, span, link, shown in subject.pairs():
         if link.target not in subject.known:
@@ -183,7 +173,7 @@ def check_target_navigable(subject: RenderSubject) -> Outcome | None:
         return Outcome(NOT_APPLICABLE, {}, never_exported, [],
                        "no link's target was ever exported: there is nowhere to arrive (what following "
                        "each link showed is in the evidence)")
-    outcome = _done(statuses, sent, received, differences, "ways to the target")
+    outcome = _done(tally, "ways to the target")
     if outcome is not None and never_exported:
         outcome.received = {**outcome.received, "targets never exported (not judged)": never_exported}
     return outcome
@@ -204,10 +194,8 @@ def _value_shown(written: str | None, value: object) -> bool:
 
 
 def check_attributes_shown(subject: RenderSubject) -> Outcome | None:
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, object] = {}
-    received: dict[str, object] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for path, _, link, shown in subject.pairs():
         for key, value in link.attributes.items():
             at = f"{path}.attributes[{key}]"
@@ -220,14 +208,12 @@ def check_attributes_shown(subject: RenderSubject) -> Outcome | None:
                 differences.append(Difference(at, sent[at], received[at],
                                               "not on the page" if written is None else "written differently",
                                               "missing" if written is None else "value_changed"))
-    return _done(statuses, sent, received, differences, "attributes")
+    return _done(tally, "attributes")
 
 
 def check_parent_kept(subject: RenderSubject) -> Outcome | None:
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, object] = {}
-    received: dict[str, object] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for label, span, shown in subject.spans():
         sent[label] = span.parent_span_id or "(top of its trace)"
         received[label] = None if shown.parent is None else (shown.parent or "(top of its trace)")
@@ -243,15 +229,13 @@ def check_parent_kept(subject: RenderSubject) -> Outcome | None:
             differences.append(Difference(f"spans[{label}].parent", sent[label], received[label],
                                           "drawn under its link target" if moved_under_target else "drawn elsewhere",
                                           "parent_changed"))
-    return _done(statuses, sent, received, differences, "parents")
+    return _done(tally, "parents")
 
 
 def check_target_marked(subject: RenderSubject) -> Outcome | None:
     """Only for targets the run sent and the page was asked about (a dangling link has none)."""
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, object] = {}
-    received: dict[str, object] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for path, _, link, _ in subject.pairs():
         target = subject.shown.get(link.span_id)
         if link.trace_id == INVALID_TRACE_ID or link.target not in subject.known or target is None or not target.found:
@@ -261,16 +245,14 @@ def check_target_marked(subject: RenderSubject) -> Outcome | None:
         statuses.append(OK if target.marked_as_target else MISSING)
         if not target.marked_as_target:
             differences.append(Difference(path, sent[path], None, "the target does not show it is linked", "missing"))
-    return _done(statuses, sent, received, differences, "targets marking the link")
+    return _done(tally, "targets marking the link")
 
 
 def check_trace_shown(subject: RenderSubject) -> Outcome | None:
     """Is each opened trace drawn at all: the page shows the trace, every span asked about is on it,
     and no error stands in its place. A page that did not draw it says why in its own words."""
-    statuses: list[Status] = []
-    differences: list[Difference] = []
-    sent: dict[str, object] = {}
-    received: dict[str, object] = {}
+    tally = Tally()
+    statuses, differences, sent, received = tally.statuses, tally.differences, tally.sent, tally.received
     for trace_id, page in sorted(subject.pages.items()):
         path = f"traces[{trace_id}]"
         sent[path] = "the trace drawn, with every span asked about"
@@ -286,4 +268,4 @@ def check_trace_shown(subject: RenderSubject) -> Outcome | None:
         else:
             received[path] = "drawn"
             statuses.append(OK)
-    return _done(statuses, sent, received, differences, "traces")
+    return _done(tally, "traces")
