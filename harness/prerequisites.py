@@ -18,7 +18,10 @@ from dataclasses import dataclass
 PYTHON_MINIMUM = (3, 10)
 GO_MINIMUM = (1, 24)
 JAVA_MINIMUM = (17,)
-BROWSER_ENV = "LINKMATRIX_CHROMIUM"
+# What `go version` and `java -version` print their version as (the toolchain checks them the same way).
+GO_VERSION = r"go(\d+)\.(\d+)(?:\.(\d+))?"
+JAVA_VERSION = r'version "(\d+)(?:\.(\d+))?(?:\.(\d+))?'
+BROWSER_ENV = "LINKMATRIX_CHROMIUM"  # the browser a user names (harness.stack.toolchain finds and obtains one)
 BROWSERS_ON_PATH = ("chromium", "chromium-browser", "google-chrome")
 
 
@@ -33,7 +36,8 @@ class Check:
         return f"{self.name} {self.found}" if self.found else f"{self.name} missing — {self.missing}"
 
 
-def _version(command: list[str], pattern: str) -> tuple[int, ...]:
+def tool_version(command: list[str], pattern: str) -> tuple[int, ...]:
+    """The version `command` prints, as numbers (the groups of `pattern`); () when it cannot say."""
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
@@ -55,26 +59,25 @@ def check_python() -> Check:
 
 
 def _tool(name: str, tool: str, version_args: list[str], pattern: str, minimum: tuple[int, ...],
-          why: str, how: str) -> Check:
+          why: str, how: str, fatal: bool = True) -> Check:
     if shutil.which(tool) is None:
-        return Check(name, "", f"{why}; {how}", fatal=True)
-    found = _version([tool, *version_args], pattern)
+        return Check(name, "", f"{why}; {how}", fatal=fatal)
+    found = tool_version([tool, *version_args], pattern)
     if found < minimum:
         return Check(name, "", f"found {_dotted(found) or 'an unknown version'}, {_dotted(minimum)}+ is needed "
-                     f"{why}; {how}", fatal=True)
+                     f"{why}; {how}", fatal=fatal)
     return Check(name, _dotted(found))
 
 
 def check_go() -> Check:
     # Not fatal: a warm cache needs no Go, and a build that needs it stops at once saying so.
-    found = _tool("Go", "go", ["version"], r"go(\d+)\.(\d+)(?:\.(\d+))?", GO_MINIMUM,
-                  "to build the collector and Jaeger once, into the cache (a warm cache needs none)",
-                  "install it from your package manager or go.dev")
-    return Check(found.name, found.found, found.missing)
+    return _tool("Go", "go", ["version"], GO_VERSION, GO_MINIMUM,
+                 "to build the collector and Jaeger once, into the cache (a warm cache needs none)",
+                 "install it from your package manager or go.dev", fatal=False)
 
 
 def check_java() -> Check:
-    return _tool("Java", "java", ["-version"], r'version "(\d+)(?:\.(\d+))?(?:\.(\d+))?', JAVA_MINIMUM, "to run Zipkin",
+    return _tool("Java", "java", ["-version"], JAVA_VERSION, JAVA_MINIMUM, "to run Zipkin",
                  "install a JDK 17+ (Debian: openjdk-17-jdk-headless)")
 
 

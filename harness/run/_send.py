@@ -47,16 +47,15 @@ def emit_with_release(release: str, scenario: Scenario, run_id: str, endpoint: s
     return cast(Emission, emission)
 
 
-def _wire_tap(stack: Stack, pipeline_name: Pipeline, protocol: str, upstreams: list[str],
-              run_id: str) -> OtlpGrpcTap | HttpPostTap:
+def _wire_tap(stack: Stack, pipeline_name: Pipeline, protocol: str, upstreams: list[str]) -> OtlpGrpcTap | HttpPostTap:
     """The wire tap: OTLP/gRPC; OTLP/HTTP protobuf; or, for the SDK's Zipkin exporter, what the
     backend it sends to reads that exporter's requests with."""
     target = stack.sdk_zipkin_target() if pipeline_name == SDK_ZIPKIN else None
     if target is not None:
-        return HttpPostTap(f"http://{upstreams[0]}", target.sdk_zipkin_decoder(run_id))
+        return HttpPostTap(f"http://{upstreams[0]}", target.sdk_zipkin_decoder(stack.run_id))
     if protocol == HTTP_PROTOBUF:
-        return HttpPostTap(f"http://{upstreams[0]}", otlp_decoder(run_id))
-    return OtlpGrpcTap(upstreams, run_id)
+        return HttpPostTap(f"http://{upstreams[0]}", otlp_decoder(stack.run_id))
+    return OtlpGrpcTap(upstreams, stack.run_id)
 
 
 def _tap_key(tap: OtlpGrpcTap | HttpPostTap, upstream: str) -> str:
@@ -134,7 +133,7 @@ def _send_one(stack: Stack, scenario: Scenario, pipeline_name: Pipeline, release
               upstreams: list[str], sent: Sent, evidence: Evidence, recorder: Recorder) -> None:
     """One scenario on one pipeline: emitted through a wire tap of its own, what the tap saw and what
     the next hop did with each request kept."""
-    with _wire_tap(stack, pipeline_name, protocol, upstreams, stack.run_id) as tap:
+    with _wire_tap(stack, pipeline_name, protocol, upstreams) as tap:
         try:
             emission = (emit_with_release(release, scenario, stack.run_id, tap.address, pipeline_name, sent)
                         if release else emit(scenario, stack.run_id, tap.address, pipeline_name, protocol=protocol))

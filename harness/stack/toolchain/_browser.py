@@ -21,8 +21,10 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-CHROMIUM_ENV = "LINKMATRIX_CHROMIUM"
-ON_PATH = ("chromium", "chromium-browser", "google-chrome")
+from ...prerequisites import BROWSER_ENV, BROWSERS_ON_PATH
+
+# The names a browser goes by, the same as the prerequisites' line says.
+CHROMIUM_ENV, ON_PATH = BROWSER_ENV, BROWSERS_ON_PATH
 VERSION_TIMEOUT = 20.0  # seconds for `<browser> --version`: a snap shim or a wrapper may be slow
 PLAYWRIGHT_INSTALL_TIMEOUT = 900.0  # a 170 MB download on a slow line; a refused one fails in seconds
 APT_TIMEOUT = 900.0

@@ -28,6 +28,7 @@ import requests
 import yaml
 
 from ...model import ToolchainError
+from ...prerequisites import GO_MINIMUM, GO_VERSION, JAVA_VERSION, tool_version
 
 Report = Callable[[str], None]
 
@@ -178,9 +179,7 @@ def _require(tool: str, version_args: list[str], pattern: str, minimum: tuple[in
     path = shutil.which(tool)
     if not path:
         raise ToolchainError(f"{tool} is needed {why}, and it is not on PATH")
-    output = subprocess.run([path, *version_args], capture_output=True, text=True)
-    match = re.search(pattern, output.stdout + output.stderr)
-    found = tuple(int(part) for part in match.groups()) if match else ()
+    found = tool_version([path, *version_args], pattern)
     if found < minimum:
         raise ToolchainError(f"{tool} {'.'.join(map(str, minimum))} or newer is needed {why}; "
                              f"found {'.'.join(map(str, found)) or 'an unknown version'}")
@@ -188,7 +187,7 @@ def _require(tool: str, version_args: list[str], pattern: str, minimum: tuple[in
 
 def _begin_go_build(cache: Path, name: str) -> Path:
     """Check Go is there and start a fresh build log; returns the log's path."""
-    _require("go", ["version"], r"go(\d+)\.(\d+)", (1, 24), f"to build {name}")
+    _require("go", ["version"], GO_VERSION, GO_MINIMUM, f"to build {name}")
     log = cache / "logs" / f"{name}-build.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
@@ -394,7 +393,7 @@ class MavenFile:
         return _maven_url(self.group, self.artifact, self.version, self._ending)
 
     def ensure(self, cache: Path, report: Report) -> Path:
-        _require("java", ["-version"], r'version "(\d+)', (self.needs_java,), f"to run {self.name}")
+        _require("java", ["-version"], JAVA_VERSION, (self.needs_java,), f"to run {self.name}")
         # A release the table does not pin (a stack file's) is checked against the SHA-1 its repository publishes.
         sha1 = self.sha1 or _published_sha1(self.name, self.url())
         return _maven_download(self.name, self.source, self.url(), self.path(cache), sha1, report)
