@@ -6,12 +6,12 @@ the model: no SDK, no browser, no service.
 from __future__ import annotations
 
 from ._judge import Topology, judge, not_emitted, nothing_measured
-from ._meaning import STORED_ELSEWHERE, meaning, when
+from ._meaning import matches, meaning, when
 
 __all__ = [
-    "STORED_ELSEWHERE",
     "Topology",
     "judge",
+    "matches",
     "meaning",
     "not_emitted",
     "nothing_measured",

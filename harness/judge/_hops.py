@@ -93,7 +93,7 @@ def upstream_outcomes(emission: Emission, feature: str, hop_spans: dict[str, lis
 def not_in_pipeline(emission: Emission, feature: str, read_path: ReadPath) -> Cell:
     return Cell(emission.scenario, feature, read_path.backend, read_path.name, emission.pipeline, NOT_APPLICABLE,
                 reason=f"the {emission.pipeline} pipeline does not reach {read_path.backend} "
-                       + ("(the SDK's Zipkin exporter sends to Zipkin only)" if emission.pipeline == SDK_ZIPKIN
+                       + ("(the SDK's Zipkin exporter sends to one backend only)" if emission.pipeline == SDK_ZIPKIN
                           else "(it has no OTLP receiver of its own)"))
 
 

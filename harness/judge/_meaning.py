@@ -33,8 +33,7 @@ from ..model import (
 from ._checks import MORE
 
 CellRecord = dict[str, Any]  # a cell as matrix.json writes it (the model's Cell is the one the judge makes)
-STORED_ELSEWHERE = {"jaeger-badger": "Badger", "jaeger-opensearch": "OpenSearch",
-                    "jaeger-elasticsearch": "Elasticsearch"}  # backend → its storage
+AdviceRecord = dict[str, Any]  # a backend's advice as the report carries it (model.Advice.to_json)
 Test = Callable[[CellRecord], bool]
 Write = Callable[[CellRecord, str, dict[str, str]], str]
 
@@ -87,6 +86,24 @@ def when(feature: str | None = None, hop: str | None = None, kind: str | None = 
                 and (kind is None or kind in _kinds(cell))
                 and (changed_at is None or changed_at in _changed_at(cell)))
     return test
+
+
+def matches(cell: CellRecord, facts: dict[str, str]) -> bool:
+    """Whether a cell has these facts (a backend's advice says which cells it is about): feature,
+    hop, kind and changed_at as `when` reads them; any other key, the cell's field of that name."""
+    known = {key: facts.get(key) for key in ("feature", "hop", "kind", "changed_at")}
+    return when(**known)(cell) and all(cell.get(key) == value for key, value in facts.items() if key not in known)
+
+
+class _Versions(dict[str, str]):
+    def __missing__(self, package: str) -> str:
+        return "?"
+
+
+def _advised(cell: CellRecord, label: str, versions: dict[str, str], advice: list[AdviceRecord]) -> str:
+    """The line the cell's backend gives for it, if it gives one ("" otherwise)."""
+    said = next((a["meaning"] for a in advice if a.get("meaning") and matches(cell, a.get("when") or {})), "")
+    return said.format_map(_Versions(versions, label=label)) if said else ""
 
 
 def _changed_as_it_settled(cell: CellRecord) -> bool:
@@ -158,7 +175,8 @@ def _backend(label: str) -> str:
     return label.split(" ")[0]
 
 
-RULES: list[tuple[Test, Write]] = [
+ADVISED = None  # the place among the rules of the lines backends give (more specific than those after it)
+RULES: list[tuple[Test, Write] | None] = [
     (lambda c: c["verdict"] == "error",
      lambda c, label, v: f"Not measured: {(c.get('reason') or 'see the reason').splitlines()[0]}"),
     (_changed_as_it_settled,
@@ -184,10 +202,7 @@ RULES: list[tuple[Test, Write]] = [
      lambda c, label, v: f"The collector dropped these spans on their way to {_backend(label)} and said why "
                          f"({_collector_said(c, 'exporter')}); nothing reached {_backend(label)}, so no "
                          "setting there can bring them back."),
-    (lambda c: c.get("hop") == "backend" and c.get("backend") in STORED_ELSEWHERE
-     and (c["feature"].startswith(LINK_ATTRIBUTE_PREFIX) or c["feature"] == LINK_FLAGS),
-     lambda c, label, v: f"Jaeger on {STORED_ELSEWHERE[c['backend']]} storage keeps a link's target but not its "
-                         "attributes or flags (they reached it intact; Jaeger's in-memory store returns them)."),
+    ADVISED,  # here: a line the backend's adapter gives (what its own store or exporter does)
     (when(kind="missing_invalid_target", changed_at="backend"),
      lambda c, label, v: f"{_backend(label)} removes every link whose trace id is all zeros, even one that "
                          "carries attributes" + (f" (its span warnings say '{_warnings(c)[0]}')." if _warnings(c)
@@ -200,8 +215,7 @@ RULES: list[tuple[Test, Write]] = [
                          "it could be seen on the page."),
     (when(feature=RENDER_ATTRIBUTES_SHOWN, hop="backend"),
      lambda c, label, v: f"{label} never shows link attributes (the API it reads has none): read the "
-                         "backend's full API when you need them (Grafana's view of Tempo shows them, "
-                         "by its docs; not measured here)."),
+                         "backend's full API when you need them, or a UI that reads it."),
     (when(feature=RENDER_ATTRIBUTES_SHOWN, hop="render", kind="value_changed"),
      lambda c, label, v: f"{label} shows link attributes as raw text, and some read differently from what was "
                          f"sent ({_first_value_changed(c)}): a person sees the escaped form."),
@@ -247,10 +261,6 @@ RULES: list[tuple[Test, Write]] = [
     (when(hop="sdk"),
      lambda c, label, v: f"The SDK changed {c['feature']} before export ({_own_summary(c)}); "
                          "no collector or backend setting can bring it back."),
-    (lambda c: c.get("hop") == "wire" and c.get("pipeline") == "sdk-zipkin",
-     lambda c, label, v: f"The SDK's Zipkin exporter (opentelemetry-exporter-zipkin-json "
-                         f"{v.get('opentelemetry-exporter-zipkin-json', '?')}) sends no links at all: send "
-                         "through a collector, whose zipkin exporter writes them as otlp.link.<i> tags."),
     (when(feature=LINK_TRACE_STATE, hop="wire"),
      lambda c, label, v: f"The OTLP exporter (opentelemetry-exporter-otlp-proto-grpc "
                          f"{v.get('opentelemetry-exporter-otlp-proto-grpc', '?')}) does not send a link's "
@@ -293,19 +303,24 @@ RULES: list[tuple[Test, Write]] = [
 ]
 
 
-def _first_rule(cell: CellRecord, label: str, versions: dict[str, str]) -> str:
-    for test, write in RULES:
-        if test(cell):
-            return write(cell, label, versions)
+def _first_rule(cell: CellRecord, label: str, versions: dict[str, str], advice: list[AdviceRecord]) -> str:
+    for rule in RULES:
+        if rule is ADVISED:
+            if said := _advised(cell, label, versions, advice):
+                return said
+        elif rule[0](cell):
+            return rule[1](cell, label, versions)
     return ""
 
 
-def meaning(cell: CellRecord, label: str, versions: dict[str, str]) -> str:
+def meaning(cell: CellRecord, label: str, versions: dict[str, str], advice: list[AdviceRecord] | None = None) -> str:
     """The line of the first hop that changed the cell; when a later hop changed it too, that
-    hop's line after it (a sampled bit the wire lost is not the SDK's limit)."""
-    first = _first_rule(cell, label, versions)
+    hop's line after it (a sampled bit the wire lost is not the SDK's limit). `advice`: what the
+    cell's backend says of its own losses (the report's `run.backends`)."""
+    advice = advice or []
+    first = _first_rule(cell, label, versions, advice)
     later = _changed_at(cell)[1:]
     if not first or not later or cell["verdict"] == "error":
         return first
-    then = _first_rule({**cell, "hop": later[0], "changed_at": later}, label, versions)
+    then = _first_rule({**cell, "hop": later[0], "changed_at": later}, label, versions, advice)
     return f"{first} Also, at {later[0]}: {then}" if then and then != first else first

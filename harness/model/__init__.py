@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import _jsonio as jsonio
 from ._columns import (
+    Advice,
     Answer,
     HttpClient,
     ReadPath,
@@ -202,6 +203,7 @@ __all__ = [
     "SPAN_PARENT_WITH_LINK_TO_PARENT",
     "TRACE_STATE",
     "UPSTREAM_HOPS",
+    "Advice",
     "Answer",
     "AttrValue",
     "Cell",

@@ -159,3 +159,21 @@ def trace_reader(path: str, normalize: Callable[[Any], list[Span]]) -> TraceRead
 def tag_text(value: Any) -> str:
     """An attribute value as a tag query writes it (bools in lower case, as the SDKs send them)."""
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What a backend's adapter knows of one loss its cells may show: the finding's line in its own
+    words, and the setting that avoids the loss (the decide page's settings) with the cell that tried
+    it. The report carries it, so the judge and the pages need no backend's name."""
+
+    when: dict[str, str]  # the cell's facts: feature (a prefix ends in "."), hop, kind, pipeline, ...
+    meaning: str = ""  # the finding's line; "{label}" is the column's label, "{<package>}" that package's version
+    setting: str = ""  # what to set
+    avoids: str = ""  # the loss it avoids
+    where: str = ""  # where it is set: "pipeline" or "backend"
+    tried: dict[str, str] = field(default_factory=dict)  # the facts of this backend's cell that tried it
+    tried_how: str = ""  # what that cell's scenario set
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: value for key, value in vars(self).items() if value}

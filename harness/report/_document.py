@@ -78,6 +78,7 @@ def to_document(result: RunResult) -> dict[str, Any]:
             "problems": result.problems,
             "skipped": result.skipped,
             "data_age": result.data_age,
+            "backends": result.backends,
             "releases_compared": releases_compared({cell.backend for cell in result.cells},
                                                    {cell.pipeline for cell in result.cells}),
         },
@@ -108,7 +109,8 @@ def _column(path: ReadPath, result: RunResult) -> dict[str, Any]:
 def _with_meaning(record: dict[str, Any], result: RunResult) -> dict[str, Any]:
     if record["verdict"] in FINDING_VERDICTS:
         label = next(p.label for p in result.columns if (p.backend, p.name) == (record["backend"], record["read_path"]))
-        record["meaning"] = meaning(record, label, result.versions)
+        advice = (result.backends.get(record["backend"]) or {}).get("advice")
+        record["meaning"] = meaning(record, label, result.versions, advice)
     return record
 
 

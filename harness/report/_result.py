@@ -29,6 +29,7 @@ class RunResult:
     problems: list[str] = field(default_factory=list)  # what went wrong, one line each
     skipped: dict[str, str] = field(default_factory=dict)  # backend → why it did not run
     data_age: dict[str, str] = field(default_factory=dict)  # backend → why one read suffices, or its two reads
+    backends: dict[str, dict[str, Any]] = field(default_factory=dict)  # backend → its adapter's notes (Backend.notes)
     variants: list[Variant] = field(default_factory=lambda: [PLAIN])  # the collector pipelines of the run
     note: str = ""  # what a reader must know first (an empty shard: why it has no cells)
     # The stack file's part: what it gave each component, and the candidates with their current releases.

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backends import BACKENDS
-from ..judge import STORED_ELSEWHERE, meaning, when
+from ..judge import matches, meaning, when
 from ..model import (
     ATTRIBUTE_TYPES,
     BACKEND,
@@ -36,7 +36,6 @@ from ..model import (
     RENDER_TARGET_IDENTIFIED,
     RENDER_TARGET_NAVIGABLE,
     REPRESENTATIVE_SCENARIOS,
-    SDK_ZIPKIN,
     SEARCH_LINK_ATTRIBUTE,
     SEARCH_LINK_ATTRIBUTE_ALL,
     SEARCH_LINK_SPAN_ID,
@@ -135,16 +134,6 @@ SETTINGS: tuple[Setting, ...] = (
             "the SDK dropping links to the invalid context that carry no data",
             _in("invalid-context-links", attribute_feature("string")),
             "a link to the all-zero context with an attribute (whether a backend's store keeps it: the findings)"),
-    Setting(PIPELINE_SIDE, lambda c: c.get("pipeline") == SDK_ZIPKIN and c.get("hop") == "wire",
-            "send to Zipkin through a collector (its `zipkin` exporter), not the SDK's own Zipkin exporter",
-            "every link missing from Zipkin (the SDK's Zipkin exporter writes none)",
-            _in("sdk-zipkin-exporter", LINK_PRESENT, pipeline=COLLECTOR, backend="zipkin"),
-            "the same links through the collector's `zipkin` exporter"),
-    Setting(BACKEND_SIDE,
-            lambda c: c.get("backend") == "tempo" and c.get("hop") == BACKEND and "truncated" in _kinds(c),
-            "Tempo's distributor `max_attribute_bytes` (per tenant: the `max_attribute_bytes` override; 2048 by "
-            "default) is the limit that cut them",
-            "Tempo cutting long attribute values"),
 )
 
 
@@ -186,6 +175,8 @@ class Cells:
         self.cells = [c for c in document["cells"]
                       if c["pipeline"] == pipeline and (c["backend"], c["read_path"]) not in hidden]
         self.columns = {(c["backend"], c["read_path"]): c for c in document["columns"]}
+        # backend → what its adapter says of it (title, the store of a storage variant, advice)
+        self.backends: dict[str, dict[str, Any]] = document["run"].get("backends") or {}
         variants = document["run"].get("variants") or {}
         self.batch_only = {name for name, variant in variants.items()
                            if all(set(step) <= {"batch"} for step in variant.get("processors", []))}
@@ -242,8 +233,19 @@ class Cells:
             return _first_sentence(cell.get("meaning") or cell.get("summary") or cell["verdict"])
         label = self.columns[(cell["backend"], cell["read_path"])]["label"]
         later = {**cell, "hop": own, "changed_at": changed[changed.index(own):]}
-        said = meaning(later, label, self.document["run"].get("versions") or {})
+        said = meaning(later, label, self.document["run"].get("versions") or {}, self.advice(cell["backend"]))
         return _first_sentence(said or f"{cell['verdict']} at {own} too: {cell.get('summary', '')}")
+
+    def advice(self, backend: str) -> list[dict[str, Any]]:
+        return list((self.backends.get(backend) or {}).get("advice") or [])
+
+    def stored_in(self, backend: str) -> str | None:
+        """The backend a storage variant belongs to (`jaeger-badger` → `jaeger`); None for any other."""
+        return (self.backends.get(backend) or {}).get("variant_of") or None
+
+    def kept_on(self, backend: str) -> str:
+        """A storage variant's store, as its adapter names it ("Badger")."""
+        return str((self.backends.get(backend) or {}).get("kept_on") or backend)
 
     def no_field(self, cell: CellRecord) -> bool:
         """n/a because this read path has no field for what the feature needs."""
@@ -359,19 +361,14 @@ def _feature_answer(question: Question, cells: list[CellRecord], index: Cells) -
                       [index.position(c) for c in errors])
     gaps = [c for c in cells if c["verdict"] == NOT_APPLICABLE and "not rendered" in str(c.get("reason", ""))]
     if gaps:
-        backend = gaps[0]["backend"]
+        to_measure = (index.backends.get(gaps[0]["backend"]) or {}).get("to_measure")
         return Answer(UNMEASURED, _first_sentence(str(gaps[0]["reason"])), [],
-                      parts=[Line(TO_MEASURE[backend], label="to measure")] if backend in TO_MEASURE else [])
+                      parts=[Line(to_measure, label="to measure")] if to_measure else [])
     upstream = [c for c in cells if c["verdict"] == LOST]
     if upstream:  # measured, but all of it was lost before it: nothing tells this backend apart
         return Answer(UNMEASURED, "every case here lost it before the backend (settings, findings)",
                       [index.position(c) for c in upstream])
     return None
-
-
-# What would measure a UI this run could not render, where its skip reason does not say it.
-TO_MEASURE = {"tempo": "Grafana in the run, as a render column of its own — not built yet; it would need the "
-                       "docker runtime on a machine that can pull Grafana's image"}
 
 
 def _count_answer(question: Question, cells: list[CellRecord], index: Cells, label: str) -> Answer | None:
@@ -471,7 +468,7 @@ def scorecard(index: Cells) -> dict[str, Any]:
     into its column, said per storage where they differ); each cell a mark, its caveat, its recipe,
     the edge cases under it and the cells behind it."""
     backends = list(dict.fromkeys(c["backend"] for c in index.document["columns"]))
-    shown = [b for b in backends if _stored_in(b) not in backends]
+    shown = [b for b in backends if index.stored_in(b) not in backends]
     rows = []
     for question in QUESTIONS:
         wanted = set(question.features)
@@ -483,12 +480,12 @@ def scorecard(index: Cells) -> dict[str, Any]:
         if question.measure is not None:
             _mark_counts(answers)
         for backend in shown:
-            _fold_storages(answers, backend, [b for b in backends if _stored_in(b) == backend])
+            _fold_storages(answers, backend, [b for b in backends if index.stored_in(b) == backend], index)
         representative = REPRESENTATIVE_SCENARIOS.get(question.id, ())
         rows.append({"id": question.id, "question": question.text, "features": list(question.features),
                      "marked_by": _marked_by(representative, index),
                      "answers": [answers[b] for b in shown]})
-    return {"backends": shown, "titles": [_title(b, backends) for b in shown], "rows": rows}
+    return {"backends": shown, "titles": [_title(b, backends, index) for b in shown], "rows": rows}
 
 
 def _marked_by(representative: tuple[str, ...], index: Cells) -> str:
@@ -501,12 +498,7 @@ def _marked_by(representative: tuple[str, ...], index: Cells) -> str:
     return ", ".join(present) or "no scenario of this run (all shown)"
 
 
-def _stored_in(backend: str) -> str | None:
-    """The backend a storage variant belongs to (`jaeger-badger` → `jaeger`); None for any other."""
-    return backend.rsplit("-", 1)[0] if backend in STORED_ELSEWHERE else None
-
-
-def _fold_storages(answers: dict[str, Answer | None], backend: str, storages: list[str]) -> None:
+def _fold_storages(answers: dict[str, Answer | None], backend: str, storages: list[str], index: Cells) -> None:
     """The storages of `backend` as lines under its answer: grouped where they answer alike, said
     as the same where they match the in-memory answer."""
     head = answers.get(backend)
@@ -514,11 +506,11 @@ def _fold_storages(answers: dict[str, Answer | None], backend: str, storages: li
         return
     grouped: dict[tuple[str, str], list[str]] = {}  # storages that say the same, their own name left out
     for storage in storages:
-        theirs, name = answers.get(storage), STORED_ELSEWHERE[storage]
+        theirs, name = answers.get(storage), index.kept_on(storage)
         key = (theirs.mark, theirs.caveat.replace(name, STORAGE)) if theirs is not None else ("", "no cells")
         grouped.setdefault(key, []).append(storage)
     for (mark, caveat), members in grouped.items():
-        names = [STORED_ELSEWHERE[s] for s in members]
+        names = [index.kept_on(s) for s in members]
         same = mark == head.mark
         first = next((a.cells[0] for a in (answers.get(s) for s in members) if a is not None and a.cells), None)
         text = "the same" if same else caveat.replace(STORAGE, "/".join(names))
@@ -539,10 +531,9 @@ def _mark_counts(answers: dict[str, Answer | None]) -> None:
             answer.caveat += f", fewer than the {best} another backend returned"
 
 
-def _title(backend: str, present: list[str]) -> str:
-    adapter = BACKENDS.get(backend)
-    title = adapter.title if adapter is not None else backend
-    storages = [STORED_ELSEWHERE[b] for b in present if _stored_in(b) == backend]
+def _title(backend: str, present: list[str], index: Cells) -> str:
+    title = str((index.backends.get(backend) or {}).get("title") or backend)
+    storages = [index.kept_on(b) for b in present if index.stored_in(b) == backend]
     return f"{title} (memory; on {', '.join(storages)} below)" if storages else title
 
 
@@ -623,7 +614,7 @@ def settings(index: Cells) -> list[dict[str, Any]]:
     no cell tried is said as the limit that was hit, not as advice."""
     groups: dict[str, list[dict[str, Any]]] = {where: [] for where in WHERE}
     every_pipeline = index.document["cells"]  # the SDK's Zipkin exporter is a pipeline of its own
-    for setting in SETTINGS:
+    for setting in (*SETTINGS, *_advised_settings(index)):
         seen = [c for c in every_pipeline if setting.test(c)]
         if not seen:
             continue
@@ -636,6 +627,17 @@ def settings(index: Cells) -> list[dict[str, Any]]:
             "tried": f"{setting.tried_how} ({_outcome(tried, index)})" if tried is not None else "",
             "tried_cell": index.position(tried) if tried is not None else None})
     return [{"where": where, "title": WHERE[where], "items": items} for where, items in groups.items() if items]
+
+
+def _advised_settings(index: Cells) -> list[Setting]:
+    """The settings the run's backends name for their own losses (their adapters' advice)."""
+    def on(backend: str, facts: dict[str, str]) -> Callable[[CellRecord], bool]:
+        return lambda c: c["backend"] == backend and matches(c, facts)
+
+    return [Setting(advice["where"], on(backend, advice["when"]), advice["setting"], advice.get("avoids", ""),
+                    on(backend, advice["tried"]) if advice.get("tried") else None, advice.get("tried_how", ""))
+            for backend in index.backends for advice in index.advice(backend)
+            if advice.get("setting") and advice.get("where") in WHERE]
 
 
 def _outcome(cell: CellRecord, index: Cells) -> str:
@@ -661,9 +663,13 @@ def not_measured(document: dict[str, Any]) -> list[str]:
                         if b.default and name not in backends and name not in (run.get("skipped") or {}))
     if unselected:
         items.append(f"{', '.join(unselected)}: not in this run (`--backend` chose others)")
-    storages = sorted(name for name, b in BACKENDS.items() if not b.default and not b.release and name not in backends)
-    if storages:
-        items.append(f"Jaeger storages other than memory: {', '.join(storages)} (`--storages all`)")
+    storages: dict[str, list[str]] = {}  # backend → its storage variants not in this run
+    for name, b in sorted(BACKENDS.items()):
+        if b.kept_on and not b.release and name not in backends:
+            storages.setdefault(b.variant_of, []).append(name)
+    for of, names in storages.items():
+        title = BACKENDS[of].title if of in BACKENDS else of
+        items.append(f"{title} storages other than memory: {', '.join(names)} (`--storages all`)")
     releases = sorted(name for name, b in BACKENDS.items() if b.release and name not in backends)
     releases += [name for name in (*toolchain.SDK_RELEASES, *toolchain.COLLECTOR_RELEASES)
                  if name not in (run.get("pipelines") or [])]  # an SDK's or collector's: a pipeline of its own

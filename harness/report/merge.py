@@ -102,6 +102,7 @@ def merge(documents: list[dict[str, Any]], names: list[str],
            "stages": {stage: max(d["run"].get("stages", {}).get(stage, 0.0) for d in documents)
                       for stage in first["run"].get("stages", {})},
            "skipped": {k: v for d in documents for k, v in d["run"].get("skipped", {}).items()},
+           "backends": {k: v for d in everything for k, v in d["run"].get("backends", {}).items()},
            "shards": names,
            **({"reruns": {"reports": [name for _, name in reruns], "scenarios": sorted(rerun_scenarios),
                           "cells_replaced": replaced}} if reruns else {})}

@@ -93,6 +93,7 @@ def run_matrix(settings: RunSettings, notify: Notify = print) -> RunResult:
     backends = _backends(settings, result.runtime, result)
     result.columns = [path for backend in backends for path in backend.read_paths]
     result.data_age = {backend.name: backend.data_age for backend in backends}
+    result.backends = {backend.name: backend.notes() for backend in backends}
     result.run_dir.mkdir(parents=True, exist_ok=True)
     recorder = Recorder(notify)
     cpu = CpuLedger()

@@ -116,7 +116,8 @@ def send_all(stack: Stack, evidence: Evidence, recorder: Recorder) -> Sent:
             recorder.notify(f"emitting {scenario.name}" + (f" ({pipeline_name})" if pipeline_name != COLLECTOR else ""))
             upstreams = stack.upstreams(pipeline_name, scenario.name)
             if pipeline_name == SDK_ZIPKIN and not upstreams:
-                recorder.problem(f"pipeline {SDK_ZIPKIN}: not run (no Zipkin to send to)")
+                recorder.problem(f"pipeline {SDK_ZIPKIN}: not run (no backend of this run takes what the SDK's "
+                                 "Zipkin exporter sends)")
                 break
             if collected and not upstreams:  # its collector (or gateway) did not start: said once, above
                 not_sent(sent, stack, scenario, pipeline_name, "the collector this pipeline needs did not start")

@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any, Protocol, cast
 
 from ..emit import HttpPostTap, otlp_http_decoder
-from ..model import HttpClient, ReadPath, Span, UsageError
+from ..model import Advice, HttpClient, ReadPath, Span, UsageError
 from .runtime._base import Component, Readiness, Service, ServiceSpec
 
 
@@ -73,6 +73,11 @@ class Backend:
     # Where the SDK's own Zipkin exporter sends (the `sdk-zipkin` pipeline): one backend, whose
     # egress tap also decodes what that exporter writes.
     takes_sdk_zipkin: bool = False
+    # What the reports say of it, in its adapter's words (the report carries them: see `notes`).
+    kept_on: str = ""  # a storage variant's store, named for people ("Badger"); "": its usual store
+    variant_of: str = ""  # the backend this one is a storage variant of (its column folds this one in)
+    advice: tuple[Advice, ...] = ()  # losses its cells may show: their lines, and the settings that avoid them
+    to_measure: str = ""  # what would measure its UI, where a run has no render column for it
     # Set only on the copy a run starts (`configured`), never on the table's own entry:
     peers: Mapping[str, str] = MappingProxyType({})  # what it needs, once running: name → "host:port"
     options: Mapping[str, str] = MappingProxyType({})  # what the user gave it (e.g. Jaeger's ui_assets)
@@ -87,6 +92,13 @@ class Backend:
         if options is not None:
             copied.options = MappingProxyType(dict(options))
         return copied
+
+    def notes(self) -> dict[str, Any]:
+        """What the report keeps of this backend, so that the pages and the findings speak of it
+        without knowing it (report: `run.backends`)."""
+        said = {"title": self.title, "kept_on": self.kept_on, "variant_of": self.variant_of,
+                "advice": [advice.to_json() for advice in self.advice], "to_measure": self.to_measure}
+        return {key: value for key, value in said.items() if value}
 
     def at_release(self, version: str, current: bool) -> Backend:
         """This backend at another release, built or fetched the way the pinned one is (a stack file's

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from harness.backends import BACKENDS
 from harness.model._features import REPRESENTATIVE_SCENARIOS
 from harness.report.decide import (
     NO,
@@ -59,7 +60,9 @@ def document(cells: list[dict[str, Any]], skipped: dict[str, str] | None = None,
              columns: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"run": {"id": "r", "started": "s", "ended": "e", "runtime": "local", "pipelines": ["collector"],
                     "versions": {}, "stages": {}, "skipped": skipped or {}, "problems": [], "data_age": {},
-                    "stage_detail": {}, "releases_compared": {}},
+                    "stage_detail": {}, "releases_compared": {},
+                    # what a run writes of its backends: their adapters' notes
+                    "backends": {name: backend.notes() for name, backend in BACKENDS.items()}},
             "scenarios": [{"name": "s", "file": "s.yaml", "problem": "p"}], "columns": columns or COLUMNS,
             "features": [], "cells": cells, "between_versions": []}
 

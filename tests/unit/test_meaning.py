@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.backends import BACKENDS
 from harness.judge._meaning import meaning
 
 VERSIONS = {"opentelemetry-exporter-otlp-proto-grpc": "1.45.2"}
+
+
+def advice_of(backend: str) -> list[dict[str, Any]]:
+    """What a run's report carries of a backend: its adapter's advice."""
+    return list(BACKENDS[backend].notes().get("advice") or [])
 
 
 def cell(feature: str, hop: str | None, verdict: str = "lost", scenario: str = "s",
@@ -106,8 +112,10 @@ def test_a_target_dropped_in_the_collector_names_the_pipeline() -> None:
 
 def test_a_loss_on_the_wire_of_the_sdk_zipkin_pipeline_names_that_exporter() -> None:
     lost = cell("link.present", "wire", pipeline="sdk-zipkin")
-    text = meaning(lost, "Zipkin /api/v2", {"opentelemetry-exporter-zipkin-json": "1.45.1"})
+    text = meaning(lost, "Zipkin /api/v2", {"opentelemetry-exporter-zipkin-json": "1.45.1"}, advice_of("zipkin"))
     assert "opentelemetry-exporter-zipkin-json 1.45.1" in text and "sends no links" in text
+    # the judge knows no backend: without its adapter's advice the line is the general one
+    assert meaning(lost, "Zipkin /api/v2", VERSIONS) == "The OTLP exporter does not send this; no backend can show it."
     assert "OTLP exporter does not send" in meaning(cell("link.present", "wire", pipeline="collector"), "Zipkin",
                                                      VERSIONS)
 
@@ -115,7 +123,11 @@ def test_a_loss_on_the_wire_of_the_sdk_zipkin_pipeline_names_that_exporter() -> 
 def test_a_storage_that_drops_link_attributes_is_named() -> None:
     dropped = cell("link.attribute.int", "backend", backend="jaeger-opensearch")
     assert "Jaeger on OpenSearch storage keeps a link's target but not its attributes" in meaning(
-        dropped, "Jaeger-OpenSearch /api/v3", VERSIONS)
+        dropped, "Jaeger-OpenSearch /api/v3", VERSIONS, advice_of("jaeger-opensearch"))
+    flags = cell("link.flags", "backend", backend="jaeger-badger")
+    assert "Jaeger on Badger storage" in meaning(flags, "Jaeger-Badger /api/v3", VERSIONS, advice_of("jaeger-badger"))
+    # the in-memory Jaeger gives no such advice: the general line
+    assert "Jaeger on" not in meaning(dropped, "Jaeger /api/v3", VERSIONS, advice_of("jaeger"))
 
 
 def test_of_the_collectors_words_the_line_quotes_the_one_about_its_own_loss() -> None:
@@ -157,7 +169,7 @@ def test_a_link_target_row_whose_links_are_gone_is_told_as_lost_links_not_as_dan
     assert meaning(gone, "Jaeger /api/v3", VERSIONS).startswith("The SDK dropped whole links before export")
     by_exporter = cell("link.target_arrived", "wire", pipeline="sdk-zipkin",
                        differences=[("link_missing", "the link itself is missing")])
-    assert "Zipkin exporter" in meaning(by_exporter, "Zipkin /api/v2", VERSIONS)
+    assert "Zipkin exporter" in meaning(by_exporter, "Zipkin /api/v2", VERSIONS, advice_of("zipkin"))
     dangling = cell("link.target_arrived", "backend", "degraded", differences=[("missing", "its target is not there")])
     assert "leads nowhere" in meaning(dangling, "Zipkin /api/v2", VERSIONS)
     cut = cell("link.attribute.string", "sdk", "degraded",

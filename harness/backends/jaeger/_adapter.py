@@ -25,9 +25,12 @@ from ...model import (
     DROPPED_LINKS_COUNT,
     FLAGS,
     LINK_ATTRIBUTE,
+    LINK_ATTRIBUTE_PREFIX,
+    LINK_FLAGS,
     LINK_SPAN_ID,
     LINK_TRACE_ID,
     TRACE_STATE,
+    Advice,
     HttpClient,
     Link,
     ReadPath,
@@ -174,6 +177,14 @@ def read_paths(name: str, title: str) -> tuple[ReadPath, ...]:
     )
 
 
+def _stored_elsewhere(store: str) -> tuple[Advice, ...]:
+    """Measured on Badger, OpenSearch and Elasticsearch: what reached the store intact, it returns without."""
+    line = (f"Jaeger on {store} storage keeps a link's target but not its attributes or flags (they reached it "
+            "intact; Jaeger's in-memory store returns them).")
+    return (Advice({"hop": "backend", "feature": LINK_ATTRIBUTE_PREFIX}, meaning=line),
+            Advice({"hop": "backend", "feature": LINK_FLAGS}, meaning=line))
+
+
 class Jaeger(Backend):
     """One Jaeger on one storage: the table has an entry per storage."""
 
@@ -202,6 +213,10 @@ class Jaeger(Backend):
         self.default = storage is MEMORY and pinned
         self.release = "" if pinned else pin.version
         self.read_paths = read_paths(self.name, self.title)
+        if storage is not MEMORY:  # its column folds into the in-memory one's, said per storage
+            self.kept_on = storage.label
+            self.variant_of = NAME if pinned else f"{NAME}-{pin.version}"
+            self.advice = _stored_elsewhere(storage.label)
 
     def at_release(self, version: str, current: bool) -> Backend:
         return Jaeger(self.storage, JAEGER if version == JAEGER.version else jaeger_release(version), current)

@@ -28,6 +28,7 @@ from ...model import (
     LINK_ATTRIBUTE,
     LINK_SPAN_ID,
     LINK_TRACE_ID,
+    Advice,
     HttpClient,
     ReadPath,
     RenderReadPath,
@@ -161,6 +162,12 @@ class Tempo(Backend):
     probe = Readiness(port="http", path="/ready")
     container_data_dir = "/var/tempo"  # in its image, the folder its user may write
     read_paths = TEMPO_READ_PATHS
+    advice = (Advice({"hop": "backend", "kind": "truncated"},
+                     setting="Tempo's distributor `max_attribute_bytes` (per tenant: the `max_attribute_bytes` "
+                             "override; 2048 by default) is the limit that cut them",
+                     avoids="Tempo cutting long attribute values", where="backend"),)
+    to_measure = ("Grafana in the run, as a render column of its own — not built yet; it would need the docker "
+                  "runtime on a machine that can pull Grafana's image")
     data_age = ("two reads: fresh, from its live store as soon as the spans show; settled, once the live "
                 "store has written them into a completed block, the form every later read gets")
     # How long its live store holds a trace before writing it into a block (configured below): the

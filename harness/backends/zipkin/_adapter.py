@@ -12,12 +12,16 @@ from typing import Any, cast
 
 from ...emit import HttpPostTap
 from ...model import (
+    COLLECTOR,
     DROPPED_LINKS_COUNT,
     FLAGS,
     LINK_ATTRIBUTE,
+    LINK_PRESENT,
     LINK_SPAN_ID,
     LINK_TRACE_ID,
     RUN_ID_ATTRIBUTE,
+    SDK_ZIPKIN,
+    Advice,
     AttrValue,
     HttpClient,
     Link,
@@ -130,6 +134,17 @@ def read_paths(name: str, title: str) -> tuple[ReadPath, ...]:
     )
 
 
+# Measured: the SDK's own Zipkin exporter writes no links; the collector's zipkin exporter writes them as tags.
+SDK_EXPORTER_SENDS_NO_LINKS = Advice(
+    {"pipeline": SDK_ZIPKIN, "hop": "wire"},
+    meaning="The SDK's Zipkin exporter (opentelemetry-exporter-zipkin-json {opentelemetry-exporter-zipkin-json}) "
+            "sends no links at all: send through a collector, whose zipkin exporter writes them as otlp.link.<i> tags.",
+    setting="send to Zipkin through a collector (its `zipkin` exporter), not the SDK's own Zipkin exporter",
+    avoids="every link missing from Zipkin (the SDK's Zipkin exporter writes none)", where="pipeline",
+    tried={"scenario": "sdk-zipkin-exporter", "feature": LINK_PRESENT, "pipeline": COLLECTOR, "verdict": "preserved"},
+    tried_how="the same links through the collector's `zipkin` exporter")
+
+
 class Zipkin(Backend):
     """Zipkin at one version (the table has the pinned one, and others to compare with)."""
 
@@ -151,6 +166,7 @@ class Zipkin(Backend):
         self.title = "Zipkin" if pinned else f"Zipkin {pin.version}"
         self.default = pinned  # other versions run when asked for (--versions)
         self.takes_sdk_zipkin = pinned  # the SDK's Zipkin exporter sends to the pinned Zipkin
+        self.advice = (SDK_EXPORTER_SENDS_NO_LINKS,) if pinned else ()
         self.release = "" if pinned else pin.version
         self.image = IMAGES[NAME] if pin is ZIPKIN else f"openzipkin/zipkin:{pin.version}"
         self.read_paths = read_paths(self.name, self.title)
