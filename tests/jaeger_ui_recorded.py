@@ -13,7 +13,7 @@ from typing import Any
 from harness.backends.jaeger import _ui as jaeger_ui
 from harness.judge._features import page_check_of
 from harness.judge._page_checks import RenderSubject
-from harness.model._shown import ShownSpan
+from harness.model._shown import ShownSpan, TracePage
 from harness.model._spans import Link, Span
 from harness.render._browser import browser
 
@@ -54,8 +54,11 @@ def read_recorded(folder: Path = FIXTURES) -> dict[str, dict[str, ShownSpan]]:
 
 def verdict(case: str, feature: str, shown: dict[str, dict[str, ShownSpan]], folder: Path = FIXTURES) -> str:
     spans = spans_of(case, folder)
-    subject = RenderSubject([span for span in spans if span.links], {span.key: span for span in spans},
-                            shown[case], {span.key: span.name for span in spans})
+    linking = [span for span in spans if span.links]
+    # The recorded pages drew their trace (each DOM is the drawn timeline): the pages the render stage opens.
+    pages = {span.trace_id: TracePage(span.trace_id) for span in linking}
+    subject = RenderSubject(linking, {span.key: span for span in spans}, shown[case],
+                            {span.key: span.name for span in spans}, pages)
     judge = page_check_of(feature)
     assert judge is not None
     outcome = judge(subject)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness.backends.jaeger._adapter import UI_ASSETS_ENV
+from harness.backends.jaeger._adapter import UI_ASSETS, UI_ASSETS_ENV
 from harness.model._features import FEATURES
 from harness.report import to_document
 from harness.run._matrix import RunSettings, run_matrix
@@ -32,7 +32,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def live(binaries: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     settings = RunSettings(scenarios=load_all([CASE_SCENARIOS]), reports_dir=tmp_path_factory.mktemp("reports"),
-                           backends=["jaeger"], runtime="local")
+                           backends=["jaeger"], runtime="local",
+                           backend_options={"jaeger": {UI_ASSETS: os.environ[UI_ASSETS_ENV]}})
     document = to_document(run_matrix(settings, notify=lambda message: None))
     assert "jaeger/ui" not in document["run"].get("skipped", {}), document["run"]["skipped"]
     return document
