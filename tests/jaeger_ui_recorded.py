@@ -1,7 +1,8 @@
 """What the real Jaeger UI (jaeger-ui v1.76.0, the UI of Jaeger 2.13.0) showed for link cases,
 recorded in tests/fixtures/jaeger-ui-1.76.0 (eight cases; its README lists the facts) and
 tests/fixtures/jaeger-ui-1.76.0-more (cases recorded here since): the recorded pages read by the
-same script as a live page, and the verdicts they give."""
+same script as a live page, and the verdicts they give. tests/fixtures/jaeger-ui-1.76.0-shapes
+holds link shapes that break the trace page, recorded by a run of jaeger_ui_shapes/ (e2e)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from harness.render._browser import browser
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "jaeger-ui-1.76.0"
 MORE = FIXTURES.with_name("jaeger-ui-1.76.0-more")
+SHAPES = FIXTURES.with_name("jaeger-ui-1.76.0-shapes")
 
 
 def cases_in(folder: Path) -> dict[str, dict[str, Any]]:
@@ -28,6 +30,19 @@ def cases_in(folder: Path) -> dict[str, dict[str, Any]]:
 
 CASES = cases_in(FIXTURES)
 CASES_MORE = cases_in(MORE)
+CASES_SHAPES = cases_in(SHAPES)
+FOLLOWING = ("arrived", "after_following")  # what following a link found, not what the page showed of it
+
+
+def shape_scenario(case: str) -> str:
+    """The scenario (tests/e2e/jaeger_ui_shapes) a shape was recorded from: self_link → shapes-self-link."""
+    return "shapes-" + case.replace("_", "-")
+
+
+def as_seen(shown: dict[str, Any]) -> dict[str, Any]:
+    """A shown span's facts (ShownSpan.to_json) as the page showed them, before any link was followed."""
+    return {**shown, "links": [{key: value for key, value in link.items() if key not in FOLLOWING}
+                               for link in shown["links"]]}
 
 
 def spans_of(case: str, folder: Path = FIXTURES) -> list[Span]:
