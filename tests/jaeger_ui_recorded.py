@@ -1,7 +1,8 @@
 """What the real Jaeger UI (jaeger-ui v1.76.0, the UI of Jaeger 2.13.0) showed for link cases,
 recorded in tests/fixtures/jaeger-ui-1.76.0 (eight cases; its README lists the facts) and
 tests/fixtures/jaeger-ui-1.76.0-more (cases recorded here since): the recorded pages read by the
-same script as a live page, and the verdicts they give."""
+same script as a live page, and the verdicts they give. tests/fixtures/jaeger-ui-1.76.0-shapes
+holds link shapes that break the trace page, recorded by a run of jaeger_ui_shapes/ (e2e)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from typing import Any
 from harness.backends.jaeger import _ui as jaeger_ui
 from harness.judge._features import page_check_of
 from harness.judge._page_checks import RenderSubject
-from harness.model._shown import ShownSpan
+from harness.model._shown import ShownSpan, TracePage
 from harness.model._spans import Link, Span
 from harness.render._browser import browser
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "jaeger-ui-1.76.0"
 MORE = FIXTURES.with_name("jaeger-ui-1.76.0-more")
+SHAPES = FIXTURES.with_name("jaeger-ui-1.76.0-shapes")
 
 
 def cases_in(folder: Path) -> dict[str, dict[str, Any]]:
@@ -28,6 +30,19 @@ def cases_in(folder: Path) -> dict[str, dict[str, Any]]:
 
 CASES = cases_in(FIXTURES)
 CASES_MORE = cases_in(MORE)
+CASES_SHAPES = cases_in(SHAPES)
+FOLLOWING = ("arrived", "after_following")  # what following a link found, not what the page showed of it
+
+
+def shape_scenario(case: str) -> str:
+    """The scenario (tests/e2e/jaeger_ui_shapes) a shape was recorded from: self_link → shapes-self-link."""
+    return "shapes-" + case.replace("_", "-")
+
+
+def as_seen(shown: dict[str, Any]) -> dict[str, Any]:
+    """A shown span's facts (ShownSpan.to_json) as the page showed them, before any link was followed."""
+    return {**shown, "links": [{key: value for key, value in link.items() if key not in FOLLOWING}
+                               for link in shown["links"]]}
 
 
 def spans_of(case: str, folder: Path = FIXTURES) -> list[Span]:
@@ -54,8 +69,11 @@ def read_recorded(folder: Path = FIXTURES) -> dict[str, dict[str, ShownSpan]]:
 
 def verdict(case: str, feature: str, shown: dict[str, dict[str, ShownSpan]], folder: Path = FIXTURES) -> str:
     spans = spans_of(case, folder)
-    subject = RenderSubject([span for span in spans if span.links], {span.key: span for span in spans},
-                            shown[case], {span.key: span.name for span in spans})
+    linking = [span for span in spans if span.links]
+    # The recorded pages drew their trace (each DOM is the drawn timeline): the pages the render stage opens.
+    pages = {span.trace_id: TracePage(span.trace_id) for span in linking}
+    subject = RenderSubject(linking, {span.key: span for span in spans}, shown[case],
+                            {span.key: span.name for span in spans}, pages)
     judge = page_check_of(feature)
     assert judge is not None
     outcome = judge(subject)

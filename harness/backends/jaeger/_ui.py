@@ -144,7 +144,9 @@ async def _arrival(page: Page, span_id: str) -> tuple[bool, str]:
 
 
 async def _click(page: Page, span_id: str, link: ShownLink) -> None:
-    """A same-trace reference: click it on the page, and see which row it marks."""
+    """A same-trace reference: click it on the page, and see which row it marks. The click before
+    opened the target's detail and closed the linking span's: it is opened again first."""
+    await _open_references(page, span_id)
     item = page.locator(f'[data-item-key="{span_id}--detail"] .ReferencesList--Item',
                         has_text=link.span_id).first.locator("a").first
     await item.click(timeout=FOLLOW_TIMEOUT_MS)
