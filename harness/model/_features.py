@@ -173,7 +173,11 @@ def is_known(name: str) -> bool:
 ORDINARY_LINKS = ("add-link-after-start", "cross-trace-attributes", "same-trace-link", "fan-in-via-headers",
                   "fan-out", "messaging-batch", "root-and-child-links", "link-flags",
                   "link-count-limit-raised-by-env", "thousand-links")
+# Link shapes the API allows that trace views may not draw: a person meets them in the wild, so
+# whether a UI draws them is part of its mark.
+LINK_SHAPES = ("root-links-own-child", "span-links-itself", "two-roots-linked", "link-as-child-of")
 REPRESENTATIVE_SCENARIOS: dict[str, tuple[str, ...]] = {
+    "ui_drawn": (*ORDINARY_LINKS, *LINK_SHAPES),
     "ui_targets": ORDINARY_LINKS,
     "ui_click": ORDINARY_LINKS,
     "search_attribute": ("search-by-link",),

@@ -35,6 +35,7 @@ from ..model import (
     RENDER_LINK_SHOWN,
     RENDER_TARGET_IDENTIFIED,
     RENDER_TARGET_NAVIGABLE,
+    RENDER_TRACE_SHOWN,
     REPRESENTATIVE_SCENARIOS,
     SEARCH_LINK_ATTRIBUTE,
     SEARCH_LINK_ATTRIBUTE_ALL,
@@ -76,6 +77,7 @@ def most_links_back(cells: list[CellRecord]) -> int:
 
 
 QUESTIONS: tuple[Question, ...] = (
+    Question("ui_drawn", "Does the UI draw the trace, whatever shape its links take?", (RENDER_TRACE_SHOWN,)),
     Question("ui_targets", "Are link targets visible in the UI?", (RENDER_LINK_SHOWN, RENDER_TARGET_IDENTIFIED)),
     Question("ui_click", "Can I click through to the linked span?", (RENDER_TARGET_NAVIGABLE,)),
     Question("search_attribute", "Can I search by link attribute?", (SEARCH_LINK_ATTRIBUTE,)),
@@ -493,8 +495,11 @@ def _marked_by(representative: tuple[str, ...], index: Cells) -> str:
     if not representative:
         return "every scenario"
     present = [s for s in representative if any(c["scenario"] == s for c in index.cells)]
-    if representative == ORDINARY_LINKS:
-        return f"ordinary valid links ({len(present)} scenarios)"
+    if representative[:len(ORDINARY_LINKS)] == ORDINARY_LINKS:
+        ordinary = len([s for s in present if s in ORDINARY_LINKS])
+        shapes = [s for s in present if s not in ORDINARY_LINKS]
+        return f"ordinary valid links ({ordinary} scenarios)" + (f" and the link shapes {', '.join(shapes)}"
+                                                                  if shapes else "")
     return ", ".join(present) or "no scenario of this run (all shown)"
 
 

@@ -458,3 +458,27 @@ def test_search_completeness_row_gives_the_limits_that_found_all_and_what_the_de
     assert '`{ link.<your key> = "…" } with limit=310&spss=100`' in tempo
     assert "fewer this run: `{ link.batch.id = \"b\" } with the API's defaults` — 20 of 150" in tempo
     assert answers(doc, "search_all")["jaeger"].mark == "❌"
+
+
+def test_a_link_shape_a_ui_cannot_draw_marks_it_in_plain_words() -> None:
+    from harness.judge import meaning
+
+    blank = cell("root-links-own-child", "render.trace_shown", "jaeger/ui", "lost", "render",
+                 evidence={"difference": [{"kind": "not_drawn", "note": "not drawn: the page is blank: its script "
+                                                                         "threw TypeError: x"}],
+                           "link_shapes": ["a root span that links its own child"]})
+    blank["meaning"] = meaning(blank, "Jaeger UI", {})
+    doc = document([blank, *(cell(s, "render.trace_shown", "jaeger/ui", "preserved")
+                             for s in ("fan-out", "same-trace-link", "span-links-itself")),
+                    *(cell(s, "render.trace_shown", "zipkin/lens", "preserved")
+                      for s in ("fan-out", "root-links-own-child", "span-links-itself"))],
+                   columns=[*COLUMNS, JAEGER_UI])
+    drawn = answers(doc, "ui_drawn")
+    assert drawn["jaeger"].mark == PARTLY
+    assert drawn["jaeger"].caveat.startswith("A root span that links its own child makes the trace page blank in "
+                                             "Jaeger UI — 1 of 4 scenarios, e.g. root-links-own-child")
+    assert drawn["zipkin"].mark == YES
+    card = scorecard(Cells(doc))
+    row = next(r for r in card["rows"] if r["id"] == "ui_drawn")
+    assert row["marked_by"] == ("ordinary valid links (2 scenarios) and the link shapes root-links-own-child, "
+                                "span-links-itself")
