@@ -13,6 +13,11 @@ searches from what it ingested — with faults injected from its config file:
   answers after `ui_seconds`), "die" (the first trace page ends the process, code 3), "stop"
   (the first trace page stops the process with SIGSTOP: alive, answering nothing). Each trace
   page asked for first leaves a file `ui-asked` in the working folder (the render stage began).
+  Each link on a page is an anchor to `#<target span id>`, which a reader can click;
+- ui_breaks ({span name: "blank" | "hang"}): a trace page holding a span of that name is broken, the
+  others are not — "blank": its script throws and nothing is drawn (as Jaeger UI 1.76.0 does with
+  a root linking its own child); "hang": drawn, but a click on any of its links loops for ever on
+  the tab's main thread (as following a self-link does there).
 
 Run: python fake_backend.py CONFIG.json (the adapter in tests/fakes/adapter.py writes it).
 """
@@ -72,15 +77,26 @@ def _search(tap: OtlpGrpcTap, key: str, value: str, control_miss: bool, miss: bo
     return found
 
 
-def _trace_page(tap: OtlpGrpcTap, trace_id: str) -> bytes:
-    """The trace's spans as a page: each span, its parent, its links, and whether something links to it."""
+# What a broken page is: "blank" draws nothing and throws; "hang" loops when a link is clicked.
+BLANK_PAGE = ('<html><body><div id="root"></div><script>throw new TypeError("fake UI: cannot draw trace '
+              '{trace_id}");</script></body></html>')
+HANG_ON_CLICK = ' onclick="while (true) {}"'
+
+
+def _trace_page(tap: OtlpGrpcTap, trace_id: str, breaks: dict[str, str]) -> bytes:
+    """The trace's spans as a page: each span, its parent, its links, and whether something links to
+    it — or the page broken as `breaks` (span name → how) says for a span of this trace."""
     spans = [span for resource in _resource_spans(tap, trace_id) for scope in resource.scope_spans
              for span in scope.spans]
+    broken = next((breaks[span.name] for span in spans if span.name in breaks), "")
+    if broken == "blank":
+        return BLANK_PAGE.format(trace_id=trace_id).encode()
+    click = HANG_ON_CLICK if broken == "hang" else ""
     targets = {link.span_id.hex() for span in spans for link in span.links}
     rows = []
     for span in spans:
-        links = "".join(f'<li class="link" data-target="{link.span_id.hex()}">{link.span_id.hex()}</li>'
-                        for link in span.links)
+        links = "".join(f'<li class="link" data-target="{link.span_id.hex()}"><a href="#{link.span_id.hex()}"{click}>'
+                        f'{link.span_id.hex()}</a></li>' for link in span.links)
         marked = " linked-to" if span.span_id.hex() in targets else ""
         rows.append(f'<div class="span{marked}" data-span-id="{span.span_id.hex()}" '
                     f'data-parent="{span.parent_span_id.hex()}">{html.escape(span.name)}<ul>{links}</ul></div>')
@@ -93,6 +109,9 @@ def serve(config: dict[str, object]) -> None:
     tap = OtlpGrpcTap([], port=int(ports["otlp_grpc"]))
     tap.__enter__()
     reads, search, ui = str(config.get("reads", "ok")), str(config.get("search", "ok")), str(config.get("ui", "ok"))
+    given = config.get("ui_breaks") or {}
+    assert isinstance(given, dict)
+    breaks = {str(name): str(how) for name, how in given.items()}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -124,7 +143,7 @@ def serve(config: dict[str, object]) -> None:
                 os.kill(os.getpid(), signal.SIGSTOP)
             if ui == "slow":
                 time.sleep(float(str(config.get("ui_seconds", 1))))
-            self._answer(200, _trace_page(tap, trace_id), "text/html")
+            self._answer(200, _trace_page(tap, trace_id, breaks), "text/html")
 
         def _trace(self, trace_id: str) -> None:
             if reads == "refuse":
