@@ -222,6 +222,11 @@ RULES: list[tuple[Test, Write] | None] = [
     (when(feature=RENDER_ATTRIBUTES_SHOWN, hop="render"),
      lambda c, label, v: f"{label} does not show link attributes, though its API returned them."),
     (lambda c: c["feature"] == RENDER_TARGET_NAVIGABLE and c.get("hop") == "render"
+     and "stopped answering" in _first_note(c, "missing"),
+     lambda c, label, v: f"{label} offers a way to the linked span, but following it hangs the page: the tab stops "
+                         "answering and a person has to close it "
+                         f"({_first_note(c, 'missing').removeprefix('following it does not arrive: ')})."),
+    (lambda c: c["feature"] == RENDER_TARGET_NAVIGABLE and c.get("hop") == "render"
      and "does not arrive" in _first_note(c, "missing"),
      lambda c, label, v: f"{label} offers a way to the linked span, but following it does not get there "
                          f"({_first_note(c, 'missing').removeprefix('following it does not arrive: ')})."),

@@ -175,3 +175,13 @@ def test_a_link_target_row_whose_links_are_gone_is_told_as_lost_links_not_as_dan
     cut = cell("link.attribute.string", "sdk", "degraded",
                differences=[("link_missing", "missing")] * 25 + [("more", "47 more differences")])
     assert meaning(cut, "Jaeger /api/v3", VERSIONS).startswith("The SDK dropped whole links before export")
+
+
+def test_a_link_whose_following_hangs_the_tab_says_so() -> None:
+    hung = cell("render.target_navigable", "render", differences=[
+        ("missing", "following it does not arrive: the tab stopped answering after following it")])
+    said = meaning(hung, "Jaeger UI", VERSIONS)
+    assert said.startswith("Jaeger UI offers a way to the linked span, but following it hangs the page")
+    elsewhere = cell("render.target_navigable", "render", differences=[
+        ("missing", "following it does not arrive: the page says 404")])
+    assert "hangs" not in meaning(elsewhere, "Jaeger UI", VERSIONS)
