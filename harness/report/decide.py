@@ -143,13 +143,18 @@ def _kinds(cell: CellRecord) -> set[str]:
     return {str(d.get("kind", "")) for d in (cell.get("evidence") or {}).get("difference") or []}
 
 
-def _first_sentence(text: str) -> str:
-    """The claim of a meaning line, without its parentheses and after-colon detail."""
+def _without_parentheses(text: str) -> str:
+    """The text with every parenthesis (nested ones too) and the space before it left out."""
     while True:
         shorter = re.sub(r" ?\([^()]*\)", "", text)
         if shorter == text:
-            break
+            return text
         text = shorter
+
+
+def _first_sentence(text: str) -> str:
+    """The claim of a meaning line, without its parentheses and after-colon detail."""
+    text = _without_parentheses(text)
     sentence = re.split(r": |; |\. ", text)[0].rstrip(".")
     return sentence if len(sentence) <= 160 else sentence[:159] + "…"
 
@@ -457,11 +462,7 @@ def _answer(question: Question, backend: str, cells: list[CellRecord], index: Ce
 
 def _remedy(reason: str) -> str:
     """What a skip reason says to do (after its first colon), its parentheses kept out."""
-    while True:
-        shorter = re.sub(r" ?\([^()]*\)", "", reason)
-        if shorter == reason:
-            break
-        reason = shorter
+    reason = _without_parentheses(reason)
     return reason.split(": ", 1)[1].strip() if ": " in reason else ""
 
 
