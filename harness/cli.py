@@ -22,7 +22,7 @@ from rich.markup import escape
 from . import __version__
 from .backends import BACKENDS, Plan
 from .backends import plan as plan_run
-from .model import FEATURES, LinkmatrixError, UsageError, jsonio
+from .model import FEATURES, LinkmatrixError, UsageError, Variant, jsonio
 from .report import candidates as run_candidates
 from .report import load_report
 from .report.candidates import CANDIDATE_REGRESSED
@@ -30,8 +30,7 @@ from .scenario import is_capture, load_all
 from .stack import toolchain, variants
 
 if TYPE_CHECKING:
-    from .model import Scenario
-    from .report import RunResult
+    from .model import RunResult, Scenario
     from .report.diff import Diff
     from .report.waivers import Waiver
     from .run import RunSettings
@@ -247,7 +246,7 @@ def _print_candidates(beside: run_candidates.Comparison) -> None:
                       soft_wrap=True)
 
 
-def _plan(stack_path: Path | None, candidate_texts: tuple[str, ...], chosen: list[variants.Variant],
+def _plan(stack_path: Path | None, candidate_texts: tuple[str, ...], chosen: list[Variant],
           default_backends: tuple[str, ...], collector_config: Path | None = None) -> Plan:
     """The stack file, the candidates and the collector config, read and checked before anything
     starts (one line, exit 2)."""
@@ -475,7 +474,7 @@ def _choice(choice: str, known: list[str], option: str) -> list[str]:
     return names
 
 
-def _release_variants(version_choice: str, chosen: list[variants.Variant]) -> list[variants.Variant]:
+def _release_variants(version_choice: str, chosen: list[Variant]) -> list[Variant]:
     """Earlier SDK and collector releases asked for with --versions: an earlier SDK emits on the
     plain pipeline; an earlier collector runs every collector variant chosen (a pipeline each)."""
     wanted = _choice(version_choice, _releases(), "--versions")

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from ..model import COLLECTOR, UsageError
-from ..stack import IMAGES, Backend, Candidate, Given, StackFile, Storage, Variant, dump_yaml, toolchain, variants
+from ..model import COLLECTOR, UsageError, Variant
+from ..stack import IMAGES, Backend, Candidate, Given, StackFile, Storage, dump_yaml, toolchain, variants
 from ._table import BACKENDS
 from .jaeger._adapter import Jaeger
 from .tempo._adapter import CONFIG_OVERRIDES, GIVEN_BINARY

@@ -80,6 +80,7 @@ from ._inputs import (
 from ._probes import probes_for, search_probes
 from ._recorder import Recorder
 from ._records import HopRecord, Key
+from ._run_result import RunResult
 from ._scenarios import (
     ALL_INSTANCES,
     INVALID,
@@ -107,6 +108,7 @@ from ._spans import (
     to_json_value,
     value_type,
 )
+from ._variant import PLAIN, Variant
 from ._vocabulary import (
     ATTRIBUTES,
     BACKEND,
@@ -181,6 +183,7 @@ __all__ = [
     "NOWHERE",
     "NO_PARENT",
     "ORDINARY_LINKS",
+    "PLAIN",
     "PRESERVED",
     "RENDER_ATTRIBUTES_SHOWN",
     "RENDER_LINK_SHOWN",
@@ -229,6 +232,7 @@ __all__ = [
     "Recorder",
     "RenderReadPath",
     "Rendered",
+    "RunResult",
     "Scenario",
     "ScenarioError",
     "SearchAnswer",
@@ -251,6 +255,7 @@ __all__ = [
     "TraceReadPath",
     "TraceSpec",
     "UsageError",
+    "Variant",
     "Verdict",
     "attribute_feature",
     "check_schema",

@@ -10,10 +10,8 @@ from . import ci, diff
 from ._common import between_versions, releases_compared, visible
 from ._document import load_report, point_latest, to_document, validate, write, write_document, write_whole
 from ._redact import redact_folder
-from ._result import RunResult
 
 __all__ = [
-    "RunResult",
     "between_versions",
     "ci",
     "diff",

@@ -20,12 +20,12 @@ from ..model import (
     LinkmatrixError,
     ReadPath,
     RenderReadPath,
+    RunResult,
     TraceReadPath,
     jsonio,
     load_json,
 )
 from ._common import FINDING_VERDICTS, between_versions, releases_compared
-from ._result import RunResult
 from ._your_links import your_links
 from .ci import junit, summary
 from .diff import Diff

@@ -20,16 +20,13 @@ from typing import Any
 
 from ..backends import BACKENDS
 from ..judge import Topology, judge, not_emitted, nothing_measured
-from ..model import Evidence, Recorder, Rendered, Scenario
+from ..model import PLAIN, Evidence, Recorder, Rendered, RunResult, Scenario, Variant
 from ..observe import Observer, settle_marks
 from ..render import RenderStage
-from ..report import RunResult
 from ..stack import (
-    PLAIN,
     Backend,
     Http,
     Stack,
-    Variant,
     collector_version,
     describe_services,
     library_versions,

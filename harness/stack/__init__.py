@@ -24,7 +24,6 @@ from ._stackfile import (
     parse_candidate,
 )
 from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, STORAGES, Storage
-from ._variants import PLAIN, Variant
 from ._versions import collector_version, library_versions, service_versions
 from ._wait import wait_until
 from .runtime._base import LOOPBACK, Component, Readiness, Service, ServiceSpec
@@ -60,7 +59,6 @@ __all__ = [
     "MEMORY",
     "ON_PATH",
     "OPENSEARCH_STORAGE",
-    "PLAIN",
     "STORAGES",
     "ZIPKIN",
     "ZIPKIN_PREVIOUS",
@@ -79,7 +77,6 @@ __all__ = [
     "StackFile",
     "Storage",
     "Tap",
-    "Variant",
     "build_local_images",
     "choose_browser",
     "choose_runtime",

@@ -21,8 +21,7 @@ from typing import Any
 import yaml
 
 from ..emit import spans_from_json_lines
-from ..model import Span
-from ._variants import PLAIN
+from ..model import PLAIN, Span
 from .runtime._base import LOOPBACK, Readiness, ServiceSpec
 from .toolchain._builds import COLLECTOR as COLLECTOR_BUILD
 from .toolchain._builds import IMAGES

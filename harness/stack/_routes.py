@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from ..model import Pipeline, Scenario, route_id
+from ..model import PLAIN, Pipeline, Scenario, Variant, route_id
 from . import _collector as pipeline
 from ._backend import Backend, Tap
-from ._variants import PLAIN, Variant
 from .runtime._base import Runtime, Service
 
 

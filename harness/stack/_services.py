@@ -7,9 +7,8 @@ import contextlib
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..model import LinkmatrixError
+from ..model import LinkmatrixError, Variant
 from ._backend import Backend, Tap
-from ._variants import Variant
 from .runtime._base import Component, Runtime, Service
 
 

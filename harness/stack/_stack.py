@@ -16,12 +16,14 @@ from typing import Any
 from ..model import (
     COLLECTOR,
     DIRECT,
+    PLAIN,
     SDK_PIPELINES,
     SDK_ZIPKIN,
     LinkmatrixError,
     Pipeline,
     Recorder,
     Scenario,
+    Variant,
     route_id,
     through_collector,
 )
@@ -30,7 +32,6 @@ from ._backend import Backend, Tap
 from ._health import HealthWatch
 from ._routes import CollectorRoutes
 from ._services import start_backends
-from ._variants import PLAIN, Variant
 from .runtime._base import Runtime, Service
 
 

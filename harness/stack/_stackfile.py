@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from ..model import InputError, UsageError, field_path, line_of, load_yaml, schema_problem
-from ._variants import NAME, PROCESSOR_KINDS, RELEASE_PREFIXES, Variant
+from ..model import InputError, UsageError, Variant, field_path, line_of, load_yaml, schema_problem
+from ._variants import NAME, PROCESSOR_KINDS, RELEASE_PREFIXES
 
 DEFAULT_FILE = "linkmatrix.stack.yaml"
 MAX_FILE_BYTES = 256 * 1024  # a stack file is a few lines; a collector or Tempo config a few kilobytes

@@ -8,11 +8,10 @@ from typing import Any
 import psutil
 import pytest
 
+from harness.model import RunResult, Variant
 from harness.report import to_document, validate, write
-from harness.report._result import RunResult
 from harness.run._matrix import RunSettings, run_matrix
 from harness.scenario._scenario import load_all
-from harness.stack._variants import Variant
 from harness.stack.toolchain import _builds as toolchain
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.model import PLAIN
 from harness.stack import _collector as pipeline
 from harness.stack import _variants as variants
 from harness.stack._collector import read_forwarded
@@ -21,7 +22,7 @@ def test_an_earlier_collector_release_runs_the_chosen_pipelines_beside_the_pinne
                                                                                  tmp_path: Path) -> None:
     filtering = next(v for v in variants.load(ROOT / "pipelines.yaml") if v.name == "filter-drop-named")
     key = toolchain.version_key(RELEASE)
-    chosen = [variants.PLAIN, filtering, variants.collector_release(key, RELEASE.version),
+    chosen = [PLAIN, filtering, variants.collector_release(key, RELEASE.version),
               variants.collector_release(key, RELEASE.version, filtering)]
     result, document = run_shipped(["fan-out", "cross-trace-attributes", "filtered-link-target"], tmp_path, chosen)
     # The version is what the running binary says of itself, not the pin.

@@ -14,12 +14,12 @@ import pytest
 
 from harness.backends import BACKENDS
 from harness.judge._hops import cell_for
+from harness.model import RunResult
 from harness.model import _jsonio as jsonio
 from harness.model._columns import TraceReadPath
 from harness.model._handoff import Emission
 from harness.model._spans import Link, Span
 from harness.report import to_document, validate, write
-from harness.report._result import RunResult
 from harness.run._matrix import RunSettings, run_matrix
 from harness.scenario._scenario import load_all
 from harness.stack._http import Http

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.model import RunResult
 from harness.model._vocabulary import COLLECTOR, route_id
 from harness.report import to_document, validate
-from harness.report._result import RunResult
 from harness.run._matrix import RunSettings, run_matrix
 from harness.scenario._scenario import load_all
 from harness.stack import _collector as pipeline

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.model import PLAIN
 from harness.stack import _variants as variants
 from harness.stack.toolchain import _builds as toolchain
 
@@ -16,7 +17,7 @@ PIPELINE = f"python-sdk-{RELEASE.version}"
 
 def test_sdk_1_22_cannot_add_links_after_start_and_keeps_invalid_context_links(binaries: dict[str, Path],
                                                                               tmp_path: Path) -> None:
-    chosen = [variants.PLAIN, variants.sdk_release(toolchain.version_key(RELEASE), RELEASE.version)]
+    chosen = [PLAIN, variants.sdk_release(toolchain.version_key(RELEASE), RELEASE.version)]
     _, document = run_shipped(["add-link-after-start", "invalid-context-links"], tmp_path, chosen)
     assert document["run"]["versions"][f"opentelemetry-sdk ({PIPELINE})"] == RELEASE.version
     present = {(c["scenario"], c["pipeline"], c["backend"]): c for c in document["cells"]

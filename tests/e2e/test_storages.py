@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from harness.model import RunResult
 from harness.report import to_document, validate
-from harness.report._result import RunResult
 from harness.run._matrix import RunSettings, run_matrix
 from harness.scenario._scenario import load_all
 

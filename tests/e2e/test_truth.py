@@ -15,10 +15,10 @@ import psutil
 import pytest
 
 from harness.backends import BACKENDS
+from harness.model import RunResult
 from harness.model import _jsonio as jsonio
 from harness.model._columns import SearchReadPath
 from harness.report import to_document, write
-from harness.report._result import RunResult
 from harness.run._matrix import RunSettings, run_matrix
 from harness.scenario._scenario import load_all
 

@@ -18,8 +18,8 @@ import psutil
 import pytest
 
 from harness.backends import BACKENDS
+from harness.model import RunResult
 from harness.report import to_document, write
-from harness.report._result import RunResult
 from harness.run._matrix import RunSettings, run_matrix
 from harness.scenario._scenario import load_scenario
 from tests.browser import requires_browser

@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 
 from harness.backends import BACKENDS
+from harness.model import RunResult
 from harness.model._handoff import Cell
 from harness.report import to_document, validate, write
-from harness.report._result import RunResult
 from harness.scenario._scenario import load_all
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from harness.backends import BACKENDS
+from harness.model import RunResult
 from harness.model import _jsonio as jsonio
 from harness.report import to_document, validate, write
-from harness.report._result import RunResult
 from harness.run._matrix import RunSettings, run_matrix
 from harness.scenario._scenario import load_scenario
 from harness.stack._http import Http

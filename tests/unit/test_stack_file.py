@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from harness.backends import BY_BACKEND, BY_PIPELINE, plan
-from harness.model import InputError, UsageError
+from harness.model import PLAIN, InputError, UsageError
 from harness.report.candidates import CANDIDATE_REGRESSED, compare
-from harness.stack import PLAIN, load_stack_file, parse_candidate, toolchain
+from harness.stack import load_stack_file, parse_candidate, toolchain
 
 BUILT = toolchain.built_processors()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.model import PLAIN, Variant
 from harness.model._errors import InputError, ScenarioError, UsageError
 from harness.model._vocabulary import COLLECTOR, route_id
 from harness.observe import _processor_counts as processor_counts
@@ -19,7 +20,7 @@ SHIPPED = ROOT / "pipelines.yaml"
 
 def test_the_shipped_file_has_the_plain_variant_first_and_the_processors_users_run() -> None:
     loaded = variants.load(SHIPPED)
-    assert loaded[0].name == COLLECTOR and loaded[0].processors == variants.PLAIN.processors
+    assert loaded[0].name == COLLECTOR and loaded[0].processors == PLAIN.processors
     kinds = {kind for variant in loaded for kind, _ in variant.processors}
     assert {"batch", "memory_limiter", "attributes", "transform", "filter", "probabilistic_sampler",
             "tail_sampling", "redaction"} <= kinds
@@ -49,7 +50,7 @@ def test_every_variant_is_a_pipeline_of_its_own_per_scenario() -> None:
 
 
 def test_a_kind_used_twice_gets_two_ids() -> None:
-    twice = variants.Variant("two", "x", (("batch", {}), ("batch", {"timeout": "1s"})))
+    twice = Variant("two", "x", (("batch", {}), ("batch", {"timeout": "1s"})))
     assert twice.processor_ids("r") == ["batch/r", "batch/r-1"]
 
 

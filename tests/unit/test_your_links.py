@@ -8,10 +8,9 @@ from pathlib import Path
 
 from harness.backends import BACKENDS
 from harness.emit import emit
-from harness.model import Emission
+from harness.model import Emission, RunResult
 from harness.model._handoff import Cell
 from harness.report import to_document, validate, write_document
-from harness.report._result import RunResult
 from harness.report.html import render_html
 from harness.report.markdown import render_markdown
 from harness.report.merge import merge

@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model import SDK_PIPELINES, Cell, Emission, ReadPath, Scenario
-from ..stack import PLAIN, Variant
+from ._columns import ReadPath
+from ._handoff import Cell, Emission
+from ._scenarios import Scenario
+from ._variant import PLAIN, Variant
+from ._vocabulary import SDK_PIPELINES
 
 
 @dataclass
