@@ -14,7 +14,8 @@ from typing import Any
 
 from playwright.async_api import Page
 
-from ...model import ShownLink, ShownSpan, SpanToShow, TraceNotDrawnError
+from ...model import ShownLink, ShownSpan, SpanToShow
+from .._page import ANSWER_WITHIN_S, wait_until_drawn
 
 PLACEHOLDER = "This is not the Jaeger UI you are looking for"
 ANOTHER_TRACE = "< span in another trace >"
@@ -160,9 +161,6 @@ async def _open_href(page: Page, base_url: str, link: ShownLink) -> None:
     link.arrived, link.after_following = await _arrival(page, link.span_id)
 
 
-ANSWER_WITHIN_S = 3.0  # a tab that does not run a trivial script by then has stopped answering
-
-
 class TabStoppedAnsweringError(Exception):
     """Following a link left the tab's main thread busy for good: nothing more can be read from it."""
 
@@ -211,7 +209,7 @@ async def follow_links(page: Page, base_url: str, shown: dict[str, ShownSpan]) -
 
 
 # Whether the trace page is drawn, shows an error in its place, or is blank (the UI's root has
-# nothing in it: its script threw while drawing).
+# nothing in it: its script threw while drawing): the states `wait_until_drawn` knows.
 PAGE_STATE_JS = """
 (traceId) => {
   const header = [...document.querySelectorAll('.TracePageHeader small')]
@@ -224,46 +222,12 @@ PAGE_STATE_JS = """
   return {state: blank ? 'blank' : 'loading'};
 }
 """
-DRAW_WITHIN_S = 15.0  # the trace page is drawn by then, or it is not drawn
-BLANK_FOR_S = 1.5  # after a script error, a page blank this long stays blank
-POLL_S = 0.1
-
-
-async def _wait_until_drawn(page: Page, trace_id: str) -> None:
-    """Return once the trace is drawn; else TraceNotDrawnError in the page's own words: its error
-    banner, or the error its script threw when the page stays blank, or that it never drew."""
-    thrown: list[str] = []
-
-    def on_error(error: Exception) -> None:
-        thrown.append(f"{getattr(error, 'name', '') or 'Error'}: {getattr(error, 'message', '') or error}"[:300])
-
-    page.on("pageerror", on_error)
-    try:
-        deadline = asyncio.get_running_loop().time() + DRAW_WITHIN_S
-        blank_since: float | None = None
-        while (now := asyncio.get_running_loop().time()) < deadline:
-            state = await asyncio.wait_for(page.evaluate(PAGE_STATE_JS, trace_id), ANSWER_WITHIN_S)
-            if state["state"] == "drawn":
-                return
-            if state["state"] == "error":
-                raise TraceNotDrawnError(f"the page shows an error instead of the trace: {state['words']}", thrown)
-            blank_since = (blank_since or now) if state["state"] == "blank" else None
-            if thrown and blank_since is not None and now - blank_since >= BLANK_FOR_S:
-                raise TraceNotDrawnError(f"the page is blank: its script threw {thrown[0]}", thrown)
-            await asyncio.sleep(POLL_S)
-        raise TraceNotDrawnError(f"the trace was not drawn within {DRAW_WITHIN_S:.0f} s"
-                                 + (f"; its script threw {thrown[0]}" if thrown else " (no error on the page)"), thrown)
-    except asyncio.TimeoutError:
-        raise TraceNotDrawnError(f"the tab stopped answering while the trace page loaded (no answer within "
-                                 f"{ANSWER_WITHIN_S:.0f} s)", thrown) from None
-    finally:
-        page.remove_listener("pageerror", on_error)
 
 
 async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanToShow],
                  screenshot: Path) -> dict[str, ShownSpan]:
     await page.goto(f"{base_url}/trace/{trace_id}", wait_until="domcontentloaded")
-    await _wait_until_drawn(page, trace_id)
+    await wait_until_drawn(page, PAGE_STATE_JS, trace_id)
     for span in spans:
         if span.open_links and await page.locator(f'[data-item-key="{span.span_id}--bar"]').count():
             await _open_references(page, span.span_id)

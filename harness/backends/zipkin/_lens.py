@@ -6,7 +6,6 @@ it as a raw tag row in the span's detail: ids and attributes as text, nothing to
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Sequence
@@ -14,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Locator, Page
-from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from ...model import ShownLink, ShownSpan, SpanToShow
+from .._page import wait_until_drawn
 
 LINK_TAG = re.compile(r"^otlp\.link\.(\d+)$")
-ROW_WAIT_MS = 5_000  # once the trace is drawn, its span list is there or it is not
 SCROLL_POLLS, SCROLL_POLL_MS = 4, 25  # after a scroll, how long Lens gets to draw the rows now in view
 DETAIL_POLLS = 20  # after a click, how many times (SCROLL_POLL_MS apart) the detail panel is read
 HEX32, HEX16 = re.compile(r"^[0-9a-f]{32}$"), re.compile(r"^[0-9a-f]{16}$")
@@ -29,8 +27,12 @@ HOW = ("open `/zipkin/traces/<trace id>`, click the linking span's row; each lin
 
 # The next trace in the same page, the way Lens's own links go there: its router follows the
 # history, without loading and compiling its 2.5 MB bundle again (measured: 0.12 s instead of 0.5 s).
-NAVIGATE_JS = """url => { history.pushState(null, '', url);
-                         window.dispatchEvent(new PopStateEvent('popstate', {state: null})); }"""
+# Only while Lens is there: after its script threw while drawing, its root is empty for good and
+# nothing follows the history (false: the page is to be loaded afresh).
+NAVIGATE_JS = """url => { if (!document.querySelector('#root main')) { return false; }
+                         history.pushState(null, '', url);
+                         window.dispatchEvent(new PopStateEvent('popstate', {state: null}));
+                         return true; }"""
 
 # Lens draws only the rows of its span list that are in view (the rest are not in the page until
 # scrolled to): scroll the list, whose container is the scrollable ancestor of a row, to `top`;
@@ -50,6 +52,27 @@ SCROLL_JS = """async ([service, top]) => {
   }
   return {end: 0, step: 0};
 }"""
+
+# Whether the trace page is drawn (its header names the trace and its span list has rows), shows
+# Lens's own message in the trace's place, shows nothing (Lens finished loading: its "No trace
+# found" message is gone after 3 s), or is blank (Lens's root has nothing in it: its script threw
+# while drawing); the states `wait_until_drawn` knows. A message alone is not enough: going from
+# one trace to the next in the same page, Lens shows "No trace found" while the next one loads.
+# As recorded in tests/fixtures/zipkin-lens-3.6.1.
+PAGE_STATE_JS = """
+(traceId) => {
+  const root = document.getElementById('root');
+  if (!root || !root.innerText.trim()) return {state: 'blank'};
+  const main = root.querySelector('main');
+  if (!main) return {state: 'loading'};
+  const named = [...main.querySelectorAll('*')].some(e => !e.children.length && e.textContent.trim() === traceId);
+  const rows = [...main.querySelectorAll('[style*="position: absolute"]')].some(e => e.textContent.trim());
+  if (named && rows) return {state: 'drawn'};
+  if (main.querySelector('[data-testid="loading-indicator"]') || main.innerText.trim()) return {state: 'loading'};
+  const message = document.querySelector('[role="alert"]');
+  return message ? {state: 'error', words: message.innerText} : {state: 'empty'};
+}
+"""
 
 # The open span's detail panel: its labelled fields and its tag table.
 DETAIL_JS = """
@@ -143,17 +166,12 @@ async def _detail(page: Page, span_id: str) -> dict[str, Any]:
 
 async def render(page: Page, base_url: str, trace_id: str, spans: Sequence[SpanToShow],
                  screenshot: Path) -> dict[str, ShownSpan]:
-    if page.url.startswith(f"{base_url}/zipkin/"):
-        await page.evaluate(NAVIGATE_JS, f"/zipkin/traces/{trace_id}")
-    else:
+    same_page = page.url.startswith(f"{base_url}/zipkin/")
+    if not (same_page and await page.evaluate(NAVIGATE_JS, f"/zipkin/traces/{trace_id}")):
         await page.goto(f"{base_url}/zipkin/traces/{trace_id}", wait_until="domcontentloaded")
-    await page.get_by_text(trace_id, exact=True).first.wait_for()  # the trace's header: its rows are drawn
+    await wait_until_drawn(page, PAGE_STATE_JS, trace_id)  # its header and the rows of its span list
     shown: dict[str, ShownSpan] = {}
     first, scrolled = True, False
-    if spans:  # the list is drawn: a row of this trace's service is there
-        with contextlib.suppress(PlaywrightTimeout):
-            await page.get_by_text(re.compile(rf"^\s*{re.escape(spans[0].service)}: ", re.IGNORECASE)).first \
-                .wait_for(timeout=ROW_WAIT_MS)
     for span in spans:
         label = re.compile(rf"^\s*{re.escape(span.service)}: {re.escape(span.name)}\s*$", re.IGNORECASE)
         row, moved = await _row(page, span.service, page.get_by_text(label))
