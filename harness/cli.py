@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import __version__
-from .backends import BACKENDS, Plan
+from .backends import BACKENDS, Plan, default_builds, every_build
 from .backends import plan as plan_run
 from .model import FEATURES, LinkmatrixError, UsageError, Variant, jsonio
 from .report import candidates as run_candidates
@@ -347,13 +347,13 @@ def _measure(asked: RunSettings, named: tuple[str, ...], local_images: bool,
     from .run import run_matrix
     from .stack import choose_runtime, image_for
 
-    wanted = [("collector", "collector")]
+    overrides = asked.images
+    images = [image_for("collector", overrides)]
     for name in asked.backends or []:
         backend = asked.table[name]
         if not backend.unavailable("docker"):
-            wanted += [(name, backend.component or name), *((need.name, need.name) for need in backend.needs)]
-    overrides = asked.images
-    images = [image_for(name, overrides, default=image_for(key)) for name, key in wanted]
+            images += [image_for(name, overrides, default=backend.image),
+                       *(image_for(need.name, overrides) for need in backend.needs)]
     chosen, why = choose_runtime(asked.runtime, images)
     for name in named:  # asked for by name: it must be able to run
         reason = asked.table[name].unavailable(chosen)
@@ -362,7 +362,7 @@ def _measure(asked: RunSettings, named: tuple[str, ...], local_images: bool,
     if local_images and chosen == "docker":
         from .stack import build_local_images
 
-        overrides = {**build_local_images(report=notify), **overrides}
+        overrides = {**build_local_images(default_builds(), report=notify), **overrides}
     return run_matrix(dataclasses.replace(asked, runtime=chosen, runtime_reason=why, images=overrides), notify)
 
 
@@ -568,9 +568,11 @@ def backends(everything: bool) -> None:
     a run builds what else it is asked for when it needs it."""
     notify = _progress(time.monotonic())
     notify(f"cache: {toolchain.cache_dir()}")
-    for name, path in toolchain.ensure(None if everything else list(toolchain.PINNED), report=notify).items():
-        component = toolchain.COMPONENTS[name]
-        notify(f"{name} {component.version}: {path}")
+    wanted = [toolchain.COLLECTOR, *default_builds().values()]
+    if everything:
+        wanted += [*every_build(), *toolchain.COMPONENTS.values()]
+    for build, path in toolchain.ensure_builds(wanted, report=notify).items():
+        notify(f"{build.name} {build.version}: {path}")
 
 
 @cli.command(name="browser")
@@ -609,7 +611,7 @@ def images() -> None:
     if problem:
         raise UsageError(f"images: {problem}")
     notify = _progress(time.monotonic())
-    for name, reference in build_local_images(report=notify).items():
+    for name, reference in build_local_images(default_builds(), report=notify).items():
         click.echo(f"LINKMATRIX_IMAGE_{name.upper()}={reference}")
 
 

@@ -82,8 +82,7 @@ def images(storage_choice: str, version_choice: str) -> None:
         if backend.unavailable("docker"):
             continue
         # An earlier release names its own image; a Jaeger on another storage runs Jaeger's.
-        own = getattr(backend, "image", "") or image_for(backend.component or name)
-        wanted.add(image_for(name, default=own))
+        wanted.add(image_for(name, default=backend.image))
         wanted.update(image_for(need.name) for need in backend.needs)
     for release in _choice(version_choice or "default", _releases(), "--versions"):
         if release in toolchain.COLLECTOR_RELEASES:

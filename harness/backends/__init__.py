@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from ._compose import write as write_compose
 from ._plan import BY_BACKEND, BY_PIPELINE, Plan, plan
-from ._table import BACKENDS
+from ._table import BACKENDS, default_builds, every_build
 
 __all__ = [
     "BACKENDS",
     "BY_BACKEND",
     "BY_PIPELINE",
     "Plan",
+    "default_builds",
+    "every_build",
     "plan",
     "write_compose",
 ]

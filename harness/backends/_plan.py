@@ -121,7 +121,8 @@ def _backend(planned: Plan, name: str, stack: StackFile) -> str:
 
 def _storage_at(storage: Storage, version: str) -> Storage:
     """A search-engine storage at another release of its engine (fetched the way the pinned one is)."""
-    needs = tuple(dataclasses.replace(engine, component=f"{engine.component}@{version}") for engine in storage.needs)
+    needs = tuple(dataclasses.replace(engine, build=toolchain.maven_release(engine.build, version))
+                  for engine in storage.needs)
     return dataclasses.replace(storage, title=f"{storage.title.split()[0]} {version}", needs=needs)
 
 
@@ -177,13 +178,18 @@ def _collector_variants(planned: Plan, version: str) -> dict[str, str]:
 
 def _backend_candidate(planned: Plan, current: Backend, candidate: Candidate) -> dict[str, Any]:
     backend = current.at_release(candidate.version, current=False)
-    if backend.component == current.component or backend.name in planned.backends:
+    if _release_of(backend) == _release_of(current) or backend.name in planned.backends:
         raise UsageError(f"--candidate {candidate.text}: that is the release the run already has as {current.name}")
     planned.table[backend.name] = backend
     planned.backends.append(backend.name)
     if candidate.image:
         planned.images[backend.name] = candidate.image
     return _pair(candidate, BY_BACKEND, [(current.name, backend.name)])
+
+
+def _release_of(backend: Backend) -> tuple[str, str] | None:
+    """The name and version of what a backend runs (None: whatever the user gives it)."""
+    return (backend.build.name, backend.build.version) if backend.build is not None else None
 
 
 def _sdk_candidate(planned: Plan, current: str, candidate: Candidate) -> dict[str, Any]:

@@ -3,7 +3,7 @@ entry here."""
 
 from __future__ import annotations
 
-from ..stack import Backend
+from ..stack import Backend, Build
 from .jaeger._adapter import BACKEND as JAEGER
 from .jaeger._adapter import ON_BADGER as JAEGER_BADGER
 from .jaeger._adapter import ON_ELASTICSEARCH as JAEGER_ELASTICSEARCH
@@ -17,3 +17,15 @@ BACKENDS: dict[str, Backend] = {backend.name: backend
                                 for backend in (JAEGER, JAEGER_BADGER, JAEGER_OPENSEARCH, JAEGER_ELASTICSEARCH, TEMPO,
                                                 ZIPKIN,
                                                 JAEGER_PREVIOUS, ZIPKIN_PREVIOUS)}
+
+
+def default_builds() -> dict[str, Build]:
+    """What linkmatrix fetches or builds for each backend a run that names none starts, by backend."""
+    return {name: backend.build for name, backend in BACKENDS.items() if backend.default and backend.build is not None}
+
+
+def every_build() -> list[Build]:
+    """What linkmatrix fetches or builds for any backend of the table (each release, each storage's engine)."""
+    builds = [build for backend in BACKENDS.values()
+              for build in (backend.build, *(need.build for need in backend.needs)) if build is not None]
+    return list(dict.fromkeys(builds))

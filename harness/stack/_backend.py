@@ -24,6 +24,7 @@ from typing import Any, Protocol, cast
 from ..emit import HttpPostTap, otlp_http_decoder
 from ..model import Advice, HttpClient, ReadPath, Span, UsageError
 from .runtime._base import Component, Readiness, Service, ServiceSpec
+from .toolchain._builds import Build
 
 
 class Tap(Protocol):
@@ -50,7 +51,8 @@ class Backend:
 
     name: str
     title: str
-    component: str | None  # key in the toolchain's versions table; None: the user provides it
+    build: Build | None  # what the local runtime fetches or builds to run it; None: the user provides it
+    image: str = ""  # its official image at its release, which the docker runtime runs ("": none)
     ports: tuple[str, ...]
     container_ports: dict[str, int]  # its usual ports inside a container network (compose)
     published_ports: dict[str, int]  # where a person reaches it on 127.0.0.1 (compose, external defaults)

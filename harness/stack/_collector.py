@@ -24,7 +24,7 @@ from ..emit import spans_from_json_lines
 from ..model import PLAIN, Span
 from .runtime._base import LOOPBACK, Readiness, ServiceSpec
 from .toolchain._builds import COLLECTOR as COLLECTOR_BUILD
-from .toolchain._builds import IMAGES
+from .toolchain._builds import IMAGES, Build
 
 NAME = "collector"
 GATEWAY = "collector-gateway"  # the second collector of the variants that have one (agent → gateway)
@@ -36,7 +36,6 @@ METRICS_PORT = "metrics"  # only when some route's processors may drop spans
 SHARED = ""  # the route of a collector that every scenario shares (the compose stack)
 FORWARDED_FILE = "collector-forwarded.jsonl"
 FORWARDED_EXPORTER = "file/forwarded"
-COLLECTOR_BINARY = COLLECTOR_BUILD.name  # its key in the toolchain's versions table
 
 
 @dataclass(frozen=True)
@@ -142,6 +141,7 @@ def collector_service(binary: Path | None, ports: dict[str, int], routes: list[R
         name=name,
         command=(str(binary), "--config", f"{name}.yaml"),  # two collectors never share a file
         image=image,
+        image_family=NAME if image == IMAGES[NAME] else "",  # a gateway runs the collector's chosen image
         readiness=Readiness(port=HEALTH_PORT, path="/"),
         ports=ports,
         config_files={f"{name}.yaml": yaml.safe_dump(config, sort_keys=False)},
@@ -157,7 +157,7 @@ class Collector:
     forwarded: Path | None = None  # where its `file` exporter records what it forwarded
     name: str = NAME
     title: str = NAME
-    component: str | None = COLLECTOR_BINARY
+    build: Build | None = COLLECTOR_BUILD
     image: str = IMAGES[NAME]  # an earlier release: that release's official image
     container_ports: dict[str, int] = field(default_factory=lambda: {"otlp_grpc": 4317, HEALTH_PORT: 13133})
     published_ports: dict[str, int] = field(default_factory=lambda: {"otlp_grpc": 4317})

@@ -12,6 +12,7 @@ from ..model import PLAIN, Pipeline, Scenario, Variant, route_id
 from . import _collector as pipeline
 from ._backend import Backend, Tap
 from .runtime._base import Runtime, Service
+from .toolchain._builds import build_for
 
 
 class RoutedStack(Protocol):
@@ -51,7 +52,7 @@ class CollectorRoutes:
         name = self.release_name(key)
         version = name.removeprefix(f"{pipeline.NAME}-")
         return self.stack.collector_component(routes, self.stack.run_dir / pipeline.forwarded_file(name), name=name,
-                                        title=f"collector {version}", component=key,
+                                        title=f"collector {version}", build=build_for(key),
                                         image=f"{pipeline.CONTRIB_IMAGE}:{version}")
 
 

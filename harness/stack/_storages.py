@@ -20,7 +20,7 @@ from typing import Any
 
 from ..model import ServiceError
 from .runtime._base import LOOPBACK, Readiness, ServiceSpec
-from .toolchain._builds import ELASTICSEARCH, IMAGES, OPENSEARCH
+from .toolchain._builds import ELASTICSEARCH, IMAGES, OPENSEARCH, MavenFile
 
 UNPRIVILEGED = "nobody"  # OpenSearch and Elasticsearch refuse to run as root: as root, they run as this user
 HEAP = "-Xms512m -Xmx512m"  # a test server's heap: bounded, and plenty for a run's spans
@@ -75,7 +75,7 @@ class SearchEngine:
 
     name: str
     title: str
-    component: str | None
+    build: MavenFile  # its runnable distribution (the local runtime unpacks it)
     script: str  # bin/<script> of its distribution
     java_home_env: str  # the variables its launcher reads
     java_opts_env: str
@@ -118,11 +118,11 @@ class SearchEngine:
         return None
 
 
-OPENSEARCH_ENGINE = SearchEngine("opensearch", "OpenSearch", OPENSEARCH.name, "opensearch", "OPENSEARCH_JAVA_HOME",
+OPENSEARCH_ENGINE = SearchEngine("opensearch", "OpenSearch", OPENSEARCH, "opensearch", "OPENSEARCH_JAVA_HOME",
                                  "OPENSEARCH_JAVA_OPTS",  # its test distribution has no security plugin
                                  container_env=(("DISABLE_SECURITY_PLUGIN", "true"),))
 # Its test distribution has few REST handlers: no `GET /` (405), so readiness asks the cluster's health.
-ELASTICSEARCH_ENGINE = SearchEngine("elasticsearch", "Elasticsearch", ELASTICSEARCH.name, "elasticsearch",
+ELASTICSEARCH_ENGINE = SearchEngine("elasticsearch", "Elasticsearch", ELASTICSEARCH, "elasticsearch",
                                     "ES_JAVA_HOME", "ES_JAVA_OPTS",
                                     local_settings=(("xpack.security.enabled", "false"),),
                                     container_env=(("xpack.security.enabled", "false"),),

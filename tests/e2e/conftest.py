@@ -8,6 +8,7 @@ from typing import Any
 import psutil
 import pytest
 
+from harness.backends import every_build
 from harness.model import RunResult, Variant
 from harness.report import to_document, validate, write
 from harness.run._matrix import RunSettings, run_matrix
@@ -26,10 +27,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def binaries() -> dict[str, Path]:
     cache = toolchain.cache_dir()
-    missing = [name for name, component in toolchain.COMPONENTS.items() if not component.path(cache).exists()]
+    builds = {**toolchain.COMPONENTS, **{f"{build.name}@{build.version}": build for build in every_build()}}
+    missing = [name for name, build in builds.items() if not build.path(cache).exists()]
     if missing:
         pytest.fail(f"backends not built: {', '.join(missing)} — run `linkmatrix backends --all` (`make test` does) first", pytrace=False)
-    return {name: component.path(cache) for name, component in toolchain.COMPONENTS.items()}
+    return {name: build.path(cache) for name, build in builds.items()}
 
 
 @pytest.fixture(scope="session")

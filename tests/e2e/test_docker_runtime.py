@@ -24,11 +24,12 @@ from typing import Any
 import docker
 import pytest
 
+from harness.backends import default_builds
 from harness.report import to_document
 from harness.run._matrix import RunSettings, run_matrix
 from harness.scenario._scenario import load_all
 from harness.stack.runtime._docker import LABEL, daemon_answers
-from harness.stack.toolchain._builds import COMPONENTS, PINNED, cache_dir
+from harness.stack.toolchain._builds import COLLECTOR, cache_dir
 from tests.official_images import OFFICIAL, ZIPKIN_IDS
 
 from .conftest import ROOT
@@ -45,10 +46,10 @@ def local_images() -> dict[str, str]:
     """The look-alikes, built from the pinned backends (all a docker run of the defaults needs)."""
     from harness.stack.toolchain._images import build_local_images
 
-    missing = [name for name in PINNED if not COMPONENTS[name].path(cache_dir()).exists()]
+    missing = [build.name for build in (COLLECTOR, *default_builds().values()) if not build.path(cache_dir()).exists()]
     if missing:
         pytest.fail(f"backends not built: {', '.join(missing)} — run `linkmatrix backends` first", pytrace=False)
-    return build_local_images(report=lambda message: None)
+    return build_local_images(default_builds(), report=lambda message: None)
 
 
 def containers_of(reports: Path) -> list[str]:

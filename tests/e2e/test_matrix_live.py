@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from harness.backends import BACKENDS
+from harness.backends.jaeger._release import JAEGER
 from harness.judge._hops import cell_for
 from harness.model import RunResult
 from harness.model import _jsonio as jsonio
@@ -24,7 +25,6 @@ from harness.run._matrix import RunSettings, run_matrix
 from harness.scenario._scenario import load_all
 from harness.stack._http import Http
 from harness.stack.runtime._base import ServiceSpec
-from harness.stack.toolchain._builds import JAEGER
 
 from .conftest import ROOT, processes_in
 

@@ -115,7 +115,7 @@ UI = RenderReadPath("fake", "ui", "Fake UI", render_trace, api="api", home="/ui/
 class FakeBackend(Backend):
     name = "fake"
     title = "Fake"
-    component = None
+    build = None
     ports = ("otlp_grpc", "http")
     container_ports = {"otlp_grpc": 4317, "http": 8080}
     published_ports = {"otlp_grpc": 34317, "http": 38080}

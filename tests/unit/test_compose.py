@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from harness.backends import BACKENDS
 from harness.backends._compose import generate
 from harness.stack.toolchain._builds import IMAGES
 
@@ -20,8 +21,9 @@ def test_committed_compose_files_are_up_to_date() -> None:
 def test_compose_stack_uses_the_pinned_images_and_loopback_ports() -> None:
     stack = yaml.safe_load(generate()["docker-compose.yaml"])
     services = {name: service["image"] for name, service in stack["services"].items()}
-    assert services == {name: image for name, image in IMAGES.items()
-                        if name not in ("opensearch", "elasticsearch")}  # storages: run only when asked
+    # the collector and the backends a run starts by default (storages: run only when asked)
+    assert services == {"collector": IMAGES["collector"],
+                        **{name: backend.image for name, backend in BACKENDS.items() if backend.default}}
     for service in stack["services"].values():
         assert all(port.startswith("127.0.0.1:") for port in service["ports"])
     collector = yaml.safe_load(generate()["config/collector.yaml"])

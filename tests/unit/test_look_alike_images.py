@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
-from harness.backends import BACKENDS
+from harness.backends import BACKENDS, default_builds
+from harness.backends.jaeger._release import JAEGER
+from harness.backends.zipkin._release import ZIPKIN
 from harness.stack.runtime._docker import HOST, NETWORK, DockerRuntime
 from harness.stack.toolchain import _images as look_alikes
-from harness.stack.toolchain._builds import COLLECTOR, JAEGER, ZIPKIN
+from harness.stack.toolchain._builds import COLLECTOR
 from tests.official_images import OFFICIAL, ZIPKIN_IDS
 
 
@@ -86,12 +88,13 @@ def test_zipkins_java_runtime_is_on_path_first_as_in_its_java_base_image() -> No
 
 
 def test_look_alikes_are_tagged_with_the_pinned_versions_and_name_their_official_image() -> None:
-    assert look_alikes.local_images() == {"collector": f"linkmatrix-local/collector:{COLLECTOR.version}",
+    assert look_alikes.local_images(look_alikes.look_alike_builds(default_builds())) == {"collector": f"linkmatrix-local/collector:{COLLECTOR.version}",
                                           "jaeger": f"linkmatrix-local/jaeger:{JAEGER.version}",
                                           "zipkin": f"linkmatrix-local/zipkin:{ZIPKIN.version}"}
-    assert look_alikes.official_image("jaeger") == f"jaegertracing/jaeger:{JAEGER.version}"
-    assert look_alikes.official_image("collector") == f"otel/opentelemetry-collector-contrib:{COLLECTOR.version}"
-    assert look_alikes.official_image("zipkin") == f"openzipkin/zipkin:{ZIPKIN.version}"
+    assert look_alikes.official_image("jaeger", JAEGER.version) == f"jaegertracing/jaeger:{JAEGER.version}"
+    assert look_alikes.official_image("collector", COLLECTOR.version) == \
+        f"otel/opentelemetry-collector-contrib:{COLLECTOR.version}"
+    assert look_alikes.official_image("zipkin", ZIPKIN.version) == f"openzipkin/zipkin:{ZIPKIN.version}"
 
 
 def mode_of(path: Path) -> int:
@@ -168,11 +171,12 @@ def test_the_runtime_runs_a_look_alike_exactly_as_its_official_image(name: str, 
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(f"LINKMATRIX_IMAGE_{name.upper()}", raising=False)
     official = DockerRuntime(tmp_path / "run", mode)
-    local = DockerRuntime(tmp_path / "run", mode, images=look_alikes.local_images())
+    look_alikes_here = look_alikes.local_images(look_alikes.look_alike_builds(default_builds()))
+    local = DockerRuntime(tmp_path / "run", mode, images=look_alikes_here)
     spec = BACKENDS[name].service(None, PORTS[name], listen=official.listen)
     official_plan, local_plan = official.plan(spec), local.plan(spec)
-    assert official_plan.image == look_alikes.official_image(name)
-    assert local_plan.image == look_alikes.local_images()[name]
+    assert official_plan.image == look_alikes.official_image(name, default_builds()[name].version)
+    assert local_plan.image == look_alikes_here[name]
     assert {**vars(local_plan), "image": ""} == {**vars(official_plan), "image": ""}
 
 
@@ -239,17 +243,19 @@ def collector_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_look_alike_built_from_the_same_recipe_is_reused(collector_binary: Path) -> None:
     digest = look_alikes.recipe_digest("collector", collector_binary)
     client = FakeClient(FakeImage("sha256:old", {look_alikes.RECIPE_LABEL: digest}))
-    look_alikes._build_if_changed(client, "collector", "local/collector:1", collector_binary, lambda line: None)
+    look_alikes._build_if_changed(client, "collector", "1", "local/collector:1", collector_binary,
+                                  lambda line: None)
     assert client.images.built == [] and client.images.removed == []
 
 
 def test_a_look_alike_from_an_earlier_recipe_is_rebuilt_and_the_old_image_removed(collector_binary: Path) -> None:
     old = FakeImage("sha256:old", {look_alikes.RECIPE_LABEL: "earlier", look_alikes.LOOK_ALIKE_LABEL: "collector"})
     client = FakeClient(old)
-    look_alikes._build_if_changed(client, "collector", "local/collector:1", collector_binary, lambda line: None)
+    look_alikes._build_if_changed(client, "collector", "1", "local/collector:1", collector_binary,
+                                  lambda line: None)
     [(tag, dockerfile)] = client.images.built
     assert tag == "local/collector:1"
     labels = instructions(dockerfile)["LABEL"]
     assert f'{look_alikes.RECIPE_LABEL}="{look_alikes.recipe_digest("collector", collector_binary)}"' in labels
-    assert f'{look_alikes.OFFICIAL_LABEL}="{look_alikes.official_image("collector")}"' in labels
+    assert f'{look_alikes.OFFICIAL_LABEL}="{look_alikes.official_image("collector", "1")}"' in labels
     assert client.images.removed == ["sha256:old"]

@@ -99,7 +99,7 @@ def test_components_start_side_by_side_and_a_failure_takes_only_its_own_place(tm
         """A server that answers only after `delay` seconds."""
 
         def __init__(self, name: str, delay: float, program: str = sys.executable) -> None:
-            self.name, self.title, self.component = name, name, None
+            self.name, self.title, self.build = name, name, None
             self.ports, self.delay, self.program = ("http",), delay, program
 
         def given(self) -> None:

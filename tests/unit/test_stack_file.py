@@ -112,8 +112,9 @@ def test_planning_a_stack_and_its_candidates(tmp_path: Path) -> None:
     # The stack's Jaeger under its usual name, its candidate beside it, on the same (versioned) storage.
     assert planned.backends == ["jaeger-opensearch", "jaeger-opensearch-2.11.0"]
     current, candidate = planned.table["jaeger-opensearch"], planned.table["jaeger-opensearch-2.11.0"]
-    assert (current.component, candidate.component) == ("jaeger", "jaeger@2.11.0")
-    assert [need.component for need in candidate.needs] == ["opensearch@2.18.0"]
+    assert current.build is not None and candidate.build is not None
+    assert (current.build.version, candidate.build.version) == ("2.12.0", "2.11.0")
+    assert [f"{need.build.name}@{need.build.version}" for need in candidate.needs if need.build] == ["opensearch@2.18.0"]
     assert planned.images["opensearch"] == "opensearchproject/opensearch:2.18.0"
     assert "otelcol-0.158.0" in {v.name for v in planned.variants}
     assert planned.record["candidates"] == [
@@ -122,7 +123,7 @@ def test_planning_a_stack_and_its_candidates(tmp_path: Path) -> None:
         {"component": "collector", "version": "0.158.0", "by": BY_PIPELINE,
          "pairs": [{"current": "collector", "candidate": "otelcol-0.158.0"}]}]
     # Built as the pinned ones are: a release the table does not list is made from its key.
-    assert toolchain.build_for("jaeger@2.11.0").source.endswith("@v1.74.0 (Go module proxy)")
+    assert candidate.build.source.endswith("@v1.74.0 (Go module proxy)")
     assert toolchain.build_for("opensearch@2.18.0").version == "2.18.0"
 
 

@@ -11,6 +11,7 @@ import yaml
 
 from harness import cli
 from harness.backends import BACKENDS
+from harness.backends.zipkin._release import ZIPKIN_PREVIOUS
 from harness.model._errors import UsageError
 from harness.stack import _storages as storages
 from harness.stack.toolchain._builds import image_for
@@ -53,10 +54,10 @@ def test_a_default_run_has_jaeger_in_memory_and_storages_only_when_asked() -> No
     with pytest.raises(UsageError, match=r"--versions: no 'zipkin-1\.0'"):
         cli._default_backends("default", "zipkin-1.0")
     earlier = BACKENDS["zipkin-2.27.0"]
-    assert (earlier.family, earlier.release, earlier.component, earlier.default) == (
-        "zipkin", "2.27.0", "zipkin@2.27.0", False)
+    assert (earlier.family, earlier.release, earlier.build, earlier.default) == (
+        "zipkin", "2.27.0", ZIPKIN_PREVIOUS, False)
     assert BACKENDS["jaeger-2.11.0"].read_paths[0].label == "Jaeger 2.11.0 /api/v3"
-    assert image_for("jaeger-badger", default=image_for("jaeger")) == "jaegertracing/jaeger:2.12.0"
+    assert image_for("jaeger-badger", default=BACKENDS["jaeger-badger"].image) == "jaegertracing/jaeger:2.12.0"
 
 
 @pytest.mark.parametrize("engine, home_env, opts_env, extra", [

@@ -119,19 +119,23 @@ def test_backends_gets_what_a_default_run_needs_and_all_only_when_asked(monkeypa
     from click.testing import CliRunner
 
     from harness.cli import cli
-    asked: list[list[str] | None] = []
+    asked: list[list[str]] = []
 
-    def ensure(names: list[str] | None = None, report: object = None) -> dict[str, Path]:
-        asked.append(names)
-        return {name: Path(name) for name in names or toolchain.COMPONENTS}
+    def ensure_builds(builds: list[toolchain.Build], report: object = None) -> dict[toolchain.Build, Path]:
+        asked.append([f"{build.name}@{build.version}" for build in builds])
+        return {build: Path(build.name) for build in builds}
 
     from harness.stack import toolchain as toolchain_face  # what the CLI calls
 
-    monkeypatch.setattr(toolchain_face, "ensure", ensure)
-    assert CliRunner().invoke(cli, ["backends"]).exit_code == 0
+    monkeypatch.setattr(toolchain_face, "ensure_builds", ensure_builds)
+    shown = CliRunner().invoke(cli, ["backends"])
+    assert shown.exit_code == 0 and "jaeger 2.12.0: jaeger" in shown.output
     assert CliRunner().invoke(cli, ["backends", "--all"]).exit_code == 0
-    assert asked == [["otelcol-linkmatrix", "jaeger", "zipkin"], None]
-    # what a default run starts is among them: a first `make matrix` builds nothing more
+    assert asked[0] == ["otelcol-linkmatrix@0.161.0", "jaeger@2.12.0", "zipkin@3.6.1"]
+    # --all: every release and storage engine of the table, and every earlier collector and SDK
+    assert {"jaeger@2.11.0", "zipkin@2.27.0", "opensearch@2.19.1", "elasticsearch@8.19.4", "python-sdk@1.22.0",
+            "otelcol-linkmatrix@0.158.0"} <= set(asked[1])
+    # what a default run starts is among the first: a first `make matrix` builds nothing more
     from harness.backends import BACKENDS
-    default = {BACKENDS[name].component for name, backend in BACKENDS.items() if backend.default}
-    assert default - {None} <= set(toolchain.PINNED)
+    default = {backend.build for backend in BACKENDS.values() if backend.default and backend.build is not None}
+    assert {f"{build.name}@{build.version}" for build in default} <= set(asked[0])

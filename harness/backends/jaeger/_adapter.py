@@ -46,9 +46,6 @@ from ...model import (
 from ...stack import (
     BADGER,
     ELASTICSEARCH_STORAGE,
-    IMAGES,
-    JAEGER,
-    JAEGER_PREVIOUS,
     LOOPBACK,
     MEMORY,
     OPENSEARCH_STORAGE,
@@ -59,10 +56,9 @@ from ...stack import (
     ServiceSpec,
     Storage,
     Tap,
-    jaeger_release,
-    version_key,
 )
 from . import _ui as jaeger_ui
+from ._release import JAEGER, JAEGER_PREVIOUS, OFFICIAL_IMAGE, jaeger_release
 
 NAME = "jaeger"
 WARNINGS_ATTRIBUTE = "@jaeger@warnings"  # where Jaeger says what it changed in a span
@@ -201,12 +197,12 @@ class Jaeger(Backend):
         self.storage = storage
         self.pin = pin
         pinned = pin is JAEGER if current is None else current
-        self.component = NAME if pin is JAEGER else version_key(pin)
+        self.build = pin
         self.family = NAME if storage is MEMORY else f"{NAME}-{storage.name}"  # versions are compared within it
         self.name = self.family if pinned else f"{self.family}-{pin.version}"
         stored = "Jaeger" if storage is MEMORY else f"Jaeger-{storage.label}"
         self.title = stored if pinned else f"{stored} {pin.version}"
-        self.image = IMAGES[NAME] if pin is JAEGER else f"jaegertracing/jaeger:{pin.version}"
+        self.image = f"{OFFICIAL_IMAGE}:{pin.version}"
         self.data_age = storage.data_age
         self.needs = storage.needs
         # Other storages run when asked for (--storages), other versions too (--versions).
@@ -233,6 +229,7 @@ class Jaeger(Backend):
             name=self.name,
             command=(str(binary), "--config", f"{self.name}.yaml"),
             image=self.image,
+            image_family=NAME if self.pin == JAEGER else "",  # on any storage, the pinned Jaeger's chosen image
             readiness=Readiness(port="health", path="/status"),
             ports=ports,
             config_files={f"{self.name}.yaml": yaml.safe_dump(settings, sort_keys=False)},

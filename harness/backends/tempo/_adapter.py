@@ -39,7 +39,7 @@ from ...model import (
     TraceReadPath,
     trace_reader,
 )
-from ...stack import IMAGES, LOOPBACK, Backend, Readiness, Service, ServiceSpec, Tap, merged
+from ...stack import LOOPBACK, Backend, Readiness, Service, ServiceSpec, Tap, merged
 
 NAME = "tempo"
 # What a stack file gives Tempo (its options): a binary to run, and YAML merged over the config written here.
@@ -154,7 +154,9 @@ def still_settling(metrics: dict[str, float], completed_before: float) -> str | 
 class Tempo(Backend):
     name = NAME
     title = "Tempo"
-    component = None  # never fetched or built by linkmatrix
+    build = None  # never fetched or built by linkmatrix
+    # Grafana's image; override it with --image tempo=REF or LINKMATRIX_IMAGE_TEMPO.
+    image = "grafana/tempo:3.0.3"
     ports = ("http", "grpc", "otlp_grpc", "memberlist", "otlp_http")
     container_ports = {"http": 3200, "grpc": 9095, "otlp_grpc": 4317, "memberlist": 7946, "otlp_http": 4318}
     published_ports = {"http": 3200, "otlp_grpc": 24317, "otlp_http": 24318}
@@ -224,7 +226,7 @@ class Tempo(Backend):
         return ServiceSpec(
             name=NAME,
             command=(str(tempo), "-config.file=tempo.yaml", "-target=all"),
-            image=IMAGES[NAME],
+            image=self.image,
             readiness=Readiness(port="http", path="/ready", timeout=120.0),
             ports=ports,
             config_files={"tempo.yaml": yaml.safe_dump(config, sort_keys=False)},

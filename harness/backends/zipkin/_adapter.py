@@ -37,10 +37,7 @@ from ...model import (
     trace_reader,
 )
 from ...stack import (
-    IMAGES,
     LOOPBACK,
-    ZIPKIN,
-    ZIPKIN_PREVIOUS,
     Backend,
     MavenFile,
     Readiness,
@@ -49,9 +46,9 @@ from ...stack import (
     Tap,
     class_data_archive,
     maven_release,
-    version_key,
 )
 from . import _lens as zipkin_lens
+from ._release import OFFICIAL_IMAGE, ZIPKIN, ZIPKIN_PREVIOUS
 
 NAME = "zipkin"
 LINK_TAG = re.compile(r"^otlp\.link\.(\d+)$")
@@ -161,14 +158,14 @@ class Zipkin(Backend):
     def __init__(self, pin: MavenFile = ZIPKIN, current: bool | None = None) -> None:
         """`current`: the release others are compared with, named without its version (default: the pinned one)."""
         pinned = pin is ZIPKIN if current is None else current
-        self.component = NAME if pin is ZIPKIN else version_key(pin)
+        self.build = pin
         self.name = NAME if pinned else f"{NAME}-{pin.version}"
         self.title = "Zipkin" if pinned else f"Zipkin {pin.version}"
         self.default = pinned  # other versions run when asked for (--versions)
         self.takes_sdk_zipkin = pinned  # the SDK's Zipkin exporter sends to the pinned Zipkin
         self.advice = (SDK_EXPORTER_SENDS_NO_LINKS,) if pinned else ()
         self.release = "" if pinned else pin.version
-        self.image = IMAGES[NAME] if pin is ZIPKIN else f"openzipkin/zipkin:{pin.version}"
+        self.image = f"{OFFICIAL_IMAGE}:{pin.version}"
         self.read_paths = read_paths(self.name, self.title)
 
     def at_release(self, version: str, current: bool) -> Backend:

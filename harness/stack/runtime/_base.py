@@ -18,6 +18,7 @@ import requests
 
 from ...model import LinkmatrixError, PortInUseError, ServiceError
 from .._wait import wait_until
+from ..toolchain._builds import Build
 from ._ports import holder, is_free
 
 LOOPBACK = "127.0.0.1"  # where services listen; inside a container on its own network: 0.0.0.0
@@ -44,6 +45,10 @@ class ServiceSpec:
     env: dict[str, str] = field(default_factory=dict)
     stop_grace: float = 10.0  # seconds between SIGTERM and SIGKILL
     image: str = ""  # its official image, for the docker runtime
+    # While `image` is the official image of another service (a Jaeger on Badger has Jaeger's, a
+    # collector gateway the collector's): that service, whose chosen image (an override, a local
+    # look-alike) it runs too. "": it runs what is chosen for its own name.
+    image_family: str = ""
     # What the image's entrypoint gets (default: the command without its program) and extra env.
     container_args: tuple[str, ...] | None = None
     container_env: dict[str, str] = field(default_factory=dict)
@@ -121,7 +126,7 @@ class Component(Protocol):
     def title(self) -> str: ...
 
     @property
-    def component(self) -> str | None: ...  # its key in the toolchain's versions table; None: nothing to fetch
+    def build(self) -> Build | None: ...  # what the local runtime fetches or builds to run it; None: nothing
 
     @property
     def ports(self) -> tuple[str, ...]: ...  # the ports it needs, by name

@@ -35,7 +35,7 @@ from testcontainers.core.waiting_utils import WaitStrategy
 
 from ...model import NotVisibleError, ServiceError
 from .._wait import wait_until
-from ..toolchain._builds import IMAGES, image_for
+from ..toolchain._builds import image_for
 from ._base import (
     LOOPBACK,
     Component,
@@ -225,16 +225,15 @@ class DockerRuntime:
         return self.start(component.service(None, self.allocate_ports(component.ports), self.listen))
 
     # -- planning (pure) ---------------------------------------------------------------------------
-    def _family_image(self, image: str) -> str:
+    def _family_image(self, spec: ServiceSpec) -> str:
         """A service without an image of its own name (a collector gateway, Jaeger on Badger) runs
         what was chosen for the service whose official image it has (a local build, an override)."""
-        family = next((name for name, official in IMAGES.items() if official == image), None)
-        return self.images.get(family, image) if family else image
+        return self.images.get(spec.image_family, spec.image) if spec.image_family else spec.image
 
     def plan(self, spec: ServiceSpec) -> ContainerPlan:
         base = ContainerPlan(
             name=spec.name,
-            image=image_for(spec.name, self.images, default=self._family_image(spec.image)),
+            image=image_for(spec.name, self.images, default=self._family_image(spec)),
             args=tuple(spec.image_args),
             env={**spec.env, **spec.container_env},
             working_dir=None if spec.keeps_image_workdir else str(self.config_dir),

@@ -91,7 +91,7 @@ class LocalRuntime:
         self.config_dir = run_dir / "config"
         self.log_dir = run_dir / "logs"
         self._taken_ports: set[int] = set()
-        self._binaries: dict[str, Path] = {}
+        self._binaries: dict[toolchain.Build, Path] = {}
         self._processes: list[tuple[ServiceSpec, subprocess.Popen[bytes]]] = []
 
     def __enter__(self) -> LocalRuntime:
@@ -110,8 +110,8 @@ class LocalRuntime:
     def prepare(self, components: Sequence[Component], report: Notify) -> float:
         """Fetch or build (once, cached) the binary of every component that has one."""
         started = time.monotonic()
-        keys = [c.component for c in components if c.component and c.given() is None]
-        self._binaries.update(toolchain.ensure(list(dict.fromkeys(keys)), report=report) if keys else {})
+        builds = [c.build for c in components if c.build is not None and c.given() is None]
+        self._binaries.update(toolchain.ensure_builds(builds, report=report) if builds else {})
         return time.monotonic() - started
 
     def provide(self, component: Component) -> Service:
@@ -147,9 +147,10 @@ class LocalRuntime:
         given = component.given()
         if given is not None:  # the user named a running instance: use it, never stop it
             return lambda: attach(component, given)
-        binary = self._binaries.get(component.component) if component.component else None
-        if component.component and binary is None:
-            binary = toolchain.ensure([component.component], report=lambda message: None)[component.component]
+        build = component.build
+        binary = self._binaries.get(build) if build is not None else None
+        if build is not None and binary is None:
+            binary = toolchain.ensure_builds([build], report=lambda message: None)[build]
         spec = component.service(binary, self.allocate_ports(component.ports), self.listen)
         wait = self._spawn(spec)
 

@@ -1,7 +1,8 @@
-"""Fetch or build every backend binary by its official route, pinned, into a cache outside the repo.
+"""Fetch or build every pinned binary by its official route into a cache outside the repo.
 
-The versions table below is the one place a pin changes. Each component is built once; later runs
-find it in the cache and take seconds.
+The versions table below pins what is no backend (the collector, the Python SDK, Jaeger's storage
+engines); a backend's pins are in its folder, and its adapter hands its `Build` to the runtime. Each
+is built once; later runs find it in the cache and take seconds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -443,18 +444,9 @@ def _maven_download(name: str, source: str, url: str, target: Path, sha1: str, r
     return target
 
 
-# The versions table: one entry per component. Change a pin here and nowhere else.
+# The versions table of what is no backend (each backend's pins are in its folder): change a pin here
+# and nowhere else.
 COLLECTOR = CollectorBuild(name="otelcol-linkmatrix", version="0.161.0", builder_version="v0.161.0")
-JAEGER = GoProgram(
-    name="jaeger", version="2.12.0",
-    module_version="v1.75.0",  # the release this registry approves (v1.76.0 is served, not approved)
-    package="github.com/jaegertracing/jaeger/cmd/jaeger",
-    # Jaeger's own release builds set these; without them `jaeger version` is blank.
-    ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v2.12.0",
-)
-ZIPKIN = MavenFile(name="zipkin", version="3.6.1", group="io.zipkin", artifact="zipkin-server",
-                   classifier="exec", sha1="5800cc1f3d2eb8f38d2d6905d59f9a0414b6d7dd")
-
 # Jaeger's search-engine storage: the runnable test distribution OpenSearch publishes on Maven Central.
 OPENSEARCH = MavenFile(name="opensearch", version="2.19.1", group="org.opensearch.distribution.integ-test-zip",
                        artifact="opensearch", sha1="af4fbc753ec975e4f335e3cf514527c7fb216864", packaging="zip")
@@ -504,16 +496,6 @@ class PythonSdk:
         return python
 
 
-# Earlier releases, to compare with (a backend of their own each, run with --versions; their cells
-# are set beside the pinned release's in the report's "Between versions").
-JAEGER_PREVIOUS = GoProgram(
-    name="jaeger", version="2.11.0", module_version="v1.74.0", package=JAEGER.package,
-    ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v2.11.0",
-)
-ZIPKIN_PREVIOUS = MavenFile(name="zipkin", version="2.27.0", group="io.zipkin", artifact="zipkin-server",
-                            classifier="exec", sha1="f8f1a5810ca682aa47d001c3a566cd58a23341fc")
-
-
 # Before 0.161.0: the latest earlier release whose every module (the zipkin exporter among them) the
 # Go module proxy serves. It runs the same components as its own collector process.
 COLLECTOR_PREVIOUS = CollectorBuild(name=COLLECTOR.name, version="0.158.0", builder_version="v0.158.0")
@@ -526,15 +508,6 @@ def version_key(component: GoProgram | MavenFile | PythonSdk | CollectorBuild) -
 
 
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
-
-
-def jaeger_release(version: str) -> GoProgram:
-    """Jaeger 2.x.y at any release: the module is tagged v1.(x+63).y (2.12.0 is v1.75.0)."""
-    major, minor, patch = (int(part) for part in version.split("."))
-    if major != 2:
-        raise ToolchainError(f"jaeger {version}: only Jaeger v2 releases (2.x.y) can be built here")
-    return replace(JAEGER, version=version, module_version=f"v1.{minor + 63}.{patch}",
-                   ldflags=f"-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v{version}")
 
 
 def maven_release(pinned: MavenFile, version: str) -> MavenFile:
@@ -556,30 +529,25 @@ def sdk_release(version: str) -> PythonSdk:
 PYTHON_SDK_PREVIOUS = PythonSdk(name="python-sdk", version="1.22.0")
 SDK_RELEASES: dict[str, PythonSdk] = {f"{c.name}-{c.version}": c for c in (PYTHON_SDK_PREVIOUS,)}
 
-PINNED = (COLLECTOR.name, JAEGER.name, ZIPKIN.name)  # what a default run needs
-
-# How a release the table does not list is made, by component name (a stack file's, a candidate's).
+# How a release the table does not list is made, by component name (a stack file's, a candidate's);
+# a backend makes its own releases (`Backend.at_release`).
 RELEASES: dict[str, Callable[[str], Build]] = {
-    JAEGER.name: jaeger_release,
-    ZIPKIN.name: lambda version: maven_release(ZIPKIN, version),
     OPENSEARCH.name: lambda version: maven_release(OPENSEARCH, version),
     ELASTICSEARCH.name: lambda version: maven_release(ELASTICSEARCH, version),
     COLLECTOR.name: collector_release,
     PYTHON_SDK_PREVIOUS.name: sdk_release,
 }
 COMPONENTS: dict[str, Build] = {
-    **{c.name: c for c in (COLLECTOR, JAEGER, ZIPKIN, OPENSEARCH, ELASTICSEARCH)},
-    **{version_key(c): c for c in (JAEGER_PREVIOUS, ZIPKIN_PREVIOUS, PYTHON_SDK_PREVIOUS, COLLECTOR_PREVIOUS)},
+    **{c.name: c for c in (COLLECTOR, OPENSEARCH, ELASTICSEARCH)},
+    **{version_key(c): c for c in (PYTHON_SDK_PREVIOUS, COLLECTOR_PREVIOUS)},
 }
 
 
-# The official images the docker runtime runs (the same releases as above). Override one with
-# --image NAME=REF or LINKMATRIX_IMAGE_<NAME> (a mirror, an air-gapped registry, a local build).
+# The official images the docker runtime runs of what is no backend (the same releases as above; a
+# backend's is its adapter's `image`). Override one with --image NAME=REF or LINKMATRIX_IMAGE_<NAME>
+# (a mirror, an air-gapped registry, a local build).
 IMAGES: dict[str, str] = {
     "collector": "otel/opentelemetry-collector-contrib:0.161.0",
-    "jaeger": "jaegertracing/jaeger:2.12.0",
-    "tempo": "grafana/tempo:3.0.3",
-    "zipkin": "openzipkin/zipkin:3.6.1",
     "opensearch": "opensearchproject/opensearch:2.19.1",
     "elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch:8.19.4",
 }
@@ -613,8 +581,14 @@ BUILDS_AT_ONCE = 2  # one build's module downloads overlap another's compiling; 
 
 
 def ensure(names: list[str] | None = None, report: Report = print) -> dict[str, Path]:
-    """Every named component in the cache: found there, or fetched and built now — two at a time, so
-    that a download waits beside a compile; the first failure is raised once the others ended."""
+    """Every component the table names (all of them when `names` is None) in the cache, by its key."""
+    wanted = {name: build_for(name) for name in (names or list(COMPONENTS))}
+    paths = ensure_builds(list(wanted.values()), report)
+    return {name: paths[build] for name, build in wanted.items()}
+
+
+def _writable_cache(report: Report) -> Path:
+    """The cache, made if missing; a read-only one is said so and used as it is."""
     cache = cache_dir()
     try:
         cache.mkdir(parents=True, exist_ok=True)
@@ -624,17 +598,23 @@ def ensure(names: list[str] | None = None, report: Report = print) -> dict[str, 
     if not writable(cache):  # fine while everything needed is there: only a build would write
         report(f"the cache {cache} is read-only: used as it is (files derived from it, such as Zipkin's "
                "class-data archive, are not written)")
-    wanted = names or list(COMPONENTS)
+    return cache
 
-    def one(name: str) -> Path:
+
+def ensure_builds(builds: Sequence[Build], report: Report = print) -> dict[Build, Path]:
+    """Every build in the cache: found there, or fetched and built now — two at a time, so that a
+    download waits beside a compile; the first failure is raised once the others ended."""
+    cache = _writable_cache(report)
+
+    def one(build: Build) -> Path:
         try:
-            return build_for(name).ensure(cache, report)
+            return build.ensure(cache, report)
         except OSError as error:
-            raise ToolchainError(f"{name}: cannot write the cache {cache} ({error.strerror or error}); "
+            raise ToolchainError(f"{build.name}: cannot write the cache {cache} ({error.strerror or error}); "
                                  "point LINKMATRIX_CACHE at a writable folder") from None
 
     with ThreadPoolExecutor(max_workers=BUILDS_AT_ONCE, thread_name_prefix="linkmatrix-build") as pool:
-        futures = {name: pool.submit(one, name) for name in wanted}
+        futures = {build: pool.submit(one, build) for build in dict.fromkeys(builds)}
         try:
             errors = [future.exception() for future in futures.values() if future.exception() is not None]
         except BaseException:  # Ctrl-C, SIGTERM: the builds stop now, not when they are done
@@ -644,4 +624,4 @@ def ensure(names: list[str] | None = None, report: Report = print) -> dict[str, 
             raise
     if errors:
         raise errors[0]  # type: ignore[misc]
-    return {name: future.result() for name, future in futures.items()}
+    return {build: future.result() for build, future in futures.items()}

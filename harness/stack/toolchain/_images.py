@@ -25,13 +25,13 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ...model import ToolchainError
-from ._builds import COLLECTOR, JAEGER, ZIPKIN, cache_dir, ensure
+from ._builds import COLLECTOR, Build, cache_dir, ensure_builds
 
 REPOSITORY = "linkmatrix-local"
 LOOK_ALIKE_LABEL = "dev.linkmatrix.local-image"  # value: the service it is for
@@ -99,16 +99,21 @@ ZIPKIN_JRE_MODULES = ("java.base", "java.logging", "java.desktop", "java.sql", "
 
 CONTRACTS: dict[str, ImageContract] = {"collector": COLLECTOR_CONTRACT, "jaeger": JAEGER_CONTRACT,
                                        "zipkin": ZIPKIN_CONTRACT}
-VERSIONS: dict[str, str] = {"collector": COLLECTOR.version, "jaeger": JAEGER.version, "zipkin": ZIPKIN.version}
-COMPONENTS: dict[str, str] = {"collector": COLLECTOR.name, "jaeger": JAEGER.name, "zipkin": ZIPKIN.name}
 
 
-def local_images() -> dict[str, str]:
-    return {name: f"{REPOSITORY}/{name}:{version}" for name, version in VERSIONS.items()}
+def look_alike_builds(backends: Mapping[str, Build]) -> dict[str, Build]:
+    """What each look-alike is made from: the collector's build, and the builds of the `backends`
+    given (service → its build) that have a contract here."""
+    return {"collector": COLLECTOR, **{name: build for name, build in backends.items() if name in CONTRACTS}}
 
 
-def official_image(name: str) -> str:
-    return f"{CONTRACTS[name].repository}:{VERSIONS[name]}"
+def local_images(builds: Mapping[str, Build]) -> dict[str, str]:
+    """Each look-alike's reference, tagged with the release of its build."""
+    return {name: f"{REPOSITORY}/{name}:{build.version}" for name, build in builds.items()}
+
+
+def official_image(name: str, version: str) -> str:
+    return f"{CONTRACTS[name].repository}:{version}"
 
 
 # -- the Dockerfile (pure) ------------------------------------------------------------------------
@@ -151,9 +156,9 @@ def dockerfile(recipe: Recipe) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _labels(name: str, recipe_digest: str) -> dict[str, str]:
-    return {LOOK_ALIKE_LABEL: name, OFFICIAL_LABEL: official_image(name), RECIPE_LABEL: recipe_digest,
-            "org.opencontainers.image.version": VERSIONS[name]}
+def _labels(name: str, version: str, recipe_digest: str) -> dict[str, str]:
+    return {LOOK_ALIKE_LABEL: name, OFFICIAL_LABEL: official_image(name, version), RECIPE_LABEL: recipe_digest,
+            "org.opencontainers.image.version": version}
 
 
 # -- the root filesystems --------------------------------------------------------------------------
@@ -421,22 +426,26 @@ def recipe_digest(name: str, source: Path) -> str:
     return hashlib.sha256(Path(__file__).read_bytes() + identity.encode()).hexdigest()[:16]
 
 
-def build_local_images(report: Callable[[str], None] = print, names: list[str] | None = None) -> dict[str, str]:
-    """Build (or find, when built from the same recipe) the look-alikes; service → image reference."""
+def build_local_images(backends: Mapping[str, Build], report: Callable[[str], None] = print,
+                       names: list[str] | None = None) -> dict[str, str]:
+    """Build (or find, when built from the same recipe) the look-alikes of the collector and of the
+    `backends` given (service → its build) that have a contract here; service → image reference."""
     import docker
 
+    builds = {name: build for name, build in look_alike_builds(backends).items() if names is None or name in names}
     client = docker.from_env()
     try:
-        wanted = {name: ref for name, ref in local_images().items() if names is None or name in names}
-        binaries = ensure([COMPONENTS[name] for name in wanted], report=report)
+        binaries = ensure_builds(list(builds.values()), report=report)
+        wanted = local_images(builds)
         for name, reference in wanted.items():
-            _build_if_changed(client, name, reference, binaries[COMPONENTS[name]], report)
+            _build_if_changed(client, name, builds[name].version, reference, binaries[builds[name]], report)
         return wanted
     finally:
         client.close()
 
 
-def _build_if_changed(client: Any, name: str, reference: str, source: Path, report: Callable[[str], None]) -> None:
+def _build_if_changed(client: Any, name: str, version: str, reference: str, source: Path,
+                      report: Callable[[str], None]) -> None:
     import docker
 
     digest = recipe_digest(name, source)
@@ -449,11 +458,11 @@ def _build_if_changed(client: Any, name: str, reference: str, source: Path, repo
         report(f"{reference}: made from an earlier recipe; building it again")
     except docker.errors.ImageNotFound:
         pass
-    report(f"building {reference} (look-alike of {official_image(name)})")
+    report(f"building {reference} (look-alike of {official_image(name, version)})")
     with tempfile.TemporaryDirectory(dir=cache_dir()) as folder:
         context = Path(folder)
         recipe = CONTEXTS[name](context, source)
-        (context / "Dockerfile").write_text(dockerfile(replace(recipe, labels=_labels(name, digest))))
+        (context / "Dockerfile").write_text(dockerfile(replace(recipe, labels=_labels(name, version, digest))))
         try:
             client.images.build(path=str(context), tag=reference, rm=True)
         except docker.errors.BuildError as error:
