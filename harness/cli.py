@@ -353,7 +353,7 @@ def _measure(asked: RunSettings, named: tuple[str, ...], local_images: bool,
         backend = asked.table[name]
         if not backend.unavailable("docker"):
             images += [image_for(name, overrides, default=backend.image),
-                       *(image_for(need.name, overrides) for need in backend.needs)]
+                       *(image_for(need.name, overrides, default=need.image) for need in backend.needs)]
     chosen, why = choose_runtime(asked.runtime, images)
     for name in named:  # asked for by name: it must be able to run
         reason = asked.table[name].unavailable(chosen)
@@ -493,10 +493,10 @@ def _releases() -> list[str]:
 
 def _default_backends(storage_choice: str, version_choice: str = "default") -> tuple[str, ...]:
     """Every backend of a default run, Jaeger on each storage asked for, and each earlier release asked for."""
-    from .stack import MEMORY, STORAGES
+    from .backends import JAEGER_IN_MEMORY, JAEGER_STORAGES
 
-    storages = [f"jaeger-{name}" for name in _choice(storage_choice, list(STORAGES), "--storages")
-                if name != MEMORY.name]
+    storages = [f"jaeger-{name}" for name in _choice(storage_choice, list(JAEGER_STORAGES), "--storages")
+                if name != JAEGER_IN_MEMORY.name]
     versions = [name for name in _choice(version_choice, _releases(), "--versions") if name in BACKENDS]
     return (*(name for name, backend in BACKENDS.items() if backend.default), *storages, *versions)
 

@@ -83,7 +83,7 @@ def images(storage_choice: str, version_choice: str) -> None:
             continue
         # An earlier release names its own image; a Jaeger on another storage runs Jaeger's.
         wanted.add(image_for(name, default=backend.image))
-        wanted.update(image_for(need.name) for need in backend.needs)
+        wanted.update(image_for(need.name, default=need.image) for need in backend.needs)
     for release in _choice(version_choice or "default", _releases(), "--versions"):
         if release in toolchain.COLLECTOR_RELEASES:
             wanted.add(f"{pipeline.CONTRIB_IMAGE}:{toolchain.COLLECTOR_RELEASES[release].version}")

@@ -7,11 +7,15 @@ from __future__ import annotations
 from ._compose import write as write_compose
 from ._plan import BY_BACKEND, BY_PIPELINE, Plan, plan
 from ._table import BACKENDS, default_builds, every_build
+from .jaeger._storages import MEMORY as JAEGER_IN_MEMORY
+from .jaeger._storages import STORAGES as JAEGER_STORAGES
 
 __all__ = [
     "BACKENDS",
     "BY_BACKEND",
     "BY_PIPELINE",
+    "JAEGER_IN_MEMORY",
+    "JAEGER_STORAGES",
     "Plan",
     "default_builds",
     "every_build",

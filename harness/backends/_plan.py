@@ -15,9 +15,10 @@ from importlib import metadata
 from typing import Any
 
 from ..model import COLLECTOR, UsageError, Variant
-from ..stack import IMAGES, Backend, Candidate, Given, StackFile, Storage, dump_yaml, toolchain, variants
+from ..stack import Backend, Candidate, Given, StackFile, dump_yaml, toolchain, variants
 from ._table import BACKENDS
 from .jaeger._adapter import Jaeger
+from .jaeger._storages import Storage
 from .tempo._adapter import CONFIG_OVERRIDES, GIVEN_BINARY
 
 # How a candidate's cells are told from the current release's: by the backend, or by the pipeline
@@ -112,7 +113,7 @@ def _backend(planned: Plan, name: str, stack: StackFile) -> str:
         backend = backend.on_storage(_storage_at(backend.storage, given.storage_version))
     if isinstance(backend, Jaeger) and (given.storage_version or given.storage_image):
         for engine in backend.storage.needs:
-            planned.images[engine.name] = given.storage_image or _tagged(IMAGES[engine.name], given.storage_version)
+            planned.images[engine.name] = given.storage_image or _tagged(engine.image, given.storage_version)
     if given.image:
         planned.images[backend.name] = given.image
     planned.table[backend.name] = backend

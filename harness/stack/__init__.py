@@ -1,6 +1,6 @@
 """What the spans go through and into: the runtimes (local processes, Docker, a stack someone else
 runs), the toolchain that builds or fetches every pinned binary, the collector's configuration and
-pipeline variants, Jaeger's storages, the contract every backend adapter fills in, and the `Stack`
+pipeline variants, the contract every backend adapter fills in, and the `Stack`
 that starts and stops it all.
 """
 
@@ -23,7 +23,6 @@ from ._stackfile import (
     merged,
     parse_candidate,
 )
-from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, STORAGES, Storage
 from ._versions import collector_version, library_versions, service_versions
 from ._wait import wait_until
 from .runtime._base import LOOPBACK, Component, Readiness, Service, ServiceSpec
@@ -43,17 +42,12 @@ from .toolchain._builds import (
 from .toolchain._images import build_local_images
 
 __all__ = [
-    "BADGER",
     "CHROMIUM_ENV",
-    "ELASTICSEARCH_STORAGE",
     "GRPC",
     "HTTP_PROTOBUF",
     "IMAGES",
     "LOOPBACK",
-    "MEMORY",
     "ON_PATH",
-    "OPENSEARCH_STORAGE",
-    "STORAGES",
     "Backend",
     "BrowserUnavailableError",
     "Build",
@@ -68,7 +62,6 @@ __all__ = [
     "ServiceSpec",
     "Stack",
     "StackFile",
-    "Storage",
     "Tap",
     "build_local_images",
     "choose_browser",

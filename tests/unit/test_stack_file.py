@@ -124,7 +124,8 @@ def test_planning_a_stack_and_its_candidates(tmp_path: Path) -> None:
          "pairs": [{"current": "collector", "candidate": "otelcol-0.158.0"}]}]
     # Built as the pinned ones are: a release the table does not list is made from its key.
     assert candidate.build.source.endswith("@v1.74.0 (Go module proxy)")
-    assert toolchain.build_for("opensearch@2.18.0").version == "2.18.0"
+    assert [need.build.source for need in candidate.needs if need.build] == [
+        "org.opensearch.distribution.integ-test-zip:opensearch:2.18.0@zip (Maven Central)"]
 
 
 def test_without_a_stack_file_the_pinned_stack_is_current() -> None:

@@ -11,9 +11,9 @@ import yaml
 
 from harness import cli
 from harness.backends import BACKENDS
+from harness.backends.jaeger import _storages as storages
 from harness.backends.zipkin._release import ZIPKIN_PREVIOUS
 from harness.model._errors import UsageError
-from harness.stack import _storages as storages
 from harness.stack.toolchain._builds import image_for
 
 PORTS = {"otlp_grpc": 1, "query_http": 2, "query_grpc": 3, "health": 4, "otlp_http": 5}
@@ -86,3 +86,19 @@ def test_a_search_engine_runs_unpacked_afresh_bounded_and_on_loopback(
         assert spec.cleanup is not None
         spec.cleanup()
     assert not program.exists()  # its unpacked folder goes with it
+
+
+def test_the_nightly_image_list_names_each_storage_engines_official_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engines' images come from Jaeger's storages (no longer from the stack's table)."""
+    from click.testing import CliRunner
+
+    from harness.nightly import nightly
+
+    for name in ("OPENSEARCH", "ELASTICSEARCH", "JAEGER", "COLLECTOR"):
+        monkeypatch.delenv(f"LINKMATRIX_IMAGE_{name}", raising=False)
+    listed = CliRunner().invoke(nightly, ["images", "--storages", "all"]).output.split()
+    assert {"opensearchproject/opensearch:2.19.1", "docker.elastic.co/elasticsearch/elasticsearch:8.19.4",
+            "jaegertracing/jaeger:2.12.0"} <= set(listed)
+    assert CliRunner().invoke(nightly, ["images"]).output.split() == [
+        "grafana/tempo:3.0.3", "jaegertracing/jaeger:2.12.0", "openzipkin/zipkin:3.6.1",
+        "otel/opentelemetry-collector-contrib:0.161.0"]

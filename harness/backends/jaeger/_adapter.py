@@ -1,4 +1,4 @@
-"""Jaeger v2, on each of its storages (harness.storages): `jaeger` (in memory), `jaeger-badger`,
+"""Jaeger v2, on each of its storages (`_storages.py`): `jaeger` (in memory), `jaeger-badger`,
 `jaeger-opensearch`. Each has these read paths:
 
 - `api_v3`: /api/v3/traces/{id}, OTLP JSON with hex ids: every link field can come back.
@@ -43,22 +43,10 @@ from ...model import (
     tag_text,
     trace_reader,
 )
-from ...stack import (
-    BADGER,
-    ELASTICSEARCH_STORAGE,
-    LOOPBACK,
-    MEMORY,
-    OPENSEARCH_STORAGE,
-    Backend,
-    GoProgram,
-    Readiness,
-    Service,
-    ServiceSpec,
-    Storage,
-    Tap,
-)
+from ...stack import LOOPBACK, Backend, GoProgram, Readiness, Service, ServiceSpec, Tap
 from . import _ui as jaeger_ui
 from ._release import JAEGER, JAEGER_PREVIOUS, OFFICIAL_IMAGE, jaeger_release
+from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, Storage
 
 NAME = "jaeger"
 WARNINGS_ATTRIBUTE = "@jaeger@warnings"  # where Jaeger says what it changed in a span

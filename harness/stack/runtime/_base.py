@@ -129,6 +129,9 @@ class Component(Protocol):
     def build(self) -> Build | None: ...  # what the local runtime fetches or builds to run it; None: nothing
 
     @property
+    def image(self) -> str: ...  # its official image, which the docker runtime runs ("": none)
+
+    @property
     def ports(self) -> tuple[str, ...]: ...  # the ports it needs, by name
 
     @property

@@ -1,8 +1,8 @@
 """Fetch or build every pinned binary by its official route into a cache outside the repo.
 
-The versions table below pins what is no backend (the collector, the Python SDK, Jaeger's storage
-engines); a backend's pins are in its folder, and its adapter hands its `Build` to the runtime. Each
-is built once; later runs find it in the cache and take seconds.
+The versions table below pins what is no backend (the collector, the Python SDK); a backend's pins
+(its storage engines' too) are in its folder, and its adapter hands its `Build` to the runtime.
+Each is built once; later runs find it in the cache and take seconds.
 """
 
 from __future__ import annotations
@@ -364,7 +364,7 @@ class CollectorBuild:
 class MavenFile:
     """One file of an artifact on Maven Central, checked against its pinned SHA-1: a jar (Zipkin's
     server), or a runnable distribution zip, unpacked afresh for each run by the service that runs
-    it (see harness.storages)."""
+    it (see Jaeger's storages in harness.backends.jaeger)."""
 
     name: str
     version: str
@@ -447,14 +447,6 @@ def _maven_download(name: str, source: str, url: str, target: Path, sha1: str, r
 # The versions table of what is no backend (each backend's pins are in its folder): change a pin here
 # and nowhere else.
 COLLECTOR = CollectorBuild(name="otelcol-linkmatrix", version="0.161.0", builder_version="v0.161.0")
-# Jaeger's search-engine storage: the runnable test distribution OpenSearch publishes on Maven Central.
-OPENSEARCH = MavenFile(name="opensearch", version="2.19.1", group="org.opensearch.distribution.integ-test-zip",
-                       artifact="opensearch", sha1="af4fbc753ec975e4f335e3cf514527c7fb216864", packaging="zip")
-# Elasticsearch 8.x runs on Java 17 (9.x needs 21); Jaeger's storage speaks to 7.x and 8.x.
-ELASTICSEARCH = MavenFile(name="elasticsearch", version="8.19.4",
-                          group="org.elasticsearch.distribution.integ-test-zip", artifact="elasticsearch",
-                          sha1="815443dcbc6948ba84805f5c1bf48cae314cee05", packaging="zip")
-
 @dataclass(frozen=True)
 class PythonSdk:
     """An earlier OpenTelemetry Python SDK release, in a virtual environment of its own in the cache
@@ -532,13 +524,11 @@ SDK_RELEASES: dict[str, PythonSdk] = {f"{c.name}-{c.version}": c for c in (PYTHO
 # How a release the table does not list is made, by component name (a stack file's, a candidate's);
 # a backend makes its own releases (`Backend.at_release`).
 RELEASES: dict[str, Callable[[str], Build]] = {
-    OPENSEARCH.name: lambda version: maven_release(OPENSEARCH, version),
-    ELASTICSEARCH.name: lambda version: maven_release(ELASTICSEARCH, version),
     COLLECTOR.name: collector_release,
     PYTHON_SDK_PREVIOUS.name: sdk_release,
 }
 COMPONENTS: dict[str, Build] = {
-    **{c.name: c for c in (COLLECTOR, OPENSEARCH, ELASTICSEARCH)},
+    COLLECTOR.name: COLLECTOR,
     **{version_key(c): c for c in (PYTHON_SDK_PREVIOUS, COLLECTOR_PREVIOUS)},
 }
 
@@ -548,8 +538,6 @@ COMPONENTS: dict[str, Build] = {
 # (a mirror, an air-gapped registry, a local build).
 IMAGES: dict[str, str] = {
     "collector": "otel/opentelemetry-collector-contrib:0.161.0",
-    "opensearch": "opensearchproject/opensearch:2.19.1",
-    "elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch:8.19.4",
 }
 
 

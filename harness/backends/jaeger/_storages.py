@@ -18,9 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model import ServiceError
-from .runtime._base import LOOPBACK, Readiness, ServiceSpec
-from .toolchain._builds import ELASTICSEARCH, IMAGES, OPENSEARCH, MavenFile
+from ...model import ServiceError
+from ...stack import LOOPBACK, MavenFile, Readiness, ServiceSpec
+
+# The search engines' runnable test distributions, which OpenSearch and Elasticsearch publish on Maven
+# Central (a stack file's other release is checked against the SHA-1 published there). Change an
+# engine's pin here and nowhere else.
+OPENSEARCH = MavenFile(name="opensearch", version="2.19.1", group="org.opensearch.distribution.integ-test-zip",
+                       artifact="opensearch", sha1="af4fbc753ec975e4f335e3cf514527c7fb216864", packaging="zip")
+# Elasticsearch 8.x runs on Java 17 (9.x needs 21); Jaeger's storage speaks to 7.x and 8.x.
+ELASTICSEARCH = MavenFile(name="elasticsearch", version="8.19.4",
+                          group="org.elasticsearch.distribution.integ-test-zip", artifact="elasticsearch",
+                          sha1="815443dcbc6948ba84805f5c1bf48cae314cee05", packaging="zip")
 
 UNPRIVILEGED = "nobody"  # OpenSearch and Elasticsearch refuse to run as root: as root, they run as this user
 HEAP = "-Xms512m -Xmx512m"  # a test server's heap: bounded, and plenty for a run's spans
@@ -76,6 +85,7 @@ class SearchEngine:
     name: str
     title: str
     build: MavenFile  # its runnable distribution (the local runtime unpacks it)
+    image: str  # its official image, for the docker runtime (override: --image NAME=REF)
     script: str  # bin/<script> of its distribution
     java_home_env: str  # the variables its launcher reads
     java_opts_env: str
@@ -99,7 +109,7 @@ class SearchEngine:
         readiness = Readiness("http", self.health, timeout=120)
         if binary is None:  # a container: its image's own entrypoint, configured by environment
             return ServiceSpec(name=self.name, command=(self.script,), readiness=Readiness("http", "/", timeout=120),
-                               ports=ports, image=IMAGES[self.name], container_args=(),
+                               ports=ports, image=self.image, container_args=(),
                                container_env={self.java_opts_env: HEAP, **dict(self.container_env),
                                               **{key: str(value) for key, value in settings.items()}},
                                stop_grace=10.0)
@@ -112,17 +122,19 @@ class SearchEngine:
         return ServiceSpec(
             name=self.name, command=(str(distribution / "bin" / self.script), *flags), readiness=readiness,
             ports=ports, env={self.java_home_env: _java_home(self.name), self.java_opts_env: HEAP},
-            image=IMAGES[self.name], run_as=owner, cleanup=_remover(home), stop_grace=10.0)
+            image=self.image, run_as=owner, cleanup=_remover(home), stop_grace=10.0)
 
     def given(self) -> dict[str, str] | None:
         return None
 
 
-OPENSEARCH_ENGINE = SearchEngine("opensearch", "OpenSearch", OPENSEARCH, "opensearch", "OPENSEARCH_JAVA_HOME",
+OPENSEARCH_ENGINE = SearchEngine("opensearch", "OpenSearch", OPENSEARCH, "opensearchproject/opensearch:2.19.1",
+                                 "opensearch", "OPENSEARCH_JAVA_HOME",
                                  "OPENSEARCH_JAVA_OPTS",  # its test distribution has no security plugin
                                  container_env=(("DISABLE_SECURITY_PLUGIN", "true"),))
 # Its test distribution has few REST handlers: no `GET /` (405), so readiness asks the cluster's health.
-ELASTICSEARCH_ENGINE = SearchEngine("elasticsearch", "Elasticsearch", ELASTICSEARCH, "elasticsearch",
+ELASTICSEARCH_ENGINE = SearchEngine("elasticsearch", "Elasticsearch", ELASTICSEARCH,
+                                    "docker.elastic.co/elasticsearch/elasticsearch:8.19.4", "elasticsearch",
                                     "ES_JAVA_HOME", "ES_JAVA_OPTS",
                                     local_settings=(("xpack.security.enabled", "false"),),
                                     container_env=(("xpack.security.enabled", "false"),),
