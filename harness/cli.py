@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import __version__
-from .backends import BACKENDS, Plan, default_builds, every_build
+from .backends import BACKENDS, Plan, default_builds, default_look_alikes, every_build
 from .backends import plan as plan_run
 from .model import FEATURES, LinkmatrixError, UsageError, Variant, jsonio
 from .report import candidates as run_candidates
@@ -362,7 +362,7 @@ def _measure(asked: RunSettings, named: tuple[str, ...], local_images: bool,
     if local_images and chosen == "docker":
         from .stack import build_local_images
 
-        overrides = {**build_local_images(default_builds(), report=notify), **overrides}
+        overrides = {**build_local_images(default_look_alikes(), report=notify), **overrides}
     return run_matrix(dataclasses.replace(asked, runtime=chosen, runtime_reason=why, images=overrides), notify)
 
 
@@ -611,7 +611,7 @@ def images() -> None:
     if problem:
         raise UsageError(f"images: {problem}")
     notify = _progress(time.monotonic())
-    for name, reference in build_local_images(default_builds(), report=notify).items():
+    for name, reference in build_local_images(default_look_alikes(), report=notify).items():
         click.echo(f"LINKMATRIX_IMAGE_{name.upper()}={reference}")
 
 

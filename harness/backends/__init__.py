@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ._compose import write as write_compose
 from ._plan import BY_BACKEND, BY_PIPELINE, Plan, plan
-from ._table import BACKENDS, default_builds, every_build
+from ._table import BACKENDS, default_builds, default_look_alikes, every_build
 from .jaeger._storages import MEMORY as JAEGER_IN_MEMORY
 from .jaeger._storages import STORAGES as JAEGER_STORAGES
 
@@ -18,6 +18,7 @@ __all__ = [
     "JAEGER_STORAGES",
     "Plan",
     "default_builds",
+    "default_look_alikes",
     "every_build",
     "plan",
     "write_compose",

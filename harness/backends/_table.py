@@ -4,6 +4,7 @@ entry here."""
 from __future__ import annotations
 
 from ..stack import Backend, Build
+from ..stack.toolchain._images import LookAlike
 from .jaeger._adapter import BACKEND as JAEGER
 from .jaeger._adapter import ON_BADGER as JAEGER_BADGER
 from .jaeger._adapter import ON_ELASTICSEARCH as JAEGER_ELASTICSEARCH
@@ -22,6 +23,12 @@ BACKENDS: dict[str, Backend] = {backend.name: backend
 def default_builds() -> dict[str, Build]:
     """What linkmatrix fetches or builds for each backend a run that names none starts, by backend."""
     return {name: backend.build for name, backend in BACKENDS.items() if backend.default and backend.build is not None}
+
+
+def default_look_alikes() -> list[LookAlike]:
+    """The look-alike images of the backends a run that names none starts (those that have one)."""
+    made = [backend.look_alike() for backend in BACKENDS.values() if backend.default]
+    return [look_alike for look_alike in made if look_alike is not None]
 
 
 def every_build() -> list[Build]:

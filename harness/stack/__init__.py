@@ -28,6 +28,7 @@ from ._wait import wait_until
 from .runtime._base import LOOPBACK, Component, Readiness, Service, ServiceSpec
 from .runtime._choice import choose_runtime
 from .runtime._docker import daemon_answers
+from .toolchain import _images as look_alikes
 from .toolchain._browser import CHROMIUM_ENV, ON_PATH, BrowserUnavailableError, choose_browser, obtain
 from .toolchain._builds import (
     IMAGES,
@@ -75,6 +76,7 @@ __all__ = [
     "image_for",
     "library_versions",
     "load_stack_file",
+    "look_alikes",
     "maven_release",
     "merged",
     "obtain",

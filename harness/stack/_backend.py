@@ -25,6 +25,7 @@ from ..emit import HttpPostTap, otlp_http_decoder
 from ..model import Advice, HttpClient, ReadPath, Span, UsageError
 from .runtime._base import Component, Readiness, Service, ServiceSpec
 from .toolchain._builds import Build
+from .toolchain._images import LookAlike
 
 
 class Tap(Protocol):
@@ -106,6 +107,11 @@ class Backend:
         """This backend at another release, built or fetched the way the pinned one is (a stack file's
         release, a candidate); `current`: the release others are compared with, named as the pinned one."""
         raise UsageError(f"{self.title}: linkmatrix cannot build other releases of it; give its image or binary")
+
+    def look_alike(self) -> LookAlike | None:
+        """How a look-alike of its official image is made from what linkmatrix builds (the docker
+        runtime's --local-images, `linkmatrix images`); None: none is."""
+        return None
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str,
                 data_dir: str | None = None) -> ServiceSpec:

@@ -24,7 +24,7 @@ from typing import Any
 import docker
 import pytest
 
-from harness.backends import default_builds
+from harness.backends import default_builds, default_look_alikes
 from harness.report import to_document
 from harness.run._matrix import RunSettings, run_matrix
 from harness.scenario._scenario import load_all
@@ -49,7 +49,7 @@ def local_images() -> dict[str, str]:
     missing = [build.name for build in (COLLECTOR, *default_builds().values()) if not build.path(cache_dir()).exists()]
     if missing:
         pytest.fail(f"backends not built: {', '.join(missing)} — run `linkmatrix backends` first", pytrace=False)
-    return build_local_images(default_builds(), report=lambda message: None)
+    return build_local_images(default_look_alikes(), report=lambda message: None)
 
 
 def containers_of(reports: Path) -> list[str]:

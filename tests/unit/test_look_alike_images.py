@@ -5,6 +5,7 @@ is the same whichever image it runs. No Docker, Go or Java needed."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -14,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from harness.backends import BACKENDS, default_builds
+from harness.backends import BACKENDS, default_look_alikes
 from harness.backends.jaeger._release import JAEGER
+from harness.backends.zipkin import _look_alike as zipkin_look_alike
 from harness.backends.zipkin._release import ZIPKIN
 from harness.stack.runtime._docker import HOST, NETWORK, DockerRuntime
 from harness.stack.toolchain import _images as look_alikes
@@ -60,12 +62,20 @@ def inspected_config(dockerfile: str) -> dict[str, Any]:
     }
 
 
+# The look-alikes `linkmatrix images` builds: the collector's, and those of the backends a default run starts.
+LOOK_ALIKES = {look_alike.name: look_alike for look_alike in (look_alikes.COLLECTOR_LOOK_ALIKE, *default_look_alikes())}
+
+
 def recipe_dockerfile(name: str) -> str:
-    recipe = look_alikes.Recipe(name, look_alikes.CONTRACTS[name])
+    recipe = look_alikes.Recipe(name, LOOK_ALIKES[name].contract)
     return look_alikes.dockerfile(recipe)
 
 
-@pytest.mark.parametrize("name", sorted(look_alikes.CONTRACTS))
+def test_the_look_alikes_are_the_collectors_jaegers_and_zipkins() -> None:
+    assert sorted(LOOK_ALIKES) == ["collector", "jaeger", "zipkin"]
+
+
+@pytest.mark.parametrize("name", sorted(LOOK_ALIKES))
 def test_each_dockerfile_declares_what_the_official_one_does(name: str) -> None:
     config = inspected_config(recipe_dockerfile(name))
     official = OFFICIAL[name]
@@ -77,7 +87,7 @@ def test_each_dockerfile_declares_what_the_official_one_does(name: str) -> None:
 
 
 def test_zipkins_java_runtime_is_on_path_first_as_in_its_java_base_image() -> None:
-    recipe = look_alikes.Recipe("zipkin", look_alikes.ZIPKIN_CONTRACT,
+    recipe = look_alikes.Recipe("zipkin", zipkin_look_alike.ZIPKIN_CONTRACT,
                                 extra_env=(("JAVA_HOME", "/usr/lib/jvm/java-17-openjdk"),
                                            ("PATH", "/usr/lib/jvm/java-17-openjdk/bin:/usr/bin:/bin")),
                                 owned_copies=(("app", "/zipkin", "1000:1000"),))
@@ -88,13 +98,12 @@ def test_zipkins_java_runtime_is_on_path_first_as_in_its_java_base_image() -> No
 
 
 def test_look_alikes_are_tagged_with_the_pinned_versions_and_name_their_official_image() -> None:
-    assert look_alikes.local_images(look_alikes.look_alike_builds(default_builds())) == {"collector": f"linkmatrix-local/collector:{COLLECTOR.version}",
+    assert look_alikes.local_images(list(LOOK_ALIKES.values())) == {"collector": f"linkmatrix-local/collector:{COLLECTOR.version}",
                                           "jaeger": f"linkmatrix-local/jaeger:{JAEGER.version}",
                                           "zipkin": f"linkmatrix-local/zipkin:{ZIPKIN.version}"}
-    assert look_alikes.official_image("jaeger", JAEGER.version) == f"jaegertracing/jaeger:{JAEGER.version}"
-    assert look_alikes.official_image("collector", COLLECTOR.version) == \
-        f"otel/opentelemetry-collector-contrib:{COLLECTOR.version}"
-    assert look_alikes.official_image("zipkin", ZIPKIN.version) == f"openzipkin/zipkin:{ZIPKIN.version}"
+    assert LOOK_ALIKES["jaeger"].official_image == f"jaegertracing/jaeger:{JAEGER.version}"
+    assert LOOK_ALIKES["collector"].official_image == f"otel/opentelemetry-collector-contrib:{COLLECTOR.version}"
+    assert LOOK_ALIKES["zipkin"].official_image == f"openzipkin/zipkin:{ZIPKIN.version}"
 
 
 def mode_of(path: Path) -> int:
@@ -107,7 +116,7 @@ def test_go_build_contexts_put_files_where_the_official_images_have_them(name: s
     binary.write_bytes(b"\x7fELF not really")
     context = tmp_path / "context"
     context.mkdir()
-    look_alikes.CONTEXTS[name](context, binary)
+    LOOK_ALIKES[name].prepare(context, binary)
     root = context / "rootfs"
     for path, mode in OFFICIAL[name]["files"].items():
         placed = root / path.lstrip("/")
@@ -134,7 +143,7 @@ def test_the_collectors_default_config_uses_only_components_of_the_pinned_build(
 def run_start_script(tmp_path: Path, env: dict[str, str], *args: str) -> list[str]:
     """start-zipkin with a `java` that prints its arguments, one a line."""
     script = tmp_path / "start-zipkin"
-    script.write_text(look_alikes.ZIPKIN_START.format(launcher="org.springframework.boot.loader.launch."
+    script.write_text(zipkin_look_alike.ZIPKIN_START.format(launcher="org.springframework.boot.loader.launch."
                                                                 "PropertiesLauncher"))
     script.chmod(0o755)
     java = tmp_path / "bin" / "java"
@@ -171,11 +180,11 @@ def test_the_runtime_runs_a_look_alike_exactly_as_its_official_image(name: str, 
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(f"LINKMATRIX_IMAGE_{name.upper()}", raising=False)
     official = DockerRuntime(tmp_path / "run", mode)
-    look_alikes_here = look_alikes.local_images(look_alikes.look_alike_builds(default_builds()))
+    look_alikes_here = look_alikes.local_images(list(LOOK_ALIKES.values()))
     local = DockerRuntime(tmp_path / "run", mode, images=look_alikes_here)
     spec = BACKENDS[name].service(None, PORTS[name], listen=official.listen)
     official_plan, local_plan = official.plan(spec), local.plan(spec)
-    assert official_plan.image == look_alikes.official_image(name, default_builds()[name].version)
+    assert official_plan.image == LOOK_ALIKES[name].official_image
     assert local_plan.image == look_alikes_here[name]
     assert {**vars(local_plan), "image": ""} == {**vars(official_plan), "image": ""}
 
@@ -240,22 +249,31 @@ def collector_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return binary
 
 
+COLLECTOR_LOOK_ALIKE = look_alikes.COLLECTOR_LOOK_ALIKE
+
+
 def test_a_look_alike_built_from_the_same_recipe_is_reused(collector_binary: Path) -> None:
-    digest = look_alikes.recipe_digest("collector", collector_binary)
+    digest = look_alikes.recipe_digest(COLLECTOR_LOOK_ALIKE, collector_binary)
     client = FakeClient(FakeImage("sha256:old", {look_alikes.RECIPE_LABEL: digest}))
-    look_alikes._build_if_changed(client, "collector", "1", "local/collector:1", collector_binary,
-                                  lambda line: None)
+    look_alikes._build_if_changed(client, COLLECTOR_LOOK_ALIKE, collector_binary, lambda line: None)
     assert client.images.built == [] and client.images.removed == []
 
 
 def test_a_look_alike_from_an_earlier_recipe_is_rebuilt_and_the_old_image_removed(collector_binary: Path) -> None:
     old = FakeImage("sha256:old", {look_alikes.RECIPE_LABEL: "earlier", look_alikes.LOOK_ALIKE_LABEL: "collector"})
     client = FakeClient(old)
-    look_alikes._build_if_changed(client, "collector", "1", "local/collector:1", collector_binary,
-                                  lambda line: None)
+    look_alikes._build_if_changed(client, COLLECTOR_LOOK_ALIKE, collector_binary, lambda line: None)
     [(tag, dockerfile)] = client.images.built
-    assert tag == "local/collector:1"
+    assert tag == f"linkmatrix-local/collector:{COLLECTOR.version}"
     labels = instructions(dockerfile)["LABEL"]
-    assert f'{look_alikes.RECIPE_LABEL}="{look_alikes.recipe_digest("collector", collector_binary)}"' in labels
-    assert f'{look_alikes.OFFICIAL_LABEL}="{look_alikes.official_image("collector", "1")}"' in labels
+    assert f'{look_alikes.RECIPE_LABEL}="{look_alikes.recipe_digest(COLLECTOR_LOOK_ALIKE, collector_binary)}"' in labels
+    assert f'{look_alikes.OFFICIAL_LABEL}="{COLLECTOR_LOOK_ALIKE.official_image}"' in labels
     assert client.images.removed == ["sha256:old"]
+
+
+def test_a_backends_recipe_module_is_part_of_its_digest(collector_binary: Path) -> None:
+    """Editing Jaeger's contract or files (in its folder) rebuilds its look-alike."""
+    jaeger = LOOK_ALIKES["jaeger"]
+    assert jaeger.recipe_module.endswith("backends/jaeger/_look_alike.py")
+    assert look_alikes.recipe_digest(jaeger, collector_binary) != look_alikes.recipe_digest(
+        dataclasses.replace(jaeger, recipe_module=look_alikes.__file__), collector_binary)

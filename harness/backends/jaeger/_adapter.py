@@ -43,7 +43,8 @@ from ...model import (
     tag_text,
     trace_reader,
 )
-from ...stack import LOOPBACK, Backend, GoProgram, Readiness, Service, ServiceSpec, Tap
+from ...stack import LOOPBACK, Backend, GoProgram, Readiness, Service, ServiceSpec, Tap, look_alikes
+from . import _look_alike
 from . import _ui as jaeger_ui
 from ._release import JAEGER, JAEGER_PREVIOUS, OFFICIAL_IMAGE, jaeger_release
 from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, Storage
@@ -204,6 +205,9 @@ class Jaeger(Backend):
 
     def at_release(self, version: str, current: bool) -> Backend:
         return Jaeger(self.storage, JAEGER if version == JAEGER.version else jaeger_release(version), current)
+
+    def look_alike(self) -> look_alikes.LookAlike:
+        return _look_alike.look_alike(self.pin)
 
     def on_storage(self, storage: Storage) -> Jaeger:
         """This release of Jaeger on another storage (a stack file names the one it runs on)."""

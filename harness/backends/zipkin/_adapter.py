@@ -45,9 +45,11 @@ from ...stack import (
     ServiceSpec,
     Tap,
     class_data_archive,
+    look_alikes,
     maven_release,
 )
 from . import _lens as zipkin_lens
+from . import _look_alike
 from ._release import OFFICIAL_IMAGE, ZIPKIN, ZIPKIN_PREVIOUS
 
 NAME = "zipkin"
@@ -158,6 +160,7 @@ class Zipkin(Backend):
     def __init__(self, pin: MavenFile = ZIPKIN, current: bool | None = None) -> None:
         """`current`: the release others are compared with, named without its version (default: the pinned one)."""
         pinned = pin is ZIPKIN if current is None else current
+        self.pin = pin
         self.build = pin
         self.name = NAME if pinned else f"{NAME}-{pin.version}"
         self.title = "Zipkin" if pinned else f"Zipkin {pin.version}"
@@ -170,6 +173,9 @@ class Zipkin(Backend):
 
     def at_release(self, version: str, current: bool) -> Backend:
         return Zipkin(maven_release(ZIPKIN, version), current)
+
+    def look_alike(self) -> look_alikes.LookAlike:
+        return _look_alike.look_alike(self.pin)
 
     def service(self, binary: Path | None, ports: dict[str, int], listen: str = LOOPBACK,
                 data_dir: str | None = None) -> ServiceSpec:
