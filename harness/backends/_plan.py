@@ -9,17 +9,13 @@ gets a table of its own).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
 from ..model import COLLECTOR, UsageError, Variant
-from ..stack import Backend, Candidate, Given, StackFile, dump_yaml, toolchain, variants
+from ..stack import Backend, Candidate, Given, StackFile, toolchain, variants
 from ._table import BACKENDS
-from .jaeger._adapter import Jaeger
-from .jaeger._storages import Storage
-from .tempo._adapter import CONFIG_OVERRIDES, GIVEN_BINARY
 
 # How a candidate's cells are told from the current release's: by the backend, or by the pipeline
 # (the SDK and the collector are pipelines of their own).
@@ -94,41 +90,14 @@ FAMILIES = ("jaeger", "zipkin", "tempo")  # the backends a stack file may list
 
 
 def _backend(planned: Plan, name: str, stack: StackFile) -> str:
-    """The stack's release of a backend under its usual name (`jaeger-opensearch`); its name."""
-    given = stack.components[name]
-    if name == "tempo":
-        options = {**({GIVEN_BINARY: given.binary} if given.binary else {}),
-                   **({CONFIG_OVERRIDES: dump_yaml(stack.tempo_overrides)} if stack.tempo_overrides else {})}
-        planned.options["tempo"] = options
-        planned.table["tempo"] = BACKENDS["tempo"].configured(options=options)
-        if given.image:
-            planned.images["tempo"] = given.image
-        return "tempo"
-    backend = BACKENDS[name]
-    if name == "jaeger" and given.storage and given.storage != "memory":
-        backend = BACKENDS[f"jaeger-{given.storage}"]
-    if given.version:
-        backend = backend.at_release(given.version, current=True)
-    if isinstance(backend, Jaeger) and given.storage_version:
-        backend = backend.on_storage(_storage_at(backend.storage, given.storage_version))
-    if isinstance(backend, Jaeger) and (given.storage_version or given.storage_image):
-        for engine in backend.storage.needs:
-            planned.images[engine.name] = given.storage_image or _tagged(engine.image, given.storage_version)
-    if given.image:
-        planned.images[backend.name] = given.image
-    planned.table[backend.name] = backend
-    return backend.name
-
-
-def _storage_at(storage: Storage, version: str) -> Storage:
-    """A search-engine storage at another release of its engine (fetched the way the pinned one is)."""
-    needs = tuple(dataclasses.replace(engine, build=toolchain.maven_release(engine.build, version))
-                  for engine in storage.needs)
-    return dataclasses.replace(storage, title=f"{storage.title.split()[0]} {version}", needs=needs)
-
-
-def _tagged(image: str, version: str) -> str:
-    return f"{image.rpartition(':')[0]}:{version}"
+    """The stack's release of a backend under its usual name (`jaeger-opensearch`), as its adapter
+    makes it of the stack file's entry; its name."""
+    chosen = BACKENDS[name].as_given(stack.components[name], stack, BACKENDS)
+    if chosen.options is not None:
+        planned.options[name] = chosen.options
+    planned.images.update(chosen.images)
+    planned.table[chosen.backend.name] = chosen.backend
+    return chosen.backend.name
 
 
 def _sdk(planned: Plan, given: Given | None) -> str:

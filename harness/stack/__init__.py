@@ -9,7 +9,7 @@ from __future__ import annotations
 from . import _collector as pipeline
 from . import _variants as variants
 from . import runtime, toolchain
-from ._backend import Backend, Tap
+from ._backend import Backend, StackChoice, Tap
 from ._collector import GRPC, HTTP_PROTOBUF
 from ._http import Http
 from ._stack import Stack, describe_services
@@ -62,6 +62,7 @@ __all__ = [
     "Service",
     "ServiceSpec",
     "Stack",
+    "StackChoice",
     "StackFile",
     "Tap",
     "build_local_images",

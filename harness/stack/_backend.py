@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol, cast
 
 from ..emit import HttpPostTap, otlp_http_decoder
 from ..model import Advice, HttpClient, ReadPath, Span, UsageError
+from ._stackfile import Given, StackFile
 from .runtime._base import Component, Readiness, Service, ServiceSpec
 from .toolchain._builds import Build
 from .toolchain._images import LookAlike
@@ -45,6 +47,17 @@ class Tap(Protocol):
     def undelivered(self) -> dict[tuple[str, str], str]: ...
 
     def save(self, path: Path) -> None: ...
+
+
+@dataclass(frozen=True)
+class StackChoice:
+    """What a stack file's entry makes of a backend: the backend the run runs under its usual name,
+    the images the docker runtime then runs (service → image), and what the user gave it (None:
+    nothing the backend keeps as options)."""
+
+    backend: Backend
+    images: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] | None = None
 
 
 class Backend:
@@ -102,6 +115,12 @@ class Backend:
         said = {"title": self.title, "kept_on": self.kept_on, "variant_of": self.variant_of,
                 "advice": [advice.to_json() for advice in self.advice], "to_measure": self.to_measure}
         return {key: value for key, value in said.items() if value}
+
+    def as_given(self, given: Given, stack: StackFile, table: Mapping[str, Backend]) -> StackChoice:
+        """This backend as a stack file's entry gives it (its release, its image): the team's own,
+        the current one, under its usual name; `table` holds the backends it may choose from."""
+        backend = self.at_release(given.version, current=True) if given.version else self
+        return StackChoice(backend, {backend.name: given.image} if given.image else {})
 
     def at_release(self, version: str, current: bool) -> Backend:
         """This backend at another release, built or fetched the way the pinned one is (a stack file's

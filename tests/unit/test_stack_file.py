@@ -154,3 +154,21 @@ def test_a_candidate_that_loses_what_the_current_release_kept_is_a_regression() 
         "candidate could not be measured: 1 cell(s) in error beside the current release's (not counted as "
         "regressions)"]
     assert compare({"run": {}, "cells": cells}) is None
+
+
+def test_each_backend_makes_its_own_release_of_a_stack_files_entry(tmp_path: Path) -> None:
+    """Jaeger picks its storage and image, Zipkin its release, Tempo its image and settings (adapters' `as_given`)."""
+    path = _stack(tmp_path, """\
+jaeger: {storage: elasticsearch, storage_image: mirror/elasticsearch:8.19.4, image: mirror/jaeger:2.12.0}
+zipkin: {version: 2.27.0}
+tempo: {image: grafana/tempo:2.9.0, config: tempo-overrides.yaml}
+""", **{"tempo-overrides.yaml": "server: {log_level: debug}\n"})
+    planned = plan(load_stack_file(path, BUILT), [], [PLAIN], ["jaeger", "tempo", "zipkin"])
+    assert planned.backends == ["jaeger-elasticsearch", "zipkin", "tempo"]
+    assert planned.images == {"elasticsearch": "mirror/elasticsearch:8.19.4",
+                              "jaeger-elasticsearch": "mirror/jaeger:2.12.0", "tempo": "grafana/tempo:2.9.0"}
+    zipkin = planned.table["zipkin"]
+    assert (zipkin.release, zipkin.image, zipkin.build and zipkin.build.version) == (
+        "", "openzipkin/zipkin:2.27.0", "2.27.0")
+    assert planned.options == {"tempo": {"config_overrides": "server:\n  log_level: debug\n"}}
+    assert planned.table["tempo"].options == planned.options["tempo"]

@@ -43,11 +43,23 @@ from ...model import (
     tag_text,
     trace_reader,
 )
-from ...stack import LOOPBACK, Backend, GoProgram, Readiness, Service, ServiceSpec, Tap, look_alikes
+from ...stack import (
+    LOOPBACK,
+    Backend,
+    Given,
+    GoProgram,
+    Readiness,
+    Service,
+    ServiceSpec,
+    StackChoice,
+    StackFile,
+    Tap,
+    look_alikes,
+)
 from . import _look_alike
 from . import _ui as jaeger_ui
 from ._release import JAEGER, JAEGER_PREVIOUS, OFFICIAL_IMAGE, jaeger_release
-from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, Storage
+from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, Storage, storage_at, tagged
 
 NAME = "jaeger"
 WARNINGS_ATTRIBUTE = "@jaeger@warnings"  # where Jaeger says what it changed in a span
@@ -203,8 +215,28 @@ class Jaeger(Backend):
             self.variant_of = NAME if pinned else f"{NAME}-{pin.version}"
             self.advice = _stored_elsewhere(storage.label)
 
-    def at_release(self, version: str, current: bool) -> Backend:
+    def at_release(self, version: str, current: bool) -> Jaeger:
         return Jaeger(self.storage, JAEGER if version == JAEGER.version else jaeger_release(version), current)
+
+    def as_given(self, given: Given, stack: StackFile, table: Mapping[str, Backend]) -> StackChoice:
+        """A stack file's Jaeger: its storage (the table's Jaeger on it), its release, its search
+        engine's release or image."""
+        backend = self
+        if given.storage and given.storage != MEMORY.name:
+            chosen = table[f"{NAME}-{given.storage}"]
+            assert isinstance(chosen, Jaeger)  # the table's Jaeger on that storage
+            backend = chosen
+        if given.version:
+            backend = backend.at_release(given.version, current=True)
+        if given.storage_version:
+            backend = backend.on_storage(storage_at(backend.storage, given.storage_version))
+        images = {}
+        if given.storage_version or given.storage_image:
+            for engine in backend.storage.needs:
+                images[engine.name] = given.storage_image or tagged(engine.image, given.storage_version)
+        if given.image:
+            images[backend.name] = given.image
+        return StackChoice(backend, images)
 
     def look_alike(self) -> look_alikes.LookAlike:
         return _look_alike.look_alike(self.pin)

@@ -14,12 +14,12 @@ import stat
 import tempfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ...model import ServiceError
-from ...stack import LOOPBACK, MavenFile, Readiness, ServiceSpec
+from ...stack import LOOPBACK, MavenFile, Readiness, ServiceSpec, maven_release
 
 # The search engines' runnable test distributions, which OpenSearch and Elasticsearch publish on Maven
 # Central (a stack file's other release is checked against the SHA-1 published there). Change an
@@ -192,5 +192,16 @@ OPENSEARCH_STORAGE = Storage("opensearch", f"OpenSearch {OPENSEARCH.version}", "
                              needs=(OPENSEARCH_ENGINE,), data_age=_DOCUMENTS)
 ELASTICSEARCH_STORAGE = Storage("elasticsearch", f"Elasticsearch {ELASTICSEARCH.version}", "Elasticsearch",
                                 _elasticsearch, needs=(ELASTICSEARCH_ENGINE,), data_age=_DOCUMENTS)
+def storage_at(storage: Storage, version: str) -> Storage:
+    """A search-engine storage at another release of its engine (fetched the way the pinned one is)."""
+    needs = tuple(replace(engine, build=maven_release(engine.build, version)) for engine in storage.needs)
+    return replace(storage, title=f"{storage.title.split()[0]} {version}", needs=needs)
+
+
+def tagged(image: str, version: str) -> str:
+    """An image reference with another tag (an engine's official image at another release)."""
+    return f"{image.rpartition(':')[0]}:{version}"
+
+
 STORAGES: dict[str, Storage] = {storage.name: storage
                                 for storage in (MEMORY, BADGER, OPENSEARCH_STORAGE, ELASTICSEARCH_STORAGE)}

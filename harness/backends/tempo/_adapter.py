@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlparse
@@ -39,7 +40,19 @@ from ...model import (
     TraceReadPath,
     trace_reader,
 )
-from ...stack import LOOPBACK, Backend, Readiness, Service, ServiceSpec, Tap, merged
+from ...stack import (
+    LOOPBACK,
+    Backend,
+    Given,
+    Readiness,
+    Service,
+    ServiceSpec,
+    StackChoice,
+    StackFile,
+    Tap,
+    dump_yaml,
+    merged,
+)
 
 NAME = "tempo"
 # What a stack file gives Tempo (its options): a binary to run, and YAML merged over the config written here.
@@ -176,6 +189,12 @@ class Tempo(Backend):
     # window of its fresh form (a fresh read finished later saw the settled one).
     LIVE_SECONDS = 10
     fresh_for = float(LIVE_SECONDS)
+
+    def as_given(self, given: Given, stack: StackFile, table: Mapping[str, Backend]) -> StackChoice:
+        """A stack file's Tempo: its binary or image, and its config's settings over the ones written here."""
+        options = {**({GIVEN_BINARY: given.binary} if given.binary else {}),
+                   **({CONFIG_OVERRIDES: dump_yaml(stack.tempo_overrides)} if stack.tempo_overrides else {})}
+        return StackChoice(self.configured(options=options), {NAME: given.image} if given.image else {}, options)
 
     def binary(self) -> Path | None:
         found = self.options.get(GIVEN_BINARY) or os.environ.get(BINARY_ENV) or shutil.which("tempo")
