@@ -53,7 +53,9 @@ def plan(stack: StackFile | None, candidates: list[Candidate], chosen: list[Vari
             if stack.given(family):
                 ours[family] = _backend(planned, family, stack)
         planned.backends[:0] = ours.values()
-    current = {family: planned.table[ours.get(family, family)] for family in ("jaeger", "zipkin")}
+    # A candidate release runs beside the current one of each backend linkmatrix builds.
+    current = {family: planned.table[ours.get(family, family)] for family in FAMILIES
+               if BACKENDS[family].build is not None}
     sdk = _sdk(planned, stack.given("python_sdk") if stack else None)
     collector = _collector(planned, stack.given("collector") if stack else None)
     pairs = []

@@ -172,3 +172,10 @@ tempo: {image: grafana/tempo:2.9.0, config: tempo-overrides.yaml}
         "", "openzipkin/zipkin:2.27.0", "2.27.0")
     assert planned.options == {"tempo": {"config_overrides": "server:\n  log_level: debug\n"}}
     assert planned.table["tempo"].options == planned.options["tempo"]
+
+
+def test_candidates_run_beside_the_backends_linkmatrix_builds_and_tempo_is_refused() -> None:
+    planned = plan(None, [parse_candidate("zipkin=2.27.0")], [PLAIN], ["jaeger", "tempo", "zipkin"])
+    assert planned.backends[-1] == "zipkin-2.27.0"
+    with pytest.raises(UsageError, match="a Tempo candidate is not run yet"):
+        plan(None, [parse_candidate("tempo=grafana/tempo:2.9.0")], [PLAIN], ["jaeger", "tempo", "zipkin"])
