@@ -15,6 +15,7 @@ from typing import Any
 
 from ..model import COLLECTOR, UsageError, Variant
 from ..stack import Backend, Candidate, Given, StackFile, toolchain, variants
+from ..stack import parse_candidate as stack_candidate
 from ._table import BACKENDS
 
 # How a candidate's cells are told from the current release's: by the backend, or by the pipeline
@@ -88,7 +89,12 @@ def _add_config_variant(planned: Plan, variant: Variant, notes: tuple[str, ...])
 
 # --- the stack file's own releases ---------------------------------------------------------------
 
-FAMILIES = ("jaeger", "zipkin", "tempo")  # the backends a stack file may list
+FAMILIES = ("jaeger", "zipkin", "tempo")  # the backends a stack file may list (and a candidate name)
+
+
+def parse_candidate(text: str) -> Candidate:
+    """`jaeger=2.14.0`, `tempo=grafana/tempo:2.9.0`, `collector=0.158.0`: a release to run beside the current one."""
+    return stack_candidate(text, {family: BACKENDS[family] for family in FAMILIES})
 
 
 def _backend(planned: Plan, name: str, stack: StackFile) -> str:

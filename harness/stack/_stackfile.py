@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from ..model import InputError, UsageError, Variant, field_path, line_of, load_yaml, schema_problem
 from ._variants import NAME, PROCESSOR_KINDS, RELEASE_PREFIXES
 
+if TYPE_CHECKING:
+    from ._backend import Backend
+
 DEFAULT_FILE = "linkmatrix.stack.yaml"
 MAX_FILE_BYTES = 256 * 1024  # a stack file is a few lines; a collector or Tempo config a few kilobytes
 MAX_CONFIG_BYTES = 1024 * 1024
-COMPONENTS = ("jaeger", "zipkin", "tempo", "collector", "python_sdk")
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 
@@ -88,7 +91,7 @@ def load_stack_file(path: Path, built_processors: dict[str, str]) -> StackFile:
     shown = str(path)
     root, document = load_yaml(path, limit=MAX_FILE_BYTES, kind="stack files")
     if not isinstance(document, dict):
-        raise InputError(shown, "", f"a mapping of components ({', '.join(COMPONENTS)}) to what runs", 1)
+        raise InputError(shown, "", f"a mapping of components ({', '.join(_schema()['properties'])}) to what runs", 1)
     problem = schema_problem(document, _schema(), shown)
     if problem:
         parts, message = problem
@@ -219,28 +222,32 @@ def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-CANDIDATE_COMPONENTS = ("jaeger", "zipkin", "tempo", "collector", "python_sdk")
+NOT_BACKENDS = ("collector", "python_sdk")  # the candidates that are no backend (releases linkmatrix builds)
 
 
-def parse_candidate(text: str) -> Candidate:
+def parse_candidate(text: str, backends: Mapping[str, Backend]) -> Candidate:
     """`jaeger=2.14.0` (a release linkmatrix builds), or `tempo=grafana/tempo:2.9.0` (an image whose tag is its
-    version: a docker run); one line for anything else."""
+    version: a docker run); one line for anything else. `backends`: those a candidate may name."""
+    names = (*backends, *NOT_BACKENDS)
     component, sep, value = text.partition("=")
     component = component.strip().replace("-", "_")
-    if not sep or component not in CANDIDATE_COMPONENTS:
+    if not sep or component not in names:
         raise UsageError(f"--candidate {text!r}: write COMPONENT=VERSION with COMPONENT one of "
-                         f"{', '.join(CANDIDATE_COMPONENTS)} (e.g. jaeger=2.14.0)")
+                         f"{', '.join(names)} (e.g. jaeger=2.14.0)")
     value = value.strip()
+    backend = backends.get(component)
     if VERSION.match(value):
-        if component == "tempo":
-            raise UsageError(f"--candidate {text!r}: linkmatrix never builds Tempo; give its image, "
-                             "e.g. tempo=grafana/tempo:2.9.0 (docker runtime)")
+        if backend is not None and backend.build is None:
+            example = f"{component}={backend.image.rpartition(':')[0]}:{value}"
+            raise UsageError(f"--candidate {text!r}: linkmatrix never builds {backend.title}; give its image, "
+                             f"e.g. {example} (docker runtime)")
         return Candidate(component, value)
     tag = value.rpartition(":")[2]
-    if "/" in value and VERSION.match(tag) and component in ("jaeger", "zipkin", "tempo"):
+    if "/" in value and VERSION.match(tag) and backend is not None:
         return Candidate(component, tag, image=value)
-    raise UsageError(f"--candidate {text!r}: give a release (2.14.0) or, for jaeger, zipkin and tempo, an image "
-                     "tagged with its release (grafana/tempo:2.9.0)")
+    *first, last = backends
+    raise UsageError(f"--candidate {text!r}: give a release (2.14.0) or, for {', '.join(first)} and {last}, an "
+                     "image tagged with its release (grafana/tempo:2.9.0)")
 
 
 def dump_yaml(overrides: dict[str, Any]) -> str:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends import BY_BACKEND, BY_PIPELINE, plan
+from harness.backends import BY_BACKEND, BY_PIPELINE, parse_candidate, plan
 from harness.model import PLAIN, InputError, UsageError
 from harness.report.candidates import CANDIDATE_REGRESSED, compare
-from harness.stack import load_stack_file, parse_candidate, toolchain
+from harness.stack import load_stack_file, toolchain
 
 BUILT = toolchain.built_processors()
 
@@ -179,3 +179,12 @@ def test_candidates_run_beside_the_backends_linkmatrix_builds_and_tempo_is_refus
     assert planned.backends[-1] == "zipkin-2.27.0"
     with pytest.raises(UsageError, match="a Tempo candidate is not run yet"):
         plan(None, [parse_candidate("tempo=grafana/tempo:2.9.0")], [PLAIN], ["jaeger", "tempo", "zipkin"])
+
+
+def test_candidate_names_and_the_tempo_rule_come_from_the_backends() -> None:
+    with pytest.raises(UsageError, match="COMPONENT one of jaeger, zipkin, tempo, collector, python_sdk"):
+        parse_candidate("prometheus=1.0.0")
+    with pytest.raises(UsageError, match=r"never builds Tempo; give its image, e.g. tempo=grafana/tempo:2\.9\.0"):
+        parse_candidate("tempo=2.9.0")
+    with pytest.raises(UsageError, match="for jaeger, zipkin and tempo, an image"):
+        parse_candidate("collector=otel/collector:0.158.0")
