@@ -250,8 +250,8 @@ def _plan(stack_path: Path | None, candidate_texts: tuple[str, ...], chosen: lis
           default_backends: tuple[str, ...], collector_config: Path | None = None) -> Plan:
     """The stack file, the candidates and the collector config, read and checked before anything
     starts (one line, exit 2)."""
-    from .backends import parse_candidate
-    from .stack import collector_config_variant, load_stack_file
+    from .backends import load_stack_file, parse_candidate
+    from .stack import collector_config_variant
 
     stack_file = load_stack_file(stack_path, toolchain.built_processors()) if stack_path else None
     candidates = [parse_candidate(text) for text in candidate_texts]

@@ -5,7 +5,7 @@ them (`BACKENDS`): adding a backend is one folder and one entry in the table.
 from __future__ import annotations
 
 from ._compose import write as write_compose
-from ._plan import BY_BACKEND, BY_PIPELINE, Plan, parse_candidate, plan
+from ._plan import BY_BACKEND, BY_PIPELINE, Plan, load_stack_file, parse_candidate, plan
 from ._table import BACKENDS, default_builds, default_look_alikes, every_build
 from .jaeger._storages import MEMORY as JAEGER_IN_MEMORY
 from .jaeger._storages import STORAGES as JAEGER_STORAGES
@@ -20,6 +20,7 @@ __all__ = [
     "default_builds",
     "default_look_alikes",
     "every_build",
+    "load_stack_file",
     "parse_candidate",
     "plan",
     "write_compose",

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from ..model import COLLECTOR, UsageError, Variant
 from ..stack import Backend, Candidate, Given, StackFile, toolchain, variants
+from ..stack import load_stack_file as stack_file_loaded
 from ..stack import parse_candidate as stack_candidate
 from ._table import BACKENDS
 
@@ -90,6 +92,11 @@ def _add_config_variant(planned: Plan, variant: Variant, notes: tuple[str, ...])
 # --- the stack file's own releases ---------------------------------------------------------------
 
 FAMILIES = ("jaeger", "zipkin", "tempo")  # the backends a stack file may list (and a candidate name)
+
+
+def load_stack_file(path: Path, built_processors: dict[str, str]) -> StackFile:
+    """The stack file at `path`, each backend it lists checking its own entry (see stack.load_stack_file)."""
+    return stack_file_loaded(path, built_processors, {family: BACKENDS[family] for family in FAMILIES})
 
 
 def parse_candidate(text: str) -> Candidate:

@@ -116,6 +116,11 @@ class Backend:
                 "advice": [advice.to_json() for advice in self.advice], "to_measure": self.to_measure}
         return {key: value for key, value in said.items() if value}
 
+    def stack_entry_problem(self, given: Given) -> tuple[str, str] | None:
+        """What is wrong with a stack file's entry for it that the file's schema cannot say: (the
+        entry's key, why); None: nothing."""
+        return None
+
     def as_given(self, given: Given, stack: StackFile, table: Mapping[str, Backend]) -> StackChoice:
         """This backend as a stack file's entry gives it (its release, its image): the team's own,
         the current one, under its usual name; `table` holds the backends it may choose from."""

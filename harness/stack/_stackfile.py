@@ -85,9 +85,10 @@ def _schema() -> dict[str, Any]:
     return schema
 
 
-def load_stack_file(path: Path, built_processors: dict[str, str]) -> StackFile:
+def load_stack_file(path: Path, built_processors: dict[str, str], backends: Mapping[str, Backend]) -> StackFile:
     """The stack file at `path`, its collector config and Tempo overrides read and checked with it.
-    `built_processors`: the processors of the collector linkmatrix builds (kind without underscores → its module)."""
+    `built_processors`: the processors of the collector linkmatrix builds (kind without underscores → its module);
+    `backends`: those it may list, each checking its own entry beyond the schema."""
     shown = str(path)
     root, document = load_yaml(path, limit=MAX_FILE_BYTES, kind="stack files")
     if not isinstance(document, dict):
@@ -119,10 +120,11 @@ def load_stack_file(path: Path, built_processors: dict[str, str]) -> StackFile:
     components = {name: Given(**{key: value for key, value in body.items() if key not in ("binary", "config")},
                               binary=file(name, "binary"), config=file(name, "config"))
                   for name, body in document.items()}
-    jaeger = components.get("jaeger")
-    if jaeger and (jaeger.storage_version or jaeger.storage_image) and jaeger.storage in ("", "memory", "badger"):
-        raise InputError(shown, "jaeger.storage_version", "only a search engine storage (opensearch, elasticsearch) "
-                         "has a version of its own", line_of(root, ["jaeger", "storage_version"]))
+    for name, backend in backends.items():
+        wrong = backend.stack_entry_problem(components[name]) if name in components else None
+        if wrong:
+            key, why = wrong
+            raise InputError(shown, f"{name}.{key}", why, line_of(root, [name, key]))
     collector = components.get("collector")
     built = built_processors if collector and not collector.image else None
     variant, notes = (collector_config_variant(Path(collector.config), built, "the stack file's collector")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends import BY_BACKEND, BY_PIPELINE, parse_candidate, plan
+from harness.backends import BY_BACKEND, BY_PIPELINE, load_stack_file, parse_candidate, plan
 from harness.model import PLAIN, InputError, UsageError
 from harness.report.candidates import CANDIDATE_REGRESSED, compare
-from harness.stack import load_stack_file, toolchain
+from harness.stack import toolchain
 
 BUILT = toolchain.built_processors()
 

@@ -59,7 +59,16 @@ from ...stack import (
 from . import _look_alike
 from . import _ui as jaeger_ui
 from ._release import JAEGER, JAEGER_PREVIOUS, OFFICIAL_IMAGE, jaeger_release
-from ._storages import BADGER, ELASTICSEARCH_STORAGE, MEMORY, OPENSEARCH_STORAGE, Storage, storage_at, tagged
+from ._storages import (
+    BADGER,
+    ELASTICSEARCH_STORAGE,
+    MEMORY,
+    OPENSEARCH_STORAGE,
+    STORAGES,
+    Storage,
+    storage_at,
+    tagged,
+)
 
 NAME = "jaeger"
 WARNINGS_ATTRIBUTE = "@jaeger@warnings"  # where Jaeger says what it changed in a span
@@ -217,6 +226,12 @@ class Jaeger(Backend):
 
     def at_release(self, version: str, current: bool) -> Jaeger:
         return Jaeger(self.storage, JAEGER if version == JAEGER.version else jaeger_release(version), current)
+
+    def stack_entry_problem(self, given: Given) -> tuple[str, str] | None:
+        if (given.storage_version or given.storage_image) and not STORAGES[given.storage or MEMORY.name].needs:
+            engines = ", ".join(name for name, storage in STORAGES.items() if storage.needs)
+            return "storage_version", f"only a search engine storage ({engines}) has a version of its own"
+        return None
 
     def as_given(self, given: Given, stack: StackFile, table: Mapping[str, Backend]) -> StackChoice:
         """A stack file's Jaeger: its storage (the table's Jaeger on it), its release, its search
