@@ -20,14 +20,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..emit import HttpPostTap, otlp_http_decoder
 from ..model import Advice, HttpClient, ReadPath, Span, UsageError
-from ._stackfile import Given, StackFile
 from .runtime._base import Component, Readiness, Service, ServiceSpec
 from .toolchain._builds import Build
 from .toolchain._images import LookAlike
+
+if TYPE_CHECKING:
+    from ._stackfile import Given, StackFile
 
 
 class Tap(Protocol):

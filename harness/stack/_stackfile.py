@@ -14,15 +14,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml
 
 from ..model import InputError, UsageError, Variant, field_path, line_of, load_yaml, schema_problem
 from ._variants import NAME, PROCESSOR_KINDS, RELEASE_PREFIXES
 
-if TYPE_CHECKING:
-    from ._backend import Backend
+
+class ListedBackend(Protocol):
+    """What a stack file asks of a backend it may list (stack._backend.Backend fills it in)."""
+
+    title: str
+    image: str
+
+    @property
+    def build(self) -> object | None: ...
+
+    def stack_entry_problem(self, given: Given) -> tuple[str, str] | None: ...
 
 DEFAULT_FILE = "linkmatrix.stack.yaml"
 MAX_FILE_BYTES = 256 * 1024  # a stack file is a few lines; a collector or Tempo config a few kilobytes
@@ -85,7 +94,7 @@ def _schema() -> dict[str, Any]:
     return schema
 
 
-def load_stack_file(path: Path, built_processors: dict[str, str], backends: Mapping[str, Backend]) -> StackFile:
+def load_stack_file(path: Path, built_processors: dict[str, str], backends: Mapping[str, ListedBackend]) -> StackFile:
     """The stack file at `path`, its collector config and Tempo overrides read and checked with it.
     `built_processors`: the processors of the collector linkmatrix builds (kind without underscores → its module);
     `backends`: those it may list, each checking its own entry beyond the schema."""
@@ -227,7 +236,7 @@ def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 NOT_BACKENDS = ("collector", "python_sdk")  # the candidates that are no backend (releases linkmatrix builds)
 
 
-def parse_candidate(text: str, backends: Mapping[str, Backend]) -> Candidate:
+def parse_candidate(text: str, backends: Mapping[str, ListedBackend]) -> Candidate:
     """`jaeger=2.14.0` (a release linkmatrix builds), or `tempo=grafana/tempo:2.9.0` (an image whose tag is its
     version: a docker run); one line for anything else. `backends`: those a candidate may name."""
     names = (*backends, *NOT_BACKENDS)
