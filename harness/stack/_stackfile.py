@@ -66,7 +66,8 @@ class StackFile:
     path: Path
     components: dict[str, Given]
     collector_variant: Variant | None = None  # the processors of the user's collector config
-    tempo_overrides: dict[str, Any] = field(default_factory=dict)  # merged over the config linkmatrix writes
+    # A backend's own config file (component → its settings), merged over the config linkmatrix writes
+    config_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the run says once, in one line each (parts of a file it ignores)
 
     def given(self, component: str) -> Given | None:
@@ -138,8 +139,8 @@ def load_stack_file(path: Path, built_processors: dict[str, str], backends: Mapp
     built = built_processors if collector and not collector.image else None
     variant, notes = (collector_config_variant(Path(collector.config), built, "the stack file's collector")
                       if collector and collector.config else (None, ()))
-    tempo = components.get("tempo")
-    overrides = _tempo_overrides(Path(tempo.config)) if tempo and tempo.config else {}
+    overrides = {name: _config_overrides(name, Path(given.config)) for name, given in components.items()
+                 if name != "collector" and given.config}
     return StackFile(path, components, variant, overrides, notes)
 
 
@@ -216,11 +217,12 @@ def variant_name(config_path: Path) -> str:
     return f"stack-{name}" if taken else name
 
 
-def _tempo_overrides(config_path: Path) -> dict[str, Any]:
-    _, overrides = load_yaml(config_path, limit=MAX_CONFIG_BYTES, kind="Tempo configs")
+def _config_overrides(component: str, config_path: Path) -> dict[str, Any]:
+    """A backend's config file from the stack file: a mapping of its settings (read, not applied)."""
+    _, overrides = load_yaml(config_path, limit=MAX_CONFIG_BYTES, kind=f"{component} configs")
     if not isinstance(overrides, dict):
-        raise InputError(str(config_path), "", "a mapping of Tempo settings, merged over the config linkmatrix writes",
-                         1)
+        raise InputError(str(config_path), "", f"a mapping of {component} settings, merged over the config "
+                         "linkmatrix writes", 1)
     return overrides
 
 

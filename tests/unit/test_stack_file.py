@@ -44,7 +44,7 @@ python_sdk: {version: 1.40.0}
 """, **{"tempo-overrides.yaml": "server: {log_level: debug}\n", "gateway.yaml": COLLECTOR_CONFIG})
     stack = load_stack_file(path, BUILT)
     assert stack.describe()["jaeger"] == "2.11.0 on opensearch 2.18.0"
-    assert stack.tempo_overrides == {"server": {"log_level": "debug"}}
+    assert stack.config_overrides == {"tempo": {"server": {"log_level": "debug"}}}
     variant = stack.collector_variant
     assert variant is not None and variant.name == "gateway"
     assert [kind for kind, _ in variant.processors] == ["filter", "batch"]  # in its pipeline's order

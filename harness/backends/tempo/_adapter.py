@@ -192,8 +192,9 @@ class Tempo(Backend):
 
     def as_given(self, given: Given, stack: StackFile, table: Mapping[str, Backend]) -> StackChoice:
         """A stack file's Tempo: its binary or image, and its config's settings over the ones written here."""
+        overrides = stack.config_overrides.get(NAME)
         options = {**({GIVEN_BINARY: given.binary} if given.binary else {}),
-                   **({CONFIG_OVERRIDES: dump_yaml(stack.tempo_overrides)} if stack.tempo_overrides else {})}
+                   **({CONFIG_OVERRIDES: dump_yaml(overrides)} if overrides else {})}
         return StackChoice(self.configured(options=options), {NAME: given.image} if given.image else {}, options)
 
     def binary(self) -> Path | None:
