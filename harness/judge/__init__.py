@@ -6,10 +6,11 @@ the model: no SDK, no browser, no service.
 from __future__ import annotations
 
 from ._judge import Topology, judge, not_emitted, nothing_measured
-from ._meaning import matches, meaning, when
+from ._meaning import difference_kinds, matches, meaning, when
 
 __all__ = [
     "Topology",
+    "difference_kinds",
     "judge",
     "matches",
     "meaning",

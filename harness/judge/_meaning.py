@@ -42,7 +42,7 @@ def _differences(cell: CellRecord) -> list[dict[str, Any]]:
     return list((cell.get("evidence") or {}).get("difference") or [])
 
 
-def _kinds(cell: CellRecord) -> set[str]:
+def difference_kinds(cell: CellRecord) -> set[str]:
     """The kinds of the cell's differences ("more", the line that says the list was cut, is none)."""
     return {str(d.get("kind", "")) for d in _differences(cell)} - {"more"}
 
@@ -83,7 +83,7 @@ def when(feature: str | None = None, hop: str | None = None, kind: str | None = 
         return ((feature is None or cell["feature"] == feature
                  or (feature.endswith(".") and cell["feature"].startswith(feature)))
                 and (hop is None or cell.get("hop") == hop)
-                and (kind is None or kind in _kinds(cell))
+                and (kind is None or kind in difference_kinds(cell))
                 and (changed_at is None or changed_at in _changed_at(cell)))
     return test
 
@@ -254,7 +254,7 @@ RULES: list[tuple[Test, Write] | None] = [
     (when(feature=LINK_ATTRIBUTE_PREFIX, hop="sdk", kind="missing"),
      lambda c, label, v: f"The SDK dropped {_attributes_over_limit(c)} over its per-link attribute limit; raise "
                          "max_attributes_per_link / OTEL_LINK_ATTRIBUTE_COUNT_LIMIT if you need them."),
-    (lambda c: c.get("hop") == "sdk" and _kinds(c) == {"link_missing"},
+    (lambda c: c.get("hop") == "sdk" and difference_kinds(c) == {"link_missing"},
      lambda c, label, v: f"The SDK dropped whole links before export, and their {c['feature'].split('.', 1)[1]} "
                          "with them (link present says how many, and which setting keeps them)."),
     (lambda c: c.get("hop") == "sdk" and str(c.get("pipeline", "")).startswith("python-sdk-"),

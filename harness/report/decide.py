@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backends import BACKENDS
-from ..judge import matches, meaning, when
+from ..judge import difference_kinds, matches, meaning, when
 from ..model import (
     ATTRIBUTE_TYPES,
     BACKEND,
@@ -117,8 +117,7 @@ class Setting:
 
 def _in(scenario: str, feature: str, verdict: str = PRESERVED, **facts: str) -> Callable[[CellRecord], bool]:
     """A test for a cell of one scenario and feature with this verdict (and these other fields)."""
-    return lambda c: (c["scenario"] == scenario and c["feature"] == feature and c["verdict"] == verdict
-                      and all(c.get(key) == value for key, value in facts.items()))
+    return lambda c: matches(c, {"scenario": scenario, "feature": feature, "verdict": verdict, **facts})
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -137,10 +136,6 @@ SETTINGS: tuple[Setting, ...] = (
             _in("invalid-context-links", attribute_feature("string")),
             "a link to the all-zero context with an attribute (whether a backend's store keeps it: the findings)"),
 )
-
-
-def _kinds(cell: CellRecord) -> set[str]:
-    return {str(d.get("kind", "")) for d in (cell.get("evidence") or {}).get("difference") or []}
 
 
 def _without_parentheses(text: str) -> str:
@@ -348,7 +343,7 @@ NAMED_FEATURES = 3  # a question of up to this many features names each one's an
 def _feature_answer(question: Question, cells: list[CellRecord], index: Cells) -> Answer | None:
     # Kept: as sent, or all of what reached it when an earlier hop took a part (the backend changed nothing)
     good = [c for c in cells if c["verdict"] == PRESERVED or (c["verdict"] == DEGRADED and not index.own_loss(c))]
-    bad = [c for c in cells if index.own_loss(c) and (not question.kinds or question.kinds & _kinds(c))]
+    bad = [c for c in cells if index.own_loss(c) and (not question.kinds or question.kinds & difference_kinds(c))]
     # the caveat speaks of the cell whose first change is the backend's own (its meaning is about it)
     bad.sort(key=lambda c: not index.own_loss(c, first_hop_only=True))
     errors = [c for c in cells if c["verdict"] == ERROR]
@@ -420,7 +415,7 @@ def _exceptions(question: Question, ordinary: list[CellRecord], edge: list[CellR
     """What the backend itself did in the edge cases and not in the representative ones: one line
     per meaning, its scenarios named."""
     def own(cell: CellRecord) -> bool:
-        return index.own_loss(cell) and (not question.kinds or bool(question.kinds & _kinds(cell)))
+        return index.own_loss(cell) and (not question.kinds or bool(question.kinds & difference_kinds(cell)))
 
     said = {index.own_line(cell) for cell in ordinary if own(cell)}  # the mark's own caveat tells these
     by_line: dict[str, list[CellRecord]] = {}
