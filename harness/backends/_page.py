@@ -17,7 +17,7 @@ from typing import Any
 
 from playwright.async_api import Page
 
-from ..model import TraceNotDrawnError
+from ..model import TraceNotDrawnError, script_error_words
 
 DRAW_WITHIN_S = 15.0  # the trace page is drawn by then, or it is not drawn
 ERROR_FOR_S = 0.3  # an error in the trace's place is believed once it stays this long: a
@@ -43,7 +43,7 @@ class _Thrown:
         self.page.remove_listener("pageerror", self._seen)
 
     def _seen(self, error: Exception) -> None:
-        self.errors.append(f"{getattr(error, 'name', '') or 'Error'}: {getattr(error, 'message', '') or error}"[:300])
+        self.errors.append(script_error_words(error)[:300])
 
 
 def _words(state: dict[str, Any]) -> str:

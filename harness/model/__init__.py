@@ -93,7 +93,7 @@ from ._scenarios import (
     SpanSpec,
     TraceSpec,
 )
-from ._shown import ShownLink, ShownSpan, SpanToShow, TraceNotDrawnError, TracePage
+from ._shown import ShownLink, ShownSpan, SpanToShow, TraceNotDrawnError, TracePage, script_error_words
 from ._spans import (
     FLAG_CONTEXT_HAS_IS_REMOTE,
     FLAG_CONTEXT_IS_REMOTE,
@@ -272,6 +272,7 @@ __all__ = [
     "probes_for",
     "route_id",
     "schema_problem",
+    "script_error_words",
     "search_probes",
     "selected_features",
     "tag_text",

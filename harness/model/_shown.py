@@ -75,6 +75,11 @@ class TracePage:
         return {key: value for key, value in self.__dict__.items() if value or key == "drawn"}
 
 
+def script_error_words(error: Exception) -> str:
+    """What a page's script threw, as `Name: message` (the browser hands it over as an Error)."""
+    return f"{getattr(error, 'name', '') or type(error).__name__}: {getattr(error, 'message', '') or error}"
+
+
 class TraceNotDrawnError(LinkmatrixError):
     """A UI reader's finding, not a failure to measure: the page loaded and did not draw the trace
     (blank, an error banner, a script error). Its message is in the page's own words."""

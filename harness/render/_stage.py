@@ -34,6 +34,7 @@ from ..model import (
     SpanToShow,
     TraceNotDrawnError,
     TracePage,
+    script_error_words,
 )
 from ..stack import Backend, Stack
 from ._browser import BrowserDidNotStartError, NoBrowserError, Pages, browser
@@ -352,7 +353,7 @@ class _PageErrors:
             self.page.remove_listener("console", self._logged)
 
     def _thrown(self, error: Exception) -> None:
-        self._add(f"{getattr(error, 'name', '') or type(error).__name__}: {getattr(error, 'message', '') or error}")
+        self._add(script_error_words(error))
 
     def _logged(self, message: ConsoleMessage) -> None:
         if message.type == "error":
